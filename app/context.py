@@ -1,0 +1,35 @@
+"""The application's state, built once in the lifespan and reached from handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection
+
+from app.db import Database
+from app.i18n import I18n
+from app.settings import Settings
+from booking.links import LinkKeys
+
+if TYPE_CHECKING:
+    from app.ratelimit import RateLimiter
+    from app.templating import Templates
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    links: LinkKeys
+    i18n: I18n
+    secret_key: bytes
+    templates: Templates
+    limiter: RateLimiter
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def ctx(conn: HTTPConnection) -> AppContext:
+    value = conn.app.state.ctx
+    assert isinstance(value, AppContext)
+    return value

@@ -1,0 +1,82 @@
+"""Small request helpers shared by the JSON handlers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import HTTPConnection, Request
+
+from booking.errors import DomainError, Invalid, Unauthorized
+
+T = TypeVar("T", bound=BaseModel)
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    message = "The request body is too large."
+
+
+class MalformedJSON(DomainError):
+    status = 400
+    code = "malformed_json"
+    message = "The request body is not valid JSON."
+
+
+async def read_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge()
+    return body
+
+
+async def read_json(request: Request, model: type[T]) -> T:
+    """Parse and validate a JSON body; errors become 400/413/422 in the contract's shape."""
+    body = await read_body(request)
+    try:
+        data: Any = json.loads(body) if body else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedJSON() from exc
+    if not isinstance(data, dict):
+        raise Invalid("The request body must be a JSON object.")
+    return validate(model, data)
+
+
+def validate(model: type[T], data: dict[str, Any]) -> T:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def validation_error(exc: ValidationError) -> Invalid:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    error = Invalid("The field %(field)s is not valid: %(reason)s", field=field)
+    error.params = {"field": field or "body", "reason": first["msg"]}
+    error.details = [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+    ]
+    return error
+
+
+def bearer_token(conn: HTTPConnection) -> str:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The client address as the ASGI server saw it (uvicorn applies --proxy-headers)."""
+    return conn.client.host if conn.client else "unknown"

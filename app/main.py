@@ -1,0 +1,105 @@
+"""The application factory. Nothing is built at import: ``create_app`` wires routes and
+middleware, and the lifespan builds engines, catalogues, limiters and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from app import ops
+from app.api import admin as api_admin
+from app.api import auth as api_auth
+from app.api import citizen as api_citizen
+from app.api import clerk as api_clerk
+from app.api import public as api_public
+from app.context import AppContext
+from app.db import Database
+from app.errors import exception_handlers
+from app.i18n import I18n
+from app.middleware import LanguageMiddleware, SecurityHeadersMiddleware
+from app.pages import admin as pages_admin
+from app.pages import citizen as pages_citizen
+from app.pages import staff as pages_staff
+from app.ratelimit import RateLimiter
+from app.settings import Settings
+from app.templating import Templates
+from booking.links import LinkKeys
+
+log = logging.getLogger("buergerbuero")
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def build_context(settings: Settings) -> AppContext:
+    secret = settings.resolved_secret_key()
+    i18n = I18n()
+    return AppContext(
+        settings=settings,
+        db=Database(settings.database_url),
+        links=LinkKeys(secret),
+        i18n=i18n,
+        secret_key=secret,
+        templates=Templates(i18n),
+        limiter=RateLimiter(
+            enabled=settings.rate_limits_enabled,
+            redis_url=settings.redis_url,
+            rules={
+                "booking": settings.rate_limit_booking,
+                "token": settings.rate_limit_token,
+                "login": settings.rate_limit_login,
+            },
+        ),
+    )
+
+
+def all_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for module in (
+        ops, api_public, api_citizen, api_auth, api_admin, api_clerk,
+        pages_citizen, pages_staff, pages_admin,
+    ):
+        routes.extend(module.routes)
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
+    return routes
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> Starlette:
+    """Build the ASGI app. ``run_worker`` runs background jobs in this process (``serve``)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = build_context(settings)
+        app.state.ctx = state
+        worker_task: asyncio.Task[None] | None = None
+        if run_worker:
+            from app.worker import Worker
+
+            worker = Worker(state)
+            worker_task = asyncio.create_task(worker.run_forever(), name="worker")
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await state.db.dispose()
+
+    return Starlette(
+        routes=all_routes(),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
+            Middleware(LanguageMiddleware),
+        ],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

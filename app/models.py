@@ -1,0 +1,64 @@
+"""Staff accounts, their offices, and their sessions (web pages and API bearer tokens)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from booking.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    clerk = "clerk"
+    admin = "admin"
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(default=Role.clerk, max_length=10)
+    active: bool = Field(default=True)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StaffOffice(SQLModel, table=True):
+    __tablename__ = "staff_office"
+
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True)
+    )
+    office_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("office.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class StaffSession(SQLModel, table=True):
+    """A login: ``kind`` is ``web`` (cookie, with CSRF token) or ``api`` (bearer token).
+
+    Only a keyed hash of the session secret is stored.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(default="web", max_length=10)
+    csrf_token: str = Field(default="", max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,124 @@
+"""Settings from the environment (prefix ``BUERO_``) and ``.env``.
+
+Every field here is documented in the README's configuration table; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A setting combination that must not run (e.g. production without a secret key)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BUERO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/buergerbuero.db"
+    secret_key: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    var_dir: Path = Path("var")
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "buergerbuero@localhost"
+
+    redis_url: str | None = None
+    stun_urls: str | None = None
+    turn_urls: str | None = None
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = 3600
+
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
+    require_email_confirmation: bool = True
+    hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_active_bookings_per_email: int = Field(default=3, ge=1)
+    link_grace_days: int = Field(default=30, ge=0)
+    reminder_hours: int = Field(default=24, ge=1)
+
+    rate_limits_enabled: bool = True
+    rate_limit_booking: str = "10/minute;60/hour"
+    rate_limit_token: str = "60/minute"
+    rate_limit_login: str = "10/minute"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+
+    join_before_minutes: int = 15
+    join_after_minutes: int = 30
+
+    staff_session_hours: int = 10
+    api_token_hours: int = 8
+
+    worker_poll_seconds: float = 1.0
+    worker_batch_size: int = 20
+    job_max_attempts: int = 12
+
+    log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_guards(self) -> Settings:
+        if self.env != "production":
+            return self
+        if not self.secret_key:
+            raise SettingsError("BUERO_SECRET_KEY must be set in production")
+        if not self.base_url.startswith("https://"):
+            raise SettingsError("BUERO_BASE_URL must be https in production")
+        if self.database_url.startswith("sqlite") and _is_network_path(self.database_url):
+            raise SettingsError("SQLite on a network path is not supported in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+    def resolved_secret_key(self) -> bytes:
+        """The secret key; in development generated once into ``var/secret_key`` and kept."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip().encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key.encode()
+
+    def stun_list(self) -> list[str]:
+        return _split(self.stun_urls)
+
+    def turn_list(self) -> list[str]:
+        return _split(self.turn_urls)
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _is_network_path(url: str) -> bool:
+    path = url.split(":///", 1)[-1]
+    return path.startswith("//") or path.startswith("\\\\") or path.startswith("/mnt/")

@@ -1,0 +1,56 @@
+"""The transactional outbox: background work written in the same transaction as its cause.
+
+A job row is inserted by the service that causes it (a booking, a cancellation...) in the
+request's transaction, so either both happen or neither. Workers claim due jobs, run them and
+mark them done; a failure is retried with exponential backoff. See ``app/worker.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from booking.types import UTCDateTime, utcnow
+
+
+class JobStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"  # gave up after the maximum number of attempts
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=50, index=True)
+    payload: str = Field(default="{}", sa_type=Text)
+    status: str = Field(default=JobStatus.pending, max_length=20, index=True)
+    attempts: int = Field(default=0)
+    run_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_by: str | None = Field(default=None, max_length=100)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def data(self) -> dict[str, Any]:
+        value = json.loads(self.payload)
+        assert isinstance(value, dict)
+        return value
+
+
+def enqueue(
+    session: AsyncSession, kind: str, payload: dict[str, Any], *, run_after: datetime | None = None
+) -> Job:
+    """Add a job to the caller's transaction (it runs only if that transaction commits)."""
+    job = Job(kind=kind, payload=json.dumps(payload, sort_keys=True), run_after=run_after or utcnow())
+    session.add(job)
+    return job

@@ -1,0 +1,199 @@
+"""Tables of the booking domain: offices, services, schedules, closures, appointments, seats.
+
+Capacity lives in ``slot_seat``: an appointment claims one seat per slot unit it covers, and the
+unique key (schedule, unit start, seat) with ``CHECK (seat < capacity)`` lets the database, not
+Python, refuse a booking beyond the number of parallel clerks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from booking.types import UTCDateTime, utcnow
+
+
+class AppointmentStatus(StrEnum):
+    reserved = "reserved"
+    confirmed = "confirmed"
+    in_call = "in_call"
+    completed = "completed"
+    no_show = "no_show"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+# Statuses that hold a seat and count against the per-e-mail limit.
+ACTIVE_STATUSES = (AppointmentStatus.reserved, AppointmentStatus.confirmed, AppointmentStatus.in_call)
+
+
+class Office(SQLModel, table=True):
+    __tablename__ = "office"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="Europe/Berlin", max_length=64)
+    min_notice_minutes: int = Field(default=60)
+    horizon_days: int = Field(default=60)
+    authority: str = Field(default="", max_length=300)
+    address: str = Field(default="", sa_type=Text)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=50)
+    iban: str = Field(default="", max_length=34)
+    bic: str = Field(default="", max_length=11)
+    bank_name: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Service(SQLModel, table=True):
+    __tablename__ = "service"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=200)
+    description: str = Field(default="", sa_type=Text)
+    description_en: str = Field(default="", sa_type=Text)
+    duration_minutes: int = Field(default=15)
+    fee_cents: int = Field(default=0)
+    currency: str = Field(default="EUR", max_length=3)
+    fee_schedule_ref: str = Field(default="", max_length=200)
+    video: bool = Field(default=True)
+    requires_identity: bool = Field(default=True)
+    active: bool = Field(default=True)
+    sort_order: int = Field(default=0)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ServiceOffice(SQLModel, table=True):
+    __tablename__ = "service_office"
+
+    service_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    )
+    office_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("office.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class Schedule(SQLModel, table=True):
+    """Weekly opening hours of an office for some services, with parallel clerks (capacity)."""
+
+    __tablename__ = "schedule"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1", name="ck_schedule_capacity"),
+        CheckConstraint("slot_minutes >= 5", name="ck_schedule_slot_minutes"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("office.id", ondelete="CASCADE"), nullable=False)
+    )
+    weekdays: str = Field(default="0,1,2,3,4", max_length=20)  # Monday=0, comma-separated
+    start_time: dt.time
+    end_time: dt.time
+    slot_minutes: int = Field(default=15)
+    capacity: int = Field(default=1)
+    valid_from: dt.date
+    valid_until: dt.date | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def weekday_list(self) -> list[int]:
+        return [int(part) for part in self.weekdays.split(",") if part != ""]
+
+
+class ScheduleService(SQLModel, table=True):
+    __tablename__ = "schedule_service"
+
+    schedule_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("schedule.id", ondelete="CASCADE"), primary_key=True)
+    )
+    service_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class Closure(SQLModel, table=True):
+    """A day an office (or, with no office, every office) is closed."""
+
+    __tablename__ = "closure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("office.id", ondelete="CASCADE"), nullable=True),
+    )
+    date: dt.date = Field(index=True)
+    reason: str = Field(default="", max_length=300)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = "appointment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True, index=True)
+    office_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("office.id", ondelete="RESTRICT"), nullable=False)
+    )
+    service_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service.id", ondelete="RESTRICT"), nullable=False)
+    )
+    schedule_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("schedule.id", ondelete="SET NULL"), nullable=True),
+    )
+    start_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
+    end_at: dt.datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=AppointmentStatus.reserved, max_length=20, index=True)
+
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    email: str = Field(max_length=254)
+    email_norm: str = Field(max_length=254, index=True)
+    phone: str = Field(default="", max_length=50)
+    date_of_birth: dt.date | None = None
+    locale: str = Field(default="de", max_length=5)
+
+    # The link token is derived from this nonce with the server key; only its keyed hash is
+    # looked up. A database dump alone yields no usable link.
+    link_nonce: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    link_expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+    hold_expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    ics_uid: str = Field(max_length=200)
+    ics_sequence: int = Field(default=0)
+
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    confirmed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlotSeat(SQLModel, table=True):
+    """One seat (parallel clerk) of one slot unit, claimed by one appointment."""
+
+    __tablename__ = "slot_seat"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "unit_start", "seat", name="uq_slot_seat"),
+        CheckConstraint("seat >= 0 AND seat < capacity", name="ck_slot_seat_capacity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("schedule.id", ondelete="CASCADE"), nullable=False)
+    )
+    unit_start: dt.datetime = Field(sa_type=UTCDateTime)
+    seat: int
+    capacity: int
+    appointment_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )

@@ -1,0 +1,182 @@
+"""Shared fixtures: an isolated database per test (SQLite and Postgres), the app, clients, a
+live uvicorn server on loopback.
+
+Postgres tests need ``BUERO_TEST_POSTGRES_URL``; Redis tests ``BUERO_TEST_REDIS_URL``. With
+``CI=true`` a missing service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from app.all_models import metadata
+from app.main import create_app
+from app.settings import Settings
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_URL = os.environ.get("BUERO_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("BUERO_TEST_REDIS_URL")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip when a tool or service is missing; under CI fail instead."""
+    if condition:
+        return
+    if CI:
+        pytest.fail(f"{what} is required in CI but missing")
+    pytest.skip(f"{what} not available")
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    engine = create_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A Postgres database with the schema, copied per test with ``CREATE DATABASE ... TEMPLATE``."""
+    require(PG_URL is not None, "BUERO_TEST_POSTGRES_URL")
+    assert PG_URL is not None
+    name = f"buero_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_pg_create_schema(str(make_url(PG_URL).set(database=name))))
+    yield name
+    asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _pg_admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+        database=u.database or "postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _pg_create_schema(url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with the schema, for one test; parametrised over both backends."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copy(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    assert PG_URL is not None
+    name = f"buero_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(PG_URL, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    yield str(make_url(PG_URL).set(database=name))
+    asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings_factory(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "database_url": db_url,
+            "secret_key": "test-secret-key-0123456789",
+            "base_url": "http://testserver",
+            "var_dir": tmp_path / "var",
+            "rate_limits_enabled": False,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[Starlette]:
+    """Run the app's lifespan (startup and shutdown) around a block."""
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with running(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+# --- live server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def live_server(application: Starlette, **config: Any) -> AsyncIterator[str]:
+    """Serve ``application`` with a real uvicorn on loopback; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
+                       lifespan="on", **config)
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,7 +1,8 @@
 """Languages: German is the default, English the second.
 
-Message catalogues are Babel ``.po`` files under ``app/locales``; message ids are English. They
-are compiled in memory at start-up, so the repository holds no binary ``.mo`` files.
+Message catalogues are Babel ``.po`` files under ``app/locales/<lang>/LC_MESSAGES/``, one per
+area; message ids are English. They are compiled in memory at start-up, so the repository holds
+no binary ``.mo`` files.
 """
 
 from __future__ import annotations
@@ -27,16 +28,20 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 def load_translations(directory: Path = LOCALES_DIR) -> dict[str, NullTranslations]:
     result: dict[str, NullTranslations] = {}
     for lang in LANGUAGES:
-        po_path = directory / lang / "LC_MESSAGES" / "messages.po"
-        if not po_path.exists():
-            result[lang] = NullTranslations()
-            continue
-        with po_path.open("rb") as fh:
-            catalog = read_po(fh, locale=lang)
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        buf.seek(0)
-        result[lang] = Translations(fp=buf)
+        merged: NullTranslations = NullTranslations()
+        # One catalogue file per area (booking.po, mail.po, staff.po, ...), merged in name order.
+        for po_path in sorted((directory / lang / "LC_MESSAGES").glob("*.po")):
+            with po_path.open("rb") as fh:
+                catalog = read_po(fh, locale=lang)
+            buf = io.BytesIO()
+            write_mo(buf, catalog)
+            buf.seek(0)
+            part = Translations(fp=buf)
+            if isinstance(merged, Translations):
+                merged.merge(part)
+            else:
+                merged = part
+        result[lang] = merged
     return result
 
 

@@ -19,6 +19,7 @@ from app.api import admin as api_admin
 from app.api import auth as api_auth
 from app.api import citizen as api_citizen
 from app.api import clerk as api_clerk
+from app.api import docs as api_docs
 from app.api import public as api_public
 from app.context import AppContext
 from app.db import Database
@@ -63,7 +64,7 @@ def build_context(settings: Settings) -> AppContext:
 def all_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (
-        ops, api_public, api_citizen, api_auth, api_admin, api_clerk,
+        ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk,
         pages_citizen, pages_staff, pages_admin,
     ):
         routes.extend(module.routes)

@@ -1,0 +1,404 @@
+"""The signalling message codec (CONTRACT §4), separate from any transport.
+
+Frames are JSON text. ``decode_client`` is what the server applies to every frame it receives;
+``decode_server`` parses what the server sends (for test peers and tools). Validation is strict:
+a frame that is not a JSON object, has an unknown ``type``, misses a field, carries an unknown
+top-level field or a value of the wrong type or size raises ``ProtocolError(4400)``; a frame over
+64 KiB raises ``ProtocolError(4413)``.
+
+``offer``, ``answer`` and ``candidate`` are relayed, not interpreted: they keep the dict they were
+decoded from (``raw``) and ``to_dict`` returns exactly that dict, so fields a browser adds reach the
+other party unchanged. The inner ``candidate`` object is the browser's ``RTCIceCandidateInit``
+(owned by the WebRTC spec): its known members are type-checked and any others pass through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NoReturn, TypeAlias
+
+from signaling.errors import CloseCode, ProtocolError
+from signaling.grants import ROLES, Role
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_TOKEN_CHARS = 1024
+MAX_CANDIDATE_CHARS = 4096
+MAX_SHORT_CHARS = 256
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Bare:
+    """A message with no field but its type."""
+
+    type: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type}
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    type: ClassVar[str] = "hello"
+    token: str = field(repr=False)  # never in a repr, so never in a log line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "token": self.token}
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    type: ClassVar[str] = "welcome"
+    role: Role
+    reference: str
+    ice_servers: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "role": self.role,
+            "reference": self.reference,
+            "ice_servers": self.ice_servers,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    type: ClassVar[str] = "start"
+    initiator: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "initiator": self.initiator}
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    type: ClassVar[str] = "error"
+    code: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "code": self.code}
+
+
+@dataclass(frozen=True, slots=True)
+class _Description:
+    type: ClassVar[str] = ""
+    sdp: str
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.raw is not None:
+            return self.raw
+        return {"type": self.type, "sdp": self.sdp}
+
+
+@dataclass(frozen=True, slots=True)
+class Offer(_Description):
+    type: ClassVar[str] = "offer"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(_Description):
+    type: ClassVar[str] = "answer"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """``candidate`` is an ``RTCIceCandidateInit`` dict, or ``None`` for end-of-candidates."""
+
+    type: ClassVar[str] = "candidate"
+    candidate: dict[str, Any] | None
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.raw is not None:
+            return self.raw
+        return {"type": self.type, "candidate": self.candidate}
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting(_Bare):
+    type: ClassVar[str] = "waiting"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerWaiting(_Bare):
+    type: ClassVar[str] = "peer-waiting"
+
+
+@dataclass(frozen=True, slots=True)
+class Admit(_Bare):
+    type: ClassVar[str] = "admit"
+
+
+@dataclass(frozen=True, slots=True)
+class Bye(_Bare):
+    type: ClassVar[str] = "bye"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLeft(_Bare):
+    type: ClassVar[str] = "peer-left"
+
+
+@dataclass(frozen=True, slots=True)
+class End(_Bare):
+    type: ClassVar[str] = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class Ended(_Bare):
+    type: ClassVar[str] = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerReconnected(_Bare):
+    type: ClassVar[str] = "peer-reconnected"
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(_Bare):
+    """Optional client keepalive (an addition to CONTRACT §4): browsers cannot see WebSocket
+    pings, so a client that wants to notice a dead server sends ``ping`` and expects ``pong``."""
+
+    type: ClassVar[str] = "ping"
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(_Bare):
+    type: ClassVar[str] = "pong"
+
+
+Relay: TypeAlias = Offer | Answer | Candidate
+ClientMessage: TypeAlias = Hello | Admit | Offer | Answer | Candidate | Bye | End | Ping
+ServerMessage: TypeAlias = (
+    Welcome
+    | Waiting
+    | PeerWaiting
+    | Start
+    | Offer
+    | Answer
+    | Candidate
+    | PeerLeft
+    | Ended
+    | Error
+    | PeerReconnected
+    | Pong
+)
+Message: TypeAlias = ClientMessage | ServerMessage
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def _bad(reason: str) -> NoReturn:
+    raise ProtocolError(CloseCode.BAD_MESSAGE, reason)
+
+
+def _no_constants(name: str) -> NoReturn:
+    _bad(f"JSON constant {name} not allowed")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        _bad("duplicate key")
+    return obj
+
+
+def load_frame(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any]:
+    """Check a frame's size and kind and parse it into a JSON object with a string ``type``."""
+    if isinstance(frame, str):
+        # A str has at least len(frame) bytes: no need to encode an obviously huge frame.
+        if len(frame) > max_bytes or len(frame.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise ProtocolError(CloseCode.TOO_BIG, "frame too big")
+    else:
+        if len(frame) > max_bytes:
+            raise ProtocolError(CloseCode.TOO_BIG, "frame too big")
+        _bad("binary frame")
+    try:
+        obj = json.loads(frame, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError):
+        _bad("malformed JSON")
+    if not isinstance(obj, dict):
+        _bad("not a JSON object")
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        _bad("missing type")
+    return obj
+
+
+def _fields(obj: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    keys = obj.keys() - {"type"}
+    missing = set(required) - keys
+    if missing:
+        _bad(f"{obj['type']}: missing {sorted(missing)}")
+    extra = keys - set(required) - set(optional)
+    if extra:
+        _bad(f"{obj['type']}: unknown fields {sorted(extra)[:5]}")
+
+
+def _str(value: Any, what: str, *, min_len: int = 0, max_len: int = MAX_FRAME_BYTES) -> str:
+    if not isinstance(value, str) or not min_len <= len(value) <= max_len:
+        _bad(f"{what}: not a string of {min_len}..{max_len} characters")
+    return value
+
+
+def _opt_str(value: Any, what: str, max_len: int = MAX_SHORT_CHARS) -> str | None:
+    return None if value is None else _str(value, what, max_len=max_len)
+
+
+def _int(value: Any, what: str, low: int, high: int) -> int:
+    # bool is an int in Python but not in JSON's sense of a number.
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        _bad(f"{what}: not an integer in {low}..{high}")
+    return value
+
+
+def _candidate_init(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        _bad("candidate: not an object or null")
+    if "candidate" not in value:
+        _bad("candidate: missing candidate")
+    # "" is the end-of-candidates marker some browsers send.
+    _str(value["candidate"], "candidate.candidate", max_len=MAX_CANDIDATE_CHARS)
+    _opt_str(value.get("sdpMid"), "candidate.sdpMid")
+    if value.get("sdpMLineIndex") is not None:
+        _int(value["sdpMLineIndex"], "candidate.sdpMLineIndex", 0, 65535)
+    _opt_str(value.get("usernameFragment"), "candidate.usernameFragment")
+    return value
+
+
+def _hello(obj: dict[str, Any]) -> Hello:
+    _fields(obj, ("token",))
+    return Hello(_str(obj["token"], "hello.token", min_len=1, max_len=MAX_TOKEN_CHARS))
+
+
+def _offer(obj: dict[str, Any]) -> Offer:
+    _fields(obj, ("sdp",))
+    return Offer(_str(obj["sdp"], "offer.sdp", min_len=1), raw=obj)
+
+
+def _answer(obj: dict[str, Any]) -> Answer:
+    _fields(obj, ("sdp",))
+    return Answer(_str(obj["sdp"], "answer.sdp", min_len=1), raw=obj)
+
+
+def _candidate(obj: dict[str, Any]) -> Candidate:
+    _fields(obj, ("candidate",))
+    return Candidate(_candidate_init(obj["candidate"]), raw=obj)
+
+
+def _ice_server(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        _bad("ice_servers: entry not an object")
+    unknown = value.keys() - {"urls", "username", "credential"}
+    if "urls" not in value or unknown:
+        _bad("ice_servers: entry needs urls and has only username, credential besides")
+    urls = value["urls"]
+    url_list = [urls] if isinstance(urls, str) else urls
+    if not isinstance(url_list, list) or not url_list:
+        _bad("ice_servers: urls not a string or a non-empty list")
+    for url in url_list:
+        _str(url, "ice_servers.urls", min_len=1, max_len=MAX_SHORT_CHARS)
+    for key in ("username", "credential"):
+        if key in value:
+            _str(value[key], f"ice_servers.{key}", max_len=MAX_SHORT_CHARS)
+    return value
+
+
+def _welcome(obj: dict[str, Any]) -> Welcome:
+    _fields(obj, ("role", "reference", "ice_servers"))
+    role = obj["role"]
+    if role not in ROLES:
+        _bad("welcome.role: unknown role")
+    servers = obj["ice_servers"]
+    if not isinstance(servers, list):
+        _bad("welcome.ice_servers: not a list")
+    return Welcome(
+        role,
+        _str(obj["reference"], "welcome.reference", min_len=1, max_len=MAX_SHORT_CHARS),
+        [_ice_server(server) for server in servers],
+    )
+
+
+def _start(obj: dict[str, Any]) -> Start:
+    _fields(obj, ("initiator",))
+    if not isinstance(obj["initiator"], bool):
+        _bad("start.initiator: not a boolean")
+    return Start(obj["initiator"])
+
+
+def _error(obj: dict[str, Any]) -> Error:
+    _fields(obj, ("code",))
+    return Error(_int(obj["code"], "error.code", 1000, 4999))
+
+
+def _bare(cls: type[_Bare]) -> Callable[[dict[str, Any]], Any]:
+    def parse(obj: dict[str, Any]) -> _Bare:
+        _fields(obj, ())
+        return cls()
+
+    return parse
+
+
+_CLIENT: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
+    "hello": _hello,
+    "admit": _bare(Admit),
+    "offer": _offer,
+    "answer": _answer,
+    "candidate": _candidate,
+    "bye": _bare(Bye),
+    "end": _bare(End),
+    "ping": _bare(Ping),
+}
+
+_SERVER: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
+    "welcome": _welcome,
+    "waiting": _bare(Waiting),
+    "peer-waiting": _bare(PeerWaiting),
+    "start": _start,
+    "offer": _offer,
+    "answer": _answer,
+    "candidate": _candidate,
+    "peer-left": _bare(PeerLeft),
+    "ended": _bare(Ended),
+    "error": _error,
+    "peer-reconnected": _bare(PeerReconnected),
+    "pong": _bare(Pong),
+}
+
+
+def decode_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ClientMessage:
+    """Parse a frame a client sent; raises ``ProtocolError`` (4400 or 4413)."""
+    obj = load_frame(frame, max_bytes)
+    parse = _CLIENT.get(obj["type"])
+    if parse is None:
+        _bad("unknown type")
+    return parse(obj)
+
+
+def decode_server(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ServerMessage:
+    """Parse a frame the server sent; raises ``ProtocolError`` (4400 or 4413)."""
+    obj = load_frame(frame, max_bytes)
+    parse = _SERVER.get(obj["type"])
+    if parse is None:
+        _bad("unknown type")
+    return parse(obj)
+
+
+# --- encoding ----------------------------------------------------------------------------------
+
+
+def encode(message: Message | dict[str, Any]) -> str:
+    """One JSON text frame. Relayed messages encode the dict they were decoded from."""
+    data = message if isinstance(message, dict) else message.to_dict()
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

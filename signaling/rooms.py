@@ -1,0 +1,459 @@
+"""Rooms: the signalling rules, over an abstract room store and message bus.
+
+One ``Hub`` per app instance. It holds only its own connections (``Session``); what instances
+must agree on (who holds each role, admitted, ended) is in the ``RoomStore``, and messages for a
+connection on another instance travel over the ``Bus``. The same code runs in-process (memory
+store and bus) and across instances (Redis): there is one implementation of the rules.
+
+The rules (CONTRACT §4): at most one citizen and one clerk per room; the citizen waits until the
+clerk admits; admission holds across reconnects; when both are present and admitted both get
+``start`` (the clerk initiates); offer/answer/candidate are relayed unchanged; ``bye`` tells the
+other ``peer-left``; the clerk's ``end`` gives the citizen ``ended`` and closes the room to the
+citizen; a newer connection of a role replaces the older (4409, the other side gets
+``peer-reconnected`` and a fresh ``start`` when admitted).
+
+Wiring (the app wraps its WebSocket in a ``Connection``; ``hub`` lives in the lifespan)::
+
+    hub = Hub(authorize, store=RedisRoomStore(redis) or None, bus=RedisBus(redis) or None,
+              on_event=record_event, ice_servers=IceConfig(stun, turn, secret, ttl))
+    await hub.start()                       # lifespan startup; ``await hub.aclose()`` at shutdown
+
+    async def call(websocket):              # WebSocket /ws/call
+        await websocket.accept()
+        await hub.serve(StarletteConnection(websocket), receive_frame(websocket))
+
+``serve`` attaches the connection (the hello timer starts), feeds each frame, and detaches when
+``receive()`` returns ``None`` (client gone) or the hub closed the connection. Lower level:
+``session = hub.attach(conn)``; ``await session.feed(frame)`` per frame, in order;
+``await session.detach()`` once the socket is gone; ``session.wait_closed()``.
+
+Dead peers: rely on the ASGI server's WebSocket pings (uvicorn ``ws_ping_interval`` and
+``ws_ping_timeout``, 20 s each by default): a peer that stops answering is disconnected, the
+endpoint's receive ends and the hub tells the other side ``peer-left``. On the write side a send
+that does not finish within ``Limits.send_timeout`` drops the connection. ``sweep()`` (run every
+``Limits.sweep_interval`` by the hub itself) refreshes presence leases in the store — so a crashed
+instance's connections stop counting as present — and, only if ``Limits.idle_timeout`` is set,
+closes connections silent that long; leave that unset unless every client sends ``ping``.
+Keep uvicorn's ``ws_max_size`` above 64 KiB (its default is 16 MiB) so oversized frames reach the
+hub and get 4413 rather than the server's 1009.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from signaling.bus import Bus, Envelope, MemoryBus
+from signaling.errors import CloseCode, ProtocolError
+from signaling.grants import Authorizer, Event, EventSink, Grant, IceServers, Role, other_role
+from signaling.protocol import (
+    Admit,
+    Answer,
+    Bye,
+    Candidate,
+    ClientMessage,
+    End,
+    Hello,
+    Offer,
+    Ping,
+    Welcome,
+    decode_client,
+)
+from signaling.session import Connection, Limits, Session
+from signaling.store import MemoryRoomStore, RoomSnapshot, RoomStore
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _LocalRoom:
+    """This instance's connections in one room; ``by_role`` is who gets envelopes for a role."""
+
+    by_role: dict[str, Session] = field(default_factory=dict)
+
+
+class Hub:
+    def __init__(
+        self,
+        authorize: Authorizer,
+        *,
+        store: RoomStore | None = None,
+        bus: Bus | None = None,
+        on_event: EventSink | None = None,
+        ice_servers: IceServers | None = None,
+        limits: Limits | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store: RoomStore = store or MemoryRoomStore()
+        self.bus: Bus = bus or MemoryBus()
+        self.limits = limits or Limits()
+        self._authorize = authorize
+        self._on_event = on_event
+        self._ice_servers = ice_servers
+        self._now = now
+        self._monotonic = monotonic
+        self._sessions: dict[str, Session] = {}
+        self._rooms: dict[str, _LocalRoom] = {}
+        self._maintenance: asyncio.Task[None] | None = None
+        self._started = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.bus.start(self._route)
+        self._maintenance = asyncio.create_task(self._maintain(), name="signaling-sweep")
+        self._started = True
+
+    async def aclose(self, grace: float = 5.0) -> None:
+        """Close every connection with 1001 (clients reconnect elsewhere), then stop."""
+        self._started = False
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
+            self._maintenance = None
+        sessions = list(self._sessions.values())
+        for session in sessions:
+            session.close(CloseCode.GOING_AWAY)
+        if sessions:
+            waits = [asyncio.ensure_future(s.wait_closed()) for s in sessions]
+            await asyncio.wait(waits, timeout=grace)
+            for wait in waits:
+                wait.cancel()
+        for session in list(self._sessions.values()):
+            await session.detach()
+        await self.bus.close()
+
+    async def __aenter__(self) -> Hub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- the endpoint's API ------------------------------------------------------------------
+
+    def attach(self, conn: Connection) -> Session:
+        """Register a freshly accepted connection; the hello timer starts now."""
+        if not self._started:
+            raise RuntimeError("the hub is not started")
+        session = Session(self, conn, self.limits, self._monotonic)
+        self._sessions[session.id] = session
+        return session
+
+    async def serve(
+        self, conn: Connection, receive: Callable[[], Awaitable[str | bytes | None]]
+    ) -> None:
+        """Run one connection to its end: ``receive()`` yields frames, ``None`` once the client
+        is gone. Returns when either side closed; the room is left by then."""
+        session = self.attach(conn)
+        closed = asyncio.ensure_future(session.wait_closed())
+        frame_task: asyncio.Future[str | bytes | None] | None = None
+        try:
+            while True:
+                frame_task = asyncio.ensure_future(receive())
+                done, _ = await asyncio.wait(
+                    {frame_task, closed}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if frame_task not in done:
+                    break  # the hub closed the connection
+                frame = frame_task.result()
+                if frame is None:
+                    break
+                await session.feed(frame)
+        finally:
+            for task in (frame_task, closed):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            await session.detach()
+
+    # --- queries for the app -----------------------------------------------------------------
+
+    async def is_waiting(self, room: str) -> bool:
+        """A citizen is in the room and no call is running (for the clerk agenda)."""
+        return (await self.store.snapshot(room)).waiting
+
+    async def waiting_rooms(self, rooms: Sequence[str]) -> set[str]:
+        return await self.store.waiting(rooms)
+
+    async def snapshot(self, room: str) -> RoomSnapshot:
+        return await self.store.snapshot(room)
+
+    @property
+    def connections(self) -> int:
+        return len(self._sessions)
+
+    # --- frames and messages -----------------------------------------------------------------
+
+    async def handle_frame(self, session: Session, frame: str | bytes) -> None:
+        if session.state in ("closing", "closed"):
+            return
+        session.last_seen = self._monotonic()
+        async with session.lock:
+            if session.state in ("closing", "closed"):
+                return
+            try:
+                if not session.bucket.allow():
+                    raise ProtocolError(CloseCode.TOO_MANY, "message rate exceeded")
+                message = decode_client(frame, self.limits.max_frame_bytes)
+                await self._dispatch(session, message)
+            except ProtocolError as error:
+                log.info("%r closed with %d: %s", session, error.code, error.reason)
+                session.close(error.code)
+            except Exception:
+                log.exception("%r: handling a message failed", session)
+                session.close(CloseCode.INTERNAL_ERROR)
+
+    async def _dispatch(self, session: Session, message: ClientMessage) -> None:
+        if session.state == "new":
+            if not isinstance(message, Hello):
+                raise ProtocolError(CloseCode.BAD_MESSAGE, "message before hello")
+            await self._join(session, message.token)
+            return
+        if isinstance(message, Hello):
+            raise ProtocolError(CloseCode.BAD_MESSAGE, "second hello")
+        assert session.grant is not None  # joined
+        grant = session.grant
+        if isinstance(message, Offer | Answer | Candidate):
+            # Outside a running call (before start, after peer-left) there is no one to talk to.
+            if session.started:
+                await self._publish(
+                    grant.room, {"to": other_role(grant.role), "msg": message.to_dict()}
+                )
+        elif isinstance(message, Ping):
+            session.deliver({"type": "pong"})
+        elif isinstance(message, Bye):
+            session.close(CloseCode.NORMAL)  # teardown tells the peer
+        elif grant.role != "clerk":
+            raise ProtocolError(CloseCode.FORBIDDEN, f"{message.type} is for the clerk")
+        elif isinstance(message, Admit):
+            await self._admit(session, grant)
+        elif isinstance(message, End):
+            await self._end(session, grant)
+
+    async def _join(self, session: Session, token: str) -> None:
+        session.state = "joining"
+        session.cancel_hello_timer()
+        try:
+            async with asyncio.timeout(self.limits.authorize_timeout):
+                grant = await self._authorize(token)
+        except TimeoutError:
+            log.error("%r: the authorizer did not answer in time", session)
+            session.close(CloseCode.INTERNAL_ERROR)
+            return
+        if grant is None:
+            raise ProtocolError(CloseCode.UNAUTHORIZED, "token refused")
+        if not grant.is_open(self._now()):
+            raise ProtocolError(CloseCode.FORBIDDEN, "outside the join window")
+        session.grant = grant
+        room, role = grant.room, grant.role
+        # Subscribe before claiming the role: a replacement published right after must arrive.
+        await self.bus.join(room)
+        session.subscribed = True
+        result = await self.store.join(
+            room, role, session.id, grant.closes_at + self.limits.room_grace
+        )
+        if result.refused:
+            raise ProtocolError(CloseCode.FORBIDDEN, "room has ended")
+        session.holder = True
+        if result.previous:
+            await self._publish(
+                room, {"to": role, "conn": result.previous, "close": int(CloseCode.REPLACED)}
+            )
+        if session.state != "joining":
+            # Closed while the store answered (replaced by a racing newer connection, or the
+            # hub shuts down): announce nothing; teardown releases the role if still ours.
+            return
+        session.state = "joined"
+        self._rooms.setdefault(room, _LocalRoom()).by_role[role] = session
+        session.deliver(Welcome(role, grant.reference, self._ice_for(grant)).to_dict())
+        await self._emit(grant, "joined", role)
+        peer = other_role(role)
+        if result.previous_live and result.peer_present:
+            await self._publish(room, {"to": peer, "msg": {"type": "peer-reconnected"}})
+        if result.admitted and result.peer_present:
+            await self._start(session, grant)
+        elif role == "citizen":
+            session.deliver({"type": "waiting"})
+            if result.peer_present:
+                await self._publish(room, {"to": peer, "msg": {"type": "peer-waiting"}})
+        elif result.peer_present:
+            session.deliver({"type": "peer-waiting"})
+
+    async def _start(self, session: Session, grant: Grant) -> None:
+        peer = other_role(grant.role)
+        await self._publish(
+            grant.room, {"to": peer, "msg": {"type": "start", "initiator": peer == "clerk"}}
+        )
+        session.deliver({"type": "start", "initiator": grant.role == "clerk"})
+        await self._emit(grant, "connected", grant.role)
+
+    async def _admit(self, session: Session, grant: Grant) -> None:
+        result = await self.store.admit(grant.room, session.id)
+        if result is None or not result.changed:
+            return  # replaced meanwhile, or admitted already: nothing new to do
+        await self._emit(grant, "admitted", "clerk")
+        if result.citizen_present:
+            await self._start(session, grant)
+
+    async def _end(self, session: Session, grant: Grant) -> None:
+        if await self.store.end(grant.room, session.id):
+            await self._publish(
+                grant.room,
+                {"to": "citizen", "msg": {"type": "ended"}, "close": int(CloseCode.NORMAL),
+                 "silent": True},
+            )
+            await self._emit(grant, "ended", "clerk")
+        session.silent = True
+        session.close(CloseCode.NORMAL)
+
+    # --- leaving -----------------------------------------------------------------------------
+
+    def schedule_teardown(self, session: Session) -> None:
+        if session.teardown_task is None:
+            session.teardown_task = asyncio.get_running_loop().create_task(
+                self._teardown(session), name=f"signaling-teardown-{session.id[:8]}"
+            )
+
+    async def teardown(self, session: Session) -> None:
+        self.schedule_teardown(session)
+        assert session.teardown_task is not None
+        # Shielded: the endpoint being cancelled must not leave a ghost in the room.
+        await asyncio.shield(session.teardown_task)
+
+    async def _teardown(self, session: Session) -> None:
+        session.cancel_hello_timer()
+        async with session.lock:  # let a message in progress (e.g. a join) finish first
+            session.state = "closed"
+            grant = session.grant
+            try:
+                if grant is not None and session.holder:
+                    session.holder = False
+                    left = await self.store.leave(grant.room, grant.role, session.id)
+                    if left and not session.silent:
+                        await self._publish(
+                            grant.room,
+                            {"to": other_role(grant.role), "msg": {"type": "peer-left"}},
+                        )
+                        await self._emit(grant, "left", grant.role)
+            except Exception:
+                log.exception("%r: leaving the room failed", session)
+            finally:
+                if grant is not None:
+                    self._forget(session, grant)
+                    if session.subscribed:
+                        session.subscribed = False
+                        try:
+                            await self.bus.leave(grant.room)
+                        except Exception:
+                            log.exception("%r: unsubscribing failed", session)
+                self._sessions.pop(session.id, None)
+
+    def _forget(self, session: Session, grant: Grant) -> None:
+        local = self._rooms.get(grant.room)
+        if local is None:
+            return
+        if local.by_role.get(grant.role) is session:
+            del local.by_role[grant.role]
+        if not local.by_role:
+            del self._rooms[grant.room]
+
+    # --- the bus -----------------------------------------------------------------------------
+
+    async def _publish(self, room: str, envelope: Envelope) -> None:
+        await self.bus.publish(room, envelope)
+
+    def _route(self, room: str, envelope: Envelope) -> None:
+        """Deliver an envelope from the bus to this instance's matching connection."""
+        target: Session | None
+        conn = envelope.get("conn")
+        if conn is not None:
+            # Addressed to one connection: it may still be joining (a racing replacement).
+            target = self._sessions.get(conn)
+            if target is None or target.grant is None or target.grant.room != room:
+                return
+            if target.state not in ("joining", "joined"):
+                return
+        else:
+            local = self._rooms.get(room)
+            target = local.by_role.get(envelope.get("to", "")) if local else None
+            if target is None or target.state != "joined":
+                return
+        message = envelope.get("msg")
+        if isinstance(message, dict):
+            target.deliver(message)
+        if envelope.get("silent"):
+            target.silent = True
+        code = envelope.get("close")
+        if isinstance(code, int):
+            if code == CloseCode.REPLACED and target.grant is not None:
+                target.silent = True
+                self._forget(target, target.grant)
+            target.close(code)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _ice_for(self, grant: Grant) -> list[dict[str, Any]]:
+        if self._ice_servers is None:
+            return []
+        try:
+            return self._ice_servers(grant)
+        except Exception:
+            # A TURN misconfiguration must not keep people on one network from talking.
+            log.exception("building ICE servers failed; sending none")
+            return []
+
+    async def _emit(self, grant: Grant, event: Event, role: Role) -> None:
+        if self._on_event is None:
+            return
+        try:
+            await self._on_event(grant.reference, event, role)
+        except Exception:
+            log.exception("recording signalling event %s failed", event)
+
+    # --- maintenance -------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Refresh presence leases of local connections; close connections that never said
+        hello (a backstop for the timer), that are idle past ``idle_timeout``, or whose role
+        the store no longer gives them (a replacement whose message was lost)."""
+        now = self._monotonic()
+        limits = self.limits
+        holders: list[Session] = []
+        for session in list(self._sessions.values()):
+            if session.state == "new" and now - session.created >= limits.hello_timeout:
+                session.close(CloseCode.HELLO_TIMEOUT)
+            elif session.state != "joined":
+                continue
+            elif limits.idle_timeout is not None and now - session.last_seen >= limits.idle_timeout:
+                session.close(CloseCode.GOING_AWAY)
+            elif session.holder and session.grant is not None:
+                holders.append(session)
+        if not holders:
+            return
+        results = await self.store.refresh(
+            [(s.grant.room, s.grant.role, s.id) for s in holders if s.grant is not None]
+        )
+        for session, still_holder in zip(holders, results, strict=True):
+            if not still_holder and session.state == "joined":
+                session.holder = False
+                session.silent = True
+                session.close(CloseCode.REPLACED)
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("signalling sweep failed")

@@ -1,0 +1,200 @@
+"""One client connection as the hub sees it: an outbox with its own writer, timers, a rate limit.
+
+The transport is behind ``Connection`` (two methods), so tests use in-memory fakes and the app
+wraps a Starlette ``WebSocket``. Every outgoing message goes through the outbox and one writer task:
+messages reach the client in order, and a slow or dead client never blocks the hub, the bus reader
+or another room — a send that does not finish within ``send_timeout`` closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from signaling.errors import CloseCode
+from signaling.grants import Grant, Role
+from signaling.protocol import MAX_FRAME_BYTES
+from signaling.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from signaling.rooms import Hub
+
+log = logging.getLogger(__name__)
+
+State = Literal["new", "joining", "joined", "closing", "closed"]
+
+
+class Connection(Protocol):
+    """The transport: send one JSON message; close with a WebSocket close code."""
+
+    async def send(self, message: dict[str, Any]) -> None: ...
+
+    async def close(self, code: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    hello_timeout: float = 5.0  # seconds from attach to the hello frame (else 4408)
+    max_frame_bytes: int = MAX_FRAME_BYTES  # larger frames close with 4413
+    rate: float = 50.0  # sustained messages per second per connection ...
+    burst: int = 100  # ... with this burst (else 4429)
+    authorize_timeout: float = 10.0  # a hanging authorizer closes with 1011
+    send_timeout: float = 10.0  # a send that takes longer closes the connection (dead peer)
+    outbox_size: int = 1024  # queued outgoing messages before the connection is dropped (1013)
+    sweep_interval: float = 15.0  # how often the hub refreshes presence leases
+    idle_timeout: float | None = None  # close connections silent this long (clients must ping)
+    room_grace: timedelta = timedelta(hours=1)  # room state outlives the join window by this
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    code: int
+
+
+# Messages after which the peer is no longer in a running call: relay stops until a new start.
+_STOPS = frozenset({"peer-left", "peer-reconnected", "ended"})
+
+
+class Session:
+    def __init__(
+        self,
+        hub: Hub,
+        conn: Connection,
+        limits: Limits,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.conn = conn
+        self.limits = limits
+        self.state: State = "new"
+        self.grant: Grant | None = None
+        self.started = False  # a start was delivered and no stop since: relaying is allowed
+        self.holder = False  # the store names this connection as the holder of its role
+        self.subscribed = False  # counted in the bus subscription of its room
+        self.silent = False  # leave without telling the peer (after end, ended, replace)
+        self.close_code: int | None = None
+        self.lock = asyncio.Lock()  # one message at a time; teardown waits for it
+        self._hub = hub
+        self._clock = clock
+        self.created = self.last_seen = clock()
+        self.bucket = TokenBucket(limits.rate, limits.burst, clock)
+        self._outbox: deque[dict[str, Any] | _Close] = deque()
+        self._wakeup = asyncio.Event()
+        self._closed = asyncio.Event()
+        self.teardown_task: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        self._hello_timer: asyncio.TimerHandle | None = loop.call_later(
+            limits.hello_timeout, self._hello_timeout
+        )
+        self._writer = loop.create_task(self._write(), name=f"signaling-writer-{self.id[:8]}")
+
+    def __repr__(self) -> str:
+        room = self.grant.room if self.grant else "-"
+        return f"<Session {self.id[:8]} {self.role or '-'}@{room} {self.state}>"
+
+    @property
+    def role(self) -> Role | None:
+        return self.grant.role if self.grant else None
+
+    @property
+    def closed(self) -> bool:
+        """The transport is closed (by the server, or it went away)."""
+        return self._closed.is_set()
+
+    # --- the endpoint's side ---------------------------------------------------------------
+
+    async def feed(self, frame: str | bytes) -> None:
+        """Hand the hub one frame the client sent. Await it before reading the next frame."""
+        await self._hub.handle_frame(self, frame)
+
+    async def detach(self) -> None:
+        """The transport is gone (or the endpoint is done with it): leave the room."""
+        if not self._writer.done():
+            self._writer.cancel()
+        self._closed.set()
+        await self._hub.teardown(self)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # --- the hub's side --------------------------------------------------------------------
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Queue a message for the client."""
+        if self.state in ("closing", "closed"):
+            return
+        kind = message.get("type")
+        if kind == "start":
+            self.started = True
+        elif kind in _STOPS:
+            self.started = False
+        if len(self._outbox) >= self.limits.outbox_size:
+            log.warning("%r cannot keep up with its messages; dropping it", self)
+            self.close(CloseCode.TRY_AGAIN_LATER, flush=False)
+            return
+        self._outbox.append(message)
+        self._wakeup.set()
+
+    def close(self, code: int, *, flush: bool = True) -> None:
+        """Close after the queued messages (``flush``) or at once; protocol codes send an
+        ``error`` message first."""
+        if self.state in ("closing", "closed"):
+            return
+        self.state = "closing"
+        self.started = False
+        self.close_code = code
+        self.cancel_hello_timer()
+        if not flush:
+            self._outbox.clear()
+        self._outbox.append(_Close(code))
+        self._wakeup.set()
+
+    def cancel_hello_timer(self) -> None:
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+            self._hello_timer = None
+
+    def _hello_timeout(self) -> None:
+        self._hello_timer = None
+        if self.state == "new":
+            log.info("%r sent no hello in time", self)
+            self.close(CloseCode.HELLO_TIMEOUT)
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                while not self._outbox:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                item = self._outbox.popleft()
+                if isinstance(item, _Close):
+                    await self._close_transport(item.code)
+                    return
+                async with asyncio.timeout(self.limits.send_timeout):
+                    await self.conn.send(item)
+        except TimeoutError:
+            log.info("%r: send timed out; dropping the connection", self)
+            if self.state not in ("closing", "closed"):
+                self.state = "closing"
+                self.close_code = CloseCode.GOING_AWAY
+            await self._close_transport(self.close_code or CloseCode.GOING_AWAY)
+        except Exception:  # the transport went away under us; the endpoint detaches
+            log.debug("%r: send failed", self, exc_info=True)
+        finally:
+            self._closed.set()
+            self._hub.schedule_teardown(self)
+
+    async def _close_transport(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.limits.send_timeout):
+                if code >= 4000:
+                    await self.conn.send({"type": "error", "code": int(code)})
+                await self.conn.close(int(code))

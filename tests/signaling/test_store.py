@@ -1,0 +1,208 @@
+"""Room state: the same behaviour in memory and in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from signaling import MemoryRoomStore, RedisRoomStore
+from signaling.store import JoinResult, RoomSnapshot, RoomStore
+from tests.signaling.conftest import Backend
+
+
+def later(hours: float = 2) -> datetime:
+    return datetime.now(UTC) + timedelta(hours=hours)
+
+
+@pytest.fixture
+def store(backend: Backend) -> RoomStore:
+    return backend.store()
+
+
+async def test_join_and_snapshot(store: RoomStore) -> None:
+    assert await store.snapshot("r") == RoomSnapshot()
+    assert await store.join("r", "citizen", "c1", later()) == JoinResult()
+    assert await store.snapshot("r") == RoomSnapshot(citizen=True)
+    assert await store.join("r", "clerk", "k1", later()) == JoinResult(peer_present=True)
+    assert await store.snapshot("r") == RoomSnapshot(citizen=True, clerk=True)
+
+
+async def test_second_join_of_a_role_returns_the_previous(store: RoomStore) -> None:
+    await store.join("r", "citizen", "c1", later())
+    result = await store.join("r", "citizen", "c2", later())
+    assert result == JoinResult(previous="c1", previous_live=True)
+    # The old connection can no longer release the role: compare-and-delete.
+    assert await store.leave("r", "citizen", "c1") is False
+    assert (await store.snapshot("r")).citizen
+    assert await store.leave("r", "citizen", "c2") is True
+    assert not (await store.snapshot("r")).citizen
+    assert await store.leave("r", "citizen", "c2") is False
+
+
+async def test_admit_only_by_the_holding_clerk_and_once(store: RoomStore) -> None:
+    assert await store.admit("r", "k1") is None  # no clerk yet
+    await store.join("r", "clerk", "k1", later())
+    assert await store.admit("r", "someone-else") is None
+    first = await store.admit("r", "k1")
+    assert first is not None and first.changed and not first.citizen_present
+    again = await store.admit("r", "k1")
+    assert again is not None and not again.changed
+    joined = await store.join("r", "citizen", "c1", later())
+    assert joined.admitted and joined.peer_present
+    third = await store.admit("r", "k1")
+    assert third is not None and third.citizen_present
+
+
+async def test_admission_survives_reconnects(store: RoomStore) -> None:
+    await store.join("r", "clerk", "k1", later())
+    await store.admit("r", "k1")
+    await store.leave("r", "clerk", "k1")
+    await store.join("r", "citizen", "c1", later())
+    await store.leave("r", "citizen", "c1")
+    assert (await store.join("r", "clerk", "k2", later())).admitted
+    assert (await store.join("r", "citizen", "c2", later())).admitted
+
+
+async def test_end_closes_the_room_to_the_citizen(store: RoomStore) -> None:
+    await store.join("r", "clerk", "k1", later())
+    await store.join("r", "citizen", "c1", later())
+    await store.admit("r", "k1")
+    assert await store.end("r", "c1") is False  # not the clerk
+    assert await store.end("r", "k1") is True
+    assert await store.end("r", "k1") is False  # once
+    snap = await store.snapshot("r")
+    assert snap.ended and not snap.admitted and not snap.waiting
+    assert await store.admit("r", "k1") is None
+    assert await store.join("r", "citizen", "c2", later()) == JoinResult(refused=True)
+    # A clerk coming back reopens the room, with the citizen not admitted.
+    reopened = await store.join("r", "clerk", "k2", later())
+    assert not reopened.admitted
+    assert not (await store.snapshot("r")).ended
+    assert not (await store.join("r", "citizen", "c3", later())).refused
+
+
+async def test_waiting(store: RoomStore) -> None:
+    await store.join("a", "citizen", "ca", later())
+    await store.join("b", "citizen", "cb", later())
+    await store.join("b", "clerk", "kb", later())
+    await store.admit("b", "kb")
+    await store.join("c", "clerk", "kc", later())
+    assert await store.waiting(["a", "b", "c", "d"]) == {"a"}
+    assert await store.waiting([]) == set()
+    await store.leave("b", "clerk", "kb")  # admitted, but the clerk is away: waiting again
+    assert await store.waiting(["a", "b"]) == {"a", "b"}
+
+
+async def test_refresh_reports_lost_roles(store: RoomStore) -> None:
+    await store.join("r", "citizen", "c1", later())
+    await store.join("r", "clerk", "k1", later())
+    await store.join("r", "citizen", "c2", later())
+    assert await store.refresh([("r", "citizen", "c1"), ("r", "clerk", "k1"),
+                                ("r", "citizen", "c2"), ("gone", "clerk", "x")]) == [
+        False, True, True, False]
+    assert await store.refresh([]) == []
+
+
+async def test_rooms_are_independent(store: RoomStore) -> None:
+    await store.join("r1", "citizen", "c1", later())
+    assert (await store.join("r2", "citizen", "c2", later())).previous is None
+    assert await store.snapshot("r2") == RoomSnapshot(citizen=True)
+
+
+# --- leases and expiry -----------------------------------------------------------------------
+
+
+async def test_memory_leases_expire_without_refresh() -> None:
+    clock = [1000.0]
+    store = MemoryRoomStore(lease_seconds=30, clock=lambda: clock[0])
+    await store.join("r", "citizen", "c1", datetime.fromtimestamp(5000, UTC))
+    clock[0] += 20
+    assert await store.refresh([("r", "citizen", "c1")]) == [True]
+    clock[0] += 25  # 45 s after joining, 25 s after the refresh: still present
+    assert (await store.snapshot("r")).citizen
+    clock[0] += 10
+    assert not (await store.snapshot("r")).citizen
+    # A new citizen connection sees the stale holder, but not as live.
+    result = await store.join("r", "citizen", "c2", datetime.fromtimestamp(5000, UTC))
+    assert result == JoinResult(previous="c1", previous_live=False)
+
+
+async def test_memory_rooms_are_dropped_after_keep_until() -> None:
+    clock = [1000.0]
+    store = MemoryRoomStore(lease_seconds=600, clock=lambda: clock[0])
+    await store.join("r", "clerk", "k1", datetime.fromtimestamp(1100, UTC))
+    await store.end("r", "k1")
+    clock[0] = 1101
+    assert await store.snapshot("r") == RoomSnapshot()
+    assert await store.refresh([]) == []
+    assert store._rooms == {}
+
+
+@pytest.mark.redis
+async def test_redis_leases_expire(redis_client: tuple[Redis, str]) -> None:
+    client, prefix = redis_client
+    store = RedisRoomStore(client, prefix, lease_seconds=1.0)
+    await store.join("r", "citizen", "c1", later())
+    assert (await store.snapshot("r")).citizen
+    await asyncio.sleep(0.6)
+    assert await store.refresh([("r", "citizen", "c1")]) == [True]
+    await asyncio.sleep(0.6)
+    assert (await store.snapshot("r")).citizen  # 1.2 s after joining, alive by the refresh
+    await asyncio.sleep(0.6)
+    assert not (await store.snapshot("r")).citizen
+    assert await store.waiting(["r"]) == set()
+    result = await store.join("r", "citizen", "c2", later())
+    assert result == JoinResult(previous="c1", previous_live=False)
+
+
+@pytest.mark.redis
+async def test_redis_room_key_expires_after_keep_until(redis_client: tuple[Redis, str]) -> None:
+    client, prefix = redis_client
+    store = RedisRoomStore(client, prefix)
+    await store.join("r", "citizen", "c1", later(hours=2))
+    ttl = await client.pttl(store.key("r"))
+    assert 2 * 3600_000 - 5000 < ttl <= 2 * 3600_000
+    # A later grant extends it, an earlier one does not shorten it.
+    await store.join("r", "clerk", "k1", later(hours=3))
+    await store.join("r", "clerk", "k2", later(hours=1))
+    assert await client.pttl(store.key("r")) > 2.9 * 3600_000
+    await store.join("soon", "citizen", "c1", datetime.now(UTC) + timedelta(milliseconds=300))
+    await asyncio.sleep(0.4)
+    assert not await client.exists(store.key("soon"))
+
+
+@pytest.mark.redis
+async def test_redis_racing_joins_elect_one_holder(redis_client: tuple[Redis, str]) -> None:
+    """Two instances claim the clerk at once: exactly one replaces the other."""
+    client, prefix = redis_client
+    a = RedisRoomStore(client, prefix)
+    b = RedisRoomStore(client, prefix)
+    for attempt in range(20):
+        room = f"race{attempt}"
+        ra, rb = await asyncio.gather(a.join(room, "clerk", "ka", later()),
+                                      b.join(room, "clerk", "kb", later()))
+        previous = {ra.previous, rb.previous}
+        assert previous in ({None, "ka"}, {None, "kb"})
+        winner = "kb" if ra.previous is None else "ka"
+        assert await a.refresh([(room, "clerk", winner)]) == [True]
+        assert await a.refresh([(room, "clerk", "ka" if winner == "kb" else "kb")]) == [False]
+
+
+@pytest.mark.redis
+async def test_redis_store_works_with_decoded_responses(redis_client: tuple[Redis, str]) -> None:
+    _, prefix = redis_client
+    from tests.conftest import REDIS_URL
+
+    assert REDIS_URL is not None
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        store = RedisRoomStore(client, prefix)
+        await store.join("r", "citizen", "c1", later())
+        result = await store.join("r", "citizen", "c2", later())
+        assert result.previous == "c1"
+        assert await store.waiting(["r"]) == {"r"}
+    finally:
+        await client.aclose()

@@ -77,3 +77,13 @@ class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
     message = "Too many requests. Please wait a moment and try again."
+
+
+class HoldExpired(Conflict):
+    """A reserved appointment was not confirmed within its hold time."""
+
+    code = "hold_expired"
+    message = (
+        "This reservation has expired because it was not confirmed in time. "
+        "Please book a new appointment."
+    )

@@ -51,6 +51,8 @@ def enqueue(
     session: AsyncSession, kind: str, payload: dict[str, Any], *, run_after: datetime | None = None
 ) -> Job:
     """Add a job to the caller's transaction (it runs only if that transaction commits)."""
-    job = Job(kind=kind, payload=json.dumps(payload, sort_keys=True), run_after=run_after or utcnow())
+    job = Job(
+        kind=kind, payload=json.dumps(payload, sort_keys=True), run_after=run_after or utcnow()
+    )
     session.add(job)
     return job

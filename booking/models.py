@@ -27,7 +27,11 @@ class AppointmentStatus(StrEnum):
 
 
 # Statuses that hold a seat and count against the per-e-mail limit.
-ACTIVE_STATUSES = (AppointmentStatus.reserved, AppointmentStatus.confirmed, AppointmentStatus.in_call)
+ACTIVE_STATUSES = (
+    AppointmentStatus.reserved,
+    AppointmentStatus.confirmed,
+    AppointmentStatus.in_call,
+)
 
 
 class Office(SQLModel, table=True):

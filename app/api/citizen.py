@@ -1,7 +1,144 @@
-"""Routes of this module (filled in by the feature that owns them)."""
+"""The citizen's API, authorised by the link token (CONTRACT §3 "Citizen").
+
+The token travels in ``Authorization: Bearer``, never in a path or query, so it cannot appear
+in an access log. Every endpoint counts against the per-IP "token" rate limit before the token
+is even looked at: probing for tokens is slow as well as hopeless (256 bits).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from app.api.schemas import MeOut, RescheduleIn, me_out
+from app.booking_policy import policy_from
+from app.context import AppContext, ctx
+from app.http import bearer_token, client_ip, read_json
+from app.openapi import operation
+from app.templating import request_language
+from booking.audit import Actor
+from booking.errors import DomainError, Invalid
+from booking.ics import build_ics, method_for
+from booking.models import Appointment
+from booking.service import (
+    allowed_actions,
+    appointment_details,
+    cancel,
+    confirm,
+    find_by_token,
+    reschedule,
+)
+
+ERRORS = {401: None, 429: None}
+
+
+async def _token(request: Request) -> tuple[AppContext, str]:
+    state = ctx(request)
+    await state.limiter.hit("token", client_ip(request))
+    return state, bearer_token(request)
+
+
+async def _render(request: Request, session: AsyncSession, appointment: Appointment) -> Response:
+    settings = ctx(request).settings
+    appointment, office, service = await appointment_details(session, appointment)
+    return JSONResponse(
+        me_out(
+            appointment, office, service,
+            lang=request_language(request),
+            actions=allowed_actions(appointment),
+            join_before_minutes=settings.join_before_minutes,
+            join_after_minutes=settings.join_after_minutes,
+        )
+    )
+
+
+@operation("My appointment", tag="citizen", auth="citizen", responses={200: MeOut, **ERRORS})
+async def me(request: Request) -> Response:
+    state, token = await _token(request)
+    async with state.db.transaction() as session:
+        appointment = await find_by_token(session, state.links, token)
+        return await _render(request, session, appointment)
+
+
+@operation(
+    "Confirm my appointment (double opt-in)", tag="citizen", auth="citizen",
+    responses={200: MeOut, 409: None, **ERRORS},
+)
+async def confirm_me(request: Request) -> Response:
+    state, token = await _token(request)
+    async with state.db.transaction(write=True) as session:
+        appointment = await find_by_token(session, state.links, token)
+        await confirm(session, policy_from(state.settings), appointment)
+        return await _render(request, session, appointment)
+
+
+@operation(
+    "Cancel my appointment", tag="citizen", auth="citizen",
+    responses={200: MeOut, 409: None, **ERRORS},
+)
+async def cancel_me(request: Request) -> Response:
+    state, token = await _token(request)
+    async with state.db.transaction(write=True) as session:
+        appointment = await find_by_token(session, state.links, token)
+        await cancel(session, appointment, Actor.citizen())
+        return await _render(request, session, appointment)
+
+
+@operation(
+    "Move my appointment to another free slot", tag="citizen", auth="citizen",
+    request=RescheduleIn,
+    responses={200: MeOut, 400: None, 409: None, 413: None, 422: None, **ERRORS},
+)
+async def reschedule_me(request: Request) -> Response:
+    state, token = await _token(request)
+    # Read the body before the write transaction (never wait on a client while holding it),
+    # but report a bad body only after the token: a stranger learns nothing but 401.
+    body: RescheduleIn | None = None
+    problem: DomainError | None = None
+    try:
+        body = await read_json(request, RescheduleIn)
+    except DomainError as exc:
+        problem = exc
+    async with state.db.transaction(write=True) as session:
+        appointment = await find_by_token(session, state.links, token)
+        if problem is not None or body is None:
+            raise problem or Invalid()
+        await reschedule(session, policy_from(state.settings), appointment, body.start)
+        return await _render(request, session, appointment)
+
+
+@operation(
+    "My appointment as a calendar file", tag="citizen", auth="citizen",
+    responses={200: "text/calendar", **ERRORS},
+)
+async def calendar(request: Request) -> Response:
+    state, token = await _token(request)
+    async with state.db.transaction() as session:
+        appointment = await find_by_token(session, state.links, token)
+        appointment, office, service = await appointment_details(session, appointment)
+        data = build_ics(
+            appointment, office, service,
+            method=method_for(appointment),
+            link_url=f"{state.settings.base_url}/t/{token}",
+            lang=request_language(request),
+            organizer=state.settings.mail_from,
+        )
+        filename = f"{appointment.reference}.ics"
+    return Response(
+        data,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/me", me, methods=["GET"]),
+    Route("/api/v1/me/confirm", confirm_me, methods=["POST"]),
+    Route("/api/v1/me/cancel", cancel_me, methods=["POST"]),
+    Route("/api/v1/me/reschedule", reschedule_me, methods=["POST"]),
+    Route("/api/v1/me/calendar.ics", calendar, methods=["GET"]),
+]

@@ -1,7 +1,100 @@
-"""Routes of this module (filled in by the feature that owns them)."""
+"""Public API: offices, services, free slots, and booking (CONTRACT §3 "Public")."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from app.api.schemas import (
+    AvailabilityOut,
+    AvailabilityQuery,
+    BookingCreated,
+    BookingIn,
+    OfficeOut,
+    ServiceOut,
+    ServicesQuery,
+    availability_out,
+    booking_out,
+    office_out,
+    service_out,
+)
+from app.booking_policy import policy_from
+from app.context import ctx
+from app.http import client_ip, read_json, validate
+from app.openapi import operation
+from app.templating import request_language
+from booking import catalog
+from booking.availability import load_office, slots_in_window
+from booking.service import CitizenInput, book
+
+
+@operation("List the offices", tag="public", responses={200: list[OfficeOut]})
+async def list_offices(request: Request) -> Response:
+    async with ctx(request).db.transaction() as session:
+        offices = await catalog.offices(session)
+        # Render inside the transaction: its rollback expires what it loaded.
+        return JSONResponse([office_out(office) for office in offices])
+
+
+@operation(
+    "List the bookable services", tag="public", query=ServicesQuery,
+    responses={200: list[ServiceOut], 404: None, 422: None},
+)
+async def list_services(request: Request) -> Response:
+    query = validate(ServicesQuery, dict(request.query_params))
+    async with ctx(request).db.transaction() as session:
+        offered = await catalog.services(session, office_id=query.office_id)
+        lang = request_language(request)
+        return JSONResponse([service_out(item, lang) for item in offered])
+
+
+@operation(
+    "Free slots of a service at an office", tag="public", query=AvailabilityQuery,
+    responses={200: AvailabilityOut, 404: None, 422: None},
+)
+async def availability(request: Request) -> Response:
+    query = validate(AvailabilityQuery, dict(request.query_params))
+    async with ctx(request).db.transaction() as session:
+        office, slots = await slots_in_window(
+            session, service_id=query.service_id, office_id=query.office_id,
+            start=query.from_, end=query.to,
+        )
+        return JSONResponse(availability_out(office, slots))
+
+
+@operation(
+    "Book an appointment", tag="public", request=BookingIn,
+    responses={201: BookingCreated, 400: None, 404: None, 409: None, 413: None, 422: None,
+               429: None},
+)
+async def create_appointment(request: Request) -> Response:
+    state = ctx(request)
+    await state.limiter.hit("booking", client_ip(request))
+    body = await read_json(request, BookingIn)
+    citizen = CitizenInput(
+        given_name=body.citizen.given_name,
+        family_name=body.citizen.family_name,
+        email=body.citizen.email,
+        phone=body.citizen.phone,
+        date_of_birth=body.citizen.date_of_birth,
+    )
+    async with state.db.transaction(write=True) as session:
+        booked = await book(
+            session, state.links, policy_from(state.settings),
+            service_id=body.service_id, office_id=body.office_id, start=body.start,
+            citizen=citizen, locale=body.locale or request_language(request),
+        )
+        office = await load_office(session, booked.appointment.office_id)
+        # The link token is not in the response: it reaches the citizen only by e-mail, which
+        # is what makes the confirmation a proof of the address.
+        created = booking_out(booked.appointment, office)
+    return JSONResponse(created, status_code=201)
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/offices", list_offices, methods=["GET"]),
+    Route("/api/v1/services", list_services, methods=["GET"]),
+    Route("/api/v1/availability", availability, methods=["GET"]),
+    Route("/api/v1/appointments", create_appointment, methods=["POST"]),
+]

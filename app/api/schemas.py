@@ -1,0 +1,340 @@
+"""Request and response models of the public and the citizen API (CONTRACT §3).
+
+Requests: unknown fields are ignored (``extra="ignore"``) so older clients keep working when we add
+fields and newer clients work against an older server; every listed field is validated strictly
+(ids are JSON integers, times carry a UTC offset), and a bad value is a 422 naming the field.
+Responses are built by the ``*_out`` helpers below; times are ISO 8601 in the office's zone with
+its UTC offset (``2026-11-23T09:00:00+01:00``), money is integer cents plus a currency.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from booking.availability import Slot
+from booking.catalog import OfferedService
+from booking.models import Appointment, Office, Service
+from booking.service import Actions
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+Id = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
+QueryId = Annotated[int, Field(gt=0, le=MAX_ID)]  # query strings are text: "12" is fine
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=50, pattern=r"^[0-9 +()/.\-]*$")
+]
+
+
+def _email(value: str) -> str:
+    # Syntax only (no DNS): a typo is caught here, a dead mailbox by the bounce. Local and test
+    # domains are allowed so an installation can be tried out with a local mail server.
+    try:
+        checked = validate_email(
+            value, check_deliverability=False, globally_deliverable=False, test_environment=True
+        )
+    except EmailNotValidError:
+        raise ValueError("not a valid e-mail address") from None
+    return str(checked.normalized)
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)
+]
+
+
+def _text_only(value: Any) -> Any:
+    # Times are ISO 8601 strings on the wire; a bare number would be read as a Unix timestamp.
+    if isinstance(value, (int, float)):
+        raise ValueError("expected an ISO 8601 string")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+IsoDate = Annotated[date, BeforeValidator(_text_only)]
+
+
+def _date_or_datetime(value: Any) -> date | datetime:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a date (YYYY-MM-DD) or an ISO 8601 date-time")
+    text = value.strip()
+    if len(text) > 19 and text[19:].startswith(" "):
+        # An unencoded "+01:00" in a query string arrives as " 01:00".
+        text = text[:19] + "+" + text[20:]
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
+
+
+DateParam = Annotated[
+    date | datetime,
+    PlainValidator(_date_or_datetime),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-11-23"]}),
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=1000)
+
+
+# --- queries -----------------------------------------------------------------------------------
+
+
+class ServicesQuery(_In):
+    office_id: QueryId | None = None
+
+
+class AvailabilityQuery(_In):
+    service_id: QueryId
+    office_id: QueryId
+    from_: DateParam = Field(
+        alias="from",
+        description="First day (office-local, inclusive) as YYYY-MM-DD, or an ISO 8601 "
+        "date-time (slots starting at or after it).",
+    )
+    to: DateParam = Field(
+        description="Last day (inclusive) as YYYY-MM-DD, at most 62 days after `from`; or an "
+        "ISO 8601 date-time (slots starting before it).",
+    )
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+class CitizenIn(_In):
+    given_name: Name
+    family_name: Name
+    email: Email
+    phone: Phone = ""
+    date_of_birth: IsoDate | None = None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth_date(cls, value: date | None) -> date | None:
+        if value is not None and not (date(1900, 1, 1) <= value <= date.today()):
+            raise ValueError("must be a date between 1900-01-01 and today")
+        return value
+
+
+class BookingIn(_In):
+    service_id: Id
+    office_id: Id
+    start: IsoDateTime
+    citizen: CitizenIn
+    locale: Literal["de", "en"] | None = None  # default: the request's language
+
+
+class RescheduleIn(_In):
+    start: IsoDateTime
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class OfficeOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    min_notice_minutes: int
+    horizon_days: int
+    address: str
+    email: str
+    phone: str
+
+
+class ServiceOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    duration_minutes: int
+    fee_cents: int
+    currency: str
+    video: bool
+    requires_identity: bool
+    office_ids: list[int]
+
+
+class SlotOut(BaseModel):
+    start: str
+    end: str
+
+
+class AvailabilityOut(BaseModel):
+    timezone: str
+    slots: list[SlotOut]
+
+
+class BookingCreated(BaseModel):
+    reference: str
+    status: Literal["reserved", "confirmed"]
+    start: str
+    end: str
+    hold_expires_at: str | None = Field(default=None, description="only while reserved")
+
+
+class JoinOut(BaseModel):
+    opens_at: str
+    closes_at: str
+
+
+class MeServiceOut(BaseModel):
+    id: int
+    name: str
+    duration_minutes: int
+    fee_cents: int
+    currency: str
+    video: bool
+
+
+class MeOfficeOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    address: str
+    email: str
+    phone: str
+
+
+class MeCitizenOut(BaseModel):
+    given_name: str
+    family_name: str
+    email: str
+
+
+class ActionsOut(BaseModel):
+    can_confirm: bool
+    can_cancel: bool
+    can_reschedule: bool
+
+
+class MeOut(BaseModel):
+    reference: str
+    status: str
+    start: str
+    end: str
+    hold_expires_at: str | None
+    locale: str
+    service: MeServiceOut
+    office: MeOfficeOut
+    citizen: MeCitizenOut
+    join: JoinOut
+    actions: ActionsOut
+    case: dict[str, Any] | None = None
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def iso(value: datetime, tz: str | ZoneInfo) -> str:
+    """ISO 8601 with the office's UTC offset, to the second."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return value.astimezone(zone).isoformat(timespec="seconds")
+
+
+def service_name(service: Service, lang: str) -> str:
+    return service.name_en if lang == "en" and service.name_en else service.name
+
+
+def office_out(office: Office) -> dict[str, Any]:
+    return OfficeOut(
+        id=office.id or 0, name=office.name, timezone=office.timezone,
+        min_notice_minutes=office.min_notice_minutes, horizon_days=office.horizon_days,
+        address=office.address, email=office.email, phone=office.phone,
+    ).model_dump()
+
+
+def service_out(offered: OfferedService, lang: str) -> dict[str, Any]:
+    s = offered.service
+    description = s.description_en if lang == "en" and s.description_en else s.description
+    return ServiceOut(
+        id=s.id or 0, name=service_name(s, lang), description=description,
+        duration_minutes=s.duration_minutes, fee_cents=s.fee_cents, currency=s.currency,
+        video=s.video, requires_identity=s.requires_identity, office_ids=offered.office_ids,
+    ).model_dump()
+
+
+def availability_out(office: Office, slots: list[Slot]) -> dict[str, Any]:
+    tz = ZoneInfo(office.timezone)
+    return {
+        "timezone": office.timezone,
+        "slots": [{"start": iso(s.start, tz), "end": iso(s.end, tz)} for s in slots],
+    }
+
+
+def booking_out(appointment: Appointment, office: Office) -> dict[str, Any]:
+    tz = ZoneInfo(office.timezone)
+    body: dict[str, Any] = {
+        "reference": appointment.reference,
+        "status": appointment.status,
+        "start": iso(appointment.start_at, tz),
+        "end": iso(appointment.end_at, tz),
+    }
+    if appointment.hold_expires_at is not None:
+        body["hold_expires_at"] = iso(appointment.hold_expires_at, tz)
+    return body
+
+
+def me_out(
+    appointment: Appointment,
+    office: Office,
+    service: Service,
+    *,
+    lang: str,
+    actions: Actions,
+    join_before_minutes: int,
+    join_after_minutes: int,
+) -> dict[str, Any]:
+    tz = ZoneInfo(office.timezone)
+    hold = appointment.hold_expires_at
+    return MeOut(
+        reference=appointment.reference,
+        status=appointment.status,
+        start=iso(appointment.start_at, tz),
+        end=iso(appointment.end_at, tz),
+        hold_expires_at=iso(hold, tz) if hold and appointment.status == "reserved" else None,
+        locale=appointment.locale,
+        service=MeServiceOut(
+            id=service.id or 0, name=service_name(service, lang),
+            duration_minutes=service.duration_minutes, fee_cents=service.fee_cents,
+            currency=service.currency, video=service.video,
+        ),
+        office=MeOfficeOut(
+            id=office.id or 0, name=office.name, timezone=office.timezone,
+            address=office.address, email=office.email, phone=office.phone,
+        ),
+        citizen=MeCitizenOut(
+            given_name=appointment.given_name, family_name=appointment.family_name,
+            email=appointment.email,
+        ),
+        join=JoinOut(
+            opens_at=iso(appointment.start_at - timedelta(minutes=join_before_minutes), tz),
+            closes_at=iso(appointment.end_at + timedelta(minutes=join_after_minutes), tz),
+        ),
+        actions=ActionsOut(
+            can_confirm=actions.can_confirm, can_cancel=actions.can_cancel,
+            can_reschedule=actions.can_reschedule,
+        ),
+        case=None,
+    ).model_dump()

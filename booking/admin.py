@@ -1,0 +1,312 @@
+"""Configuration of offices and services: create, change, delete, with validation and audit.
+
+Services receive typed values (from the API's models or a form), validate the meaning here and
+write one audit event per change naming the changed fields (never their values: an address or
+a bank account is not for the audit trail). They never commit.
+
+Bookings are never dropped silently: an office or service that still has upcoming appointments
+cannot be deleted (409), and one with past appointments is kept as the record of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking.admin_validation import (
+    Duplicate,
+    FieldErrors,
+    InUse,
+    bic,
+    boolean,
+    choice,
+    clean,
+    email,
+    iban,
+    id_list,
+    integer,
+    text,
+    timezone,
+)
+from booking.audit import Actor, record
+from booking.errors import NotFound
+from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, ServiceOffice
+from booking.types import utcnow
+
+OFFICE_FIELDS = {
+    "name": text(200, required=True),
+    "timezone": timezone,
+    "min_notice_minutes": integer(0, 60 * 24 * 60),
+    "horizon_days": integer(1, 730),
+    "authority": text(300),
+    "address": text(1000, multiline=True),
+    "email": email(required=False),
+    "phone": text(50),
+    "iban": iban,
+    "bic": bic,
+    "bank_name": text(200),
+}
+
+SERVICE_FIELDS = {
+    "name": text(200, required=True),
+    "name_en": text(200),
+    "description": text(5000, multiline=True),
+    "description_en": text(5000, multiline=True),
+    "duration_minutes": integer(5, 480),
+    "fee_cents": integer(0, 10_000_000),
+    "currency": choice(["EUR"]),
+    "fee_schedule_ref": text(200),
+    "video": boolean,
+    "requires_identity": boolean,
+    "active": boolean,
+    "sort_order": integer(-10_000, 10_000),
+    "office_ids": id_list,
+}
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+def active_upcoming(now: dt.datetime) -> list[ColumnElement[bool]]:
+    """Conditions for appointments that still hold a place: active and not yet over."""
+    return [
+        col(Appointment.status).in_([s.value for s in ACTIVE_STATUSES]),
+        col(Appointment.end_at) > now,
+    ]
+
+
+async def count_appointments(session: AsyncSession, *conditions: ColumnElement[bool]) -> int:
+    query = select(func.count()).select_from(Appointment).where(*conditions)
+    return int((await session.execute(query)).scalar_one())
+
+
+def changed_fields(obj: object, values: Mapping[str, Any]) -> list[str]:
+    return sorted(name for name, value in values.items() if getattr(obj, name) != value)
+
+
+def apply(obj: object, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(obj, name, value)
+    if hasattr(obj, "updated_at"):
+        obj.updated_at = utcnow()
+
+
+async def existing_office_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = await session.execute(select(col(Office.id)).where(col(Office.id).in_(list(ids))))
+    return {int(r) for r in rows.scalars() if r is not None}
+
+
+async def check_offices_exist(session: AsyncSession, field: str, ids: Sequence[int]) -> None:
+    missing = sorted(set(ids) - await existing_office_ids(session, ids))
+    if missing:
+        raise FieldErrors.one(
+            field, "Unknown office: %(ids)s.", ids=", ".join(str(i) for i in missing)
+        )
+
+
+# --- offices -----------------------------------------------------------------------------------
+
+
+async def list_offices(session: AsyncSession) -> list[Office]:
+    rows = await session.execute(select(Office).order_by(col(Office.name), col(Office.id)))
+    return list(rows.scalars())
+
+
+async def get_office(session: AsyncSession, office_id: int) -> Office:
+    office = await session.get(Office, office_id)
+    if office is None:
+        raise NotFound("This office does not exist.")
+    return office
+
+
+async def _check_office_name(session: AsyncSession, name: str, own_id: int | None) -> None:
+    query = select(col(Office.id)).where(func.lower(col(Office.name)) == name.lower())
+    if own_id is not None:
+        query = query.where(col(Office.id) != own_id)
+    if (await session.execute(query)).first() is not None:
+        raise Duplicate("An office with this name already exists.", field="name")
+
+
+async def create_office(session: AsyncSession, actor: Actor, values: Mapping[str, Any]) -> Office:
+    data = clean(values, OFFICE_FIELDS, required=["name"])
+    await _check_office_name(session, data["name"], None)
+    office = Office(**data)
+    session.add(office)
+    await session.flush()
+    record(session, actor, "office.create", "office", office.id, {"fields": sorted(data)})
+    return office
+
+
+async def update_office(
+    session: AsyncSession, actor: Actor, office_id: int, changes: Mapping[str, Any],
+    now: dt.datetime | None = None,
+) -> Office:
+    office = await get_office(session, office_id)
+    data = clean(changes, OFFICE_FIELDS)
+    if "name" in data:
+        await _check_office_name(session, data["name"], office_id)
+    if "timezone" in data and data["timezone"] != office.timezone:
+        # Opening hours are wall-clock times: a new zone would move every booked slot.
+        upcoming = await count_appointments(
+            session, col(Appointment.office_id) == office_id, *active_upcoming(now or utcnow())
+        )
+        if upcoming:
+            raise InUse(
+                "The time zone cannot change while %(count)s upcoming appointments exist.",
+                field="timezone", count=upcoming,
+            )
+    fields = changed_fields(office, data)
+    apply(office, data)
+    await session.flush()
+    if fields:
+        record(session, actor, "office.update", "office", office.id, {"fields": fields})
+    return office
+
+
+async def delete_office(
+    session: AsyncSession, actor: Actor, office_id: int, now: dt.datetime | None = None
+) -> None:
+    office = await get_office(session, office_id)
+    by_office = col(Appointment.office_id) == office_id
+    upcoming = await count_appointments(session, by_office, *active_upcoming(now or utcnow()))
+    if upcoming:
+        raise InUse(
+            "This office still has %(count)s upcoming appointments. "
+            "Cancel or move them before deleting it.",
+            count=upcoming,
+        )
+    if await count_appointments(session, by_office):
+        raise InUse("This office has appointments on record and cannot be deleted.")
+    record(session, actor, "office.delete", "office", office_id, {"name": office.name})
+    await session.delete(office)
+    await session.flush()
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+async def list_services(session: AsyncSession) -> list[Service]:
+    query = select(Service).order_by(col(Service.sort_order), col(Service.name), col(Service.id))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_service(session: AsyncSession, service_id: int) -> Service:
+    service = await session.get(Service, service_id)
+    if service is None:
+        raise NotFound("This service does not exist.")
+    return service
+
+
+async def service_office_ids(
+    session: AsyncSession, service_ids: Sequence[int] | None = None
+) -> dict[int, list[int]]:
+    """Office ids per service (all services when ``service_ids`` is None)."""
+    query = select(col(ServiceOffice.service_id), col(ServiceOffice.office_id)).order_by(
+        col(ServiceOffice.office_id)
+    )
+    if service_ids is not None:
+        query = query.where(col(ServiceOffice.service_id).in_(list(service_ids)))
+    result: dict[int, list[int]] = {}
+    for service_id, office_id in (await session.execute(query)).all():
+        result.setdefault(int(service_id), []).append(int(office_id))
+    return result
+
+
+async def _check_service_name(session: AsyncSession, name: str, own_id: int | None) -> None:
+    query = select(col(Service.id)).where(func.lower(col(Service.name)) == name.lower())
+    if own_id is not None:
+        query = query.where(col(Service.id) != own_id)
+    if (await session.execute(query)).first() is not None:
+        raise Duplicate("A service with this name already exists.", field="name")
+
+
+async def _set_service_offices(session: AsyncSession, service_id: int, ids: list[int]) -> None:
+    await session.execute(delete(ServiceOffice).where(col(ServiceOffice.service_id) == service_id))
+    for office_id in ids:
+        session.add(ServiceOffice(service_id=service_id, office_id=office_id))
+    await session.flush()
+
+
+async def create_service(
+    session: AsyncSession, actor: Actor, values: Mapping[str, Any]
+) -> Service:
+    data = clean(values, SERVICE_FIELDS, required=["name"])
+    office_ids: list[int] = data.pop("office_ids", [])
+    await check_offices_exist(session, "office_ids", office_ids)
+    await _check_service_name(session, data["name"], None)
+    service = Service(**data)
+    session.add(service)
+    await session.flush()
+    assert service.id is not None
+    await _set_service_offices(session, service.id, office_ids)
+    fields = sorted([*data, "office_ids"] if office_ids else data)
+    record(session, actor, "service.create", "service", service.id, {"fields": fields})
+    return service
+
+
+async def update_service(
+    session: AsyncSession, actor: Actor, service_id: int, changes: Mapping[str, Any],
+    now: dt.datetime | None = None,
+) -> Service:
+    service = await get_service(session, service_id)
+    data = clean(changes, SERVICE_FIELDS)
+    if "name" in data:
+        await _check_service_name(session, data["name"], service_id)
+    fields: list[str] = []
+    if "office_ids" in data:
+        new_ids: list[int] = data.pop("office_ids")
+        await check_offices_exist(session, "office_ids", new_ids)
+        old_ids = (await service_office_ids(session, [service_id])).get(service_id, [])
+        removed = sorted(set(old_ids) - set(new_ids))
+        if removed:
+            upcoming = await count_appointments(
+                session,
+                col(Appointment.service_id) == service_id,
+                col(Appointment.office_id).in_(removed),
+                *active_upcoming(now or utcnow()),
+            )
+            if upcoming:
+                raise InUse(
+                    "%(count)s upcoming appointments for this service are booked at an office "
+                    "you want to remove. Cancel or move them first.",
+                    field="office_ids", count=upcoming,
+                )
+        if set(old_ids) != set(new_ids):
+            await _set_service_offices(session, service_id, new_ids)
+            fields.append("office_ids")
+    fields = sorted([*fields, *changed_fields(service, data)])
+    apply(service, data)
+    await session.flush()
+    if fields:
+        record(session, actor, "service.update", "service", service.id, {"fields": fields})
+    return service
+
+
+async def delete_service(
+    session: AsyncSession, actor: Actor, service_id: int, now: dt.datetime | None = None
+) -> None:
+    service = await get_service(session, service_id)
+    by_service = col(Appointment.service_id) == service_id
+    upcoming = await count_appointments(session, by_service, *active_upcoming(now or utcnow()))
+    if upcoming:
+        raise InUse(
+            "This service still has %(count)s upcoming appointments. "
+            "Cancel or move them before deleting it.",
+            count=upcoming,
+        )
+    if await count_appointments(session, by_service):
+        raise InUse(
+            "This service has appointments on record and cannot be deleted. "
+            "Set it to inactive instead."
+        )
+    record(session, actor, "service.delete", "service", service_id, {"name": service.name})
+    await session.delete(service)
+    await session.flush()
+

@@ -1,0 +1,417 @@
+"""Free slots: weekly schedules minus closures minus booked capacity.
+
+Opening hours are wall-clock times in the office's IANA zone; everything else is UTC. One day's
+opening of a schedule runs from its start wall time to its end wall time, both converted to UTC,
+and the slot grid steps ``slot_minutes`` of *real* time from the opening. On ordinary days that is
+exactly the wall-clock grid. On a changeover day it means:
+
+* spring forward (02:00 → 03:00): wall times that do not exist are never offered, and an opening
+  01:00–04:00 has two real hours of slots (01:00 … 01:45, then 03:00 … 03:45);
+* fall back (03:00 → 02:00): the repeated hour is real time with real clerks, so an opening
+  01:00–04:00 has four hours of slots; the two 02:15s differ in their UTC offset (+02:00/+01:00)
+  and are distinct instants, never the same slot twice.
+
+Durations are always real elapsed time. A slot covers the grid steps ("units") its duration
+touches; each unit has ``capacity`` seats in ``slot_seat``. Seat counts for a whole window come
+from one grouped query, so a month of availability is a handful of queries regardless of size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking.errors import Invalid, NotASlot, NotFound
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Closure,
+    Office,
+    Schedule,
+    ScheduleService,
+    Service,
+    ServiceOffice,
+    SlotSeat,
+)
+from booking.types import utcnow
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A slot of one schedule on one day, with the grid units its duration covers."""
+
+    start: datetime
+    end: datetime
+    schedule_id: int
+    capacity: int
+    units: tuple[datetime, ...]
+
+
+# --- time zone arithmetic ----------------------------------------------------------------------
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        # An office row with a bad zone is a configuration error, not a client error; the admin
+        # API validates zones, so this only guards against hand-edited data.
+        raise NotFound("This office is not available.") from exc
+
+
+def wall_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time on a day in ``tz``.
+
+    A repeated wall time (fall back) maps to its first occurrence. A wall time that does not exist
+    (spring forward) maps to the moment the clocks jumped, i.e. the first existing instant after it.
+    """
+    naive = datetime.combine(day, wall)
+    later = naive.replace(tzinfo=tz).astimezone(UTC)  # fold=0
+    if later.astimezone(tz).replace(tzinfo=None) == naive:
+        return later
+    earlier = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    # Binary search for the jump: the first instant whose wall time is not before ``naive``.
+    lo, hi = earlier, later
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).replace(tzinfo=None) >= naive:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0)
+
+
+def local_date(value: datetime, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date()
+
+
+def as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC)
+
+
+# --- the grid ----------------------------------------------------------------------------------
+
+
+def runs_on(schedule: Schedule, day: date) -> bool:
+    if day < schedule.valid_from:
+        return False
+    if schedule.valid_until is not None and day > schedule.valid_until:
+        return False
+    return day.weekday() in schedule.weekday_list()
+
+
+def day_candidates(
+    schedules: Iterable[Schedule], day: date, tz: ZoneInfo, duration: timedelta
+) -> Iterator[Candidate]:
+    """Every slot of ``day`` (office-local) whose whole duration fits in an opening."""
+    for schedule in schedules:
+        if not runs_on(schedule, day) or schedule.end_time <= schedule.start_time:
+            continue
+        assert schedule.id is not None
+        opens = wall_to_utc(day, schedule.start_time, tz)
+        closes = wall_to_utc(day, schedule.end_time, tz)
+        step = timedelta(minutes=schedule.slot_minutes)
+        n_units = max(1, math.ceil(duration / step))
+        start = opens
+        while start + duration <= closes:
+            yield Candidate(
+                start=start,
+                end=start + duration,
+                schedule_id=schedule.id,
+                capacity=schedule.capacity,
+                units=tuple(start + i * step for i in range(n_units)),
+            )
+            start += step
+
+
+def days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        if day == end:  # also keeps date.max from overflowing
+            return
+        day += timedelta(days=1)
+
+
+def plus_days(day: date, n: int) -> date:
+    try:
+        return day + timedelta(days=n)
+    except OverflowError:
+        return date.max if n > 0 else date.min
+
+
+# --- queries -----------------------------------------------------------------------------------
+
+
+async def load_office(session: AsyncSession, office_id: int) -> Office:
+    office = await session.get(Office, office_id)
+    if office is None:
+        raise NotFound("This office does not exist.")
+    return office
+
+
+async def load_service(session: AsyncSession, service_id: int) -> Service:
+    service = await session.get(Service, service_id)
+    if service is None or not service.active:
+        raise NotFound("This service does not exist.")
+    return service
+
+
+async def is_offered(session: AsyncSession, service_id: int, office_id: int) -> bool:
+    row = await session.execute(
+        select(col(ServiceOffice.service_id)).where(
+            col(ServiceOffice.service_id) == service_id, col(ServiceOffice.office_id) == office_id
+        )
+    )
+    return row.first() is not None
+
+
+async def load_schedules(
+    session: AsyncSession, *, service_id: int, office_id: int, start_date: date, end_date: date
+) -> list[Schedule]:
+    result = await session.execute(
+        select(Schedule)
+        .join(ScheduleService, col(ScheduleService.schedule_id) == col(Schedule.id))
+        .where(
+            col(ScheduleService.service_id) == service_id,
+            col(Schedule.office_id) == office_id,
+            col(Schedule.valid_from) <= end_date,
+            or_(col(Schedule.valid_until).is_(None), col(Schedule.valid_until) >= start_date),
+        )
+        .order_by(col(Schedule.id))
+    )
+    return list(result.scalars().all())
+
+
+async def closed_days(
+    session: AsyncSession, *, office_id: int, start_date: date, end_date: date
+) -> set[date]:
+    result = await session.execute(
+        select(col(Closure.date)).where(
+            or_(col(Closure.office_id) == office_id, col(Closure.office_id).is_(None)),
+            col(Closure.date) >= start_date,
+            col(Closure.date) <= end_date,
+        )
+    )
+    return set(result.scalars().all())
+
+
+def lapsed_hold(now: datetime) -> ColumnElement[bool]:
+    """A reserved appointment whose hold has run out: its seats count as free."""
+    return and_(
+        col(Appointment.status) == AppointmentStatus.reserved,
+        col(Appointment.hold_expires_at) <= now,
+    )
+
+
+async def seat_counts(
+    session: AsyncSession,
+    *,
+    schedule_ids: Sequence[int],
+    first_unit: datetime,
+    last_unit: datetime,
+    now: datetime,
+) -> dict[tuple[int, datetime], int]:
+    """Seats taken per (schedule, unit) in a window, in one grouped query."""
+    if not schedule_ids:
+        return {}
+    result = await session.execute(
+        select(col(SlotSeat.schedule_id), col(SlotSeat.unit_start), func.count())
+        .join(Appointment, col(Appointment.id) == col(SlotSeat.appointment_id))
+        .where(
+            col(SlotSeat.schedule_id).in_(schedule_ids),
+            col(SlotSeat.unit_start) >= first_unit,
+            col(SlotSeat.unit_start) <= last_unit,
+            not_(lapsed_hold(now)),
+        )
+        .group_by(col(SlotSeat.schedule_id), col(SlotSeat.unit_start))
+    )
+    return {(sid, as_utc(unit)): int(n) for sid, unit, n in result.all()}
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+async def free_slots(
+    session: AsyncSession,
+    *,
+    service_id: int,
+    office_id: int,
+    start_date: date,
+    end_date: date,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """Bookable slots between two office-local dates (inclusive), earliest first.
+
+    Raises ``NotFound`` for an unknown office or an unknown or inactive service. A service the
+    office does not offer simply has no slots there.
+    """
+    now = now or utcnow()
+    office = await load_office(session, office_id)
+    service = await load_service(session, service_id)
+    if not await is_offered(session, service_id, office_id):
+        return []
+    tz = zone(office.timezone)
+    earliest = now + timedelta(minutes=office.min_notice_minutes)
+    today = local_date(now, tz)
+    start_date = max(start_date, today)
+    end_date = min(end_date, plus_days(today, office.horizon_days))
+    if start_date > end_date:
+        return []
+
+    schedules = await load_schedules(
+        session, service_id=service_id, office_id=office_id,
+        start_date=start_date, end_date=end_date,
+    )
+    if not schedules:
+        return []
+    closed = await closed_days(
+        session, office_id=office_id, start_date=start_date, end_date=end_date
+    )
+    duration = timedelta(minutes=service.duration_minutes)
+    candidates = [
+        c
+        for day in days(start_date, end_date)
+        if day not in closed
+        for c in day_candidates(schedules, day, tz, duration)
+        if c.start >= earliest
+    ]
+    if not candidates:
+        return []
+    counts = await seat_counts(
+        session,
+        schedule_ids=[s.id for s in schedules if s.id is not None],
+        first_unit=min(c.units[0] for c in candidates),
+        last_unit=max(c.units[-1] for c in candidates),
+        now=now,
+    )
+    starts: dict[datetime, Slot] = {}
+    for c in candidates:
+        if c.start in starts:  # two schedules offering the same time: one slot
+            continue
+        if all(counts.get((c.schedule_id, unit), 0) < c.capacity for unit in c.units):
+            starts[c.start] = Slot(c.start, c.end)
+    return sorted(starts.values(), key=lambda s: s.start)
+
+
+async def free_days(
+    session: AsyncSession,
+    *,
+    service_id: int,
+    office_id: int,
+    start_date: date,
+    end_date: date,
+    now: datetime | None = None,
+) -> list[date]:
+    """Office-local days between two dates (inclusive) with at least one free slot."""
+    office = await load_office(session, office_id)
+    tz = zone(office.timezone)
+    slots = await free_slots(
+        session, service_id=service_id, office_id=office_id,
+        start_date=start_date, end_date=end_date, now=now,
+    )
+    return sorted({local_date(s.start, tz) for s in slots})
+
+
+async def resolve_slot(
+    session: AsyncSession, office: Office, service: Service, start: datetime, now: datetime
+) -> list[Candidate]:
+    """The schedules that offer ``start`` for ``service`` (first one first), ignoring seats.
+
+    Raises ``NotASlot`` with a message that says why: past, too soon, too far ahead, not offered
+    here, closed, or simply not on the grid.
+    """
+    assert office.id is not None and service.id is not None
+    start = as_utc(start)
+    tz = zone(office.timezone)
+    day = local_date(start, tz)
+    if start < now:
+        raise NotASlot("This time is in the past.")
+    if start < now + timedelta(minutes=office.min_notice_minutes):
+        raise NotASlot(
+            "This time is too soon. Appointments must be booked at least %(minutes)s minutes "
+            "in advance.",
+            minutes=office.min_notice_minutes,
+        )
+    if day > plus_days(local_date(now, tz), office.horizon_days):
+        raise NotASlot(
+            "This date is too far ahead. Appointments can be booked up to %(days)s days ahead.",
+            days=office.horizon_days,
+        )
+    if not await is_offered(session, service.id, office.id):
+        raise NotASlot("This service is not offered at this office.")
+    if await closed_days(session, office_id=office.id, start_date=day, end_date=day):
+        raise NotASlot("The office is closed on this day.")
+    schedules = await load_schedules(
+        session, service_id=service.id, office_id=office.id, start_date=day, end_date=day
+    )
+    duration = timedelta(minutes=service.duration_minutes)
+    found = [c for c in day_candidates(schedules, day, tz, duration) if c.start == start]
+    if not found:
+        raise NotASlot()
+    return found
+
+
+# --- the public window -------------------------------------------------------------------------
+
+MAX_WINDOW_DAYS = 62
+
+
+def _local(value: date | datetime, tz: ZoneInfo) -> datetime | date:
+    """A date stays a date; a datetime becomes aware (naive ones are office wall time)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value
+    return value
+
+
+def _day(value: date | datetime, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date() if isinstance(value, datetime) else value
+
+
+async def slots_in_window(
+    session: AsyncSession,
+    *,
+    service_id: int,
+    office_id: int,
+    start: date | datetime,
+    end: date | datetime,
+    now: datetime | None = None,
+) -> tuple[Office, list[Slot]]:
+    """Free slots from ``start`` to ``end``: dates are inclusive office-local days; date-times
+    are instants (slots starting in [start, end)). ``end`` may lie at most 62 days after
+    ``start``; an unknown office or service is ``NotFound``, a bad window ``Invalid``."""
+    office = await load_office(session, office_id)
+    await load_service(session, service_id)
+    tz = zone(office.timezone)
+    lo, hi = _local(start, tz), _local(end, tz)
+    first, last = _day(lo, tz), _day(hi, tz)
+    if last < first or (isinstance(lo, datetime) and isinstance(hi, datetime) and hi < lo):
+        raise Invalid("The end of the range (to) is before its start (from).", field="to")
+    if (last - first).days > MAX_WINDOW_DAYS:
+        raise Invalid(
+            "The range may span at most %(days)s days.", field="to", days=MAX_WINDOW_DAYS
+        )
+    slots = await free_slots(
+        session, service_id=service_id, office_id=office_id,
+        start_date=first, end_date=last, now=now,
+    )
+    if isinstance(lo, datetime):
+        slots = [s for s in slots if s.start >= lo]
+    if isinstance(hi, datetime):
+        slots = [s for s in slots if s.start < hi]
+    return office, slots

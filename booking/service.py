@@ -1,0 +1,460 @@
+"""Booking, confirming, cancelling and rescheduling appointments.
+
+Every function takes the caller's session and never commits: the request (or the worker) owns
+the one transaction, so an appointment, its seats, its outbox mails and its audit events are
+written together or not at all. Capacity is the database's job (see ``booking.seats``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking import seats
+from booking.audit import Actor, record
+from booking.availability import Candidate, as_utc, lapsed_hold, load_office, resolve_slot
+from booking.errors import (
+    HoldExpired,
+    Invalid,
+    NotFound,
+    SlotTaken,
+    TooManyBookings,
+    Unauthorized,
+    WrongState,
+)
+from booking.jobs import enqueue
+from booking.links import LinkKeys
+from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
+from booking.types import utcnow
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+MAIL_JOB = "mail.appointment"
+LOCALES = ("de", "en")
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    require_confirmation: bool = True
+    hold_minutes: int = 15
+    max_active_per_email: int = 3
+    link_grace_days: int = 30
+    reminder_hours: int = 24
+
+
+@dataclass(frozen=True)
+class CitizenInput:
+    given_name: str
+    family_name: str
+    email: str
+    phone: str = ""
+    date_of_birth: date | None = None
+
+
+@dataclass
+class Booked:
+    appointment: Appointment
+    token: str  # the link token, shown/sent once; never logged
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What the citizen may do with an appointment now (drives buttons and the API)."""
+
+    can_confirm: bool
+    can_cancel: bool
+    can_reschedule: bool
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case, and drop a ``+tag`` from the local part: one mailbox, one limit."""
+    value = email.strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return value
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def new_reference() -> str:
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"BB-{chars[:4]}-{chars[4:]}"
+
+
+def hold_lapsed(appointment: Appointment, now: datetime) -> bool:
+    return (
+        appointment.status == AppointmentStatus.reserved
+        and appointment.hold_expires_at is not None
+        and appointment.hold_expires_at <= now
+    )
+
+
+def allowed_actions(appointment: Appointment, now: datetime | None = None) -> Actions:
+    now = now or utcnow()
+    open_ = appointment.status in (AppointmentStatus.reserved, AppointmentStatus.confirmed)
+    lapsed = hold_lapsed(appointment, now)
+    return Actions(
+        can_confirm=appointment.status == AppointmentStatus.reserved and not lapsed,
+        can_cancel=open_ and not lapsed and now < appointment.end_at,
+        can_reschedule=open_ and not lapsed and now < appointment.start_at,
+    )
+
+
+def _check_citizen(citizen: CitizenInput, locale: str) -> None:
+    """Guards the columns' limits for every caller (the API validates more strictly first)."""
+    for field, value, limit in (
+        ("citizen.given_name", citizen.given_name, 100),
+        ("citizen.family_name", citizen.family_name, 100),
+        ("citizen.email", citizen.email, 254),
+        ("citizen.phone", citizen.phone, 50),
+    ):
+        if len(value) > limit:
+            raise Invalid("This entry is too long.", field=field)
+    if not citizen.given_name.strip() or not citizen.family_name.strip():
+        raise Invalid("Please enter your given name and family name.", field="citizen.given_name")
+    if "@" not in citizen.email.strip("@"):
+        raise Invalid("Please enter a valid e-mail address.", field="citizen.email")
+    if locale not in LOCALES:
+        raise Invalid("This language is not supported.", field="locale")
+
+
+def _mail(
+    session: AsyncSession,
+    appointment: Appointment,
+    template: str,
+    run_after: datetime | None = None,
+) -> None:
+    enqueue(
+        session,
+        MAIL_JOB,
+        {
+            "appointment_id": appointment.id,
+            "template": template,
+            "sequence": appointment.ics_sequence,
+        },
+        run_after=run_after,
+    )
+
+
+def _reminder(
+    session: AsyncSession, policy: BookingPolicy, appointment: Appointment, now: datetime
+) -> None:
+    at = appointment.start_at - timedelta(hours=policy.reminder_hours)
+    if at > now:
+        _mail(session, appointment, "reminder", run_after=at)
+
+
+def _audit(session: AsyncSession, actor: Actor, action: str, appointment: Appointment) -> None:
+    # Only the reference: the audit trail must not become a second register of citizens.
+    record(session, actor, action, "appointment", appointment.id,
+           {"reference": appointment.reference})
+
+
+async def _lock(session: AsyncSession, appointment: Appointment) -> None:
+    """Re-read the appointment under a row lock (PostgreSQL; SQLite writers are serialised)."""
+    await session.refresh(appointment, with_for_update=True)
+
+
+async def _lock_email(session: AsyncSession, email_norm: str) -> None:
+    # Serialise bookings of one mailbox so the per-address limit holds under concurrency.
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(email_norm))))
+
+
+async def _active_count(session: AsyncSession, email_norm: str, now: datetime) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            col(Appointment.email_norm) == email_norm,
+            col(Appointment.status).in_(list(ACTIVE_STATUSES)),
+            ~lapsed_hold(now),
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def _unique_reference(session: AsyncSession) -> str:
+    for _ in range(10):
+        reference = new_reference()
+        taken = await session.execute(
+            select(col(Appointment.id)).where(col(Appointment.reference) == reference)
+        )
+        if taken.first() is None:
+            return reference
+    raise RuntimeError("could not draw a free reference")  # 32^8 codes: practically unreachable
+
+
+async def _claim_first(
+    session: AsyncSession, appointment: Appointment, candidates: list[Candidate], now: datetime
+) -> None:
+    """Seats from the first schedule that has them; ``SlotTaken`` when none has."""
+    assert appointment.id is not None
+    for candidate in candidates:
+        lapsed = await seats.lapsed_holders(session, candidate, now)
+        if lapsed:
+            await _expire(session, lapsed, now)
+        if await seats.claim(session, appointment_id=appointment.id, candidate=candidate):
+            appointment.schedule_id = candidate.schedule_id
+            return
+    raise SlotTaken()
+
+
+@asynccontextmanager
+async def _seat_change(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint around claiming (and freeing) seats.
+
+    If the slot is taken, the changes inside are undone even when the caller catches the error
+    and commits. PostgreSQL may pick a claimer as a deadlock victim when a move frees seats that
+    a concurrent booking is about to take; that claimer lost the race: ``SlotTaken``.
+    """
+    try:
+        async with session.begin_nested():
+            yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED:
+            raise SlotTaken() from exc
+        raise
+
+
+async def _expire(session: AsyncSession, ids: list[int], now: datetime) -> int:
+    result = await session.execute(
+        update(Appointment)
+        .where(col(Appointment.id).in_(ids), lapsed_hold(now))
+        .values(status=AppointmentStatus.expired, updated_at=now)
+        .returning(col(Appointment.id), col(Appointment.reference), col(Appointment.ics_sequence))
+        .execution_options(synchronize_session="fetch")
+    )
+    rows = result.all()
+    await seats.release(session, [row[0] for row in rows if row[0] is not None])
+    for appointment_id, reference, sequence in rows:
+        record(session, Actor.system(), "appointment.expire", "appointment", appointment_id,
+               {"reference": reference})
+        enqueue(session, MAIL_JOB,
+                {"appointment_id": appointment_id, "template": "expired", "sequence": sequence})
+    return len(rows)
+
+
+# --- the operations ----------------------------------------------------------------------------
+
+
+async def book(
+    session: AsyncSession,
+    links: LinkKeys,
+    policy: BookingPolicy,
+    *,
+    service_id: int,
+    office_id: int,
+    start: datetime,
+    citizen: CitizenInput,
+    locale: str,
+    now: datetime | None = None,
+) -> Booked:
+    """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit."""
+    now = now or utcnow()
+    if start.tzinfo is None:
+        raise Invalid("The time must include a UTC offset.", field="start")
+    _check_citizen(citizen, locale)
+    office = await load_office(session, office_id)
+    service = await session.get(Service, service_id)
+    if service is None or not service.active:
+        raise NotFound("This service does not exist.")
+    candidates = await resolve_slot(session, office, service, start, now)
+
+    email_norm = normalize_email(citizen.email)
+    await _lock_email(session, email_norm)
+    if await _active_count(session, email_norm, now) >= policy.max_active_per_email:
+        raise TooManyBookings()
+
+    reference = await _unique_reference(session)
+    nonce = links.new_nonce()
+    token = links.token_for(nonce)
+    start = as_utc(start)
+    end = candidates[0].end
+    held = policy.require_confirmation
+    appointment = Appointment(
+        reference=reference,
+        office_id=office_id,
+        service_id=service_id,
+        start_at=start,
+        end_at=end,
+        status=AppointmentStatus.reserved if held else AppointmentStatus.confirmed,
+        given_name=citizen.given_name.strip(),
+        family_name=citizen.family_name.strip(),
+        email=citizen.email.strip(),
+        email_norm=email_norm,
+        phone=citizen.phone.strip(),
+        date_of_birth=citizen.date_of_birth,
+        locale=locale,
+        link_nonce=nonce,
+        token_hash=links.hash_token(token),
+        link_expires_at=end + timedelta(days=policy.link_grace_days),
+        hold_expires_at=now + timedelta(minutes=policy.hold_minutes) if held else None,
+        ics_uid=f"{reference}@buergerbuero",
+        created_at=now,
+        updated_at=now,
+        confirmed_at=None if held else now,
+    )
+    # When the slot is taken, the appointment row goes too (see _seat_change).
+    async with _seat_change(session):
+        session.add(appointment)
+        await session.flush()
+        await _claim_first(session, appointment, candidates, now)
+        await session.flush()
+
+    if held:
+        _mail(session, appointment, "hold")
+    else:
+        _mail(session, appointment, "confirmed")
+        _reminder(session, policy, appointment, now)
+    _audit(session, Actor.citizen(), "appointment.book", appointment)
+    return Booked(appointment=appointment, token=token)
+
+
+async def find_by_token(
+    session: AsyncSession, links: LinkKeys, token: str, now: datetime | None = None
+) -> Appointment:
+    """The appointment of a link token; ``Unauthorized`` (no detail) when unknown or expired."""
+    now = now or utcnow()
+    if not links.looks_like_token(token):
+        raise Unauthorized()
+    result = await session.execute(
+        select(Appointment).where(col(Appointment.token_hash) == links.hash_token(token))
+    )
+    appointment = result.scalar_one_or_none()
+    if appointment is None or appointment.link_expires_at <= now:
+        raise Unauthorized()
+    return appointment
+
+
+async def confirm(
+    session: AsyncSession,
+    policy: BookingPolicy,
+    appointment: Appointment,
+    now: datetime | None = None,
+) -> Appointment:
+    """reserved → confirmed within the hold; confirming again is a no-op."""
+    now = now or utcnow()
+    await _lock(session, appointment)
+    if appointment.status == AppointmentStatus.confirmed:
+        return appointment
+    if appointment.status == AppointmentStatus.expired or hold_lapsed(appointment, now):
+        raise HoldExpired()
+    if appointment.status != AppointmentStatus.reserved:
+        raise WrongState()
+    appointment.status = AppointmentStatus.confirmed
+    appointment.confirmed_at = now
+    appointment.hold_expires_at = None
+    appointment.updated_at = now
+    await session.flush()
+    _mail(session, appointment, "confirmed")
+    _reminder(session, policy, appointment, now)
+    _audit(session, Actor.citizen(), "appointment.confirm", appointment)
+    return appointment
+
+
+async def cancel(
+    session: AsyncSession, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    """Cancel a reserved or confirmed appointment; its seats are free when this commits."""
+    now = now or utcnow()
+    await _lock(session, appointment)
+    if appointment.status not in (AppointmentStatus.reserved, AppointmentStatus.confirmed):
+        raise WrongState()
+    if now >= appointment.end_at:
+        raise WrongState("This appointment is over and can no longer be cancelled.")
+    assert appointment.id is not None
+    await seats.release(session, [appointment.id])
+    appointment.status = AppointmentStatus.cancelled
+    appointment.cancelled_at = now
+    appointment.hold_expires_at = None
+    appointment.ics_sequence += 1
+    appointment.updated_at = now
+    await session.flush()
+    _mail(session, appointment, "cancelled")
+    _audit(session, actor, "appointment.cancel", appointment)
+    return appointment
+
+
+async def reschedule(
+    session: AsyncSession,
+    policy: BookingPolicy,
+    appointment: Appointment,
+    new_start: datetime,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move to another slot: same reference and link; old seats freed, new ones claimed."""
+    now = now or utcnow()
+    if new_start.tzinfo is None:
+        raise Invalid("The time must include a UTC offset.", field="start")
+    await _lock(session, appointment)
+    if appointment.status not in (AppointmentStatus.reserved, AppointmentStatus.confirmed):
+        raise WrongState()
+    if hold_lapsed(appointment, now):
+        raise HoldExpired()
+    if appointment.start_at <= now:
+        raise WrongState("This appointment has already begun and can no longer be moved.")
+    new_start = as_utc(new_start)
+    if new_start == appointment.start_at:
+        return appointment
+    assert appointment.id is not None
+    office = await load_office(session, appointment.office_id)
+    service = await session.get(Service, appointment.service_id)
+    if service is None or not service.active:
+        raise NotFound("This service does not exist.")
+    candidates = await resolve_slot(session, office, service, new_start, now)
+    # Free our own seats first (a move by one unit may reuse them); a taken slot leaves the old
+    # seats in place (see _seat_change).
+    async with _seat_change(session):
+        await seats.release(session, [appointment.id])
+        await _claim_first(session, appointment, candidates, now)
+        appointment.start_at = new_start
+        appointment.end_at = candidates[0].end
+        appointment.link_expires_at = max(
+            appointment.link_expires_at,
+            appointment.end_at + timedelta(days=policy.link_grace_days),
+        )
+        appointment.ics_sequence += 1
+        appointment.updated_at = now
+        await session.flush()
+    _mail(session, appointment, "rescheduled")
+    if appointment.status == AppointmentStatus.confirmed:
+        _reminder(session, policy, appointment, now)
+    _audit(session, Actor.citizen(), "appointment.reschedule", appointment)
+    return appointment
+
+
+async def expire_holds(session: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:
+    """reserved past ``hold_expires_at`` → expired, seats freed; returns how many."""
+    now = now or utcnow()
+    result = await session.execute(
+        select(col(Appointment.id))
+        .where(lapsed_hold(now))
+        .order_by(col(Appointment.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = [i for i in result.scalars().all() if i is not None]
+    if not ids:
+        return 0
+    return await _expire(session, ids, now)
+
+
+async def appointment_details(
+    session: AsyncSession, appointment: Appointment
+) -> tuple[Appointment, Office, Service]:
+    office = await session.get(Office, appointment.office_id)
+    service = await session.get(Service, appointment.service_id)
+    if office is None or service is None:  # RESTRICT foreign keys: cannot happen
+        raise NotFound()
+    return appointment, office, service

@@ -1,0 +1,316 @@
+"""The background worker: runs outbox jobs (``booking/jobs.py``) and periodic tasks.
+
+Claiming. A job is due when it is ``pending`` and ``run_after`` has passed, or ``running`` with
+an expired lease (``locked_until``): the worker that held it crashed. Due jobs are claimed in one
+short write transaction, which marks them ``running`` with a lease and the worker's name and
+counts the attempt. On Postgres the rows are selected ``FOR UPDATE SKIP LOCKED``, so several
+workers never claim the same job; on SQLite the write transaction (``BEGIN IMMEDIATE``)
+serialises claimers instead.
+
+Running. Handlers run outside the claim transaction (never hold a lock during SMTP), each within
+a timeout shorter than the lease, so a lease only expires when its worker is gone. Then a new
+transaction marks the job ``done``, or reschedules it with exponential backoff and jitter, or
+marks it ``failed`` after ``job_max_attempts`` or on a ``PermanentJobError``.
+
+Delivery is at-least-once: the only window for a duplicate is between the SMTP server accepting a
+message and the ``done`` commit (a crash exactly there). A retried mail keeps its Message-ID, so
+mail systems that de-duplicate by it drop the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlmodel import col
+
+from booking.jobs import Job, JobStatus
+from booking.types import utcnow
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from app.settings import Settings
+
+log = logging.getLogger("buergerbuero.worker")
+
+JobHandler = Callable[["AppContext", Job], Awaitable[None]]
+PeriodicFn = Callable[["AppContext"], Awaitable[None]]
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying cannot help: the job is marked failed at once."""
+
+
+@dataclass
+class PeriodicTask:
+    name: str
+    interval: float  # seconds
+    run: PeriodicFn
+    next_at: float = 0.0  # time.monotonic() when due
+
+
+def default_handlers() -> dict[str, JobHandler]:
+    """Job kinds and their handlers. Other areas add theirs here."""
+    from app.mails import JOB_KIND as MAIL_KIND
+    from app.mails import send_appointment_mail
+
+    return {MAIL_KIND: send_appointment_mail}
+
+
+async def expire_holds_task(ctx: AppContext) -> None:
+    """Release reserved appointments whose hold lapsed (their seats become bookable)."""
+    try:
+        from booking.service import expire_holds
+    except ImportError:  # pragma: no cover - only while the booking service is absent
+        return
+    async with ctx.db.transaction(write=True) as session:
+        count = await expire_holds(session)
+    if count:
+        log.info("released %d lapsed holds", count)
+
+
+def default_periodic(settings: Settings) -> list[PeriodicTask]:
+    return [PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task)]
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Delay before the next try after ``attempts`` tries: base, 2×base, 4×base … at most
+    ``cap``, each shortened by up to a quarter at random so retries of many jobs spread out."""
+    exponential: float = min(cap, base * 2.0 ** min(max(attempts - 1, 0), 40))
+    return exponential * (0.75 + 0.25 * random.random())  # noqa: S311 - not for security
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LINK = re.compile(r"/t/[A-Za-z0-9_-]+")
+_TOKEN = re.compile(r"\b[A-Za-z0-9_-]{40,}\b")
+
+
+def describe_error(exc: BaseException) -> str:
+    """Exception type and message with addresses, links and token-like strings removed, so it
+    can be stored in ``job.last_error`` and logged."""
+    text = f"{type(exc).__name__}: {exc}"
+    text = _EMAIL.sub("<address>", text)
+    text = _LINK.sub("/t/<token>", text)
+    text = _TOKEN.sub("<token>", text)
+    return text[:500]
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Worker:
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        name: str | None = None,
+        handlers: dict[str, JobHandler] | None = None,
+        periodic: list[PeriodicTask] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.name = (name or default_name())[:100]
+        self.handlers = handlers if handlers is not None else default_handlers()
+        self.periodic = periodic if periodic is not None else default_periodic(ctx.settings)
+        self.clock = clock
+        self._stopping = asyncio.Event()
+
+    # --- one round ---------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim due jobs and run them; returns how many ran."""
+        jobs = await self._claim()
+        if jobs:
+            results = await asyncio.gather(
+                *(self._process(job) for job in jobs), return_exceptions=True
+            )
+            for job, result in zip(jobs, results, strict=True):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                if isinstance(result, BaseException):
+                    # Recording the outcome failed (database gone); the lease brings it back.
+                    log.warning("job %s: outcome not recorded: %s", job.id,
+                                describe_error(result))
+        return len(jobs)
+
+    async def _claim(self) -> list[Job]:
+        s = self.settings
+        now = self.clock()
+        due = or_(
+            and_(col(Job.status) == JobStatus.pending, col(Job.run_after) <= now),
+            and_(col(Job.status) == JobStatus.running, col(Job.locked_until) < now),
+        )
+        stmt = (
+            select(Job)
+            .where(due)
+            .order_by(col(Job.run_after), col(Job.id))
+            .limit(s.worker_batch_size)
+        )
+        if not self.ctx.db.is_sqlite:
+            stmt = stmt.with_for_update(skip_locked=True)
+        claimed: list[Job] = []
+        async with self.ctx.db.transaction(write=True) as session:
+            for job in (await session.execute(stmt)).scalars().all():
+                if job.attempts >= s.job_max_attempts:
+                    # Only a job whose worker died on every attempt gets here.
+                    job.status = JobStatus.failed
+                    job.finished_at = now
+                    job.locked_until = None
+                    job.last_error = job.last_error or "gave up: the worker stopped on every try"
+                    log.warning("job %s (%s) failed after %d attempts", job.id, job.kind,
+                                job.attempts)
+                    continue
+                job.status = JobStatus.running
+                job.attempts += 1
+                job.locked_by = self.name
+                job.locked_until = now + timedelta(seconds=s.job_lease_seconds)
+                claimed.append(job)
+        return claimed
+
+    async def _process(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                # Maybe a newer worker knows it: retry with backoff rather than give up at once.
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            # The handler must end well before the lease does, or another worker would retry
+            # the job while it still runs.
+            async with asyncio.timeout(self.settings.job_lease_seconds * 0.8):
+                await handler(self.ctx, job)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._release(job))
+            raise
+        except Exception as exc:
+            await self._failed(job, exc)
+            return
+        await self._done(job)
+
+    def _mine(self, job: Job) -> Any:
+        return and_(
+            col(Job.id) == job.id,
+            col(Job.status) == JobStatus.running,
+            col(Job.locked_by) == self.name,
+        )
+
+    async def _update(self, job: Job, **values: Any) -> bool:
+        async with self.ctx.db.transaction(write=True) as session:
+            result = await session.execute(update(Job).where(self._mine(job)).values(**values))
+        if cast(CursorResult[Any], result).rowcount != 1:
+            # The lease ran out and another worker took the job over.
+            log.warning("job %s: lease lost before it was recorded", job.id)
+            return False
+        return True
+
+    async def _done(self, job: Job) -> None:
+        await self._update(
+            job, status=JobStatus.done, finished_at=self.clock(), locked_until=None,
+            last_error=None,
+        )
+
+    async def _failed(self, job: Job, exc: Exception) -> None:
+        s = self.settings
+        error = describe_error(exc)
+        now = self.clock()
+        if isinstance(exc, PermanentJobError) or job.attempts >= s.job_max_attempts:
+            log.warning("job %s (%s) failed for good on attempt %d: %s", job.id, job.kind,
+                        job.attempts, error)
+            await self._update(job, status=JobStatus.failed, finished_at=now, locked_until=None,
+                               last_error=error)
+            return
+        delay = backoff_seconds(job.attempts, s.job_backoff_base_seconds,
+                                s.job_backoff_max_seconds)
+        log.warning("job %s (%s) failed on attempt %d, retry in %.1f s: %s", job.id, job.kind,
+                    job.attempts, delay, error)
+        await self._update(
+            job, status=JobStatus.pending, run_after=now + timedelta(seconds=delay),
+            locked_until=None, locked_by=None, last_error=error,
+        )
+
+    async def _release(self, job: Job) -> None:
+        """Hand an interrupted job back at once (shutdown); the try does not count."""
+        await self._update(
+            job, status=JobStatus.pending, run_after=self.clock(), locked_until=None,
+            locked_by=None, attempts=max(job.attempts - 1, 0),
+        )
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Finish the current round, then leave ``run_forever``."""
+        self._stopping.set()
+
+    async def run_forever(self) -> None:
+        from app.mailer import mailer_for
+
+        log.info("worker %s started; mail goes to %s", self.name, mailer_for(self.ctx).describe())
+        try:
+            while not self._stopping.is_set():
+                await self._run_periodic()
+                try:
+                    ran = await self.run_once()
+                except Exception as exc:  # the database may be briefly unreachable
+                    log.warning("worker %s: round failed: %s", self.name, describe_error(exc))
+                    ran = 0
+                if ran < self.settings.worker_batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(),
+                                               self.settings.worker_poll_seconds)
+        finally:
+            log.info("worker %s stopped", self.name)
+
+    async def _run_periodic(self) -> None:
+        now = time.monotonic()
+        for task in self.periodic:
+            if now < task.next_at:
+                continue
+            task.next_at = now + task.interval
+            try:
+                await task.run(self.ctx)
+            except Exception as exc:
+                log.warning("periodic task %s failed: %s", task.name, describe_error(exc))
+
+
+async def run_worker(settings: Settings, *, name: str | None = None) -> None:
+    """Run a worker process until SIGTERM or SIGINT (``buergerbuero worker``)."""
+    from app.main import build_context
+
+    ctx = build_context(settings)
+    worker = Worker(ctx, name=name)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run_forever()
+    finally:
+        await ctx.db.dispose()
+
+
+def main() -> None:
+    """``python -m app.worker``: a worker process with settings from the environment."""
+    from app.logging_setup import configure
+    from app.settings import Settings
+
+    settings = Settings()
+    configure(settings)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ an unexpected exception is logged (without request data) and answered with a gen
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -45,7 +46,7 @@ def error_response(
     msgid: str,
     params: dict[str, Any] | None = None,
     details: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     translator = request_translator(request, ctx(request).i18n)
     message = translator.gettext(msgid, **(params or {}))
@@ -53,12 +54,15 @@ def error_response(
         body: dict[str, Any] = {"code": code, "message": message}
         if details:
             body["details"] = details
-        return JSONResponse({"error": body}, status_code=status, headers=headers)
+        return JSONResponse({"error": body}, status_code=status, headers=dict(headers or {}))
     templates = ctx(request).templates
     try:
-        return templates.response(
+        page = templates.response(
             request, "error.html", {"status": status, "message": message}, status=status
         )
+        # Pages need the headers too (Location of a redirect to the login, Retry-After).
+        page.headers.update(headers or {})
+        return page
     except Exception:  # the error page itself must never fail
         log.exception("error page failed")
         return HTMLResponse(message, status_code=status)

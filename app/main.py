@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            await state.limiter.close()
             await state.db.dispose()
 
     return Starlette(
@@ -101,6 +102,6 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
         ],
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

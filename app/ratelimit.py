@@ -39,6 +39,13 @@ class RateLimiter:
                 return False
         return True
 
+    async def close(self) -> None:
+        """Drop the Redis connections, if any (at the end of the lifespan)."""
+        bridge = getattr(self.storage, "bridge", None)
+        pool = getattr(getattr(bridge, "storage", None), "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
+
     async def clear(self, rule: str, key: str) -> None:
         for item in self._rules[rule]:
             await self._strategy.clear(item, rule, key)

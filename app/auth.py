@@ -1,0 +1,317 @@
+"""Staff authentication: login with throttling, sessions (web cookie and API bearer), CSRF.
+
+A session's secret is 256 random bits given to the client once; the database keeps only
+``HMAC-SHA256(secret_key, ...)`` of it, so a copy of the table yields no usable login. Web and API
+sessions are separate kinds: a bearer token is refused as a cookie and the other way round, and a
+citizen's link token is never a staff token (it is not in this table).
+
+Throttling has two layers: a per-IP limit (rule ``login``) and a per-address counter that locks
+the account for ``login_lockout_minutes`` after ``login_max_failures`` failures. Unknown
+addresses are counted the same way (in the rate-limit store) and checked against a dummy hash,
+so neither the answer nor its timing tells whether an account exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import FixedWindowRateLimiter
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from app import passwords
+from app.context import AppContext, ctx
+from app.http import bearer_token, client_ip
+from app.models import Role, StaffSession, StaffUser
+from app.staff_service import (
+    find_user_by_email,
+    normalize_login_email,
+    record_login_failure,
+    record_login_success,
+    staff_actor,
+)
+from booking.audit import Actor, record
+from booking.errors import DomainError, Forbidden, Unauthorized
+from booking.types import utcnow
+
+SESSION_COOKIE = "buero_staff"
+LOGIN_COOKIE = "buero_login"
+CSRF_FIELD = "csrf_token"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "The e-mail address or the password is wrong."
+
+
+class LoginLocked(DomainError):
+    status = 429
+    code = "login_locked"
+    message = "Too many failed sign-in attempts. Please try again in %(minutes)s minutes."
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message = "The form has expired. Please reload the page and try again."
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str  # given to the client once; never stored or logged
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+def token_hash(secret_key: bytes, token: str) -> str:
+    return hmac.new(secret_key, b"staff-session\x00" + token.encode(), hashlib.sha256).hexdigest()
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+async def open_session(
+    session: AsyncSession, secret_key: bytes, user_id: int, *, kind: str,
+    lifetime: dt.timedelta, now: dt.datetime,
+) -> NewSession:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32) if kind == "web" else ""
+    expires = now + lifetime
+    # Expired logins of this user are dropped here rather than by a periodic job.
+    await session.execute(
+        delete(StaffSession).where(
+            col(StaffSession.user_id) == user_id, col(StaffSession.expires_at) <= now
+        )
+    )
+    session.add(StaffSession(token_hash=token_hash(secret_key, token), user_id=user_id,
+                             kind=kind, csrf_token=csrf, expires_at=expires))
+    await session.flush()
+    return NewSession(token, csrf, expires)
+
+
+async def find_session_user(
+    session: AsyncSession, secret_key: bytes, token: str, *, kind: str, now: dt.datetime
+) -> tuple[StaffSession, StaffUser] | None:
+    if not token or len(token) > 200:
+        return None
+    query = (
+        select(StaffSession, StaffUser)
+        .join(StaffUser, col(StaffUser.id) == col(StaffSession.user_id))
+        .where(
+            col(StaffSession.token_hash) == token_hash(secret_key, token),
+            col(StaffSession.kind) == kind,
+            col(StaffSession.expires_at) > now,
+            col(StaffUser.active).is_(True),
+        )
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    staff_session, user = row
+    # Detach so the objects stay readable after this read-only transaction ends.
+    session.expunge(staff_session)
+    session.expunge(user)
+    return staff_session, user
+
+
+async def close_session(session: AsyncSession, secret_key: bytes, token: str) -> None:
+    await session.execute(
+        delete(StaffSession).where(col(StaffSession.token_hash) == token_hash(secret_key, token))
+    )
+
+
+# --- login -------------------------------------------------------------------------------------
+
+
+class _UnknownAddresses:
+    """Failure counts of addresses without an account, kept in the rate-limit store (memory or
+    Redis), so that they lock exactly like accounts do and reveal nothing."""
+
+    def __init__(self, state: AppContext) -> None:
+        settings = state.settings
+        self._item = RateLimitItemPerMinute(settings.login_max_failures,
+                                            settings.login_lockout_minutes)
+        self._strategy = FixedWindowRateLimiter(state.limiter.storage)
+
+    async def locked(self, address: str) -> bool:
+        return not await self._strategy.test(self._item, "login-failures", address)
+
+    async def fail(self, address: str) -> bool:
+        """Count a failure; True when the address is now locked."""
+        await self._strategy.hit(self._item, "login-failures", address)
+        return await self.locked(address)
+
+
+async def _count_failure(state: AppContext, user: StaffUser | None, address: str,
+                         now: dt.datetime) -> bool:
+    """Count a failed attempt; True when it locked the account (or address)."""
+    if user is None or user.id is None:
+        return await _UnknownAddresses(state).fail(address)
+    minutes = state.settings.login_lockout_minutes
+    async with state.db.transaction(write=True) as session:
+        locked = await record_login_failure(
+            session, user.id, now=now, max_failures=state.settings.login_max_failures,
+            lockout=dt.timedelta(minutes=minutes),
+        )
+        if locked:
+            record(session, Actor.system(), "staff.lockout", "staff_user", user.id,
+                   {"minutes": minutes})
+    return locked
+
+
+async def login(request: Request, email: str, password: str, *, kind: str) -> tuple[
+    StaffUser, NewSession
+]:
+    """Check the credentials and open a session of ``kind`` ("web" or "api").
+
+    Raises ``RateLimited`` (per IP), ``LoginLocked`` or ``InvalidCredentials``. Unknown
+    addresses, inactive and locked accounts still verify a (dummy) hash, so every answer takes
+    about as long as a real check.
+    """
+    state = ctx(request)
+    await state.limiter.hit("login", client_ip(request))
+    address = normalize_login_email(email)[:254]
+    now = utcnow()
+    async with state.db.transaction() as session:
+        user = await find_user_by_email(session, address)
+        if user is not None:
+            session.expunge(user)
+    if user is None:
+        locked = await _UnknownAddresses(state).locked(address)
+    else:
+        locked = user.locked_until is not None and user.locked_until > now
+    checked_hash = user.password_hash if user is not None and user.active and not locked else None
+    ok, new_hash = await passwords.verify(checked_hash, password)
+    minutes = state.settings.login_lockout_minutes
+    if locked:
+        raise LoginLocked(minutes=minutes)
+    if not ok or user is None or user.id is None:
+        if await _count_failure(state, user, address, now):
+            raise LoginLocked(minutes=minutes)
+        raise InvalidCredentials()
+    settings = state.settings
+    hours = settings.staff_session_hours if kind == "web" else settings.api_token_hours
+    async with state.db.transaction(write=True) as session:
+        await record_login_success(session, user.id, now=now, new_hash=new_hash)
+        record(session, staff_actor(user), "staff.login", "staff_user", user.id, {"kind": kind})
+        new = await open_session(session, state.secret_key, user.id, kind=kind,
+                                 lifetime=dt.timedelta(hours=hours), now=now)
+    return user, new
+
+
+# --- guards ------------------------------------------------------------------------------------
+
+
+def _check_role(user: StaffUser, role: str | None) -> None:
+    if role == Role.admin.value and user.role != Role.admin.value:
+        raise Forbidden("This needs an administrator account.")
+
+
+async def require_api_user(request: HTTPConnection, *, role: str | None = None) -> StaffUser:
+    """The staff user of the request's bearer token; 401 without a valid one, 403 for the role."""
+    token = bearer_token(request)
+    state = ctx(request)
+    async with state.db.transaction() as session:
+        found = await find_session_user(session, state.secret_key, token, kind="api",
+                                        now=utcnow())
+    if found is None:
+        raise Unauthorized()
+    user = found[1]
+    _check_role(user, role)
+    request.state.staff_user = user
+    return user
+
+
+async def api_token_logout(request: HTTPConnection) -> None:
+    token = bearer_token(request)
+    state = ctx(request)
+    async with state.db.transaction(write=True) as session:
+        await close_session(session, state.secret_key, token)
+
+
+def safe_next(target: str | None, default: str = "/staff") -> str:
+    """Only a path on this site (no scheme, no host, no ``//`` or ``/\\``)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ch in target for ch in "\r\n\\"):
+        return default
+    return target
+
+
+async def require_page_user(request: Request, *, role: str | None = None) -> StaffUser:
+    """The user of the session cookie; without one, a redirect to the login page."""
+    state = ctx(request)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    found = None
+    if token:
+        async with state.db.transaction() as session:
+            found = await find_session_user(session, state.secret_key, token, kind="web",
+                                            now=utcnow())
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = "/staff/login?next=" + quote(safe_next(target), safe="/")
+        raise HTTPException(303, headers={"Location": location})
+    staff_session, user = found
+    request.state.staff_user = user
+    request.state.csrf_token = staff_session.csrf_token
+    _check_role(user, role)
+    return user
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+
+def login_csrf_token(secret_key: bytes, cookie_value: str) -> str:
+    """The login form's token: bound to a random pre-session cookie with the server key, so a
+    cookie planted by another site or subdomain is of no use without the key."""
+    digest = hmac.new(secret_key, b"login-csrf\x00" + cookie_value.encode(), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
+    """Refuse (403) a state-changing form post without the session's (or login's) CSRF token."""
+    sent = form.get(CSRF_FIELD)
+    expected = getattr(request.state, "csrf_token", "") or ""
+    if not expected:
+        cookie = request.cookies.get(LOGIN_COOKIE, "")
+        if cookie:
+            expected = login_csrf_token(ctx(request).secret_key, cookie)
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(
+        sent.encode("utf-8", "replace"), expected.encode()
+    ):
+        raise CsrfFailed()
+
+
+def cookie_secure(request: Request) -> bool:
+    return ctx(request).settings.base_url.startswith("https://")
+
+
+def set_session_cookie(request: Request, response: Response, new: NewSession) -> None:
+    max_age = int((new.expires_at - utcnow()).total_seconds())
+    response.set_cookie(SESSION_COOKIE, new.token, max_age=max_age, path="/", httponly=True,
+                        samesite="lax", secure=cookie_secure(request))
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=cookie_secure(request))
+
+
+async def page_logout(request: Request) -> None:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return
+    state = ctx(request)
+    async with state.db.transaction(write=True) as session:
+        await close_session(session, state.secret_key, token)

@@ -1,0 +1,336 @@
+"""Staff accounts: create, change, delete (with the password policy), and login bookkeeping.
+
+Like the booking services these take a session, raise domain errors and never commit.
+Passwords are hashed with argon2id (``app.passwords``) off the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app import passwords
+from app.models import Role, StaffOffice, StaffSession, StaffUser
+from booking.admin import check_offices_exist
+from booking.admin_validation import (
+    BadValue,
+    Duplicate,
+    FieldErrors,
+    InUse,
+    boolean,
+    choice,
+    clean,
+    email,
+    id_list,
+    text,
+)
+from booking.audit import Actor, record
+from booking.errors import NotFound
+from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.types import utcnow
+
+
+def _password(value: Any) -> str:
+    if not isinstance(value, str):
+        raise BadValue("Please enter a password.")
+    problem = passwords.weakness(value)
+    if problem is not None:
+        raise BadValue(problem.msgid, **problem.params)
+    return value
+
+
+USER_FIELDS = {
+    "email": email(required=True),
+    "password": _password,
+    "role": choice([Role.clerk.value, Role.admin.value]),
+    "office_ids": id_list,
+    "display_name": text(200),
+    "active": boolean,
+}
+
+
+def staff_actor(user: StaffUser) -> Actor:
+    return Actor("staff", user.id, user.email)
+
+
+def normalize_login_email(value: str) -> str:
+    return value.strip().lower()
+
+
+async def list_users(session: AsyncSession) -> list[StaffUser]:
+    query = select(StaffUser).order_by(col(StaffUser.email))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound("This staff account does not exist.")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email_address: str) -> StaffUser | None:
+    query = select(StaffUser).where(col(StaffUser.email) == normalize_login_email(email_address))
+    return (await session.execute(query)).scalars().first()
+
+
+async def user_office_ids(
+    session: AsyncSession, user_ids: Sequence[int] | None = None
+) -> dict[int, list[int]]:
+    query = select(col(StaffOffice.user_id), col(StaffOffice.office_id)).order_by(
+        col(StaffOffice.office_id)
+    )
+    if user_ids is not None:
+        query = query.where(col(StaffOffice.user_id).in_(list(user_ids)))
+    result: dict[int, list[int]] = {}
+    for user_id, office_id in (await session.execute(query)).all():
+        result.setdefault(int(user_id), []).append(int(office_id))
+    return result
+
+
+async def _check_email_free(session: AsyncSession, address: str, own_id: int | None) -> None:
+    query = select(col(StaffUser.id)).where(col(StaffUser.email) == address)
+    if own_id is not None:
+        query = query.where(col(StaffUser.id) != own_id)
+    if (await session.execute(query)).first() is not None:
+        raise Duplicate("A staff account with this e-mail address already exists.", field="email")
+
+
+async def _set_offices(session: AsyncSession, user_id: int, office_ids: list[int]) -> None:
+    await session.execute(delete(StaffOffice).where(col(StaffOffice.user_id) == user_id))
+    for office_id in office_ids:
+        session.add(StaffOffice(user_id=user_id, office_id=office_id))
+    await session.flush()
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    office_ids: list[int],
+    actor: Actor,
+    display_name: str = "",
+    active: bool = True,
+) -> StaffUser:
+    """A new staff account. Raises ``Invalid`` (422, per field) or ``Conflict`` (409)."""
+    values = {"email": email, "password": password, "role": role, "office_ids": office_ids,
+              "display_name": display_name, "active": active}
+    return await create_user_from(session, actor, values)
+
+
+async def create_user_from(
+    session: AsyncSession, actor: Actor, values: Mapping[str, Any]
+) -> StaffUser:
+    data = clean(values, USER_FIELDS, required=["email", "password"])
+    await check_offices_exist(session, "office_ids", data.get("office_ids", []))
+    await _check_email_free(session, data["email"], None)
+    password_hash = await passwords.hash_password(data.pop("password"))
+    office_ids: list[int] = data.pop("office_ids", [])
+    user = StaffUser(password_hash=password_hash, **data)
+    session.add(user)
+    await session.flush()
+    assert user.id is not None
+    await _set_offices(session, user.id, office_ids)
+    fields = sorted([*data, "password", *(["office_ids"] if office_ids else [])])
+    record(session, actor, "user.create", "staff_user", user.id, {"fields": fields})
+    return user
+
+
+async def _active_admins(session: AsyncSession, except_id: int) -> int:
+    query = select(func.count()).select_from(StaffUser).where(
+        col(StaffUser.role) == Role.admin.value,
+        col(StaffUser.active).is_(True),
+        col(StaffUser.id) != except_id,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def _revoke_sessions(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(StaffSession).where(col(StaffSession.user_id) == user_id))
+
+
+async def update_user(
+    session: AsyncSession, actor: Actor, user_id: int, changes: Mapping[str, Any]
+) -> StaffUser:
+    user = await get_user(session, user_id)
+    data = clean(changes, USER_FIELDS)
+    if "email" in data:
+        await _check_email_free(session, data["email"], user_id)
+    loses_admin = user.role == Role.admin.value and user.active and (
+        data.get("role", user.role) != Role.admin.value or not data.get("active", True)
+    )
+    if loses_admin and await _active_admins(session, user_id) == 0:
+        raise InUse("At least one active administrator must remain.",
+                    field="role" if "role" in data else "active")
+    fields: list[str] = []
+    if "office_ids" in data:
+        new_ids: list[int] = data.pop("office_ids")
+        await check_offices_exist(session, "office_ids", new_ids)
+        old_ids = (await user_office_ids(session, [user_id])).get(user_id, [])
+        if set(new_ids) != set(old_ids):
+            await _set_offices(session, user_id, new_ids)
+            fields.append("office_ids")
+    if "password" in data:
+        user.password_hash = await passwords.hash_password(data.pop("password"))
+        fields.append("password")
+    fields = sorted([*fields, *changed_fields_of(user, data)])
+    for name, value in data.items():
+        setattr(user, name, value)
+    user.updated_at = utcnow()
+    # A new password, a deactivation or a role change ends the account's existing logins.
+    if {"password", "active", "role", "email"} & set(fields):
+        await _revoke_sessions(session, user_id)
+    await session.flush()
+    if fields:
+        record(session, actor, "user.update", "staff_user", user_id, {"fields": fields})
+    return user
+
+
+def changed_fields_of(user: StaffUser, data: Mapping[str, Any]) -> list[str]:
+    return [name for name, value in data.items() if getattr(user, name) != value]
+
+
+async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None:
+    user = await get_user(session, user_id)
+    if actor.kind == "staff" and actor.id == user_id:
+        raise InUse("You cannot delete your own account.")
+    last_admin = user.role == Role.admin.value and user.active
+    if last_admin and await _active_admins(session, user_id) == 0:
+        raise InUse("At least one active administrator must remain.")
+    record(session, actor, "user.delete", "staff_user", user_id, {})
+    await session.delete(user)
+    await session.flush()
+
+
+# --- login bookkeeping -------------------------------------------------------------------------
+
+
+async def record_login_failure(
+    session: AsyncSession, user_id: int, *, now: dt.datetime, max_failures: int,
+    lockout: dt.timedelta,
+) -> bool:
+    """Count one failed attempt; lock the account when the limit is reached. True if locked.
+
+    The increment is one UPDATE, so concurrent attempts are all counted on every backend.
+    """
+    await session.execute(
+        update(StaffUser)
+        .where(col(StaffUser.id) == user_id, col(StaffUser.locked_until) <= now)
+        .values(failed_logins=0, locked_until=None)
+    )
+    result = await session.execute(
+        update(StaffUser)
+        .where(col(StaffUser.id) == user_id)
+        .values(failed_logins=StaffUser.failed_logins + 1)
+        .returning(col(StaffUser.failed_logins))
+    )
+    failures = int(result.scalar_one())
+    if failures < max_failures:
+        return False
+    await session.execute(
+        update(StaffUser)
+        .where(col(StaffUser.id) == user_id)
+        .values(failed_logins=0, locked_until=now + lockout)
+    )
+    return True
+
+
+async def record_login_success(
+    session: AsyncSession, user_id: int, *, now: dt.datetime, new_hash: str | None
+) -> None:
+    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    if new_hash is not None:
+        values["password_hash"] = new_hash
+    await session.execute(update(StaffUser).where(col(StaffUser.id) == user_id).values(**values))
+
+
+# --- the agenda --------------------------------------------------------------------------------
+
+
+async def visible_office_ids(session: AsyncSession, user: StaffUser) -> list[int]:
+    """Offices a user works for: an admin sees every office, a clerk the assigned ones."""
+    if user.role == Role.admin.value:
+        rows = await session.execute(select(col(Office.id)).order_by(col(Office.id)))
+        return [int(i) for i in rows.scalars() if i is not None]
+    assert user.id is not None
+    return (await user_office_ids(session, [user.id])).get(user.id, [])
+
+
+@dataclass(frozen=True)
+class AgendaRow:
+    reference: str
+    start: dt.datetime
+    end: dt.datetime
+    status: str
+    service_name: str
+    service_name_en: str
+    citizen_name: str
+    office_id: int
+    office_name: str
+    timezone: str
+
+
+async def day_agenda(
+    session: AsyncSession, office_ids: Sequence[int], day: dt.date
+) -> list[AgendaRow]:
+    """Appointments on ``day`` in each office's own time zone, by start time.
+
+    Lapsed holds (``expired``) are left out: they never became appointments.
+    """
+    if not office_ids:
+        return []
+    offices = (
+        await session.execute(select(Office).where(col(Office.id).in_(list(office_ids))))
+    ).scalars().all()
+    rows: list[AgendaRow] = []
+    for office in offices:
+        zone = ZoneInfo(office.timezone)
+        low = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+        high = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+        query = (
+            select(Appointment, Service)
+            .join(Service, col(Service.id) == col(Appointment.service_id))
+            .where(
+                col(Appointment.office_id) == office.id,
+                col(Appointment.start_at) >= low,
+                col(Appointment.start_at) < high,
+                col(Appointment.status) != AppointmentStatus.expired.value,
+            )
+        )
+        for appointment, service in (await session.execute(query)).all():
+            rows.append(AgendaRow(
+                reference=appointment.reference, start=appointment.start_at,
+                end=appointment.end_at, status=appointment.status,
+                service_name=service.name, service_name_en=service.name_en,
+                citizen_name=f"{appointment.given_name} {appointment.family_name}",
+                office_id=office.id or 0, office_name=office.name, timezone=office.timezone,
+            ))
+    rows.sort(key=lambda r: (r.start, r.office_name, r.reference))
+    return rows
+
+
+__all__ = [
+    "FieldErrors",
+    "create_user",
+    "create_user_from",
+    "day_agenda",
+    "delete_user",
+    "find_user_by_email",
+    "get_user",
+    "list_users",
+    "record_login_failure",
+    "record_login_success",
+    "staff_actor",
+    "update_user",
+    "user_office_ids",
+    "visible_office_ids",
+]

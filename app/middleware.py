@@ -10,6 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
+from app.logging_setup import REQUEST_ID
 
 LANG_COOKIE = "lang"
 
@@ -101,4 +102,9 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        # Log lines written while serving this request carry its id (see app/logging_setup.py).
+        reset = REQUEST_ID.set(request_id[:64])
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            REQUEST_ID.reset(reset)

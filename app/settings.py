@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "buergerbuero@localhost"
+    smtp_tls: bool = False  # implicit TLS (usually port 465); STARTTLS is smtp_starttls
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
 
     redis_url: str | None = None
     stun_urls: str | None = None
@@ -53,13 +55,18 @@ class Settings(BaseSettings):
 
     rate_limits_enabled: bool = True
     rate_limit_booking: str = "10/minute;60/hour"
-    rate_limit_token: str = "60/minute"
+    rate_limit_token: str = "60/minute"  # noqa: S105 (a rate, not a secret)
     rate_limit_login: str = "10/minute"
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
 
     join_before_minutes: int = 15
     join_after_minutes: int = 30
+    call_token_minutes: int = Field(default=120, ge=1, le=24 * 60)
+    call_hello_timeout_seconds: float = Field(default=5.0, gt=0)
+    rate_limit_connection_test: str = "5/hour"
+    connection_test_seconds: float = Field(default=60.0, gt=0, le=600)
+    connection_test_max_concurrent: int = Field(default=4, ge=1)
 
     staff_session_hours: int = 10
     api_token_hours: int = 8
@@ -67,8 +74,19 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     worker_batch_size: int = 20
     job_max_attempts: int = 12
+    job_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    job_lease_seconds: float = Field(default=300.0, gt=0)
+    worker_periodic_seconds: float = Field(default=30.0, gt=0)
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    log_client_ip: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("base_url")
     @classmethod

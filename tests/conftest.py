@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
@@ -57,7 +57,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    """A Postgres database with the schema, copied per test with ``CREATE DATABASE ... TEMPLATE``."""
+    """A Postgres database with the schema, copied per test (``CREATE DATABASE ... TEMPLATE``)."""
     require(PG_URL is not None, "BUERO_TEST_POSTGRES_URL")
     assert PG_URL is not None
     name = f"buero_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -1,7 +1,341 @@
-"""Routes of this module (filled in by the feature that owns them)."""
+"""Citizen pages: start page, privacy notice and the booking flow.
+
+The choosing steps (service → office → day → time → details) are GET requests with query
+parameters: they only read, so a reload, the back button or a shared link is harmless. Only the
+booking itself is a POST, with a CSRF token and a per-IP rate limit. The appointment page behind
+the e-mailed link lives in ``citizen_link``.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
-routes: list[BaseRoute] = []
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.booking_policy import policy_from
+from app.context import ctx
+from app.pages import citizen_link
+from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
+from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
+from app.pages.citizen_views import (
+    all_offices,
+    appointment_by_reference,
+    appointment_view,
+    bookable_services,
+    day_option,
+    duration_text,
+    fee_text,
+    office_today,
+    service_name,
+    service_office_counts,
+    service_offices,
+    service_option,
+    slot_groups,
+    time_range,
+    zone_note,
+)
+from booking import service as booking
+from booking.availability import free_days, free_slots, zone
+from booking.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
+from booking.models import Office, Service
+
+DAYS_PER_PAGE = 10
+BOOKED_COOKIE = "citizen_booked"
+BOOKED_MAX_AGE = 3600
+
+STEP_SERVICE = N_("Service")
+STEP_OFFICE = N_("Office")
+STEP_DAY = N_("Day")
+STEP_TIME = N_("Time")
+STEP_DETAILS = N_("Your details")
+
+
+# --- start and privacy -------------------------------------------------------------------------
+
+
+async def start(request: Request) -> Response:
+    t = translator(request)
+    async with ctx(request).db.transaction() as session:
+        rows = [
+            {"id": s.id, "name": service_name(s, t.lang), "duration": duration_text(t, s),
+             "fee": fee_text(t, s)}
+            for s in await bookable_services(session)
+        ]
+    return render(request, "citizen/start.html", {"services": rows})
+
+
+async def privacy(request: Request) -> Response:
+    async with ctx(request).db.transaction() as session:
+        offices = [
+            {"name": o.name, "authority": o.authority, "address": o.address, "email": o.email,
+             "phone": o.phone}
+            for o in await all_offices(session)
+        ]
+    settings = ctx(request).settings
+    return render(request, "citizen/privacy.html",
+                  {"offices": offices, "grace_days": settings.link_grace_days})
+
+
+# --- the booking flow --------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One rendered step of the flow: which template, with what, and the HTTP status."""
+
+    name: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+    # The resolved choice (plain values: the ORM objects expire with the read transaction).
+    service_id: int = 0
+    office_id: int = 0
+    office_zone: str = "Europe/Berlin"
+
+
+def _steps(request: Request, with_office: bool) -> list[str]:
+    names = [STEP_SERVICE, STEP_OFFICE, STEP_DAY, STEP_TIME, STEP_DETAILS]
+    t = translator(request)
+    return [t.gettext(n) for n in names if with_office or n != STEP_OFFICE]
+
+
+async def resolve(request: Request, session: AsyncSession, choice: Choice) -> Step:
+    """The first step whose choice is missing or no longer valid, else the details step."""
+    t = translator(request)
+    services = await bookable_services(session)
+    if not services:
+        return Step("unavailable", "citizen/book_unavailable.html")
+    service = next((s for s in services if s.id == choice.service_id), None)
+    if service is None:
+        counts = await service_office_counts(session)
+        error = ""
+        if choice.step == "service" or choice.service_id is not None or "service" in choice.bad:
+            error = t.gettext("Choose what you need an appointment for.")
+        steps = _steps(request, any(n > 1 for n in counts.values()))
+        return Step("service", "citizen/book_service.html", {
+            "steps": steps, "current": 0, "error": error, "selected": choice.service_id,
+            "options": [service_option(t, s) for s in services],
+        }, 422 if error else 200)
+
+    assert service.id is not None
+    offices = await service_offices(session, service.id)
+    with_office = len(offices) > 1
+    steps = _steps(request, with_office)
+    base = {"steps": steps, "service_name": service_name(service, t.lang)}
+    office = offices[0] if len(offices) == 1 else next(
+        (o for o in offices if o.id == choice.office_id), None)
+    if office is None:
+        error = ""
+        if choice.step == "office" or choice.office_id is not None or "office" in choice.bad:
+            error = t.gettext("Choose where you want to make your appointment.")
+        return Step("office", "citizen/book_office.html", {
+            **base, "current": 1, "error": error, "selected": choice.office_id,
+            "options": [{"value": o.id, "title": o.name, "hint": o.address} for o in offices],
+            "back_href": "/book", "hidden": choice.params(upto="service"),
+        }, 422 if error else 200, service_id=service.id)
+    choice.office_id = office.id
+    base["office_name"] = office.name
+    assert office.id is not None
+    offset = 1 if with_office else 0
+    day_step = await _day_step(request, session, choice, service, office, base, with_office)
+    if day_step is not None:
+        return day_step
+
+    assert choice.day is not None
+    slots = await free_slots(session, service_id=service.id, office_id=office.id,
+                             start_date=choice.day, end_date=choice.day)
+    chosen = next((s for s in slots if s.start == choice.slot), None)
+    day_params = choice.params(upto="day")
+    if not slots:
+        choice.day = None
+        again = await _day_step(request, session, choice, service, office, base, with_office)
+        assert again is not None
+        again.context["error"] = t.gettext(
+            "There are no free times left on this day. Please choose another day.")
+        again.status = 409
+        return again
+    if chosen is None:
+        error = ""
+        status = 200
+        if choice.slot is not None or "slot" in choice.bad:
+            error = t.gettext("Sorry, this time is no longer free. Please choose another time.")
+            status = 409
+        elif choice.step == "slot":
+            error = t.gettext("Choose a time.")
+            status = 422
+        return Step("slot", "citizen/book_slot.html", {
+            **base, "current": offset + 2, "error": error,
+            "day_text": t.date(choice.day, "full"), "groups": slot_groups(t, slots, office),
+            "zone_note": zone_note(t, office), "selected": None,
+            "back_href": choice.url(upto="office"), "form_action": "/book",
+            "form_method": "get", "hidden": day_params, "step_field": "slot",
+        }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone)
+
+    return Step("details", "citizen/book_details.html", {
+        **base, "current": offset + 3, "errors": {}, "values": DetailsForm(),
+        "hidden": choice.params(upto="slot"), "back_href": choice.url(upto="day"),
+        "summary": [
+            (t.gettext("Service"), service_name(service, t.lang)),
+            (t.gettext("Office"), office.name),
+            (t.gettext("Date"), t.date(choice.day, "full")),
+            (t.gettext("Time"), time_range(t, chosen.start, chosen.end, office.timezone)),
+            (t.gettext("Duration"), duration_text(t, service)),
+            (t.gettext("Fee"), fee_text(t, service)),
+        ],
+        "change_day_href": choice.url(upto="office"),
+        "change_time_href": choice.url(upto="day"),
+        "switch_url": choice.url(upto="slot"),
+    }, service_id=service.id, office_id=office.id, office_zone=office.timezone)
+
+
+async def _day_step(
+    request: Request,
+    session: AsyncSession,
+    choice: Choice,
+    service: Service,
+    office: Office,
+    base: dict[str, Any],
+    with_office: bool,
+) -> Step | None:
+    """The day step, or None when the chosen day is free (the flow goes on to the time)."""
+    t = translator(request)
+    assert service.id is not None and office.id is not None
+    today = office_today(office)
+    days = await free_days(session, service_id=service.id, office_id=office.id,
+                           start_date=today, end_date=today + timedelta(days=office.horizon_days))
+    if choice.day is not None and choice.day in days:
+        return None
+    error = ""
+    if choice.day is not None or "day" in choice.bad:
+        error = t.gettext("There are no free times on this day. Please choose another day.")
+    elif choice.step == "day":
+        error = t.gettext("Choose a day.")
+    page_from = choice.page_from or today
+    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    shown = days[first:first + DAYS_PER_PAGE]
+    office_params = choice.params(upto="office")
+    prev_href = next_href = ""
+    if first > 0:
+        prev_href = choice.url(upto="office", **{"from": days[max(0, first - DAYS_PER_PAGE)]
+                                                 .isoformat()})
+    if first + DAYS_PER_PAGE < len(days):
+        next_href = choice.url(upto="office", **{"from": days[first + DAYS_PER_PAGE].isoformat()})
+    return Step("day", "citizen/book_day.html", {
+        **base, "current": 2 if with_office else 1, "error": error,
+        "options": [day_option(t, d) for d in shown],
+        "selected": None, "prev_href": prev_href, "next_href": next_href,
+        "back_href": choice.url(upto="service") if with_office else "/book",
+        "form_action": "/book", "form_method": "get", "hidden": office_params,
+        "step_field": "day", "no_days": not days,
+    }, 422 if error else 200, service_id=service.id, office_id=office.id,
+        office_zone=office.timezone)
+
+
+async def book_page(request: Request) -> Response:
+    choice = Choice.from_params(request.query_params)
+    async with ctx(request).db.transaction() as session:
+        step = await resolve(request, session, choice)
+    return render(request, step.template, step.context, step.status)
+
+
+def _translate_errors(request: Request, errors: FieldErrors) -> dict[str, str]:
+    t = translator(request)
+    return {name: t.gettext(msgid, **params) for name, (msgid, params) in errors.items()}
+
+
+async def book_submit(request: Request) -> Response:
+    form = await read_form(request)
+    await limit(request, "booking")
+    state = ctx(request)
+    t = translator(request)
+    choice = Choice.from_params(form)
+    details = DetailsForm.from_form(form)
+    async with state.db.transaction() as session:
+        step = await resolve(request, session, choice)
+    if step.name != "details":
+        # The choice went stale between the form and the click (a slot taken, a day full).
+        return render(request, step.template, step.context,
+                      step.status if step.status != 200 else 422)
+    assert choice.slot is not None
+    citizen, errors = details.validate(choice.slot.astimezone(zone(step.office_zone)).date())
+    if citizen is None:
+        context = {**step.context, "errors": _translate_errors(request, errors), "values": details}
+        return render(request, step.template, context, 422)
+    try:
+        async with state.db.transaction(write=True) as session:
+            booked = await booking.book(
+                session, state.links, policy_from(state.settings),
+                service_id=step.service_id, office_id=step.office_id,
+                start=choice.slot, citizen=citizen, locale=t.lang,
+            )
+            reference = booked.appointment.reference
+    except (SlotTaken, NotASlot) as exc:
+        async with state.db.transaction() as session:
+            again = await resolve(request, session, choice)
+        if isinstance(exc, SlotTaken):
+            message = t.gettext("Sorry, this time has just been booked by someone else. "
+                                "Please choose another time.")
+        else:  # e.g. the minimum notice ran out while the form was open
+            message = t.gettext("Sorry, this time is no longer free. Please choose another time.")
+        if again.name == "details":  # the time still shows as free: keep the form, say why
+            context = {**again.context, "values": details, "errors": {}, "form_error": message}
+            return render(request, again.template, context, exc.status)
+        again.context["error"] = message
+        return render(request, again.template, again.context, exc.status)
+    except TooManyBookings:
+        context = {**step.context, "values": details, "errors": {}, "form_error": t.gettext(
+            "You already have the maximum number of open appointments with this e-mail "
+            "address. Please use the link in one of our e-mails to cancel or move an "
+            "appointment first.")}
+        return render(request, step.template, context, 409)
+    except Invalid as exc:
+        context = {**step.context, "values": details, "errors": {}, "form_error":
+                   t.gettext(exc.msgid, **exc.params)}
+        return render(request, step.template, context, 422)
+
+    response = RedirectResponse("/book/done", status_code=303)
+    response.set_cookie(
+        BOOKED_COOKIE, sign(state.secret_key, "booked", reference, BOOKED_MAX_AGE),
+        max_age=BOOKED_MAX_AGE, path="/book/done", httponly=True, samesite="lax",
+        secure=secure_cookies(request),
+    )
+    return response
+
+
+async def book_done(request: Request) -> Response:
+    """The confirmation after booking; the browser that booked carries a signed reference.
+
+    No link token here: with double opt-in only the mailbox owner may confirm.
+    """
+    state = ctx(request)
+    reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE))
+    if reference is None:
+        return RedirectResponse("/book", status_code=303)
+    async with state.db.transaction() as session:
+        appointment = await appointment_by_reference(session, reference)
+        if appointment is None:
+            raise NotFound()
+        appointment, office, service = await booking.appointment_details(session, appointment)
+        view = appointment_view(
+            translator(request), appointment, office, service,
+            join_before_minutes=state.settings.join_before_minutes,
+            join_after_minutes=state.settings.join_after_minutes,
+        )
+    return render(request, "citizen/book_done.html", {
+        "appointment": view, "hold_minutes": state.settings.hold_minutes,
+        "join_before_minutes": state.settings.join_before_minutes,
+    })
+
+routes: list[BaseRoute] = [
+    Route("/", start, methods=["GET"]),
+    Route("/privacy", privacy, methods=["GET"]),
+    Route("/book", book_page, methods=["GET"]),
+    Route("/book", book_submit, methods=["POST"]),
+    Route("/book/done", book_done, methods=["GET"]),
+    *citizen_link.routes,
+]

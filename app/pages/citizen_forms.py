@@ -1,0 +1,289 @@
+"""Citizen page input: CSRF tokens without server state, signed short-lived values, the choices
+of the booking flow (query parameters) and the details form with an error message per field.
+
+Citizens have no session, so CSRF uses a signed double-submit token: a random cookie value and a
+form field holding HMAC(secret key, cookie value). A forged form needs the cookie's value, which
+another site cannot read, and a cookie planted by a neighbour host does not match without the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from email_validator import EmailNotValidError, validate_email
+
+from booking.service import CitizenInput
+
+CSRF_COOKIE = "citizen_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_COOKIE_MAX_AGE = 7 * 24 * 3600
+_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def N_(msgid: str) -> str:  # the conventional name that message extractors look for
+    """Mark a message id for translation; it is translated where it is shown."""
+    return msgid
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+
+def new_csrf_cookie() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_cookie_ok(value: str | None) -> bool:
+    return value is not None and bool(_COOKIE_VALUE.match(value))
+
+
+def csrf_token_for(secret_key: bytes, cookie_value: str) -> str:
+    digest = hmac.new(secret_key, b"citizen-csrf\x00" + cookie_value.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def csrf_valid(secret_key: bytes, cookie_value: str | None, submitted: object) -> bool:
+    if not csrf_cookie_ok(cookie_value) or not isinstance(submitted, str) or not submitted:
+        return False
+    assert cookie_value is not None
+    expected = csrf_token_for(secret_key, cookie_value)
+    return hmac.compare_digest(expected.encode(), submitted.encode())
+
+
+# --- signed values -----------------------------------------------------------------------------
+
+
+def sign(
+    secret_key: bytes, purpose: str, value: str, max_age: int, now: float | None = None
+) -> str:
+    """``value`` with an expiry and a MAC; readable by ``unsign`` with the same purpose only."""
+    expires = int((now if now is not None else time.time()) + max_age)
+    payload = base64.urlsafe_b64encode(value.encode()).rstrip(b"=").decode()
+    body = f"{payload}.{expires}"
+    return f"{body}.{_mac(secret_key, purpose, body)}"
+
+
+def unsign(
+    secret_key: bytes, purpose: str, signed: str | None, now: float | None = None
+) -> str | None:
+    if not signed or signed.count(".") != 2:
+        return None
+    payload, expires, mac = signed.split(".")
+    if not hmac.compare_digest(_mac(secret_key, purpose, f"{payload}.{expires}"), mac):
+        return None
+    if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+        return None
+    try:
+        return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _mac(secret_key: bytes, purpose: str, body: str) -> str:
+    digest = hmac.new(secret_key, f"{purpose}\x00{body}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+# --- choices of the booking flow ----------------------------------------------------------------
+
+
+def parse_id(value: object) -> int | None:
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 9:
+        return None
+    number = int(value)
+    return number if number > 0 else None
+
+
+def parse_day(value: object) -> date | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_slot(value: object) -> datetime | None:
+    """A slot start as sent by our forms (ISO 8601 with offset); aware UTC or None."""
+    if not isinstance(value, str) or not 16 <= len(value) <= 32:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def slot_value(start: datetime) -> str:
+    return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass
+class Choice:
+    """What the citizen has chosen so far; travels in query parameters (GET changes nothing)."""
+
+    service_id: int | None = None
+    office_id: int | None = None
+    day: date | None = None
+    slot: datetime | None = None
+    page_from: date | None = None
+    # The step whose form was sent: a missing choice there is an error, not a first visit.
+    step: str = ""
+    # Parameters that were present but not valid (tampered or stale links).
+    bad: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Choice:
+        choice = cls(
+            service_id=parse_id(params.get("service")),
+            office_id=parse_id(params.get("office")),
+            day=parse_day(params.get("day")),
+            slot=parse_slot(params.get("slot")),
+            page_from=parse_day(params.get("from")),
+            step=str(params.get("step") or "")[:20],
+        )
+        for name, parsed in (("service", choice.service_id), ("office", choice.office_id),
+                             ("day", choice.day), ("slot", choice.slot)):
+            if params.get(name) not in (None, "") and parsed is None:
+                choice.bad.add(name)
+        return choice
+
+    def params(self, *, upto: str = "slot") -> dict[str, str]:
+        """The query parameters of the choices up to and including ``upto``."""
+        order = ("service", "office", "day", "slot")
+        values: dict[str, str] = {}
+        if self.service_id is not None:
+            values["service"] = str(self.service_id)
+        if self.office_id is not None and order.index(upto) >= 1:
+            values["office"] = str(self.office_id)
+        if self.day is not None and order.index(upto) >= 2:
+            values["day"] = self.day.isoformat()
+        if self.slot is not None and order.index(upto) >= 3:
+            values["slot"] = slot_value(self.slot)
+        return values
+
+    def url(self, path: str = "/book", *, upto: str = "slot", **extra: str) -> str:
+        query = {**self.params(upto=upto), **extra}
+        return f"{path}?{urlencode(query)}" if query else path
+
+
+# --- the details form ---------------------------------------------------------------------------
+
+DETAIL_FIELDS = ("given_name", "family_name", "email", "phone", "date_of_birth", "consent")
+_PHONE = re.compile(r"^\+?[0-9 ()/.-]{5,30}$")
+# 31.12.1980, 31. 12. 1980, 31/12/1980, 31-12-1980: day first, as written in Germany.
+_DOB_DAY_FIRST = re.compile(r"^(\d{1,2})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{4})$")
+
+# (message id, params) per field; translated where the form is shown.
+FieldErrors = dict[str, tuple[str, dict[str, Any]]]
+
+
+@dataclass
+class DetailsForm:
+    given_name: str = ""
+    family_name: str = ""
+    email: str = ""
+    phone: str = ""
+    date_of_birth: str = ""
+    consent: bool = False
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, Any]) -> DetailsForm:
+        def text(name: str) -> str:
+            value = form.get(name)
+            return value.strip() if isinstance(value, str) else ""
+
+        return cls(
+            given_name=text("given_name"),
+            family_name=text("family_name"),
+            email=text("email"),
+            phone=text("phone"),
+            date_of_birth=text("date_of_birth"),
+            consent=form.get("consent") == "yes",
+        )
+
+    def validate(self, today: date) -> tuple[CitizenInput | None, FieldErrors]:
+        errors: FieldErrors = {}
+        _required(errors, "given_name", self.given_name, 100, N_("Enter your first name."))
+        _required(errors, "family_name", self.family_name, 100, N_("Enter your last name."))
+        if not self.email:
+            errors["email"] = (N_("Enter your e-mail address."), {})
+        elif len(self.email) > 254 or not _email_ok(self.email):
+            errors["email"] = (
+                N_("Enter an e-mail address in the correct format, like name@example.org."), {}
+            )
+        if self.phone and not _PHONE.match(self.phone):
+            errors["phone"] = (
+                N_("Enter a phone number with digits only, like 0711 1234567 or +49 711 1234567."),
+                {},
+            )
+        dob: date | None = None
+        if self.date_of_birth:
+            dob = parse_birth_date(self.date_of_birth)
+            if dob is None:
+                errors["date_of_birth"] = (
+                    N_("Enter your date of birth as day, month and year, like 31.12.1980."), {}
+                )
+            elif dob >= today or dob.year < 1900:
+                errors["date_of_birth"] = (N_("Your date of birth must be in the past."), {})
+        if not self.consent:
+            errors["consent"] = (
+                N_("Please agree to the processing of your details. "
+                   "Without it we cannot book the appointment."),
+                {},
+            )
+        if errors:
+            return None, errors
+        return (
+            CitizenInput(
+                given_name=self.given_name,
+                family_name=self.family_name,
+                email=self.email,
+                phone=self.phone,
+                date_of_birth=dob,
+            ),
+            {},
+        )
+
+
+def _required(errors: FieldErrors, name: str, value: str, max_length: int, missing: str) -> None:
+    if not value:
+        errors[name] = (missing, {})
+    elif len(value) > max_length:
+        errors[name] = (N_("This is too long: at most %(max)s characters."), {"max": max_length})
+    elif any(ord(char) < 32 for char in value):
+        errors[name] = (N_("This contains characters that are not allowed."), {})
+
+
+def _email_ok(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def parse_birth_date(value: str) -> date | None:
+    """``31.12.1980`` as typed (day first, also with / or -), or ISO ``1980-12-31``
+    (what browsers autofill)."""
+    try:
+        match = _DOB_DAY_FIRST.match(value)
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        return None
+    return None

@@ -1,0 +1,285 @@
+"""The citizen's appointment page behind the e-mailed link, ``/t/{token}``.
+
+Mail scanners and link previews follow links, so every GET here only reads (in a read-only
+transaction); confirming, cancelling and moving are POSTs from the page with a CSRF token.
+An unknown or expired token gets the same friendly "link not valid" page, with no detail.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.booking_policy import policy_from
+from app.context import ctx
+from app.pages.citizen_forms import Choice, parse_slot
+from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
+from app.pages.citizen_views import (
+    AppointmentView,
+    appointment_view,
+    day_option,
+    local_day,
+    office_today,
+    slot_groups,
+    zone_note,
+)
+from booking import service as booking
+from booking.audit import Actor
+from booking.availability import free_days, free_slots
+from booking.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
+from booking.ics import build_ics, method_for
+from booking.models import Appointment, Office, Service
+
+DAYS_PER_PAGE = 10
+DONE_NOTICES = ("confirmed", "cancelled", "rescheduled")
+
+
+class LinkInvalid(Exception):
+    """The token does not open an appointment (unknown, expired, malformed)."""
+
+
+async def _open(request: Request, session: AsyncSession) -> tuple[Appointment, Office, Service]:
+    token = request.path_params["token"]
+    try:
+        appointment = await booking.find_by_token(session, ctx(request).links, token)
+    except Unauthorized as exc:
+        raise LinkInvalid() from exc
+    prefer_language(request, appointment.locale)
+    return await booking.appointment_details(session, appointment)
+
+
+async def _open_view(request: Request, session: AsyncSession) -> AppointmentView:
+    """The appointment as shown to the citizen, in the booking's language unless one was chosen."""
+    appointment, office, service = await _open(request, session)
+    return _view(request, appointment, office, service)
+
+
+def _invalid(request: Request) -> Response:
+    return render(request, "citizen/link_invalid.html", {}, 404)
+
+
+def _view(request: Request, appointment: Appointment, office: Office,
+          service: Service) -> AppointmentView:
+    settings = ctx(request).settings
+    return appointment_view(
+        translator(request), appointment, office, service,
+        join_before_minutes=settings.join_before_minutes,
+        join_after_minutes=settings.join_after_minutes,
+    )
+
+
+def _base(request: Request) -> str:
+    return f"/t/{request.path_params['token']}"
+
+
+def _show(request: Request, view: AppointmentView, *, error: str = "",
+          status: int = 200) -> Response:
+    done = request.query_params.get("done", "")
+    return render(request, "citizen/appointment.html", {
+        "appointment": view,
+        "base": _base(request),
+        "done": done if done in DONE_NOTICES and not error else "",
+        "error": error,
+        "switch_url": _base(request),
+        "join_before_minutes": ctx(request).settings.join_before_minutes,
+    }, status)
+
+
+async def appointment_page(request: Request) -> Response:
+    await limit(request, "token")
+    try:
+        async with ctx(request).db.transaction() as session:
+            view = await _open_view(request, session)
+    except LinkInvalid:
+        return _invalid(request)
+    return _show(request, view)
+
+
+async def _act(request: Request, action: str) -> Response:
+    """Run one change (confirm/cancel) in a write transaction, then show the page again."""
+    await read_form(request)
+    await limit(request, "token")
+    state = ctx(request)
+    try:
+        async with state.db.transaction(write=True) as session:
+            appointment, _, _ = await _open(request, session)
+            if action == "confirm":
+                await booking.confirm(session, policy_from(state.settings), appointment)
+            else:
+                await booking.cancel(session, appointment, Actor.citizen())
+    except LinkInvalid:
+        return _invalid(request)
+    except Conflict as exc:
+        return await _show_error(request, exc)
+    done = "confirmed" if action == "confirm" else "cancelled"
+    return RedirectResponse(f"{_base(request)}?done={done}", status_code=303)
+
+
+async def _show_error(request: Request, exc: DomainError) -> Response:
+    message = translator(request).gettext(exc.msgid, **exc.params)
+    try:
+        async with ctx(request).db.transaction() as session:
+            view = await _open_view(request, session)
+    except LinkInvalid:
+        return _invalid(request)
+    return _show(request, view, error=message, status=exc.status)
+
+
+async def confirm(request: Request) -> Response:
+    return await _act(request, "confirm")
+
+
+async def cancel(request: Request) -> Response:
+    return await _act(request, "cancel")
+
+
+async def cancel_page(request: Request) -> Response:
+    """The "really cancel?" step: a page with the POST button (a GET cancels nothing)."""
+    await limit(request, "token")
+    try:
+        async with ctx(request).db.transaction() as session:
+            view = await _open_view(request, session)
+    except LinkInvalid:
+        return _invalid(request)
+    if not view.can_cancel:
+        return RedirectResponse(_base(request), status_code=303)
+    return render(request, "citizen/cancel.html", {"appointment": view, "base": _base(request)})
+
+
+async def _reschedule_context(
+    request: Request, session: AsyncSession, appointment: Appointment, office: Office,
+    service: Service, choice: Choice,
+) -> tuple[str, dict[str, Any], int]:
+    """The day list, or the times of the chosen day, for moving the appointment."""
+    t = translator(request)
+    assert office.id is not None and service.id is not None
+    base = _base(request)
+    context: dict[str, Any] = {
+        "appointment": _view(request, appointment, office, service), "base": base,
+        "reschedule": True, "steps": [], "zone_note": zone_note(t, office),
+        "switch_url": f"{base}/reschedule",
+    }
+    today = office_today(office)
+    days = await free_days(session, service_id=service.id, office_id=office.id,
+                           start_date=today, end_date=today + timedelta(days=office.horizon_days))
+    if choice.day is not None and choice.day in days:
+        slots = await free_slots(session, service_id=service.id, office_id=office.id,
+                                 start_date=choice.day, end_date=choice.day)
+        if slots:
+            context.update({
+                "error": "", "day_text": t.date(choice.day, "full"),
+                "groups": slot_groups(t, slots, office), "selected": None,
+                "back_href": f"{base}/reschedule", "form_action": f"{base}/reschedule",
+                "form_method": "post", "hidden": {"day": choice.day.isoformat()},
+                "step_field": "",
+            })
+            return "citizen/book_slot.html", context, 200
+    error = ""
+    if choice.day is not None or "day" in choice.bad:
+        error = t.gettext("There are no free times on this day. Please choose another day.")
+    elif choice.step == "day":
+        error = t.gettext("Choose a day.")
+    page_from = choice.page_from or today
+    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    prev_href = next_href = ""
+    if first > 0:
+        prev_href = f"{base}/reschedule?from={days[max(0, first - DAYS_PER_PAGE)].isoformat()}"
+    if first + DAYS_PER_PAGE < len(days):
+        next_href = f"{base}/reschedule?from={days[first + DAYS_PER_PAGE].isoformat()}"
+    context.update({
+        "error": error, "selected": None, "no_days": not days,
+        "options": [day_option(t, d) for d in days[first:first + DAYS_PER_PAGE]],
+        "prev_href": prev_href, "next_href": next_href, "back_href": base,
+        "form_action": f"{base}/reschedule", "form_method": "get", "hidden": {},
+        "step_field": "day",
+    })
+    return "citizen/book_day.html", context, 422 if error else 200
+
+
+async def reschedule_page(request: Request) -> Response:
+    await limit(request, "token")
+    choice = Choice.from_params(request.query_params)
+    try:
+        async with ctx(request).db.transaction() as session:
+            appointment, office, service = await _open(request, session)
+            view = _view(request, appointment, office, service)
+            if not view.can_reschedule:
+                return RedirectResponse(_base(request), status_code=303)
+            name, context, status = await _reschedule_context(
+                request, session, appointment, office, service, choice)
+    except LinkInvalid:
+        return _invalid(request)
+    return render(request, name, context, status)
+
+
+async def reschedule(request: Request) -> Response:
+    form = await read_form(request)
+    await limit(request, "token")
+    state = ctx(request)
+    t = translator(request)
+    new_start = parse_slot(form.get("slot"))
+    try:
+        if new_start is not None:
+            async with state.db.transaction(write=True) as session:
+                appointment, _, _ = await _open(request, session)
+                await booking.reschedule(session, policy_from(state.settings), appointment,
+                                         new_start)
+            return RedirectResponse(f"{_base(request)}?done=rescheduled", status_code=303)
+        error, status = t.gettext("Choose a time."), 422
+    except LinkInvalid:
+        return _invalid(request)
+    except SlotTaken as exc:
+        error, status = t.gettext(
+            "Sorry, this time has just been booked by someone else. Please choose another time."
+        ), exc.status
+    except NotASlot as exc:
+        error, status = t.gettext(
+            "Sorry, this time is no longer free. Please choose another time."), exc.status
+    except Conflict as exc:
+        return await _show_error(request, exc)
+    # Show the same day's times again (or the days, when that day is now full).
+    choice = Choice.from_params({"day": form.get("day", "")})
+    try:
+        async with state.db.transaction() as session:
+            appointment, office, service = await _open(request, session)
+            if new_start is not None:
+                choice.day = local_day(new_start, office)
+            name, context, _ = await _reschedule_context(
+                request, session, appointment, office, service, choice)
+    except LinkInvalid:
+        return _invalid(request)
+    context["error"] = error
+    return render(request, name, context, status)
+
+
+async def calendar(request: Request) -> Response:
+    """Download the appointment as an .ics file (a GET that only reads)."""
+    await limit(request, "token")
+    link = f"{ctx(request).settings.base_url}{_base(request)}"
+    try:
+        async with ctx(request).db.transaction() as session:
+            appointment, office, service = await _open(request, session)
+            body = build_ics(appointment, office, service, method=method_for(appointment),
+                             link_url=link, lang=translator(request).lang)
+            filename = f"termin-{appointment.reference}.ics"
+    except LinkInvalid:
+        return _invalid(request)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    })
+
+
+routes: list[BaseRoute] = [
+    Route("/t/{token}", appointment_page, methods=["GET"]),
+    Route("/t/{token}/confirm", confirm, methods=["POST"]),
+    Route("/t/{token}/cancel", cancel_page, methods=["GET"]),
+    Route("/t/{token}/cancel", cancel, methods=["POST"]),
+    Route("/t/{token}/reschedule", reschedule_page, methods=["GET"]),
+    Route("/t/{token}/reschedule", reschedule, methods=["POST"]),
+    Route("/t/{token}/calendar.ics", calendar, methods=["GET"]),
+]

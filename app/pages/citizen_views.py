@@ -1,0 +1,238 @@
+"""Read queries and display helpers shared by the citizen pages (no writes, no Starlette)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.i18n import Translator
+from app.pages.citizen_forms import N_, slot_value
+from booking.availability import Slot, zone
+from booking.models import Appointment, AppointmentStatus, Office, Service, ServiceOffice
+from booking.service import allowed_actions, hold_lapsed
+from booking.types import utcnow
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+async def bookable_services(session: AsyncSession) -> list[Service]:
+    """Active video services offered by at least one office, in the admin's order."""
+    offered = select(col(ServiceOffice.service_id))
+    result = await session.execute(
+        select(Service)
+        .where(
+            col(Service.active).is_(True),
+            col(Service.video).is_(True),
+            col(Service.id).in_(offered),
+        )
+        .order_by(col(Service.sort_order), col(Service.name))
+    )
+    return list(result.scalars().all())
+
+
+async def service_offices(session: AsyncSession, service_id: int) -> list[Office]:
+    result = await session.execute(
+        select(Office)
+        .join(ServiceOffice, col(ServiceOffice.office_id) == col(Office.id))
+        .where(col(ServiceOffice.service_id) == service_id)
+        .order_by(col(Office.name))
+    )
+    return list(result.scalars().all())
+
+
+async def service_office_counts(session: AsyncSession) -> dict[int, int]:
+    """How many offices offer each service (decides whether the flow asks for an office)."""
+    result = await session.execute(
+        select(col(ServiceOffice.service_id), func.count())
+        .group_by(col(ServiceOffice.service_id))
+    )
+    return {int(service_id): int(n) for service_id, n in result.all()}
+
+
+async def all_offices(session: AsyncSession) -> list[Office]:
+    result = await session.execute(select(Office).order_by(col(Office.name)))
+    return list(result.scalars().all())
+
+
+async def appointment_by_reference(session: AsyncSession, reference: str) -> Appointment | None:
+    result = await session.execute(
+        select(Appointment).where(col(Appointment.reference) == reference)
+    )
+    return result.scalar_one_or_none()
+
+
+# --- display helpers --------------------------------------------------------------------------
+
+
+def service_name(service: Service, lang: str) -> str:
+    return service.name_en if lang == "en" and service.name_en else service.name
+
+
+def service_description(service: Service, lang: str) -> str:
+    if lang == "en" and service.description_en:
+        return service.description_en
+    return service.description
+
+
+def fee_text(t: Translator, service: Service) -> str:
+    if service.fee_cents <= 0:
+        return t.gettext("Free of charge")
+    return t.money(service.fee_cents, service.currency)
+
+
+def duration_text(t: Translator, service: Service) -> str:
+    return t.gettext("about %(minutes)s minutes", minutes=service.duration_minutes)
+
+
+def service_option(t: Translator, service: Service) -> dict[str, Any]:
+    return {
+        "value": service.id,
+        "title": service_name(service, t.lang),
+        "hint": t.gettext("%(duration)s · Fee: %(fee)s",
+                          duration=duration_text(t, service), fee=fee_text(t, service)),
+    }
+
+
+def office_today(office: Office, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(zone(office.timezone)).date()
+
+
+def local_day(value: datetime, office: Office) -> date:
+    return value.astimezone(zone(office.timezone)).date()
+
+
+def zone_note(t: Translator, office: Office) -> str:
+    """Citizens read times as their own; say so only when the office is not on German time."""
+    if office.timezone == "Europe/Berlin":
+        return ""
+    return t.gettext("All times are local times of the office (%(zone)s).", zone=office.timezone)
+
+
+def time_range(t: Translator, start: datetime, end: datetime, tz: str) -> str:
+    return t.gettext("%(start)s – %(end)s", start=t.time(start, tz), end=t.time(end, tz))
+
+
+def day_option(t: Translator, day: date) -> dict[str, Any]:
+    return {"value": day.isoformat(), "title": t.date(day, "full")}
+
+
+MORNING = N_("Morning")
+AFTERNOON = N_("Afternoon")
+
+
+def slot_groups(t: Translator, slots: list[Slot], office: Office) -> list[dict[str, Any]]:
+    """Slots as radio options, grouped into morning and afternoon (office-local time)."""
+    tz: ZoneInfo = zone(office.timezone)
+    groups: dict[str, list[dict[str, Any]]] = {MORNING: [], AFTERNOON: []}
+    for slot in slots:
+        key = MORNING if slot.start.astimezone(tz).hour < 12 else AFTERNOON
+        groups[key].append({
+            "value": slot_value(slot.start),
+            "title": t.time(slot.start, office.timezone),
+        })
+    return [
+        {"id": "morning" if key == MORNING else "afternoon", "label": t.gettext(key),
+         "options": options}
+        for key, options in groups.items()
+        if options
+    ]
+
+
+# --- the appointment as the citizen sees it -------------------------------------------------------
+
+# status -> (label, badge kind); "expired" also covers a lapsed hold the worker has not swept yet.
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    AppointmentStatus.reserved: (N_("Reserved – please confirm"), "warning"),
+    AppointmentStatus.confirmed: (N_("Confirmed"), "success"),
+    AppointmentStatus.in_call: (N_("Video call in progress"), "info"),
+    AppointmentStatus.completed: (N_("Completed"), "neutral"),
+    AppointmentStatus.no_show: (N_("Missed"), "danger"),
+    AppointmentStatus.cancelled: (N_("Cancelled"), "danger"),
+    AppointmentStatus.expired: (N_("Expired – not confirmed in time"), "danger"),
+}
+
+
+@dataclass
+class AppointmentView:
+    reference: str
+    status: str
+    status_label: str
+    status_kind: str
+    date: str
+    time: str
+    service: str
+    service_description: str
+    duration: str
+    fee: str
+    office: str
+    office_address: str
+    email: str
+    hold_until: str
+    hold_until_iso: str
+    join_opens: str
+    join_closes: str
+    can_confirm: bool
+    can_cancel: bool
+    can_reschedule: bool
+    can_calendar: bool
+    is_upcoming: bool
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("cancelled", "expired", "no_show")
+
+
+def appointment_view(
+    t: Translator,
+    appointment: Appointment,
+    office: Office,
+    service: Service,
+    *,
+    join_before_minutes: int,
+    join_after_minutes: int,
+    now: datetime | None = None,
+) -> AppointmentView:
+    now = now or utcnow()
+    tz = office.timezone
+    status = str(appointment.status)
+    if hold_lapsed(appointment, now):
+        status = AppointmentStatus.expired
+    label, kind = STATUS_LABELS.get(status, (status, "neutral"))
+    actions = allowed_actions(appointment, now)
+    opens = appointment.start_at - timedelta(minutes=join_before_minutes)
+    closes = appointment.end_at + timedelta(minutes=join_after_minutes)
+    hold = appointment.hold_expires_at if status == AppointmentStatus.reserved else None
+    return AppointmentView(
+        reference=appointment.reference,
+        status=status,
+        status_label=t.gettext(label),
+        status_kind=kind,
+        date=t.date(local_day(appointment.start_at, office), "full"),
+        time=time_range(t, appointment.start_at, appointment.end_at, tz),
+        service=service_name(service, t.lang),
+        service_description=service_description(service, t.lang),
+        duration=duration_text(t, service),
+        fee=fee_text(t, service),
+        office=office.name,
+        office_address=office.address,
+        email=appointment.email,
+        hold_until=t.time(hold, tz) if hold else "",
+        hold_until_iso=hold.isoformat() if hold else "",
+        join_opens=t.gettext("%(date)s at %(time)s",
+                             date=t.date(local_day(opens, office), "full"), time=t.time(opens, tz)),
+        join_closes=t.time(closes, tz),
+        can_confirm=actions.can_confirm,
+        can_cancel=actions.can_cancel,
+        can_reschedule=actions.can_reschedule,
+        can_calendar=status in (AppointmentStatus.confirmed, AppointmentStatus.in_call)
+        and now < appointment.end_at,
+        is_upcoming=status in (AppointmentStatus.reserved, AppointmentStatus.confirmed)
+        and now < appointment.end_at,
+    )
+

@@ -2,7 +2,8 @@
 
 from sqlmodel import SQLModel
 
-import app.models
+import app.call_models
+import app.models  # noqa: F401
 import booking.audit
 import booking.jobs
 import booking.models  # noqa: F401

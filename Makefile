@@ -1,0 +1,56 @@
+# Bürgerbüro per Video — developer and operator entry points.
+#   make run    create .venv, install, migrate var/buergerbuero.db, load the demo, serve :8000
+#   make test   install the test dependencies and run the whole suite
+# Installs are skipped while pyproject.toml is unchanged (stamp files in .venv/).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint fmt install install-test clean
+
+help:
+	@echo "make run     install, migrate, load demo data, serve http://127.0.0.1:8000"
+	@echo "make test    install test dependencies and run the whole test suite"
+	@echo "make lint    ruff and mypy (strict)"
+	@echo "make fmt     let ruff fix what it can and format the code"
+	@echo "make clean   remove the virtualenv and caches (keeps var/: database, keys, mail)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]'
+	@touch $@ $(STAMP)
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+run: $(STAMP)
+	$(BIN)/buergerbuero migrate
+	$(BIN)/buergerbuero demo
+	$(BIN)/buergerbuero serve
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+fmt: $(TEST_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -38,6 +38,8 @@ JOB_KIND = "mail.appointment"
 TEMPLATES = ("hold", "confirmed", "rescheduled", "cancelled", "expired", "reminder")
 # Templates that carry the calendar file, with its iTIP method.
 ICS_METHODS = {
+    # The held slot goes into the calendar at once, marked tentative until confirmed.
+    "hold": "REQUEST",
     "confirmed": "REQUEST",
     "rescheduled": "REQUEST",
     "reminder": "REQUEST",

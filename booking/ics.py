@@ -122,7 +122,13 @@ def build_ics(
     event.add("location", link_url or f"{words['video']} – {office.name}")
     if link_url:
         event.add("url", link_url)
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    if method == "CANCEL":
+        status = "CANCELLED"
+    elif appointment.status == "reserved":
+        status = "TENTATIVE"  # held, waiting for the citizen's confirmation
+    else:
+        status = "CONFIRMED"
+    event.add("status", status)
     event.add("transp", "OPAQUE")
     event.add("class", "PRIVATE")
 

@@ -144,3 +144,15 @@ def test_other_zone() -> None:
     assert b"DTSTART;TZID=America/New_York:20260308T110000" in data
     start = _parse(data).vevent.dtstart.value
     assert start.astimezone(UTC) == datetime(2026, 3, 8, 15, 0, tzinfo=UTC)
+
+
+def test_a_held_appointment_is_tentative_until_confirmed() -> None:
+    start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    held_row, office, service = _rows(start, status=AppointmentStatus.reserved)
+    held = _parse(build_ics(held_row, office, service, method="REQUEST", link_url=None,
+                            lang="de"))
+    assert held.vevent.status.value == "TENTATIVE"
+    confirmed_row, office, service = _rows(start, status=AppointmentStatus.confirmed)
+    confirmed = _parse(build_ics(confirmed_row, office, service, method="REQUEST",
+                                 link_url=None, lang="de"))
+    assert confirmed.vevent.status.value == "CONFIRMED"

@@ -22,7 +22,7 @@ import vobject
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import live_server
-from tests.mail.conftest import SmtpSink, smtp_sink, wait_for  # noqa: F401 (fixture)
+from tests.smtp_support import SmtpSink, wait_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ADMIN_PASSWORD = "Kastanienallee-17-Rathaus"

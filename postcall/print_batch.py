@@ -1,0 +1,152 @@
+"""The print room's daily batch: one PDF to print duplex, and a CSV manifest to check it against.
+
+Every letter starts on the front of a fresh sheet: after a letter with an odd number of pages a
+blank page is added, so a duplex printer never puts the next citizen's letter on the back of the
+previous one. Letters are our own documents (rendered here) or finished PDFs (e.g. a certificate
+kept with the dispatch job); pypdf joins them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+
+from postcall.documents import (
+    BatchLetter,
+    DocumentError,
+    FeeNoticeData,
+    ManifestEntry,
+    ReceiptData,
+)
+from postcall.fee_notice import CORRECTED_TITLE, NOTICE_TITLE, RECEIPT_TITLE, render_document
+
+MANIFEST_COLUMNS = (
+    "position",
+    "reference",
+    "kind",
+    "recipient",
+    "address",
+    "pages",
+    "first_page",
+    "last_page",
+    "sheets",
+)
+
+
+@dataclass(frozen=True)
+class PrintBatch:
+    pdf: bytes
+    entries: tuple[ManifestEntry, ...]
+
+    @property
+    def pages(self) -> int:
+        return self.entries[-1].last_page if self.entries else 0
+
+
+def _kind(letter: BatchLetter) -> str:
+    if letter.kind:
+        return letter.kind
+    document = letter.document
+    if isinstance(document, ReceiptData):
+        return RECEIPT_TITLE
+    if isinstance(document, FeeNoticeData):
+        return CORRECTED_TITLE if document.corrects else NOTICE_TITLE
+    return "Schreiben"
+
+
+def _reader(pdf: bytes) -> PdfReader:
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        if len(reader.pages) == 0:
+            raise DocumentError("a letter in the batch has no pages")
+    except PdfReadError as exc:
+        raise DocumentError("a letter in the batch is not a readable PDF") from exc
+    return reader
+
+
+def _append(writer: PdfWriter, pdf: bytes) -> int:
+    """Add one letter, padded to an even page count; return the letter's own page count."""
+    reader = _reader(pdf)
+    for page in reader.pages:
+        writer.add_page(page)
+    if len(reader.pages) % 2:
+        box = reader.pages[-1].mediabox
+        writer.add_blank_page(width=float(box.width), height=float(box.height))
+    return len(reader.pages)
+
+
+def _pdf_of(document: FeeNoticeData | ReceiptData | bytes) -> bytes:
+    return document if isinstance(document, bytes) else render_document(document)
+
+
+def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
+    """Join the letters for duplex printing and describe each one for the manifest."""
+    if not letters:
+        raise DocumentError("a print batch needs at least one letter")
+    writer = PdfWriter()
+    entries: list[ManifestEntry] = []
+    next_page = 1
+    for position, letter in enumerate(letters, start=1):
+        pages = _append(writer, _pdf_of(letter.document))
+        padded = pages + pages % 2
+        entries.append(
+            ManifestEntry(
+                position=position,
+                reference=letter.reference,
+                kind=_kind(letter),
+                recipient=letter.address,
+                pages=pages,
+                first_page=next_page,
+                last_page=next_page + padded - 1,
+                sheets=padded // 2,
+            )
+        )
+        next_page += padded
+    out = io.BytesIO()
+    writer.write(out)
+    return PrintBatch(pdf=out.getvalue(), entries=tuple(entries))
+
+
+def render_batch(documents: Sequence[FeeNoticeData | ReceiptData | bytes]) -> bytes:
+    """Only the joined PDF, for callers that keep no manifest (finished PDFs need no address)."""
+    if not documents:
+        raise DocumentError("a print batch needs at least one letter")
+    writer = PdfWriter()
+    for document in documents:
+        _append(writer, _pdf_of(document))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    # A name like "=HYPERLINK(...)" would run as a formula when the print room opens the file
+    # in a spreadsheet; a leading apostrophe keeps it text (OWASP's CSV-injection advice).
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def manifest_csv(entries: Iterable[ManifestEntry]) -> str:
+    """RFC 4180 CSV (comma, CRLF) with a header row; addresses as one comma-separated column."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(MANIFEST_COLUMNS)
+    for entry in entries:
+        writer.writerow(
+            [
+                entry.position,
+                _cell(entry.reference),
+                _cell(entry.kind),
+                _cell(entry.recipient.name),
+                _cell(", ".join(entry.recipient.lines[1:])),
+                entry.pages,
+                entry.first_page,
+                entry.last_page,
+                entry.sheets,
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,282 @@
+"""The call's bookkeeping in the database: who may join, clerk call tokens, the event record,
+the clerk's agenda.
+
+Like the booking services these take a session, raise domain errors and never commit. The
+signalling package knows nothing of this; ``app.calls`` wires it to the hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.call_models import CallEvent, CallToken
+from app.models import StaffUser
+from app.staff_service import staff_actor, visible_office_ids
+from booking.audit import Actor, record
+from booking.errors import Conflict, Forbidden, NotFound, WrongState
+from booking.models import Appointment, AppointmentStatus, Office, Service
+
+# Statuses in which the citizen and the clerk may meet in the call.
+CALLABLE = frozenset({AppointmentStatus.confirmed.value, AppointmentStatus.in_call.value})
+
+# Call tokens carry a prefix: the authorizer tells them from link tokens without a query, and a
+# leaked one is recognisable.
+CALL_TOKEN_PREFIX = "ct-"  # noqa: S105 (a prefix, not a secret)
+MAX_TOKEN_CHARS = 200
+
+# Clerk events that go into the audit trail as well (who let whom in, who ended the call).
+CLERK_AUDIT = {"joined": "call.join", "admitted": "call.admit", "ended": "call.end"}
+
+
+class CallClosed(Conflict):
+    code = "call_closed"
+    message = "The video call for this appointment is over."
+
+
+@dataclass(frozen=True)
+class JoinWindow:
+    opens_at: datetime
+    closes_at: datetime
+
+    def is_open(self, now: datetime) -> bool:
+        return self.opens_at <= now < self.closes_at
+
+
+def join_window(appointment: Appointment, before_minutes: int, after_minutes: int) -> JoinWindow:
+    return JoinWindow(
+        opens_at=appointment.start_at - timedelta(minutes=before_minutes),
+        closes_at=appointment.end_at + timedelta(minutes=after_minutes),
+    )
+
+
+def call_token_hash(secret_key: bytes, token: str) -> str:
+    return hmac.new(secret_key, b"call-token\x00" + token.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedCallToken:
+    token: str = field(repr=False)  # given to the clerk's page once; never stored or logged
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffRef:
+    """The staff user behind a clerk's connection, for the audit trail."""
+
+    id: int
+    label: str
+
+    @classmethod
+    def of(cls, user: StaffUser) -> StaffRef:
+        assert user.id is not None
+        return cls(user.id, user.email)
+
+    def actor(self) -> Actor:
+        return Actor("staff", self.id, self.label)
+
+
+# --- clerk access ------------------------------------------------------------------------------
+
+
+async def appointment_for_staff(
+    session: AsyncSession, user: StaffUser, reference: str
+) -> Appointment:
+    """The appointment ``reference``: 404 when unknown, 403 when not in one of the user's
+    offices."""
+    appointment = (
+        await session.execute(
+            select(Appointment).where(col(Appointment.reference) == reference[:20])
+        )
+    ).scalar_one_or_none()
+    if appointment is None:
+        raise NotFound()
+    if appointment.office_id not in await visible_office_ids(session, user):
+        raise Forbidden()
+    return appointment
+
+
+async def issue_call_token(
+    session: AsyncSession,
+    secret_key: bytes,
+    appointment: Appointment,
+    user: StaffUser,
+    *,
+    window: JoinWindow,
+    max_lifetime: timedelta,
+    now: datetime,
+) -> IssuedCallToken:
+    """A token for ``user`` to join ``appointment``'s call, valid until the join window closes
+    (at most ``max_lifetime``). 409 when the appointment cannot be called (any more)."""
+    if appointment.status not in CALLABLE:
+        raise WrongState()
+    if now >= window.closes_at:
+        raise CallClosed()
+    assert user.id is not None and appointment.id is not None
+    # Lapsed tokens of this user go here, rather than in a periodic job.
+    await session.execute(
+        delete(CallToken).where(col(CallToken.user_id) == user.id, col(CallToken.expires_at) <= now)
+    )
+    token = CALL_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = min(window.closes_at, now + max_lifetime)
+    session.add(CallToken(token_hash=call_token_hash(secret_key, token),
+                          appointment_id=appointment.id, user_id=user.id, expires_at=expires_at))
+    record(session, staff_actor(user), "call.token", "appointment", appointment.id,
+           {"reference": appointment.reference})
+    await session.flush()
+    return IssuedCallToken(token, expires_at)
+
+
+async def find_call_token(
+    session: AsyncSession, secret_key: bytes, token: str, now: datetime
+) -> tuple[Appointment, StaffUser] | None:
+    """The appointment and the (active) staff user of a valid call token; ``None`` otherwise
+    (unknown, expired, or the account was deactivated since)."""
+    if not token.startswith(CALL_TOKEN_PREFIX) or len(token) > MAX_TOKEN_CHARS:
+        return None
+    query = (
+        select(Appointment, StaffUser)
+        .join(CallToken, col(CallToken.appointment_id) == col(Appointment.id))
+        .join(StaffUser, col(StaffUser.id) == col(CallToken.user_id))
+        .where(
+            col(CallToken.token_hash) == call_token_hash(secret_key, token),
+            col(CallToken.expires_at) > now,
+            col(StaffUser.active).is_(True),
+        )
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    appointment, user = row
+    return appointment, user
+
+
+async def may_join_as_clerk(session: AsyncSession, user: StaffUser, office_id: int) -> bool:
+    """Still allowed: the user may have lost the office since the token was issued."""
+    return office_id in await visible_office_ids(session, user)
+
+
+# --- the event record --------------------------------------------------------------------------
+
+
+async def record_call_event(
+    session: AsyncSession,
+    reference: str,
+    event: str,
+    role: str,
+    *,
+    staff: StaffRef | None,
+    now: datetime,
+) -> bool:
+    """Store one room event; ``connected`` moves a confirmed appointment to ``in_call``.
+
+    Safe to repeat: every event is a row of the record, and the status moves only from
+    ``confirmed`` (a conditional update, so racing instances cannot both move it). Returns
+    ``False`` for an unknown reference.
+    """
+    appointment_id = (
+        await session.execute(
+            select(col(Appointment.id)).where(col(Appointment.reference) == reference)
+        )
+    ).scalar_one_or_none()
+    if appointment_id is None:
+        return False
+    session.add(CallEvent(appointment_id=appointment_id, event=event, role=role,
+                          staff_user_id=staff.id if staff and role == "clerk" else None, at=now))
+    detail = {"reference": reference}
+    if role == "clerk" and event in CLERK_AUDIT:
+        actor = staff.actor() if staff is not None else Actor.system()
+        record(session, actor, CLERK_AUDIT[event], "appointment", appointment_id, detail)
+    if event == "connected":
+        moved = (
+            await session.execute(
+                update(Appointment)
+                .where(
+                    col(Appointment.id) == appointment_id,
+                    col(Appointment.status) == AppointmentStatus.confirmed.value,
+                )
+                .values(status=AppointmentStatus.in_call.value, updated_at=now)
+                .returning(col(Appointment.id))
+            )
+        ).scalar_one_or_none()
+        if moved is not None:
+            record(session, Actor.system(), "appointment.in_call", "appointment", appointment_id,
+                   detail)
+    await session.flush()
+    return True
+
+
+async def call_events(session: AsyncSession, appointment_id: int) -> list[CallEvent]:
+    query = (
+        select(CallEvent)
+        .where(col(CallEvent.appointment_id) == appointment_id)
+        .order_by(col(CallEvent.at), col(CallEvent.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+# --- the clerk's agenda ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    appointment: Appointment
+    office: Office
+    service: Service
+
+
+async def clerk_offices(
+    session: AsyncSession, user: StaffUser, office_id: int | None
+) -> list[Office]:
+    """The offices the agenda covers: all of the user's, or the one asked for (403 when it is
+    not theirs, 404 when it does not exist)."""
+    visible = await visible_office_ids(session, user)
+    if office_id is not None:
+        if office_id not in visible:
+            exists = await session.get(Office, office_id)
+            raise Forbidden() if exists is not None else NotFound()
+        visible = [office_id]
+    if not visible:
+        return []
+    query = select(Office).where(col(Office.id).in_(visible)).order_by(col(Office.id))
+    return list((await session.execute(query)).scalars())
+
+
+def office_today(office: Office, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(office.timezone)).date()
+
+
+async def clerk_agenda(
+    session: AsyncSession, offices: Sequence[Office], day: date | None, now: datetime
+) -> list[AgendaItem]:
+    """Appointments of ``day`` (default: today in each office's zone) by start time. Lapsed
+    holds (``expired``) never became appointments and are left out."""
+    items: list[AgendaItem] = []
+    for office in offices:
+        zone = ZoneInfo(office.timezone)
+        local_day = day or office_today(office, now)
+        low = datetime.combine(local_day, time(), zone)
+        high = datetime.combine(local_day + timedelta(days=1), time(), zone)
+        query = (
+            select(Appointment, Service)
+            .join(Service, col(Service.id) == col(Appointment.service_id))
+            .where(
+                col(Appointment.office_id) == office.id,
+                col(Appointment.start_at) >= low,
+                col(Appointment.start_at) < high,
+                col(Appointment.status) != AppointmentStatus.expired.value,
+            )
+        )
+        for appointment, service in (await session.execute(query)).all():
+            items.append(AgendaItem(appointment, office, service))
+    items.sort(key=lambda i: (i.appointment.start_at, i.office.id or 0, i.appointment.reference))
+    return items

@@ -1,0 +1,201 @@
+// The citizen's call page (/t/{token}/call): device check, waiting room, the call.
+// The link token is the page's own path segment; it leaves the page only inside the
+// WebSocket's `hello` message, never in a URL.
+
+import { CallClient, messages, playVideo } from "./call.js";
+import { DeviceCheck } from "./device-check.js";
+
+const root = document.getElementById("call");
+const texts = messages();
+const $ = (id) => document.getElementById(id);
+
+const phase = root.dataset.phase;
+const reference = root.dataset.reference;
+// Survives a reload (not a new tab): after a reload mid-call the page joins again by itself.
+const JOINED_KEY = `call-joined:${reference}`;
+
+const localVideo = $("local-video");
+const remoteVideo = $("remote-video");
+const stateText = $("connection-state");
+const joinButton = $("join");
+const leaveButton = $("leave");
+const muteButton = $("mute");
+const cameraButton = $("camera-off");
+const unmuteRemote = $("unmute-remote");
+const waitingRoom = $("waiting-room");
+const result = $("call-result");
+const retryMedia = $("retry-media");
+
+// Muted by attribute *and* property: Safari needs the property for inline autoplay.
+localVideo.muted = true;
+
+const devices = new DeviceCheck({
+  video: localVideo,
+  cameraSelect: $("camera"),
+  micSelect: $("microphone"),
+  meter: $("mic-level"),
+  message: $("media-problem"),
+  texts,
+});
+devices.addEventListener("problems", (event) => {
+  const problems = event.detail.problems;
+  // "Try again" helps when the camera was busy or something odd happened, not for a refusal.
+  retryMedia.hidden = !problems.some((p) => p.endsWith("in-use") || p.endsWith("other"));
+});
+retryMedia.addEventListener("click", () => devices.start());
+
+function remember(joined) {
+  try {
+    if (joined) sessionStorage.setItem(JOINED_KEY, "1");
+    else sessionStorage.removeItem(JOINED_KEY);
+  } catch {
+    // private mode: no resume after a reload, nothing else changes
+  }
+}
+
+function rememberedJoin() {
+  try {
+    return sessionStorage.getItem(JOINED_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
+// --- before the window opens: reload when it does ---------------------------------------------
+
+if (phase === "early") {
+  const opens = Date.parse(root.dataset.opensAt);
+  const wait = opens - Date.now();
+  // setTimeout cannot wait longer than ~24 days; nobody keeps the page open that long.
+  if (!Number.isNaN(opens) && wait > 0 && wait < 2 ** 31 - 1) {
+    window.setTimeout(() => window.location.reload(), wait + 1000);
+  }
+  devices.start();
+}
+
+// --- the call ------------------------------------------------------------------------------------
+
+let client = null;
+
+function token() {
+  // /t/{token}/call
+  const parts = window.location.pathname.split("/");
+  return Promise.resolve(decodeURIComponent(parts[2] || ""));
+}
+
+function setState(status) {
+  stateText.dataset.state = status;
+  stateText.textContent = texts[`state-${status}`] || status;
+  waitingRoom.hidden = status !== "waiting";
+}
+
+function showResult(text, kind = "info") {
+  result.className = `notice notice-${kind}`;
+  result.replaceChildren();
+  const p = document.createElement("p");
+  p.textContent = text;
+  result.append(p);
+  result.hidden = false;
+}
+
+function showRemote(stream) {
+  remoteVideo.srcObject = stream;
+  $("remote-tile").hidden = false;
+  $("stage").classList.add("in-call");
+  playVideo(remoteVideo).then((withSound) => {
+    unmuteRemote.hidden = withSound || !remoteVideo.muted;
+  });
+}
+
+function hideRemote() {
+  remoteVideo.srcObject = null;
+  $("remote-tile").hidden = true;
+  $("stage").classList.remove("in-call");
+  unmuteRemote.hidden = true;
+}
+
+function showJoin(label) {
+  joinButton.textContent = label;
+  joinButton.hidden = false;
+  joinButton.disabled = false;
+  leaveButton.hidden = true;
+}
+
+async function join() {
+  if (client) return;
+  joinButton.disabled = true;
+  result.hidden = true;
+  // The click is the user gesture that lets the browser play the other side with sound.
+  localVideo.play().catch(() => {});
+  if (!devices.stream) await devices.start();
+  remember(true);
+  client = new CallClient({ token, localStream: () => devices.stream });
+  client.addEventListener("status", (event) => setState(event.detail.status));
+  client.addEventListener("remote-stream", (event) => showRemote(event.detail.stream));
+  client.addEventListener("remote-gone", hideRemote);
+  client.addEventListener("closed", (event) => finished(event.detail.code));
+  joinButton.hidden = true;
+  leaveButton.hidden = false;
+  client.start();
+}
+
+function finished(code) {
+  const status = client ? client.status : "left";
+  client = null;
+  hideRemote();
+  waitingRoom.hidden = true;
+  if (status === "ended") {
+    remember(false);
+    devices.stop();
+    // Nothing left to see or set: only the message and the way back remain.
+    $("stage").hidden = true;
+    document.querySelector(".call-side").hidden = true;
+    joinButton.hidden = true;
+    leaveButton.hidden = true;
+    muteButton.hidden = true;
+    cameraButton.hidden = true;
+    showResult(texts.ended, "success");
+  } else if (status === "left") {
+    remember(false);
+    showResult(texts.left);
+    showJoin(texts["join-again"]);
+  } else if (status === "replaced") {
+    remember(false);
+    showResult(texts.replaced, "warning");
+    showJoin(texts["join-again"]);
+  } else {
+    remember(false);
+    showResult(texts[`refused-${code}`] || texts.refused, "warning");
+    leaveButton.hidden = true;
+    joinButton.hidden = true;
+  }
+}
+
+function toggle(button, apply) {
+  const pressed = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-pressed", String(pressed));
+  apply(pressed);
+}
+
+if (phase === "open") {
+  joinButton.addEventListener("click", join);
+  leaveButton.addEventListener("click", () => {
+    if (client) client.leave();
+  });
+  muteButton.addEventListener("click", () => toggle(muteButton, (on) => devices.setMicMuted(on)));
+  cameraButton.addEventListener("click", () => toggle(cameraButton, (on) => devices.setCameraOff(on)));
+  unmuteRemote.addEventListener("click", () => {
+    remoteVideo.muted = false;
+    remoteVideo.play().catch(() => {});
+    unmuteRemote.hidden = true;
+  });
+  devices.addEventListener("change", (event) => {
+    if (client) client.replaceTracks(event.detail.stream);
+  });
+  setState("idle");
+  if (rememberedJoin()) {
+    join(); // a reload in the middle of the call: carry on
+  } else {
+    devices.start();
+  }
+}

@@ -1,0 +1,226 @@
+// The clerk's call page (/staff/call/{reference}): camera on, connect at once, show whether the
+// citizen waits, admit, end, and the connection quality from getStats().
+
+import { CallClient, QualityMonitor, format, messages, playVideo } from "./call.js";
+import { DeviceCheck } from "./device-check.js";
+
+const root = document.getElementById("call");
+const texts = messages();
+const $ = (id) => document.getElementById(id);
+
+const localVideo = $("local-video");
+const remoteVideo = $("remote-video");
+const stateText = $("connection-state");
+const waiting = $("waiting-indicator");
+const admitButton = $("admit");
+const endButton = $("end-call");
+const muteButton = $("mute");
+const cameraButton = $("camera-off");
+const unmuteRemote = $("unmute-remote");
+const result = $("call-result");
+const quality = $("quality");
+const qualityDetails = $("quality-details");
+const retryMedia = $("retry-media");
+
+localVideo.muted = true;
+
+class TokenError extends Error {
+  constructor(message, final) {
+    super(message);
+    this.final = final;
+  }
+}
+
+let lastTokenError = "";
+
+/** A fresh call token for every connect: it is short-lived and bound to this page's session. */
+async function token() {
+  const response = await fetch(root.dataset.tokenUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+    body: new URLSearchParams({ csrf_token: root.dataset.csrf }),
+  });
+  if (response.ok) {
+    const data = await response.json();
+    return data.token;
+  }
+  let message = "";
+  try {
+    message = (await response.json()).error.message;
+  } catch {
+    // not JSON (a proxy error page): retry
+  }
+  lastTokenError = message;
+  // 401/403/404/409 will not change by retrying; 429 and 5xx may.
+  throw new TokenError(message, [401, 403, 404, 409].includes(response.status));
+}
+
+const devices = new DeviceCheck({
+  video: localVideo,
+  cameraSelect: $("camera"),
+  micSelect: $("microphone"),
+  meter: $("mic-level"),
+  message: $("media-problem"),
+  texts,
+});
+devices.addEventListener("problems", (event) => {
+  retryMedia.hidden = !event.detail.problems.some((p) => p.endsWith("in-use") || p.endsWith("other"));
+});
+retryMedia.addEventListener("click", () => devices.start());
+
+let client = null;
+let monitor = null;
+let monitorTimer = 0;
+
+function showResult(text, kind = "info") {
+  result.className = `notice notice-${kind}`;
+  result.replaceChildren();
+  const p = document.createElement("p");
+  p.textContent = text;
+  result.append(p);
+  result.hidden = false;
+}
+
+function setWaiting(state) {
+  if (waiting.dataset.waiting === state) return;
+  waiting.dataset.waiting = state;
+  waiting.textContent = texts[`waiting-${state}`] || state;
+}
+
+function setState(status) {
+  stateText.dataset.state = status;
+  stateText.textContent = texts[`state-${status}`] || status;
+  if (status === "peer-waiting") {
+    // Waiting and not let in (the server sends `start` instead once admitted).
+    setWaiting("yes");
+    admitButton.disabled = false;
+  } else if (status === "joining" || status === "connected") {
+    setWaiting("in-call");
+    admitButton.disabled = true;
+  } else if (status === "peer-left" || status === "ready" || status === "connecting") {
+    setWaiting("no");
+    admitButton.disabled = true;
+  }
+}
+
+function showRemote(stream) {
+  remoteVideo.srcObject = stream;
+  $("remote-tile").hidden = false;
+  $("stage").classList.add("in-call");
+  playVideo(remoteVideo).then((withSound) => {
+    unmuteRemote.hidden = withSound || !remoteVideo.muted;
+  });
+}
+
+function hideRemote() {
+  remoteVideo.srcObject = null;
+  $("remote-tile").hidden = true;
+  $("stage").classList.remove("in-call");
+  unmuteRemote.hidden = true;
+}
+
+// --- connection quality ------------------------------------------------------------------------
+
+function watchQuality(pc) {
+  window.clearInterval(monitorTimer);
+  monitor = new QualityMonitor(pc);
+  quality.dataset.rating = "";
+  quality.textContent = texts["quality-none"];
+  qualityDetails.textContent = "";
+  monitorTimer = window.setInterval(async () => {
+    if (!client || client.pc !== pc) {
+      window.clearInterval(monitorTimer);
+      return;
+    }
+    if (pc.connectionState !== "connected") return;
+    const sample = await monitor.sample();
+    if (!sample || sample.loss == null) return; // the first sample has nothing to compare
+    // Only the rating is a live region: it changes rarely, the numbers every few seconds.
+    if (quality.dataset.rating !== sample.rating) {
+      quality.dataset.rating = sample.rating;
+      quality.textContent = texts[`quality-${sample.rating}`];
+    }
+    const parts = [format(texts["quality-details"], {
+      rtt: sample.rtt == null ? "–" : Math.round(sample.rtt * 1000),
+      loss: (sample.loss * 100).toFixed(1),
+      rate: sample.bitrate == null ? "–" : Math.round(sample.bitrate / 1000),
+    })];
+    if (sample.path) parts.push(texts[`path-${sample.path}`]);
+    qualityDetails.textContent = parts.join(" · ");
+  }, 2000);
+}
+
+// --- the call ------------------------------------------------------------------------------------
+
+function finished(code) {
+  const status = client ? client.status : "left";
+  client = null;
+  window.clearInterval(monitorTimer);
+  hideRemote();
+  admitButton.disabled = true;
+  endButton.disabled = true;
+  setWaiting("no");
+  if (status === "ended") {
+    devices.stop();
+    $("stage").hidden = true;
+    endButton.disabled = true;
+    showResult(texts.ended, "success");
+    return;
+  }
+  if (status === "replaced") {
+    showResult(texts.replaced, "warning");
+    return;
+  }
+  const opens = Date.parse(root.dataset.opensAt);
+  if (code === 4403 && !Number.isNaN(opens) && opens > Date.now()) {
+    // Too early: say when, and connect by itself then.
+    showResult(format(texts.early, { time: root.dataset.opens }));
+    const wait = opens - Date.now() + 1000;
+    if (wait < 2 ** 31 - 1) window.setTimeout(connect, wait);
+    return;
+  }
+  showResult(lastTokenError || texts[`refused-${code}`] || texts.refused, "warning");
+}
+
+function connect() {
+  if (client) return;
+  result.hidden = true;
+  endButton.disabled = false;
+  client = new CallClient({ token, localStream: () => devices.stream });
+  client.addEventListener("status", (event) => setState(event.detail.status));
+  client.addEventListener("remote-stream", (event) => showRemote(event.detail.stream));
+  client.addEventListener("remote-gone", hideRemote);
+  client.addEventListener("pc", (event) => watchQuality(event.detail.pc));
+  client.addEventListener("closed", (event) => finished(event.detail.code));
+  client.start();
+}
+
+function toggle(button, apply) {
+  const pressed = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-pressed", String(pressed));
+  apply(pressed);
+}
+
+admitButton.addEventListener("click", () => {
+  if (!client) return;
+  // The click also lets the browser play the citizen's sound once it arrives. While the
+  // connection is down the admit cannot be sent: the button stays for another try.
+  if (client.admit()) admitButton.disabled = true;
+});
+endButton.addEventListener("click", () => {
+  if (client) client.end();
+});
+muteButton.addEventListener("click", () => toggle(muteButton, (on) => devices.setMicMuted(on)));
+cameraButton.addEventListener("click", () => toggle(cameraButton, (on) => devices.setCameraOff(on)));
+unmuteRemote.addEventListener("click", () => {
+  remoteVideo.muted = false;
+  remoteVideo.play().catch(() => {});
+  unmuteRemote.hidden = true;
+});
+devices.addEventListener("change", (event) => {
+  if (client) client.replaceTracks(event.detail.stream);
+});
+
+// The camera first (the offer carries its tracks), then the connection.
+devices.start().finally(connect);

@@ -1,0 +1,255 @@
+"""The clerk's desk API (CONTRACT §3 "Clerk"): identity check, completion, no-show; for admins
+reopening and the audit trail.
+
+Access: any staff account, limited to the appointments of its offices (admins: all). An unknown
+reference is 404 and another office's appointment 403, exactly as in the clerk's call API
+(``app.call_service.appointment_for_staff``): references are random and only staff reach these
+endpoints, so telling "not yours" from "not there" reveals nothing a clerk could use, and a
+clear 403 helps a clerk who opened the wrong office's link. A citizen's link token is not a
+staff token (401).
+
+Bodies are read before the write transaction (never wait on a client while holding it), but a
+bad body is reported only after the access check, so a stranger learns nothing but 401/403.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.api import case_schemas as s
+from app.audit_log import AuditFilter, bound, display_zone, search_audit
+from app.auth import require_api_user
+from app.call_service import appointment_for_staff
+from app.context import ctx
+from app.http import MalformedJSON, read_body, read_json, validate
+from app.openapi import operation
+from app.settings import Settings
+from app.staff_service import staff_actor
+from app.templating import request_language
+from booking.errors import Conflict, DomainError, Invalid, NotFound
+from booking.models import Appointment, Office, Service
+from postcall import cases
+from postcall.identity import identity_checks
+from postcall.models import Case, CaseState, Outcome
+
+T = TypeVar("T", bound=BaseModel)
+ERRORS: dict[int, Any] = {401: None, 403: None, 404: None}
+BODY_ERRORS: dict[int, Any] = {400: None, 409: None, 413: None, 422: None}
+
+
+def case_policy(settings: Settings) -> cases.CasePolicy:
+    return cases.CasePolicy(
+        number_format=settings.case_number_format,
+        fee_due_days=settings.fee_due_days,
+        online_payment=bool(settings.stripe_secret_key),
+    )
+
+
+async def _body(request: Request, model: type[T]) -> tuple[T | None, DomainError | None]:
+    try:
+        return await read_json(request, model), None
+    except DomainError as exc:
+        return None, exc
+
+
+async def _optional_body(
+    request: Request, model: type[T]
+) -> tuple[T | None, DomainError | None]:
+    """Like ``_body``, but no body at all means the model's defaults."""
+    try:
+        raw = await read_body(request)
+        if not raw.strip():
+            return model(), None
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise Invalid("The request body must be a JSON object.")
+        return validate(model, data), None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, MalformedJSON()
+    except DomainError as exc:
+        return None, exc
+
+
+def _checked(body: T | None, problem: DomainError | None) -> T:
+    if problem is not None or body is None:
+        raise problem or Invalid()
+    return body
+
+
+async def _zone(session: AsyncSession, appointment: Appointment) -> str:
+    office = await session.get(Office, appointment.office_id)
+    return office.timezone if office is not None else "UTC"
+
+
+async def render_case(session: AsyncSession, case: Case, tz: str, lang: str) -> dict[str, Any]:
+    assert case.id is not None
+    return s.case_out(case, await cases.case_items(session, case.id), tz, lang)
+
+
+async def desk_details(session: AsyncSession, appointment: Appointment,
+                       lang: str) -> dict[str, Any]:
+    """The identity checks and the case of one appointment, as the clerk's panels show them."""
+    assert appointment.id is not None
+    tz = await _zone(session, appointment)
+    service = await session.get(Service, appointment.service_id)
+    checks = await identity_checks(session, appointment.id)
+    case = await cases.case_of(session, appointment.id)
+    latest = checks[0] if checks else None
+    return s.DeskOut.model_validate({
+        "reference": appointment.reference, "status": appointment.status,
+        "requires_identity": bool(service and service.requires_identity),
+        "identity_verified": latest is not None and latest.outcome == Outcome.verified,
+        "verification": s.verification_out(latest, tz) if latest else None,
+        "verifications": [s.verification_out(c, tz) for c in checks],
+        "case": await render_case(session, case, tz, lang) if case else None,
+    }).model_dump()
+
+
+# --- clerk -------------------------------------------------------------------------------------
+
+
+@operation(
+    "The identity checks and the case of one of my offices' appointments", tag="clerk",
+    auth="staff", responses={200: s.DeskOut, **ERRORS},
+)
+async def desk(request: Request) -> Response:
+    user = await require_api_user(request)
+    async with ctx(request).db.transaction() as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        body = await desk_details(session, appointment, request_language(request))
+    return JSONResponse(body)
+
+
+@operation(
+    "Record an identity check (never an image or a document number)", tag="clerk",
+    auth="staff", request=s.VerificationIn,
+    responses={200: s.VerificationResult, **ERRORS, **BODY_ERRORS},
+)
+async def verification(request: Request) -> Response:
+    """Several checks may be recorded; the latest counts. Only while the appointment is
+    `confirmed` or `in_call`. Unknown fields are refused (422)."""
+    user = await require_api_user(request)
+    body, problem = await _body(request, s.VerificationIn)
+    async with ctx(request).db.transaction(write=True) as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        data = _checked(body, problem)
+        check = await cases.record_verification(session, appointment, cases.VerificationInput(
+            document_type=data.document_type, checks=frozenset(data.checks),
+            outcome=data.outcome, reason_code=data.reason_code, reason=data.reason,
+            valid_until=data.valid_until, note=data.note,
+        ), staff_actor(user))
+        out = {
+            "reference": appointment.reference,
+            "identity_verified": check.outcome == Outcome.verified,
+            "verification": s.verification_out(check, await _zone(session, appointment)),
+        }
+    return JSONResponse(out)
+
+
+@operation(
+    "Complete the request: fee items, payment and delivery; creates the case", tag="clerk",
+    auth="staff", request=s.CompletionIn,
+    responses={200: s.CaseResult, **ERRORS, **BODY_ERRORS},
+)
+async def complete(request: Request) -> Response:
+    """409 `identity_required` when the service needs a verified identity and the latest check
+    is not verified; 409 `already_completed` the second time."""
+    user = await require_api_user(request)
+    body, problem = await _body(request, s.CompletionIn)
+    state = ctx(request)
+    try:
+        async with state.db.transaction(write=True) as session:
+            appointment = await appointment_for_staff(session, user,
+                                                      request.path_params["reference"])
+            data = _checked(body, problem)
+            case = await cases.complete(session, appointment, cases.CompletionInput(
+                items=tuple(cases.ItemInput(i.service_id, i.quantity) for i in data.items),
+                payment=data.payment, delivery=data.delivery,
+                external_authority=data.external_authority, note=data.note,
+            ), staff_actor(user), case_policy(state.settings))
+            tz = await _zone(session, appointment)
+            out = {"reference": appointment.reference, "status": appointment.status,
+                   "case": await render_case(session, case, tz, request_language(request))}
+    except IntegrityError as exc:  # a concurrent completion won (the unique keys hold)
+        raise Conflict() from exc
+    return JSONResponse(out)
+
+
+@operation(
+    "Mark an appointment as missed (after its start, while still confirmed)", tag="clerk",
+    auth="staff", responses={200: s.StatusResult, 409: None, **ERRORS},
+)
+async def no_show(request: Request) -> Response:
+    user = await require_api_user(request)
+    async with ctx(request).db.transaction(write=True) as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        await cases.mark_no_show(session, appointment, staff_actor(user))
+        out = {"reference": appointment.reference, "status": appointment.status, "case": None}
+    return JSONResponse(out)
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+
+@operation(
+    "Reopen a completed or missed appointment (back to confirmed)", tag="admin", auth="admin",
+    request=s.ReopenIn, responses={200: s.StatusResult, **ERRORS, **BODY_ERRORS},
+)
+async def reopen(request: Request) -> Response:
+    """A completed case keeps its number and is marked `reopened`; the next completion
+    replaces its items, payment and delivery. Refused (409 `cannot_reopen`) once the fee is
+    paid or the documents are printed or posted. The body (`reason`) is optional."""
+    user = await require_api_user(request, role="admin")
+    body, problem = await _optional_body(request, s.ReopenIn)
+    async with ctx(request).db.transaction(write=True) as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        data = _checked(body, problem)
+        case = await cases.reopen(session, appointment, staff_actor(user), reason=data.reason)
+        tz = await _zone(session, appointment)
+        rendered = (await render_case(session, case, tz, request_language(request))
+                    if case is not None and case.state == CaseState.reopened else None)
+        out = {"reference": appointment.reference, "status": appointment.status,
+               "case": rendered}
+    return JSONResponse(out)
+
+
+@operation(
+    "The audit trail, newest first, filtered and a page at a time", tag="admin", auth="admin",
+    query=s.AuditQuery, responses={200: s.AuditPageOut, 401: None, 403: None, 422: None},
+)
+async def audit(request: Request) -> Response:
+    await require_api_user(request, role="admin")
+    query = validate(s.AuditQuery, dict(request.query_params))
+    async with ctx(request).db.transaction() as session:
+        zone = await display_zone(session)
+        found = await search_audit(session, AuditFilter(
+            start=bound(query.from_, zone, end=False), end=bound(query.to, zone, end=True),
+            actor=(query.actor or "").strip(), action=(query.action or "").strip(),
+            reference=(query.reference or "").strip(),
+        ), page=query.page, per_page=query.per_page)
+    if query.page > found.pages:
+        raise NotFound("This page of the list does not exist.")
+    return JSONResponse({
+        "items": [s.audit_event_out(e, zone) for e in found.events],
+        "page": found.page, "per_page": found.per_page, "pages": found.pages,
+        "total": found.total, "timezone": zone,
+    })
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/clerk/appointments/{reference}/case", desk, methods=["GET"]),
+    Route("/api/v1/clerk/appointments/{reference}/verification", verification,
+          methods=["POST"]),
+    Route("/api/v1/clerk/appointments/{reference}/complete", complete, methods=["POST"]),
+    Route("/api/v1/clerk/appointments/{reference}/no-show", no_show, methods=["POST"]),
+    Route("/api/v1/admin/appointments/{reference}/reopen", reopen, methods=["POST"]),
+    Route("/api/v1/admin/audit", audit, methods=["GET"]),
+]

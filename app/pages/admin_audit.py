@@ -1,0 +1,175 @@
+"""The audit trail for admins (``/admin/audit``): who did what, when, to which appointment.
+
+A plain GET form filters by date range, actor, action and appointment reference (or case
+number); the list is newest first, a page at a time, with previous/next links that keep the
+filter. Times are shown in the first office's time zone, which is also how the dates filter.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from app.audit_log import (
+    AuditFilter,
+    bound,
+    detail_of,
+    display_zone,
+    known_actions,
+    reference_of,
+    search_audit,
+)
+from app.auth import require_page_user
+from app.context import ctx
+from app.i18n import Translator
+from app.pages.staff_http import render, translator
+from booking.audit import AuditEvent
+
+PER_PAGE = 50
+FILTER_FIELDS = ("from", "to", "actor", "action", "reference")
+
+
+def N_(msgid: str) -> str:
+    """Marks a message id for translation where it is defined; translated when shown."""
+    return msgid
+
+
+ACTION_LABELS: dict[str, str] = {
+    "appointment.book": N_("Appointment booked"),
+    "appointment.confirm": N_("Appointment confirmed"),
+    "appointment.cancel": N_("Appointment cancelled"),
+    "appointment.reschedule": N_("Appointment moved"),
+    "appointment.expire": N_("Reservation lapsed"),
+    "appointment.in_call": N_("Video call started"),
+    "appointment.no_show": N_("Marked as missed"),
+    "appointment.reopen": N_("Appointment reopened"),
+    "call.token": N_("Call access issued to staff"),
+    "call.join": N_("Staff joined the call"),
+    "call.admit": N_("Citizen admitted to the call"),
+    "call.end": N_("Call ended"),
+    "identity.check": N_("Identity checked"),
+    "case.complete": N_("Request completed"),
+    "staff.login": N_("Signed in"),
+    "staff.lockout": N_("Account locked after failed sign-ins"),
+    "user.create": N_("Staff account created"),
+    "user.update": N_("Staff account changed"),
+    "user.delete": N_("Staff account deleted"),
+    "office.create": N_("Office created"),
+    "office.update": N_("Office changed"),
+    "office.delete": N_("Office deleted"),
+    "service.create": N_("Service created"),
+    "service.update": N_("Service changed"),
+    "service.delete": N_("Service deleted"),
+    "schedule.create": N_("Schedule created"),
+    "schedule.update": N_("Schedule changed"),
+    "schedule.delete": N_("Schedule deleted"),
+    "closure.create": N_("Closure created"),
+    "closure.update": N_("Closure changed"),
+    "closure.delete": N_("Closure deleted"),
+}
+
+
+def action_label(t: Translator, action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return t.gettext(label) if label else action
+
+
+def _day(value: str) -> date | None:
+    if len(value) != 10:
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+def _read_filter(t: Translator, values: dict[str, str]) -> tuple[
+    date | None, date | None, dict[str, str]
+]:
+    errors: dict[str, str] = {}
+    days: dict[str, date | None] = {"from": None, "to": None}
+    for name in ("from", "to"):
+        if values[name]:
+            try:
+                days[name] = _day(values[name])
+            except ValueError:
+                errors[name] = t.gettext("Enter a date, for example 23.11.2026.")
+    start, end = days["from"], days["to"]
+    if start and end and end < start:
+        errors["to"] = t.gettext("The end date must not be before the start date.")
+    return start, end, errors
+
+
+def _detail_text(event: AuditEvent) -> str:
+    parts = []
+    for key, value in sorted(detail_of(event).items()):
+        if key == "reference" or value in (None, "", [], {}):
+            continue
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        parts.append(f"{key}: {shown}")
+    return "; ".join(parts)
+
+
+def _row(t: Translator, event: AuditEvent, zone: str) -> dict[str, Any]:
+    reference = reference_of(event)
+    return {
+        "time": t.datetime(event.at, zone, "medium"),
+        "actor": event.actor_label or event.actor_type,
+        "action": action_label(t, event.action),
+        "action_code": event.action,
+        "reference": reference,
+        "object": reference or f"{event.object_type} {event.object_id}".strip(),
+        "detail": _detail_text(event),
+    }
+
+
+def _page_url(values: dict[str, str], page: int) -> str:
+    query = {k: v for k, v in values.items() if v}
+    if page > 1:
+        query["page"] = str(page)
+    return "/admin/audit" + (f"?{urlencode(query)}" if query else "")
+
+
+async def audit_page(request: Request) -> Response:
+    await require_page_user(request, role="admin")
+    t = translator(request)
+    params = request.query_params
+    values = {name: params.get(name, "").strip()[:254] for name in FILTER_FIELDS}
+    page_text = params.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
+    start, end, errors = _read_filter(t, values)
+    async with ctx(request).db.transaction() as session:
+        zone = await display_zone(session)
+        actions = await known_actions(session)
+        found = None
+        if not errors:
+            found = await search_audit(session, AuditFilter(
+                start=bound(start, zone, end=False), end=bound(end, zone, end=True),
+                actor=values["actor"], action=values["action"][:60],
+                reference=values["reference"][:40],
+            ), page=page, per_page=PER_PAGE)
+    choices = sorted(
+        ((a, f"{action_label(t, a)} ({a})") for a in set(actions) | {values["action"]} if a),
+        key=lambda option: option[1].lower(),
+    )
+    action_options = [("", t.gettext("All actions")), *choices]
+    context: dict[str, Any] = {
+        "section": "admin", "values": values, "errors": errors,
+        "action_options": action_options, "zone": zone, "rows": [], "total": 0,
+        "page": page, "pages": 1, "prev_url": None, "next_url": None,
+    }
+    if found is not None:
+        context.update({
+            "rows": [_row(t, e, zone) for e in found.events], "total": found.total,
+            "pages": found.pages,
+            "prev_url": _page_url(values, page - 1) if page > 1 else None,
+            "next_url": _page_url(values, page + 1) if page < found.pages else None,
+        })
+    return render(request, "admin/audit.html", context, 422 if errors else 200)
+
+
+routes: list[BaseRoute] = [
+    Route("/admin/audit", audit_page, methods=["GET"]),
+]

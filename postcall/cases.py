@@ -1,0 +1,367 @@
+"""The clerk's desk after the identity check: completing a request into a case, marking a
+missed appointment, and (admins) reopening either.
+
+Rules, in one place:
+
+* **Complete** an appointment that is ``confirmed`` or ``in_call``: items from the fee schedule
+  (each service once, quantity 1..20; name, fee and fee-schedule reference are copied at this
+  moment, free services allowed), a payment (``invoice`` = fee notice, ``online``, ``none``) and
+  a delivery (``post``, ``email``, ``pickup``, ``external`` with the authority's name). A total of
+  0 needs no payment (``payment`` becomes ``none``, ``payment_status`` ``not_required``); a total
+  above 0 is ``open`` and due ``fee_due_days`` after today, and ``none`` is refused. ``online``
+  is refused unless online payment is configured. ``post`` queues the dispatch, ``external``
+  is ``forwarded``, the others need none. A service that requires identity needs the latest
+  identity check to be verified (409 ``identity_required``). The case gets its number
+  (``postcall.numbers``) and the appointment becomes ``completed``. Completing again is 409.
+* **No-show**: only a ``confirmed`` appointment (not one in the call or finished), and only
+  once its start time has passed.
+* **Reopen** (admins): a ``completed`` or ``no_show`` appointment goes back to ``confirmed``.
+  A completed case is kept with its number and marked ``reopened``; the next completion
+  replaces its items, payment and delivery and raises its ``revision`` (the same case number,
+  so a payment reference already given out stays valid). Refused (409 ``cannot_reopen``) once
+  the fee is paid or the documents are printed or posted: those facts cannot be undone here.
+
+Every action is an audit event on the appointment. Services take a session, raise domain
+errors and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking.audit import Actor, record
+from booking.errors import Invalid, NotFound, WrongState
+from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.types import utcnow
+from postcall.errors import (
+    AlreadyCompleted,
+    CannotReopen,
+    IdentityRequired,
+    NotStartedYet,
+    PaymentInProgress,
+)
+from postcall.identity import (
+    CHECKABLE,
+    VerificationInput,
+    latest_check,
+    no_document_number,
+    record_verification,
+)
+from postcall.models import (
+    Case,
+    CaseItem,
+    CaseState,
+    Delivery,
+    DispatchStatus,
+    Outcome,
+    Payment,
+    PaymentStatus,
+)
+from postcall.notices import after_completion
+from postcall.numbers import DEFAULT_FORMAT, allocate_case_number
+
+MAX_ITEMS = 20
+MAX_QUANTITY = 20
+NOTE_MAX = 1000
+AUTHORITY_MAX = 200
+
+COMPLETABLE = CHECKABLE
+# Dispatch states after which a case can no longer be reopened.
+DISPATCHED = frozenset({DispatchStatus.printed, DispatchStatus.posted, DispatchStatus.delivered,
+                        DispatchStatus.returned})
+DISPATCH_FOR = {
+    Delivery.post: DispatchStatus.queued,
+    Delivery.external: DispatchStatus.forwarded,
+    Delivery.email: DispatchStatus.not_required,
+    Delivery.pickup: DispatchStatus.not_required,
+}
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    number_format: str = DEFAULT_FORMAT
+    fee_due_days: int = 14
+    online_payment: bool = False  # offered only when a payment provider is configured
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    service_id: int
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class CompletionInput:
+    items: tuple[ItemInput, ...]
+    payment: str
+    delivery: str
+    external_authority: str = ""
+    note: str = ""
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+async def case_of(session: AsyncSession, appointment_id: int) -> Case | None:
+    query = select(Case).where(col(Case.appointment_id) == appointment_id)
+    return (await session.execute(query)).scalars().first()
+
+
+async def case_items(session: AsyncSession, case_id: int) -> list[CaseItem]:
+    query = (
+        select(CaseItem)
+        .where(col(CaseItem.case_id) == case_id)
+        .order_by(col(CaseItem.position), col(CaseItem.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def completed_case(
+    session: AsyncSession, appointment_id: int
+) -> tuple[Case, list[CaseItem]] | None:
+    """The case as the citizen sees it: only while completed (a reopened case is being
+    redone by the office and shows again once completed)."""
+    case = await case_of(session, appointment_id)
+    if case is None or case.state != CaseState.completed or case.id is None:
+        return None
+    return case, await case_items(session, case.id)
+
+
+async def case_by_number(session: AsyncSession, case_number: str) -> Case | None:
+    query = select(Case).where(col(Case.case_number) == case_number[:40])
+    return (await session.execute(query)).scalars().first()
+
+
+# --- completing --------------------------------------------------------------------------------
+
+
+async def _build_items(session: AsyncSession, items: tuple[ItemInput, ...]) -> list[CaseItem]:
+    if not items:
+        raise Invalid("Choose at least one item from the fee schedule.", field="items")
+    if len(items) > MAX_ITEMS:
+        raise Invalid("At most %(count)s items per case.", field="items", count=MAX_ITEMS)
+    seen: set[int] = set()
+    for index, item in enumerate(items):
+        if item.service_id in seen:
+            raise Invalid("Each service only once, please: use the quantity instead.",
+                          field=f"items.{index}.service_id")
+        seen.add(item.service_id)
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            raise Invalid("The quantity must be between 1 and %(max)s.",
+                          field=f"items.{index}.quantity", max=MAX_QUANTITY)
+    rows = await session.execute(select(Service).where(col(Service.id).in_(seen)))
+    services = {s.id: s for s in rows.scalars()}
+    built: list[CaseItem] = []
+    for index, item in enumerate(items):
+        service = services.get(item.service_id)
+        if service is None or not service.active:
+            raise Invalid("This service is not in the fee schedule.",
+                          field=f"items.{index}.service_id")
+        built.append(CaseItem(
+            case_id=0, position=index, service_id=service.id, name=service.name,
+            name_en=service.name_en, fee_schedule_ref=service.fee_schedule_ref,
+            unit_fee_cents=service.fee_cents, quantity=item.quantity,
+            amount_cents=service.fee_cents * item.quantity, currency=service.currency,
+        ))
+    if len({item.currency for item in built}) > 1:
+        raise Invalid("All items of a case must be in the same currency.", field="items")
+    return built
+
+
+def _payment(payment: str, amount: int, policy: CasePolicy) -> tuple[str, str]:
+    if payment not in set(Payment):
+        raise Invalid("Unknown payment method.", field="payment")
+    if amount == 0:
+        return Payment.none.value, PaymentStatus.not_required.value
+    if payment == Payment.none:
+        raise Invalid("A fee is due: choose payment by fee notice or online.", field="payment")
+    if payment == Payment.online and not policy.online_payment:
+        raise Invalid("Online payment is not available. Please choose a fee notice.",
+                      field="payment")
+    return payment, PaymentStatus.open.value
+
+
+def _delivery(delivery: str, authority: str) -> tuple[str, str, str]:
+    if delivery not in set(Delivery):
+        raise Invalid("Unknown delivery method.", field="delivery")
+    authority = " ".join(authority.split())
+    if delivery == Delivery.external:
+        if not authority:
+            raise Invalid("Name the authority that sends the document.",
+                          field="external_authority")
+        if len(authority) > AUTHORITY_MAX:
+            raise Invalid("At most %(max)s characters.", field="external_authority",
+                          max=AUTHORITY_MAX)
+    elif authority:
+        raise Invalid("An authority is named only when another authority sends the document.",
+                      field="external_authority")
+    return delivery, DISPATCH_FOR[Delivery(delivery)].value, authority
+
+
+async def _verified_check_id(
+    session: AsyncSession, appointment: Appointment, service: Service
+) -> int | None:
+    assert appointment.id is not None
+    latest = await latest_check(session, appointment.id)
+    verified = latest if latest is not None and latest.outcome == Outcome.verified else None
+    if service.requires_identity and verified is None:
+        raise IdentityRequired()
+    return verified.id if verified is not None else None
+
+
+async def complete(
+    session: AsyncSession,
+    appointment: Appointment,
+    data: CompletionInput,
+    actor: Actor,
+    policy: CasePolicy,
+    *,
+    now: datetime | None = None,
+) -> Case:
+    """Complete ``appointment`` into its case (new, or the reopened one); see the module doc."""
+    now = now or utcnow()
+    # The row lock serialises completions, checks and reopenings of one appointment.
+    await session.refresh(appointment, with_for_update=True)
+    items = await _build_items(session, data.items)
+    amount = sum(item.amount_cents for item in items)
+    payment, payment_status = _payment(data.payment, amount, policy)
+    delivery, dispatch_status, authority = _delivery(data.delivery, data.external_authority)
+    note = no_document_number(data.note.strip()[:NOTE_MAX], "note", strict=False)
+    if appointment.status == AppointmentStatus.completed:
+        raise AlreadyCompleted()
+    if appointment.status not in COMPLETABLE:
+        raise WrongState()
+    service = await session.get(Service, appointment.service_id)
+    office = await session.get(Office, appointment.office_id)
+    if service is None or office is None or office.id is None or appointment.id is None:
+        raise NotFound()
+    check_id = await _verified_check_id(session, appointment, service)
+    today = now.astimezone(ZoneInfo(office.timezone)).date()
+    due = today + timedelta(days=policy.fee_due_days) if payment_status == "open" else None
+
+    case = await case_of(session, appointment.id)
+    if case is None:
+        number = await allocate_case_number(session, year=today.year, fmt=policy.number_format,
+                                            office_id=office.id)
+        case = Case(appointment_id=appointment.id, office_id=office.id, case_number=number,
+                    payment=payment, payment_status=payment_status, delivery=delivery,
+                    dispatch_status=dispatch_status, created_at=now)
+        session.add(case)
+    elif case.state == CaseState.reopened:
+        case.revision += 1
+        await session.execute(delete(CaseItem).where(col(CaseItem.case_id) == case.id))
+    else:
+        raise AlreadyCompleted()
+    case.state = CaseState.completed.value
+    case.amount_cents = amount
+    case.currency = items[0].currency
+    case.payment, case.payment_status = payment, payment_status
+    case.delivery, case.dispatch_status = delivery, dispatch_status
+    case.external_authority = authority
+    case.note = note
+    case.due_date = due
+    case.identity_check_id = check_id
+    case.completed_at = case.updated_at = now
+    case.completed_by_id, case.completed_by_label = actor.id, actor.label[:254]
+    await session.flush()
+    assert case.id is not None
+    for item in items:
+        item.case_id = case.id
+        session.add(item)
+    appointment.status = AppointmentStatus.completed.value
+    appointment.updated_at = now
+    record(session, actor, "case.complete", "appointment", appointment.id, {
+        "reference": appointment.reference, "case_number": case.case_number,
+        "revision": case.revision, "amount_cents": amount, "payment": payment,
+        "delivery": delivery,
+    })
+    await session.flush()
+    await after_completion(session, case)  # fee notice mail, dispatch, milestones
+    return case
+
+
+# --- no-show and reopening ---------------------------------------------------------------------
+
+
+async def mark_no_show(
+    session: AsyncSession, appointment: Appointment, actor: Actor, *,
+    now: datetime | None = None,
+) -> Appointment:
+    now = now or utcnow()
+    await session.refresh(appointment, with_for_update=True)
+    if appointment.status != AppointmentStatus.confirmed:
+        raise WrongState()
+    if now < appointment.start_at:
+        raise NotStartedYet()
+    appointment.status = AppointmentStatus.no_show.value
+    appointment.updated_at = now
+    record(session, actor, "appointment.no_show", "appointment", appointment.id,
+           {"reference": appointment.reference})
+    await session.flush()
+    return appointment
+
+
+async def _payment_unfinished(session: AsyncSession, case: Case) -> bool:
+    from postcall.payments.models import UNFINISHED, PaymentAttempt
+
+    found = await session.scalar(
+        select(col(PaymentAttempt.id))
+        .where(col(PaymentAttempt.case_id) == case.id)
+        .where(col(PaymentAttempt.status).in_([s.value for s in UNFINISHED]))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def reopen(
+    session: AsyncSession, appointment: Appointment, actor: Actor, *, reason: str = "",
+    now: datetime | None = None,
+) -> Case | None:
+    """Back to ``confirmed``; returns the (now reopened) case, if there is one."""
+    now = now or utcnow()
+    await session.refresh(appointment, with_for_update=True)
+    reason = no_document_number(" ".join(reason.split())[:300], "reason", strict=False)
+    previous = appointment.status
+    if previous not in (AppointmentStatus.completed, AppointmentStatus.no_show):
+        raise WrongState()
+    assert appointment.id is not None
+    case = await case_of(session, appointment.id)
+    if case is not None and case.state == CaseState.completed:
+        if case.payment_status == PaymentStatus.paid or case.dispatch_status in DISPATCHED:
+            raise CannotReopen()
+        if await _payment_unfinished(session, case):
+            # A payment arriving after the reopening would be overwritten by the next
+            # completion: wait until the attempt is paid (then no reopening) or has lapsed.
+            raise PaymentInProgress()
+        case.state = CaseState.reopened.value
+        case.reopened_at = case.updated_at = now
+    appointment.status = AppointmentStatus.confirmed.value
+    appointment.updated_at = now
+    record(session, actor, "appointment.reopen", "appointment", appointment.id, {
+        "reference": appointment.reference, "from": previous,
+        "case_number": case.case_number if case is not None else None, "reason": reason,
+    })
+    await session.flush()
+    return case
+
+
+__all__ = [
+    "CasePolicy",
+    "CompletionInput",
+    "ItemInput",
+    "VerificationInput",
+    "case_by_number",
+    "case_items",
+    "case_of",
+    "complete",
+    "completed_case",
+    "mark_no_show",
+    "record_verification",
+    "reopen",
+]

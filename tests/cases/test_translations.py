@@ -1,0 +1,76 @@
+"""Every English message id of the clerk's desk, the case views and the audit browser has a
+German translation (collected like tests/staff/test_translations.py does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from jinja2.ext import babel_extract
+
+from app.i18n import I18n
+from app.pages.admin_audit import ACTION_LABELS
+from tests.staff.test_translations import python_msgids, template_msgids
+
+ROOT = Path(__file__).resolve().parents[2]
+PY_FILES = [
+    "postcall/errors.py", "postcall/identity.py", "postcall/cases.py",
+    "app/api/clerk_cases.py", "app/pages/admin_audit.py", "app/pages/case_views.py",
+]
+TEMPLATES = ["app/templates/admin/audit.html", "app/templates/citizen/_case.html"]
+# The audit log's card on the admin index (a template other areas add to as well).
+INDEX_CARD = {"Audit log", "Who did what and when."}
+CATALOGUE = ROOT / "app/locales/de/LC_MESSAGES/cases.po"
+
+
+def used_msgids() -> set[str]:
+    found: set[str] = set(ACTION_LABELS.values()) | INDEX_CARD
+    for name in PY_FILES:
+        found |= python_msgids(ROOT / name)
+    for name in TEMPLATES:
+        found |= template_msgids(ROOT / name)
+    return found
+
+
+def plural_pairs() -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for name in TEMPLATES:
+        with (ROOT / name).open("rb") as fh:
+            for _line, func, message, _c in babel_extract(fh, ["ngettext"], [], {}):
+                if func == "ngettext" and isinstance(message, tuple):
+                    pairs.add((str(message[0]), str(message[1])))
+    return pairs
+
+
+def test_the_collector_finds_messages() -> None:
+    ids = used_msgids()
+    assert "Please do not write document numbers or other long codes here: only the outcome "\
+        "of the check is recorded." in ids
+    assert "Audit log" in ids and "Case number" in ids
+    assert ("%(num)s event", "%(num)s events") in plural_pairs()
+
+
+def test_every_message_is_translated() -> None:
+    german = I18n().translator("de")
+    plurals = plural_pairs()
+    in_plurals = {text for pair in plurals for text in pair}
+    missing = sorted(m for m in used_msgids() - in_plurals if german.gettext(m) == m)
+    assert missing == [], "translate these in cases.po:\n" + "\n".join(missing)
+    for singular, plural in sorted(plurals):
+        for n in (1, 2):
+            assert german.ngettext(singular, plural, n) not in (
+                singular % {"num": n}, plural % {"num": n}), singular
+
+
+def test_the_catalogue_reads_cleanly_and_keeps_placeholders() -> None:
+    with CATALOGUE.open("rb") as fh:
+        catalog = read_po(fh, locale="de")
+    messages = [m for m in catalog if m.id and isinstance(m.id, str)]
+    assert len(messages) > 50
+    for message in messages:
+        assert isinstance(message.string, str) and message.string, message.id
+        for placeholder in ("%(amount)s", "%(date)s", "%(number)s", "%(count)s", "%(name)s",
+                            "%(missing)s", "%(max)s", "%(authority)s", "%(office)s",
+                            "%(zone)s", "%(page)s", "%(pages)s"):
+            assert (placeholder in message.id) == (placeholder in message.string), (
+                message.id, placeholder)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -26,9 +29,11 @@ from app.auth import (
     safe_next,
     set_session_cookie,
 )
+from app.calls import hub_of
 from app.context import ctx
+from app.models import StaffUser
 from app.pages.staff_http import error_message, read_form, redirect, render, translator
-from app.staff_service import day_agenda, visible_office_ids
+from app.staff_service import AgendaRow, day_agenda, visible_office_ids
 from booking.admin_validation import FIRST_DAY, LAST_DAY
 from booking.errors import RateLimited
 from booking.models import Office
@@ -140,6 +145,9 @@ async def logout(request: Request) -> Response:
 
 # --- agenda ------------------------------------------------------------------------------------
 
+# Appointments a clerk can still open the call of from the agenda.
+JOINABLE = frozenset({"confirmed", "in_call"})
+
 
 def _parse_day(value: str | None) -> dt.date | None:
     if not value:
@@ -157,10 +165,68 @@ def _parse_office(value: str | None, allowed: list[int]) -> int | None:
     return None
 
 
-async def agenda(request: Request) -> Response:
-    user = await require_page_user(request)
+def _squeeze(text: str) -> str:
+    """Lower case without spaces and dashes: "bb 12-34" finds "BB-1234"."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def matches(row: AgendaRow, query: str) -> bool:
+    """The search: part of the reference, or of the citizen's name (either order)."""
+    needle = _squeeze(query)
+    if needle and needle in _squeeze(row.reference):
+        return True
+    name = row.citizen_name.casefold()
+    return all(word in name for word in query.casefold().split())
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    reference: str
+    time: str
+    service: str
+    citizen: str
+    office: str
+    status: str
+    label: str
+    kind: str
+    waiting: bool
+    can_join: bool
+    can_no_show: bool
+
+    def live(self) -> dict[str, Any]:
+        """What the live stream sends of a row (static/js/agenda-live.js applies it)."""
+        return {"reference": self.reference, "status": self.status, "label": self.label,
+                "kind": self.kind, "waiting": self.waiting, "can_join": self.can_join,
+                "can_no_show": self.can_no_show}
+
+
+@dataclass(frozen=True)
+class AgendaData:
+    day: dt.date
+    date_error: str | None
+    office_id: int | None
+    office_options: list[tuple[str, str]]
+    show_office: bool
+    has_offices: bool
+    query: str
+    entries: list[AgendaEntry]
+
+    def params(self, **extra: str) -> str:
+        """The agenda's own query string (day, office, search), for its links and streams."""
+        pairs = {"date": self.day.isoformat()}
+        if self.office_id is not None:
+            pairs["office_id"] = str(self.office_id)
+        if self.query:
+            pairs["q"] = self.query
+        return urlencode({**pairs, **extra})
+
+
+async def load_agenda(request: Request, user: StaffUser) -> AgendaData:
+    """The day (``?date=``, default today), office (``?office_id=``) and search (``?q=``) the
+    request asks for, with each appointment's live status (waiting from the call hub)."""
     t = translator(request)
     state = ctx(request)
+    now = utcnow()
     async with state.db.transaction() as session:
         office_ids = await visible_office_ids(session, user)
         offices = [o for o in [await session.get(Office, i) for i in office_ids] if o]
@@ -168,33 +234,61 @@ async def agenda(request: Request) -> Response:
         chosen = [office_id] if office_id is not None else office_ids
         zone = ZoneInfo(offices[0].timezone if offices else "Europe/Berlin")
         raw_day = request.query_params.get("date")
-        day = _parse_day(raw_day) or utcnow().astimezone(zone).date()
+        day = _parse_day(raw_day) or now.astimezone(zone).date()
         rows = await day_agenda(session, chosen, day)
-        office_options = [(str(o.id), o.name) for o in offices]
-    date_error = (
-        t.gettext("Please enter a date as YYYY-MM-DD.")
-        if raw_day and _parse_day(raw_day) is None else None
-    )
-    items = [
-        {
-            "time": f"{t.time(r.start, r.timezone)}–{t.time(r.end, r.timezone)}",
-            "reference": r.reference,
-            "service": r.service_name_en if t.lang == "en" and r.service_name_en
+    query = " ".join(request.query_params.get("q", "").split())[:100]
+    if query:
+        rows = [r for r in rows if matches(r, query)]
+    waiting = await hub_of(state).waiting_rooms([r.reference for r in rows]) if rows else set()
+    entries = [
+        AgendaEntry(
+            reference=r.reference,
+            time=f"{t.time(r.start, r.timezone)}–{t.time(r.end, r.timezone)}",
+            service=r.service_name_en if t.lang == "en" and r.service_name_en
             else r.service_name,
-            "status": t.gettext(STATUS_LABELS.get(r.status, r.status)),
-            "status_kind": STATUS_KINDS.get(r.status, "neutral"),
-            "citizen": r.citizen_name,
-            "office": r.office_name,
-        }
+            citizen=r.citizen_name, office=r.office_name, status=r.status,
+            label=t.gettext(STATUS_LABELS.get(r.status, r.status)),
+            kind=STATUS_KINDS.get(r.status, "neutral"),
+            waiting=r.reference in waiting and r.status in JOINABLE,
+            can_join=r.status in JOINABLE,
+            can_no_show=r.status == "confirmed" and r.start <= now,
+        )
         for r in rows
     ]
-    return render(request, "staff/agenda.html", {
-        "day": day, "day_label": t.date(day), "items": items, "date_error": date_error,
-        "office_options": office_options, "office_id": office_id,
-        "show_office": len(chosen) > 1, "has_offices": bool(office_ids),
-        "prev_day": (day - dt.timedelta(days=1)).isoformat(),
-        "next_day": (day + dt.timedelta(days=1)).isoformat(),
-    })
+    return AgendaData(
+        day=day,
+        date_error=t.gettext("Please enter a date as YYYY-MM-DD.")
+        if raw_day and _parse_day(raw_day) is None else None,
+        office_id=office_id, office_options=[(str(o.id), o.name) for o in offices],
+        show_office=len(chosen) > 1, has_offices=bool(office_ids), query=query,
+        entries=entries,
+    )
+
+
+def agenda_context(request: Request, data: AgendaData) -> dict[str, Any]:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {
+        "data": data, "day": data.day, "day_label": translator(request).date(data.day),
+        "items": data.entries, "date_error": data.date_error,
+        "office_options": data.office_options, "office_id": data.office_id,
+        "show_office": data.show_office, "has_offices": data.has_offices, "query": data.query,
+        "prev_day": data.params(date=(data.day - dt.timedelta(days=1)).isoformat()),
+        "next_day": data.params(date=(data.day + dt.timedelta(days=1)).isoformat()),
+        "events_url": "/staff/agenda/events?" + data.params(lang=translator(request).lang),
+        "print_url": "/staff/agenda/print?" + data.params(),
+        "here": safe_next(here),
+        "notice": translator(request).gettext(AGENDA_NOTICES[request.query_params["done"]])
+        if request.query_params.get("done") in AGENDA_NOTICES else None,
+    }
+
+
+AGENDA_NOTICES = {"no_show": "The appointment has been marked as missed."}
+
+
+async def agenda(request: Request) -> Response:
+    user = await require_page_user(request)
+    data = await load_agenda(request, user)
+    return render(request, "staff/agenda.html", agenda_context(request, data))
 
 
 routes: list[BaseRoute] = [

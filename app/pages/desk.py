@@ -1,0 +1,354 @@
+"""The clerk's desk in the browser: the panels beside the call (identity check, completion,
+no-show), the agenda's live status stream and the printable day list.
+
+The panels post url-encoded forms with the session's CSRF token to same-origin endpoints that
+call the same domain services as the bearer API (``postcall.identity`` via ``postcall.cases``),
+so the rules live in one place. Each endpoint answers in the form its caller asked for:
+
+* ``X-Requested-With: desk`` (static/js/desk-panels.js): the re-rendered panel(s) as an HTML
+  fragment (200, or 409/422 with the errors beside the fields), so the video call keeps running;
+* ``Accept: application/json``: the API's JSON shapes (errors as ``{"error": {...}}``);
+* a plain form post (no JavaScript): 303 back to the call page, or the call page again with the
+  errors (422/409).
+
+``GET /staff/call/{reference}`` is served here first: it loads the panels' data into
+``request.state.desk`` and lets the call page render as usual (app/pages/call.py), whose
+template includes app/templates/call/_desk_panels.html.
+
+``GET /staff/agenda/events`` is a server-sent event stream of the agenda's statuses: one
+``agenda`` event at once and another whenever a status or the waiting room changes (checked
+every ``POLL_SECONDS``), a comment now and then so idle proxies keep it open, and the end after
+``STREAM_SECONDS`` (the browser reconnects by itself; nothing is held open for ever). Without a
+valid session it answers 401, which makes ``EventSource`` stop instead of retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from app.api import case_schemas as s
+from app.api.clerk_cases import case_policy, render_case
+from app.auth import check_csrf, require_page_user, safe_next
+from app.call_service import appointment_for_staff
+from app.context import ctx
+from app.models import StaffUser
+from app.pages import call as call_pages
+from app.pages.desk_forms import (
+    FormInvalid,
+    completion_error,
+    identity_error,
+    read_completion,
+    read_identity,
+)
+from app.pages.desk_views import DeskView, FormState, desk_view
+from app.pages.staff import agenda_context, load_agenda
+from app.pages.staff_http import Form, read_form, redirect, render, translator
+from app.staff_service import staff_actor
+from app.templating import request_language
+from booking.errors import Conflict, DomainError
+from booking.models import Office
+from booking.types import utcnow
+from postcall import cases
+
+POLL_SECONDS = 2.0
+STREAM_SECONDS = 55.0
+HEARTBEAT_SECONDS = 15.0
+RETRY_MS = 3000
+
+# Errors about the request itself (not the form): the usual error page or JSON.
+_NOT_THE_FORM = (401, 403, 404)
+
+
+def _mode(request: Request) -> str:
+    if request.headers.get("x-requested-with", "").lower() == "desk":
+        return "fragment"
+    if "application/json" in request.headers.get("accept", ""):
+        return "json"
+    return "page"
+
+
+def _reference(request: Request) -> str:
+    return str(request.path_params["reference"])[:20]
+
+
+async def _user(request: Request) -> StaffUser:
+    """The session's user; for script callers a JSON 401 rather than a login redirect."""
+    try:
+        return await require_page_user(request)
+    except HTTPException as exc:
+        if exc.status_code == 303 and _mode(request) != "page":
+            t = translator(request)
+            raise _JsonError(401, "unauthorized",
+                             t.gettext("Your session has expired. Please log in again.")) from exc
+        raise
+
+
+class _JsonError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> Response:
+        return JSONResponse({"error": {"code": self.code, "message": self.message}},
+                            status_code=self.status)
+
+
+async def _load(request: Request, user: StaffUser, *, identity: FormState | None = None,
+                completion: FormState | None = None) -> DeskView:
+    state = ctx(request)
+    async with state.db.transaction() as session:
+        appointment = await appointment_for_staff(session, user, _reference(request))
+        view = await desk_view(
+            session, translator(request), appointment,
+            online_payment=bool(state.settings.stripe_secret_key), now=utcnow(),
+            identity=identity, completion=completion)
+    request.state.desk = view
+    return view
+
+
+async def call_page(request: Request) -> Response:
+    """The clerk's call page with the desk panels' data attached."""
+    user = await require_page_user(request)
+    await _load(request, user)
+    return await call_pages.clerk_call(request)
+
+
+async def _answer(
+    request: Request, user: StaffUser, *, status: int, parts: tuple[str, ...],
+    anchor: str, identity: FormState | None = None, completion: FormState | None = None,
+    announce: str = "", focus: str = "",
+) -> Response:
+    """The panels after a post, in the form the caller asked for (not for JSON)."""
+    if _mode(request) == "page":
+        if status < 400:
+            return redirect(f"/staff/call/{_reference(request)}#{anchor}")
+        await _load(request, user, identity=identity, completion=completion)
+        response = await call_pages.clerk_call(request)
+        response.status_code = status
+        return response
+    view = await _load(request, user, identity=identity, completion=completion)
+    view.parts, view.announce, view.focus = parts, announce, focus
+    return render(request, "call/_desk_fragment.html", {"desk": view}, status)
+
+
+def _json_error(request: Request, exc: DomainError) -> Response:
+    body: dict[str, Any] = {"code": exc.code,
+                            "message": translator(request).gettext(exc.msgid, **exc.params)}
+    if exc.field:
+        body["field"] = exc.field
+    return JSONResponse({"error": body}, status_code=exc.status)
+
+
+async def _form(request: Request) -> tuple[StaffUser, Form]:
+    user = await _user(request)
+    form = await read_form(request)
+    check_csrf(request, form)
+    return user, form
+
+
+# --- identity check ------------------------------------------------------------------------------
+
+
+async def verification(request: Request) -> Response:
+    try:
+        user, form = await _form(request)
+    except _JsonError as exc:
+        return exc.response()
+    t = translator(request)
+    try:
+        data = read_identity(t, form)
+    except FormInvalid as invalid:
+        if _mode(request) == "json":
+            field = next(iter(invalid.state.errors))
+            return JSONResponse({"error": {"code": "validation_error", "field": field,
+                                           "message": invalid.state.errors[field]}}, 422)
+        return await _answer(request, user, status=422, parts=("identity",),
+                             anchor="identity-check", identity=invalid.state)
+    try:
+        async with ctx(request).db.transaction(write=True) as session:
+            appointment = await appointment_for_staff(session, user, _reference(request))
+            check = await cases.record_verification(session, appointment, data,
+                                                    staff_actor(user))
+            office = await session.get(Office, appointment.office_id)
+            out: dict[str, Any] = {
+                "reference": appointment.reference,
+                "identity_verified": check.outcome == "verified",
+                "verification": s.verification_out(
+                    check, office.timezone if office else "UTC"),
+            }
+    except DomainError as exc:
+        if exc.status in _NOT_THE_FORM:
+            raise
+        if _mode(request) == "json":
+            return _json_error(request, exc)
+        return await _answer(request, user, status=exc.status, parts=("identity",),
+                             anchor="identity-check", identity=identity_error(t, form, exc))
+    if _mode(request) == "json":
+        return JSONResponse(out)
+    announce = (t.gettext("The identity check has been recorded: identity verified.")
+                if out["identity_verified"]
+                else t.gettext("The identity check has been recorded: identity not verified."))
+    return await _answer(request, user, status=200, parts=("identity", "completion"),
+                         anchor="identity-check", announce=announce, focus="desk-check-result")
+
+
+# --- completion ----------------------------------------------------------------------------------
+
+
+async def complete(request: Request) -> Response:
+    try:
+        user, form = await _form(request)
+    except _JsonError as exc:
+        return exc.response()
+    t = translator(request)
+    state = ctx(request)
+    try:
+        data, rows = read_completion(t, form)
+    except FormInvalid as invalid:
+        if _mode(request) == "json":
+            field = next(iter(invalid.state.errors))
+            return JSONResponse({"error": {"code": "validation_error", "field": field,
+                                           "message": invalid.state.errors[field]}}, 422)
+        return await _answer(request, user, status=422, parts=("completion",),
+                             anchor="desk-completion", completion=invalid.state)
+    try:
+        async with state.db.transaction(write=True) as session:
+            appointment = await appointment_for_staff(session, user, _reference(request))
+            case = await cases.complete(session, appointment, data, staff_actor(user),
+                                        case_policy(state.settings))
+            office = await session.get(Office, appointment.office_id)
+            out: dict[str, Any] = {
+                "reference": appointment.reference, "status": appointment.status,
+                "case": await render_case(session, case, office.timezone if office
+                                          else "UTC", request_language(request))}
+    except IntegrityError as exc:  # a concurrent completion won (the unique keys hold)
+        problem: DomainError = Conflict()
+        problem.__cause__ = exc
+        return await _complete_failed(request, user, form, problem, rows)
+    except DomainError as exc:
+        if exc.status in _NOT_THE_FORM:
+            raise
+        return await _complete_failed(request, user, form, exc, rows)
+    if _mode(request) == "json":
+        return JSONResponse(out)
+    announce = t.gettext("The request is completed. Case number: %(number)s",
+                         number=out["case"]["case_number"])
+    return await _answer(request, user, status=200, parts=("identity", "completion"),
+                         anchor="desk-completion", announce=announce, focus="desk-case")
+
+
+async def _complete_failed(request: Request, user: StaffUser, form: Form, exc: DomainError,
+                           rows: list[int]) -> Response:
+    if _mode(request) == "json":
+        return _json_error(request, exc)
+    state = completion_error(translator(request), form, exc, rows)
+    return await _answer(request, user, status=exc.status, parts=("completion",),
+                         anchor="desk-completion", completion=state)
+
+
+# --- no-show -------------------------------------------------------------------------------------
+
+
+async def no_show(request: Request) -> Response:
+    """From the agenda (back to it, ``next``) or from the call page's panel."""
+    try:
+        user, form = await _form(request)
+    except _JsonError as exc:
+        return exc.response()
+    t = translator(request)
+    try:
+        async with ctx(request).db.transaction(write=True) as session:
+            appointment = await appointment_for_staff(session, user, _reference(request))
+            await cases.mark_no_show(session, appointment, staff_actor(user))
+            out = {"reference": appointment.reference, "status": appointment.status,
+                   "case": None}
+    except DomainError as exc:
+        if exc.status in _NOT_THE_FORM or _mode(request) == "page":
+            raise
+        if _mode(request) == "json":
+            return _json_error(request, exc)
+        failed = FormState(errors={"": t.gettext(exc.msgid, **exc.params)})
+        return await _answer(request, user, status=exc.status, parts=("completion",),
+                             anchor="desk-completion", completion=failed)
+    mode = _mode(request)
+    if mode == "json":
+        return JSONResponse(out)
+    if mode == "page" and form.get("next"):
+        target = safe_next(form.get("next"))
+        return redirect(f"{target}{'&' if '?' in target else '?'}done=no_show")
+    return await _answer(request, user, status=200, parts=("identity", "completion"),
+                         anchor="desk-completion", focus="desk-outcome",
+                         announce=t.gettext("The appointment has been marked as missed."))
+
+
+async def back_to_call(request: Request) -> Response:
+    """A GET of a post's address (the language link of a page rendered by a post)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return redirect(f"/staff/call/{_reference(request)}{query}")
+
+
+# --- the agenda's live status and day list -------------------------------------------------------
+
+
+async def agenda_events(request: Request) -> Response:
+    try:
+        user = await require_page_user(request)
+    except HTTPException as exc:
+        if exc.status_code != 303:
+            raise
+        return PlainTextResponse("unauthorized", status_code=401,
+                                 headers={"Cache-Control": "no-store"})
+    return StreamingResponse(_agenda_stream(request, user), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _agenda_stream(request: Request, user: StaffUser) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    started = quiet_since = loop.time()
+    last = ""
+    yield f"retry: {RETRY_MS}\n\n"
+    while True:
+        data = await load_agenda(request, user)
+        snapshot = json.dumps([e.live() for e in data.entries], ensure_ascii=False)
+        now = loop.time()
+        if snapshot != last:
+            last, quiet_since = snapshot, now
+            yield f"event: agenda\ndata: {snapshot}\n\n"
+        elif now - quiet_since >= HEARTBEAT_SECONDS:
+            quiet_since = now
+            yield ": keep-alive\n\n"
+        if now - started >= STREAM_SECONDS:
+            return
+        await asyncio.sleep(POLL_SECONDS)
+        try:  # a logout (or an expired session) ends the stream; the reconnect gets 401
+            await require_page_user(request)
+        except HTTPException:
+            return
+
+
+async def agenda_print(request: Request) -> Response:
+    user = await require_page_user(request)
+    data = await load_agenda(request, user)
+    return render(request, "staff/agenda_print.html", agenda_context(request, data))
+
+
+routes: list[BaseRoute] = [
+    Route("/staff/agenda/events", agenda_events, methods=["GET"]),
+    Route("/staff/agenda/print", agenda_print, methods=["GET"]),
+    Route("/staff/call/{reference}", call_page, methods=["GET"]),
+    Route("/staff/call/{reference}/verification", verification, methods=["POST"]),
+    Route("/staff/call/{reference}/complete", complete, methods=["POST"]),
+    Route("/staff/call/{reference}/no-show", no_show, methods=["POST"]),
+    Route("/staff/call/{reference}/verification", back_to_call, methods=["GET"]),
+    Route("/staff/call/{reference}/complete", back_to_call, methods=["GET"]),
+    Route("/staff/call/{reference}/no-show", back_to_call, methods=["GET"]),
+]

@@ -7,5 +7,9 @@ import app.models  # noqa: F401
 import booking.audit
 import booking.jobs
 import booking.models  # noqa: F401
+import postcall.dispatch_models
+import postcall.milestones
+import postcall.models
+import postcall.payments.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -126,6 +126,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
         lifespan="on",
+        # Open agenda streams (server-sent events) would otherwise hold a restart for up to a
+        # minute; browsers reconnect to the next instance on their own.
+        timeout_graceful_shutdown=5,
     )
     return EXIT_OK
 

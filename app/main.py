@@ -14,20 +14,32 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from app import ops
+from app import ops, ws
 from app.api import admin as api_admin
 from app.api import auth as api_auth
 from app.api import citizen as api_citizen
+from app.api import citizen_docs as api_citizen_docs
 from app.api import clerk as api_clerk
+from app.api import clerk_cases as api_clerk_cases
+from app.api import connection_test as api_connection_test
+from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
+from app.api import payments as api_payments
 from app.api import public as api_public
+from app.calls import start_calls, stop_calls
 from app.context import AppContext
 from app.db import Database
 from app.errors import exception_handlers
 from app.i18n import I18n
 from app.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from app.pages import admin as pages_admin
+from app.pages import admin_audit as pages_admin_audit
+from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
+from app.pages import desk as pages_desk
+from app.pages import payment as pages_payment
+from app.pages import postcall_pages as pages_postcall
+from app.pages import postcall_staff as pages_postcall_staff
 from app.pages import staff as pages_staff
 from app.ratelimit import RateLimiter
 from app.settings import Settings
@@ -56,6 +68,11 @@ def build_context(settings: Settings) -> AppContext:
                 "booking": settings.rate_limit_booking,
                 "token": settings.rate_limit_token,
                 "login": settings.rate_limit_login,
+                "connection_test": settings.rate_limit_connection_test,
+                "payment": settings.rate_limit_payment,
+                "status_lookup": settings.rate_limit_status_lookup,
+                # Per case number, so guessing a date of birth from many addresses is slow too.
+                "status_lookup_case": "20/day",
             },
         ),
     )
@@ -64,8 +81,10 @@ def build_context(settings: Settings) -> AppContext:
 def all_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (
-        ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk,
-        pages_citizen, pages_staff, pages_admin,
+        ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk, api_clerk_cases,
+        api_connection_test, ws, api_payments, pages_payment,
+        api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
+        pages_citizen, pages_desk, pages_staff, pages_admin_audit, pages_admin, pages_call,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
@@ -80,6 +99,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = build_context(settings)
         app.state.ctx = state
+        await start_calls(state)
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
             from app.worker import Worker
@@ -93,6 +113,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            await stop_calls(state)
             await state.limiter.close()
             await state.db.dispose()
 

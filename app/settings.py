@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from postcall.numbers import check_number_format
+
 
 class SettingsError(ValueError):
     """A setting combination that must not run (e.g. production without a secret key)."""
@@ -46,6 +48,12 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    # Online payment: a Checkout Session lives this long (Stripe allows 30 minutes to 24 hours);
+    # an unfinished attempt is re-read from the provider when this many minutes old (a missed
+    # webhook is caught up); the pay button is limited per citizen link.
+    payment_session_minutes: int = Field(default=60, ge=30, le=24 * 60)
+    payment_reconcile_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    rate_limit_payment: str = "5/minute;20/day"
 
     require_email_confirmation: bool = True
     hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
@@ -67,6 +75,20 @@ class Settings(BaseSettings):
     rate_limit_connection_test: str = "5/hour"
     connection_test_seconds: float = Field(default=60.0, gt=0, le=600)
     connection_test_max_concurrent: int = Field(default=4, ge=1)
+
+    case_number_format: str = "{year}-{seq:06d}"
+    fee_due_days: int = Field(default=14, ge=0, le=365)
+    # After the call: one payment reminder this many days after the fee notice's due date;
+    # postal letters go to the print room's batches or to a hybrid-mail service (Pingen-style).
+    dunning_grace_days: int = Field(default=7, ge=0, le=365)
+    dispatch_provider: Literal["print_room", "hybrid"] = "print_room"
+    hybrid_mail_api_base: str = "https://api.pingen.com"
+    hybrid_mail_identity_base: str | None = None
+    hybrid_mail_client_id: str | None = None
+    hybrid_mail_client_secret: str | None = None
+    hybrid_mail_webhook_secret: str | None = None
+    hybrid_mail_organisation_id: str | None = None
+    rate_limit_status_lookup: str = "10/minute;50/hour"
 
     staff_session_hours: int = 10
     api_token_hours: int = 8
@@ -92,6 +114,23 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("case_number_format")
+    @classmethod
+    def _case_number_format(cls, value: str) -> str:
+        return check_number_format(value)
+
+    @model_validator(mode="after")
+    def _hybrid_mail_complete(self) -> Settings:
+        if self.dispatch_provider == "hybrid":
+            missing = [name for name in ("hybrid_mail_client_id", "hybrid_mail_client_secret",
+                                         "hybrid_mail_organisation_id",
+                                         "hybrid_mail_webhook_secret")
+                       if not getattr(self, name)]
+            if missing:
+                names = ", ".join(f"BUERO_{name.upper()}" for name in missing)
+                raise SettingsError(f"BUERO_DISPATCH_PROVIDER=hybrid needs {names}")
+        return self
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:

@@ -66,8 +66,9 @@ def default_handlers() -> dict[str, JobHandler]:
     """Job kinds and their handlers. Other areas add theirs here."""
     from app.mails import JOB_KIND as MAIL_KIND
     from app.mails import send_appointment_mail
+    from app.postcall_jobs import handlers as postcall_handlers
 
-    return {MAIL_KIND: send_appointment_mail}
+    return {MAIL_KIND: send_appointment_mail, **postcall_handlers()}
 
 
 async def expire_holds_task(ctx: AppContext) -> None:
@@ -83,7 +84,14 @@ async def expire_holds_task(ctx: AppContext) -> None:
 
 
 def default_periodic(settings: Settings) -> list[PeriodicTask]:
-    return [PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task)]
+    from app.payments import reconcile_task
+    from app.postcall_jobs import periodic as postcall_periodic
+
+    return [
+        PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task),
+        PeriodicTask("payments.reconcile", settings.worker_periodic_seconds, reconcile_task),
+        *postcall_periodic(settings),
+    ]
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:

@@ -12,11 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.case_schemas import citizen_case_out
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json
 from app.openapi import operation
+from app.postcall_views import case_milestones_out
 from app.templating import request_language
 from booking.audit import Actor
 from booking.errors import DomainError, Invalid
@@ -30,6 +32,7 @@ from booking.service import (
     find_by_token,
     reschedule,
 )
+from postcall.cases import completed_case
 
 ERRORS = {401: None, 429: None}
 
@@ -43,13 +46,21 @@ async def _token(request: Request) -> tuple[AppContext, str]:
 async def _render(request: Request, session: AsyncSession, appointment: Appointment) -> Response:
     settings = ctx(request).settings
     appointment, office, service = await appointment_details(session, appointment)
+    lang = request_language(request)
+    assert appointment.id is not None
+    found = await completed_case(session, appointment.id)
+    case = citizen_case_out(*found, lang) if found is not None else None
+    if case is not None and found is not None:
+        case["milestones"] = await case_milestones_out(
+            session, found[0], ctx(request).i18n.translator(lang), office.timezone)
     return JSONResponse(
         me_out(
             appointment, office, service,
-            lang=request_language(request),
+            lang=lang,
             actions=allowed_actions(appointment),
             join_before_minutes=settings.join_before_minutes,
             join_after_minutes=settings.join_after_minutes,
+            case=case,
         )
     )
 

@@ -229,6 +229,42 @@ class ActionsOut(BaseModel):
     can_reschedule: bool
 
 
+class CitizenCaseItemOut(BaseModel):
+    name: str
+    fee_schedule_ref: str
+    quantity: int
+    unit_fee_cents: int
+    amount_cents: int
+    currency: str
+
+
+class CaseMilestoneOut(BaseModel):
+    kind: str = Field(description="`completed`, `notice_sent`, `paid`, `printed`, `posted`, ...")
+    at: str
+    label: str = Field(description="For people, in the request's language, past participle "
+                       "(\"Bescheid versandt\").")
+
+
+class CitizenCaseOut(BaseModel):
+    """The case once the request is completed (built by ``app.api.case_schemas``)."""
+
+    case_number: str = Field(description="The Kassenzeichen: the payment reference.")
+    amount_cents: int
+    currency: str
+    payment: Literal["invoice", "online", "none"]
+    payment_status: Literal["not_required", "open", "paid", "failed", "refunded"]
+    due_date: str | None
+    delivery: Literal["post", "email", "pickup", "external"]
+    dispatch_status: Literal["not_required", "queued", "printed", "posted", "delivered",
+                             "returned", "cancelled", "forwarded"]
+    external_authority: str | None = Field(description="Who sends the document, for "
+                                           "`delivery: external`.")
+    items: list[CitizenCaseItemOut]
+    milestones: list[CaseMilestoneOut] = Field(
+        default_factory=list, description="The steps reached so far, oldest first "
+        "(``app.postcall_views``).")
+
+
 class MeOut(BaseModel):
     reference: str
     status: str
@@ -241,7 +277,7 @@ class MeOut(BaseModel):
     citizen: MeCitizenOut
     join: JoinOut
     actions: ActionsOut
-    case: dict[str, Any] | None = None
+    case: CitizenCaseOut | None = None
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -305,6 +341,7 @@ def me_out(
     actions: Actions,
     join_before_minutes: int,
     join_after_minutes: int,
+    case: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     tz = ZoneInfo(office.timezone)
     hold = appointment.hold_expires_at
@@ -336,5 +373,5 @@ def me_out(
             can_confirm=actions.can_confirm, can_cancel=actions.can_cancel,
             can_reschedule=actions.can_reschedule,
         ),
-        case=None,
+        case=CitizenCaseOut.model_validate(case) if case is not None else None,
     ).model_dump()

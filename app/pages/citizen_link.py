@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.booking_policy import policy_from
 from app.context import ctx
+from app.pages.case_views import CaseView, citizen_case_view
 from app.pages.citizen_forms import Choice, parse_slot
 from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
 from app.pages.citizen_views import (
@@ -28,6 +29,7 @@ from app.pages.citizen_views import (
     slot_groups,
     zone_note,
 )
+from app.pages.postcall_pages import StatusView, citizen_status_view
 from booking import service as booking
 from booking.audit import Actor
 from booking.availability import free_days, free_slots
@@ -78,10 +80,13 @@ def _base(request: Request) -> str:
 
 
 def _show(request: Request, view: AppointmentView, *, error: str = "",
-          status: int = 200) -> Response:
+          status: int = 200, case: CaseView | None = None,
+          status_view: StatusView | None = None) -> Response:
     done = request.query_params.get("done", "")
     return render(request, "citizen/appointment.html", {
         "appointment": view,
+        "case": case,
+        "status": status_view,
         "base": _base(request),
         "done": done if done in DONE_NOTICES and not error else "",
         "error": error,
@@ -95,9 +100,12 @@ async def appointment_page(request: Request) -> Response:
     try:
         async with ctx(request).db.transaction() as session:
             view = await _open_view(request, session)
+            case = await citizen_case_view(session, view.reference, translator(request))
+            status_view = await citizen_status_view(session, view.reference, translator(request),
+                                                    request.query_params.get("feedback", ""))
     except LinkInvalid:
         return _invalid(request)
-    return _show(request, view)
+    return _show(request, view, case=case, status_view=status_view)
 
 
 async def _act(request: Request, action: str) -> Response:
@@ -125,9 +133,12 @@ async def _show_error(request: Request, exc: DomainError) -> Response:
     try:
         async with ctx(request).db.transaction() as session:
             view = await _open_view(request, session)
+            case = await citizen_case_view(session, view.reference, translator(request))
+            status_view = await citizen_status_view(session, view.reference, translator(request))
     except LinkInvalid:
         return _invalid(request)
-    return _show(request, view, error=message, status=exc.status)
+    return _show(request, view, error=message, status=exc.status, case=case,
+                 status_view=status_view)
 
 
 async def confirm(request: Request) -> Response:

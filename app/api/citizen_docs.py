@@ -1,0 +1,273 @@
+"""After the call, for the citizen: the fee notice and receipt as PDF, feedback, and the public
+status lookup; for admins the feedback results.
+
+* ``GET /api/v1/me/fee-notice.pdf`` serves the case's current fee document: its fee notice (the
+  latest, so a changed notice after a refund replaces the first), or for a case paid online its
+  receipt. 404 ``no_document`` before completion and when there is none (free of charge, online
+  payment not made yet). The same stored bytes every time.
+* ``GET /api/v1/me/receipt.pdf`` the receipt of an online payment only.
+* ``POST /api/v1/status`` the public lookup by case number and date of birth (POST keeps the
+  date of birth out of URLs and access logs); a mismatch of any kind is the same 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.api import postcall_schemas as s
+from app.auth import require_api_user
+from app.call_models import CallEvent
+from app.context import AppContext, ctx
+from app.http import bearer_token, client_ip, read_json, validate
+from app.openapi import operation
+from app.postcall_views import milestones_out
+from app.templating import request_language
+from booking.errors import Conflict, DomainError, Invalid, NotFound
+from booking.models import Appointment
+from booking.service import find_by_token
+from postcall import feedback as feedbacks
+from postcall.cases import completed_case
+from postcall.dispatch_models import CaseDocument, DocumentKind
+from postcall.models import Case, Payment, PaymentStatus
+from postcall.notices import (
+    LetterUnavailable,
+    ensure_fee_notice,
+    ensure_receipt,
+    latest_document,
+    needs_notice,
+    served_document,
+)
+from postcall.status_lookup import lookup, normalize_case_number
+
+ERRORS = {401: None, 429: None}
+
+
+class NoDocument(NotFound):
+    code = "no_document"
+    message = "There is no document for this appointment yet."
+
+
+class DocumentUnavailable(Conflict):
+    code = "document_unavailable"
+    message = "The document cannot be issued at the moment. Please try again later."
+
+
+async def _citizen(request: Request) -> tuple[AppContext, str]:
+    state = ctx(request)
+    await state.limiter.hit("token", client_ip(request))
+    return state, bearer_token(request)
+
+
+async def citizen_case(state: AppContext, token: str) -> tuple[Appointment, Case]:
+    async with state.db.transaction() as session:
+        appointment = await find_by_token(session, state.links, token)
+        assert appointment.id is not None
+        found = await completed_case(session, appointment.id)
+    if found is None:
+        raise NoDocument()
+    return appointment, found[0]
+
+
+async def fee_document(state: AppContext, case: Case) -> CaseDocument:
+    """The current fee notice (made now if the worker has not yet), or the receipt."""
+    assert case.id is not None
+    try:
+        async with state.db.transaction() as session:
+            document = await served_document(session, case)
+        if document is None and needs_notice(case):
+            document = await ensure_fee_notice(state.db, case.id)
+        if document is None and case.payment == Payment.online \
+                and case.payment_status == PaymentStatus.paid:
+            document = await ensure_receipt(state.db, case.id)
+    except LetterUnavailable as exc:
+        raise DocumentUnavailable() from exc
+    if document is None:
+        raise NoDocument()
+    return document
+
+
+async def receipt_document(state: AppContext, case: Case) -> CaseDocument:
+    assert case.id is not None
+    async with state.db.transaction() as session:
+        document = await latest_document(session, case.id, (DocumentKind.receipt,))
+    try:
+        document = document or await ensure_receipt(state.db, case.id)
+    except LetterUnavailable as exc:
+        raise DocumentUnavailable() from exc
+    if document is None:
+        raise NoDocument()
+    return document
+
+
+def pdf_response(document: CaseDocument, case_number: str) -> Response:
+    titles = {DocumentKind.receipt: "Zahlungsbestaetigung"}
+    title = titles.get(DocumentKind(document.kind),
+                       "Geaenderter-Bescheid" if document.corrected else "Gebuehrenbescheid")
+    safe = "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in case_number)
+    return Response(document.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{title}-{safe}.pdf"',
+        "Cache-Control": "private, no-store",
+        "ETag": f'"{document.sha256}"',
+    })
+
+
+@operation(
+    "My fee notice as PDF (a receipt when paid online)", tag="citizen", auth="citizen",
+    responses={200: "application/pdf", 404: None, 409: None, **ERRORS},
+)
+async def fee_notice(request: Request) -> Response:
+    state, token = await _citizen(request)
+    _, case = await citizen_case(state, token)
+    return pdf_response(await fee_document(state, case), case.case_number)
+
+
+@operation(
+    "My receipt of an online payment as PDF", tag="citizen", auth="citizen",
+    responses={200: "application/pdf", 404: None, 409: None, **ERRORS},
+)
+async def receipt(request: Request) -> Response:
+    state, token = await _citizen(request)
+    _, case = await citizen_case(state, token)
+    return pdf_response(await receipt_document(state, case), case.case_number)
+
+
+# --- feedback ------------------------------------------------------------------------------
+
+
+async def call_over(session: AsyncSession, appointment_id: int) -> bool:
+    """The call has ended (the clerk ended it) though the request is not completed yet."""
+    query = select(col(CallEvent.id)).where(col(CallEvent.appointment_id) == appointment_id,
+                                           col(CallEvent.event) == "ended")
+    return (await session.execute(query)).first() is not None
+
+
+async def feedback_state(session: AsyncSession, appointment: Appointment) -> dict[str, object]:
+    assert appointment.id is not None
+    given = await feedbacks.feedback_of(session, appointment.id)
+    over = await call_over(session, appointment.id)
+    return s.FeedbackOut(
+        open=given is None and feedbacks.feedback_open(appointment, call_over=over),
+        given=given is not None,
+        rating=given.rating if given else None, comment=given.comment if given else None,
+        created_at=given.created_at.isoformat() if given else None,
+    ).model_dump()
+
+
+@operation(
+    "Whether I can give feedback, and what I gave", tag="citizen", auth="citizen",
+    responses={200: s.FeedbackOut, **ERRORS},
+)
+async def get_feedback(request: Request) -> Response:
+    state, token = await _citizen(request)
+    async with state.db.transaction() as session:
+        appointment = await find_by_token(session, state.links, token)
+        return JSONResponse(await feedback_state(session, appointment))
+
+
+@operation(
+    "Rate the video appointment (1–5) with an optional comment, once", tag="citizen",
+    auth="citizen", request=s.FeedbackIn,
+    responses={201: s.FeedbackOut, 400: None, 409: None, 413: None, 422: None, **ERRORS},
+)
+async def post_feedback(request: Request) -> Response:
+    """409 `feedback_not_open` before the call is over, `feedback_given` the second time."""
+    state, token = await _citizen(request)
+    problem: DomainError | None = None
+    body: s.FeedbackIn | None = None
+    try:
+        body = await read_json(request, s.FeedbackIn)
+    except DomainError as exc:
+        problem = exc
+    async with state.db.transaction(write=True) as session:
+        appointment = await find_by_token(session, state.links, token)
+        if problem is not None or body is None:
+            raise problem or Invalid()
+        assert appointment.id is not None
+        over = await call_over(session, appointment.id)
+        await feedbacks.give_feedback(session, appointment, body.rating, body.comment,
+                                      call_over=over)
+        out = await feedback_state(session, appointment)
+    return JSONResponse(out, status_code=201)
+
+
+# --- public status lookup ----------------------------------------------------------------------
+
+
+def case_key(case_number: str) -> str:
+    # The per-number limit is keyed by a hash: no case number sits in the limiter's store.
+    return hashlib.sha256(normalize_case_number(case_number).encode()).hexdigest()[:32]
+
+
+async def status_answer(state: AppContext, request: Request,
+                        data: s.StatusLookupIn) -> dict[str, object]:
+    await state.limiter.hit("status_lookup", client_ip(request))
+    await state.limiter.hit("status_lookup_case", case_key(data.case_number))
+    async with state.db.transaction() as session:
+        answer = await lookup(session, state.secret_key, data.case_number, data.date_of_birth)
+    t = state.i18n.translator(request_language(request))
+    return s.StatusLookupOut(
+        case_number=answer.case_number, payment_status=answer.payment_status,
+        dispatch_status=answer.dispatch_status, delivery=answer.delivery,
+        external_authority=answer.external_authority or None,
+        milestones=[s.MilestoneOut(**m) for m in milestones_out(t, answer.milestones,
+                                                                answer.timezone)],
+    ).model_dump()
+
+
+@operation(
+    "How my request stands, by case number and date of birth (no link needed)", tag="public",
+    request=s.StatusLookupIn,
+    responses={200: s.StatusLookupOut, 400: None, 404: None, 413: None, 422: None, 429: None},
+)
+async def status(request: Request) -> Response:
+    """A wrong case number, a wrong date of birth, or a case without one all give the same
+    404 `status_not_found`: the answer tells nothing about which it was. Rate-limited per
+    client and per case number."""
+    state = ctx(request)
+    data = await read_json(request, s.StatusLookupIn)
+    return JSONResponse(await status_answer(state, request, data))
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+@operation(
+    "Feedback per office and month: count, average, distribution and comments", tag="admin",
+    auth="admin", query=s.FeedbackQuery,
+    responses={200: list[s.FeedbackMonthOut], 401: None, 403: None, 422: None},
+)
+async def feedback_results(request: Request) -> Response:
+    await require_api_user(request, role="admin")
+    query = validate(s.FeedbackQuery, dict(request.query_params))
+    office_ids = [query.office_id] if query.office_id is not None else None
+    async with ctx(request).db.transaction() as session:
+        months = await feedbacks.results(session, office_ids, query.month)
+    return JSONResponse([month_out(m) for m in months])
+
+
+def month_out(m: feedbacks.MonthResult) -> dict[str, object]:
+    tenths = m.average_tenths
+    return s.FeedbackMonthOut(
+        office_id=m.office_id, office=m.office_name, month=m.month, count=m.count,
+        average=f"{tenths // 10}.{tenths % 10}",
+        distribution={str(k): v for k, v in m.distribution.items()},
+        comments=[s.FeedbackCommentOut(at=at.isoformat(), rating=r, comment=c)
+                  for at, r, c in m.comments],
+    ).model_dump()
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/me/fee-notice.pdf", fee_notice, methods=["GET"]),
+    Route("/api/v1/me/receipt.pdf", receipt, methods=["GET"]),
+    Route("/api/v1/me/feedback", get_feedback, methods=["GET"]),
+    Route("/api/v1/me/feedback", post_feedback, methods=["POST"]),
+    Route("/api/v1/status", status, methods=["POST"]),
+    Route("/api/v1/admin/feedback", feedback_results, methods=["GET"]),
+]

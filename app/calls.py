@@ -30,6 +30,7 @@ from app.call_service import (
     record_call_event,
 )
 from app.context import AppContext
+from app.metrics import metrics_of
 from app.settings import Settings
 from booking.errors import Unauthorized
 from booking.models import Appointment
@@ -109,6 +110,7 @@ class CallGate:
                      opens_at=window.opens_at, closes_at=window.closes_at)
 
     async def on_event(self, reference: str, event: Event, role: Role) -> None:
+        metrics_of(self.state).call_event(reference, event, role)
         staff = self._clerks.get(reference) if role == "clerk" else None
         async with self.state.db.transaction(write=True) as session:
             known = await record_call_event(session, reference, event, role, staff=staff,

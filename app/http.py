@@ -48,7 +48,27 @@ async def read_json(request: Request, model: type[T]) -> T:
         raise MalformedJSON() from exc
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
+    if _has_nul(data):
+        raise ControlCharacters()
     return validate(model, data)
+
+
+class ControlCharacters(DomainError):
+    status = 422
+    code = "validation_error"
+    message = "The request contains characters that are not allowed."
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a NUL character hides anywhere in parsed JSON (databases refuse it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
 
 
 def validate(model: type[T], data: dict[str, Any]) -> T:

@@ -25,13 +25,15 @@ from app.api import connection_test as api_connection_test
 from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
 from app.api import payments as api_payments
+from app.api import privacy as api_privacy
 from app.api import public as api_public
 from app.calls import start_calls, stop_calls
 from app.context import AppContext
 from app.db import Database
 from app.errors import exception_handlers
 from app.i18n import I18n
-from app.middleware import LanguageMiddleware, SecurityHeadersMiddleware
+from app.metrics import install as install_metrics
+from app.middleware import LanguageMiddleware, NulGuardMiddleware, SecurityHeadersMiddleware
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
 from app.pages import call as pages_call
@@ -40,6 +42,7 @@ from app.pages import desk as pages_desk
 from app.pages import payment as pages_payment
 from app.pages import postcall_pages as pages_postcall
 from app.pages import postcall_staff as pages_postcall_staff
+from app.pages import privacy as pages_privacy
 from app.pages import staff as pages_staff
 from app.ratelimit import RateLimiter
 from app.settings import Settings
@@ -84,7 +87,8 @@ def all_routes() -> list[BaseRoute]:
         ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk, api_clerk_cases,
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
-        pages_citizen, pages_desk, pages_staff, pages_admin_audit, pages_admin, pages_call,
+        pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
+        pages_admin, pages_call,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = build_context(settings)
         app.state.ctx = state
+        install_metrics(state)
         await start_calls(state)
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
@@ -122,6 +127,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
+            Middleware(NulGuardMiddleware),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

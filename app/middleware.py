@@ -108,3 +108,33 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             REQUEST_ID.reset(reset)
+
+
+class NulGuardMiddleware:
+    """Refuse a NUL character in the path or query string with 400 before any handler runs.
+
+    PostgreSQL cannot store NUL in text, so such input would otherwise fail deep inside a query;
+    no legitimate client sends it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _carries_nul(scope):
+            from starlette.requests import Request
+
+            from app.errors import error_response
+
+            request = Request(scope, receive)
+            response = error_response(
+                request, 400, "bad_request", "The request contains characters that are not allowed."
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _carries_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.context import ctx
+from app.metrics import Metrics
 
 log = logging.getLogger("buergerbuero.ops")
 
@@ -43,7 +44,12 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    registry = ctx(request).extras.get("metrics_registry")
+    state = ctx(request)
+    found = state.extras.get("metrics")
+    if isinstance(found, Metrics):
+        data, media_type = await found.render(state)
+        return Response(data, media_type=media_type)
+    registry = state.extras.get("metrics_registry")
     data = generate_latest(registry) if registry is not None else generate_latest()
     return Response(data, media_type=CONTENT_TYPE_LATEST)
 

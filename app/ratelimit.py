@@ -20,6 +20,7 @@ class RateLimiter:
         self._strategy = MovingWindowRateLimiter(self.storage)
         self._rules = {name: parse_many(spec) for name, spec in rules.items()}
         self.hits = 0
+        self.hits_by_rule: dict[str, int] = {}  # read by app/metrics.py
 
     async def hit(self, rule: str, key: str) -> None:
         """Count one request of ``key`` against ``rule``; raise ``RateLimited`` when over."""
@@ -28,6 +29,7 @@ class RateLimiter:
         for item in self._rules[rule]:
             if not await self._strategy.hit(item, rule, key):
                 self.hits += 1
+                self.hits_by_rule[rule] = self.hits_by_rule.get(rule, 0) + 1
                 raise RateLimited()
 
     async def test(self, rule: str, key: str) -> bool:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlmodel import col
 
+from app.metrics import metrics_of
 from booking.jobs import Job, JobStatus
 from booking.types import utcnow
 
@@ -80,17 +81,20 @@ async def expire_holds_task(ctx: AppContext) -> None:
     async with ctx.db.transaction(write=True) as session:
         count = await expire_holds(session)
     if count:
+        metrics_of(ctx).holds_expired.inc(count)
         log.info("released %d lapsed holds", count)
 
 
 def default_periodic(settings: Settings) -> list[PeriodicTask]:
     from app.payments import reconcile_task
     from app.postcall_jobs import periodic as postcall_periodic
+    from app.privacy import retention_task
 
     return [
         PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task),
         PeriodicTask("payments.reconcile", settings.worker_periodic_seconds, reconcile_task),
         *postcall_periodic(settings),
+        PeriodicTask("privacy.retention", settings.worker_periodic_seconds, retention_task),
     ]
 
 
@@ -235,7 +239,9 @@ class Worker:
         s = self.settings
         error = describe_error(exc)
         now = self.clock()
-        if isinstance(exc, PermanentJobError) or job.attempts >= s.job_max_attempts:
+        final = isinstance(exc, PermanentJobError) or job.attempts >= s.job_max_attempts
+        metrics_of(self.ctx).job_failures.labels(job.kind, "true" if final else "false").inc()
+        if final:
             log.warning("job %s (%s) failed for good on attempt %d: %s", job.id, job.kind,
                         job.attempts, error)
             await self._update(job, status=JobStatus.failed, finished_at=now, locked_until=None,

@@ -50,6 +50,9 @@ OFFICE_FIELDS = {
     "iban": iban,
     "bic": bic,
     "bank_name": text(200),
+    "privacy_contact": text(2000, multiline=True),
+    "data_protection_officer": text(2000, multiline=True),
+    "imprint": text(5000, multiline=True),
 }
 
 SERVICE_FIELDS = {

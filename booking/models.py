@@ -49,6 +49,10 @@ class Office(SQLModel, table=True):
     iban: str = Field(default="", max_length=34)
     bic: str = Field(default="", max_length=11)
     bank_name: str = Field(default="", max_length=200)
+    # Shown on the privacy notice and the imprint (multi-line free text; empty: not shown).
+    privacy_contact: str = Field(default="", sa_type=Text)
+    data_protection_officer: str = Field(default="", sa_type=Text)
+    imprint: str = Field(default="", sa_type=Text)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -61,6 +61,9 @@ class OfficePatch(BaseModel):
     bank_name: str | None = None
     email: str | None = None
     phone: str | None = None
+    privacy_contact: str | None = None
+    data_protection_officer: str | None = None
+    imprint: str | None = None
 
 
 class OfficeCreate(OfficePatch):
@@ -82,6 +85,9 @@ class OfficeOut(BaseModel):
     bank_name: str
     email: str
     phone: str
+    privacy_contact: str = ""
+    data_protection_officer: str = ""
+    imprint: str = ""
 
     @classmethod
     def of(cls, office: Office) -> OfficeOut:

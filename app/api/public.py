@@ -20,8 +20,9 @@ from app.api.schemas import (
     service_out,
 )
 from app.booking_policy import policy_from
-from app.context import ctx
+from app.context import AppContext, ctx
 from app.http import client_ip, read_json, validate
+from app.metrics import metrics_of
 from app.openapi import operation
 from app.templating import request_language
 from booking import catalog
@@ -70,6 +71,11 @@ async def availability(request: Request) -> Response:
 )
 async def create_appointment(request: Request) -> Response:
     state = ctx(request)
+    with metrics_of(state).booking():  # counts the outcome: created, slot_taken, ...
+        return await _create_appointment(request, state)
+
+
+async def _create_appointment(request: Request, state: AppContext) -> Response:
     await state.limiter.hit("booking", client_ip(request))
     body = await read_json(request, BookingIn)
     citizen = CitizenInput(

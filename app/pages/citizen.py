@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.booking_policy import policy_from
 from app.context import ctx
+from app.metrics import metrics_of
 from app.pages import citizen_link
 from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
 from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
@@ -73,7 +74,8 @@ async def privacy(request: Request) -> Response:
     async with ctx(request).db.transaction() as session:
         offices = [
             {"name": o.name, "authority": o.authority, "address": o.address, "email": o.email,
-             "phone": o.phone}
+             "phone": o.phone, "privacy_contact": o.privacy_contact,
+             "data_protection_officer": o.data_protection_officer}
             for o in await all_offices(session)
         ]
     settings = ctx(request).settings
@@ -267,13 +269,14 @@ async def book_submit(request: Request) -> Response:
         context = {**step.context, "errors": _translate_errors(request, errors), "values": details}
         return render(request, step.template, context, 422)
     try:
-        async with state.db.transaction(write=True) as session:
-            booked = await booking.book(
-                session, state.links, policy_from(state.settings),
-                service_id=step.service_id, office_id=step.office_id,
-                start=choice.slot, citizen=citizen, locale=t.lang,
-            )
-            reference = booked.appointment.reference
+        with metrics_of(state).booking():  # counts created, slot_taken, invalid
+            async with state.db.transaction(write=True) as session:
+                booked = await booking.book(
+                    session, state.links, policy_from(state.settings),
+                    service_id=step.service_id, office_id=step.office_id,
+                    start=choice.slot, citizen=citizen, locale=t.lang,
+                )
+                reference = booked.appointment.reference
     except (SlotTaken, NotASlot) as exc:
         async with state.db.transaction() as session:
             again = await resolve(request, session, choice)

@@ -51,6 +51,8 @@ async def read_form(request: Request) -> Form:
                           max_num_fields=MAX_FORM_FIELDS, strict_parsing=False)
     except (UnicodeDecodeError, ValueError) as exc:
         raise HTTPException(400) from exc
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        raise HTTPException(400)  # NUL cannot be stored (PostgreSQL refuses it)
     return ImmutableMultiDict(pairs)
 
 

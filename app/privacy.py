@@ -1,0 +1,57 @@
+"""Privacy actions of the composition layer: the data-subject export and erasure with the call
+events added (``call_event`` lives in ``app``), and the periodic retention task. The rules are
+in ``postcall.privacy``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.call_models import CallEvent
+from booking.audit import Actor, record
+from postcall import privacy
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+
+log = logging.getLogger("buergerbuero.privacy")
+
+
+async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dict[str, Any]:
+    """Everything stored about one e-mail address; the export itself is audited (without the
+    address: the audit log holds no citizen data)."""
+    data = await privacy.export_subject(session, email)
+    ids = [a["id"] for a in data["appointments"]]
+    events: list[dict[str, Any]] = []
+    if ids:
+        query = (select(CallEvent).where(col(CallEvent.appointment_id).in_(ids))
+                 .order_by(col(CallEvent.id)))
+        events = [e.model_dump(mode="json") for e in (await session.execute(query)).scalars()]
+    data["call_events"] = events
+    record(session, actor, "privacy.export", "subject", "",
+           {"appointments": [a["reference"] for a in data["appointments"]]})
+    return data
+
+
+async def erase_subject(session: AsyncSession, actor: Actor, email: str) -> dict[str, Any]:
+    result = await privacy.erase_subject(session, actor, email)
+    record(session, actor, "privacy.erase_request", "subject", "",
+           {"erased": result.erased, "retained": [ref for ref, _ in result.retained]})
+    return {
+        "erased": result.erased,
+        "retained": [{"reference": ref, "reason_code": code,
+                      "reason": privacy.HOLD_REASONS[code]} for ref, code in result.retained],
+    }
+
+
+async def retention_task(ctx: AppContext) -> None:
+    """Periodic: anonymise ended appointments past the retention period."""
+    async with ctx.db.transaction(write=True) as session:
+        count = await privacy.apply_retention(session, ctx.settings.retention_days)
+    if count:
+        log.info("retention: anonymised %d appointments", count)

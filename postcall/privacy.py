@@ -1,0 +1,268 @@
+"""Privacy: retention, the data-subject export and erasure.
+
+Retention. Personal data of an appointment that ended (completed, cancelled, expired, no-show)
+is anonymised ``retention_days`` after its end: names become "anonymisiert", the e-mail address a
+non-deliverable placeholder unique per row (``.invalid`` is reserved, RFC 2606), phone and date
+of birth are cleared, the postal address is deleted, the feedback comment and the identity
+check's free-text note are cleared, and the link is revoked (a fresh random nonce and hash: the
+old token no longer finds the row).
+
+What is kept. Fee law requires the case (case number, items, amounts, payments, milestones) to
+be kept for the accounts, so cases stay. The stored letters (``case_document``) carry the
+debtor's name and address in the window; they are DELETED rather than regenerated, because an
+"anonymised fee notice" is not the document that was served and would be misleading in an
+audit, while the accounting facts remain in the case rows. The audit log is kept separately:
+it names staff by e-mail and refers to appointments by id and reference, never to a citizen's
+name or address.
+
+Legal hold. While the fee claim is open (payment ``open`` or ``failed``) or a letter is on its
+way (dispatch ``queued`` or ``printed``), the debtor's identity is still needed: such an
+appointment is neither anonymised by retention nor erased on request; the answer names why.
+An appointment that is still running (reserved, confirmed, in the call) is not erased either:
+it has to be cancelled first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from booking.audit import Actor, AuditEvent, record
+from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from booking.types import utcnow
+from postcall.dispatch_models import CaseDocument, Dispatch, DispatchState, Feedback, PostalAddress
+from postcall.milestones import Milestone
+from postcall.models import Case, CaseItem, IdentityCheck, PaymentStatus
+from postcall.payments.models import PaymentAttempt, Refund
+
+ANONYMISED_NAME = "anonymisiert"
+PLACEHOLDER_DOMAIN = "anonymisiert.invalid"
+ENDED_STATUSES = (
+    AppointmentStatus.completed,
+    AppointmentStatus.cancelled,
+    AppointmentStatus.expired,
+    AppointmentStatus.no_show,
+)
+OPEN_PAYMENTS = (PaymentStatus.open, PaymentStatus.failed)
+PENDING_DISPATCH = (DispatchState.queued, DispatchState.printed)
+
+# Why an appointment is kept, by code: English message ids (translated in privacy.po).
+HOLD_REASONS = {
+    "active": "The appointment is still running; cancel it first.",
+    "fee_open": "The fee has not been paid yet: the debtor's data is needed to collect it "
+                "(fee law).",
+    "dispatch_pending": "A letter is still on its way to the citizen.",
+}
+
+
+def placeholder_email(appointment_id: int) -> str:
+    return f"anonymisiert-{appointment_id}@{PLACEHOLDER_DOMAIN}"
+
+
+def is_anonymised(appointment: Appointment) -> bool:
+    return appointment.email_norm.endswith("@" + PLACEHOLDER_DOMAIN)
+
+
+def normalize_subject_email(email: str) -> str:
+    """Like the booking's normalisation (lower case, no ``+tag``): one mailbox, one subject."""
+    value = email.strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return value
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+@dataclass
+class ErasureResult:
+    erased: list[str] = field(default_factory=list)  # appointment references
+    retained: list[tuple[str, str]] = field(default_factory=list)  # (reference, reason code)
+
+
+async def _case_of(session: AsyncSession, appointment_id: int) -> Case | None:
+    query = select(Case).where(col(Case.appointment_id) == appointment_id)
+    return (await session.execute(query)).scalars().first()
+
+
+async def hold_reason(session: AsyncSession, appointment: Appointment) -> str | None:
+    """Why this appointment's personal data must be kept now, or None."""
+    if appointment.status in ACTIVE_STATUSES:
+        return "active"
+    assert appointment.id is not None
+    case = await _case_of(session, appointment.id)
+    if case is None:
+        return None
+    if case.payment_status in OPEN_PAYMENTS:
+        return "fee_open"
+    pending = select(col(Dispatch.id)).where(
+        col(Dispatch.case_id) == case.id, col(Dispatch.status).in_(PENDING_DISPATCH)
+    )
+    if (await session.execute(pending)).first() is not None:
+        return "dispatch_pending"
+    return None
+
+
+async def anonymise(session: AsyncSession, appointment: Appointment, now: dt.datetime) -> None:
+    """Remove the personal data of one appointment (see the module's docstring)."""
+    assert appointment.id is not None
+    appointment.given_name = ANONYMISED_NAME
+    appointment.family_name = ANONYMISED_NAME
+    appointment.email = placeholder_email(appointment.id)
+    appointment.email_norm = appointment.email
+    appointment.phone = ""
+    appointment.date_of_birth = None
+    appointment.link_nonce = secrets.token_hex(32)
+    appointment.token_hash = secrets.token_hex(32)
+    appointment.link_expires_at = min(appointment.link_expires_at, now)
+    appointment.updated_at = now
+    await session.execute(
+        delete(PostalAddress).where(col(PostalAddress.appointment_id) == appointment.id)
+    )
+    for fb in (await session.execute(
+        select(Feedback).where(col(Feedback.appointment_id) == appointment.id)
+    )).scalars():
+        fb.comment = ""
+    for check in (await session.execute(
+        select(IdentityCheck).where(col(IdentityCheck.appointment_id) == appointment.id)
+    )).scalars():
+        check.note = ""
+    case = await _case_of(session, appointment.id)
+    if case is not None:
+        await session.execute(delete(CaseDocument).where(col(CaseDocument.case_id) == case.id))
+    await session.flush()
+
+
+async def apply_retention(
+    session: AsyncSession, retention_days: int, *, now: dt.datetime | None = None,
+    limit: int = 200,
+) -> int:
+    """Anonymise ended appointments older than the retention period (at most ``limit`` per
+    call, so one run stays short); returns how many were anonymised."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=retention_days)
+    query = (
+        select(Appointment)
+        .where(
+            col(Appointment.status).in_(ENDED_STATUSES),
+            col(Appointment.end_at) < cutoff,
+            col(Appointment.email_norm).not_like("%@" + PLACEHOLDER_DOMAIN),
+        )
+        .order_by(col(Appointment.end_at))
+        .limit(limit)
+    )
+    count = 0
+    for appointment in list((await session.execute(query)).scalars()):
+        if await hold_reason(session, appointment) is not None:
+            continue
+        await anonymise(session, appointment, now)
+        record(session, Actor("system", None, "system"), "privacy.retention", "appointment",
+               appointment.id, {"reference": appointment.reference})
+        count += 1
+    return count
+
+
+async def subject_appointments(session: AsyncSession, email: str) -> list[Appointment]:
+    query = (
+        select(Appointment)
+        .where(col(Appointment.email_norm) == normalize_subject_email(email))
+        .order_by(col(Appointment.start_at))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def erase_subject(
+    session: AsyncSession, actor: Actor, email: str, *, now: dt.datetime | None = None,
+) -> ErasureResult:
+    """Anonymise now every appointment of this e-mail address that no legal duty holds."""
+    now = now or utcnow()
+    result = ErasureResult()
+    for appointment in await subject_appointments(session, email):
+        reason = await hold_reason(session, appointment)
+        if reason is not None:
+            result.retained.append((appointment.reference, reason))
+            continue
+        await anonymise(session, appointment, now)
+        record(session, actor, "privacy.erase", "appointment", appointment.id,
+               {"reference": appointment.reference})
+        result.erased.append(appointment.reference)
+    return result
+
+
+def _row(obj: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    data: dict[str, Any] = obj.model_dump(mode="json", exclude=set(exclude))
+    return data
+
+
+async def _rows(session: AsyncSession, model: Any, column: Any, ids: list[int]) -> list[Any]:
+    if not ids:
+        return []
+    return list((await session.execute(select(model).where(column.in_(ids)))).scalars())
+
+
+async def export_subject(session: AsyncSession, email: str) -> dict[str, Any]:
+    """Everything stored about one e-mail address, as JSON-ready data. Link secrets (nonce,
+    token hash) and the letters' PDF bytes are left out: the first are keys, not data about the
+    person; the letters are listed with their metadata and checksum."""
+    appointments = await subject_appointments(session, email)
+    appointment_ids = [a.id for a in appointments if a.id is not None]
+    cases = await _rows(session, Case, col(Case.appointment_id), appointment_ids)
+    case_ids = [c.id for c in cases if c.id is not None]
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for name, model, column in (
+        ("items", CaseItem, col(CaseItem.case_id)),
+        ("milestones", Milestone, col(Milestone.case_id)),
+        ("payments", PaymentAttempt, col(PaymentAttempt.case_id)),
+        ("refunds", Refund, col(Refund.case_id)),
+        ("dispatches", Dispatch, col(Dispatch.case_id)),
+    ):
+        for row in await _rows(session, model, column, case_ids):
+            by_case.setdefault(f"{row.case_id}:{name}", []).append(_row(row))
+    documents = await _rows(session, CaseDocument, col(CaseDocument.case_id), case_ids)
+    for doc in documents:
+        by_case.setdefault(f"{doc.case_id}:documents", []).append(_row(doc, ("pdf",)))
+    case_out = []
+    for case in cases:
+        entry = _row(case)
+        for name in ("items", "milestones", "payments", "refunds", "dispatches", "documents"):
+            entry[name] = by_case.get(f"{case.id}:{name}", [])
+        case_out.append(entry)
+    dispatch_ids = [d["id"] for key, rows in by_case.items() if key.endswith(":dispatches")
+                    for d in rows]
+    wanted = [("appointment", str(i)) for i in appointment_ids]
+    wanted += [("case", str(i)) for i in case_ids]
+    wanted += [("dispatch", str(i)) for i in dispatch_ids]
+    audit = await _audit_events(session, wanted)
+    return {
+        "email": normalize_subject_email(email),
+        "exported_at": utcnow().isoformat(),
+        "appointments": [_row(a, ("link_nonce", "token_hash")) for a in appointments],
+        "identity_checks": [_row(r) for r in await _rows(
+            session, IdentityCheck, col(IdentityCheck.appointment_id), appointment_ids)],
+        "postal_addresses": [_row(r) for r in await _rows(
+            session, PostalAddress, col(PostalAddress.appointment_id), appointment_ids)],
+        "feedback": [_row(r) for r in await _rows(
+            session, Feedback, col(Feedback.appointment_id), appointment_ids)],
+        "cases": case_out,
+        "audit_events": [_row(e) for e in audit],
+    }
+
+
+async def _audit_events(session: AsyncSession, wanted: list[tuple[str, str]]) -> list[AuditEvent]:
+    """Audit events about these objects (``(object_type, object_id)`` pairs)."""
+    if not wanted:
+        return []
+    object_ids = sorted({object_id for _, object_id in wanted})
+    query = (
+        select(AuditEvent)
+        .where(col(AuditEvent.object_id).in_(object_ids),
+               col(AuditEvent.object_type).in_(["appointment", "case", "dispatch"]))
+        .order_by(col(AuditEvent.id))
+    )
+    keep = set(wanted)
+    return [e for e in (await session.execute(query)).scalars()
+            if (e.object_type, e.object_id) in keep]

@@ -1,0 +1,25 @@
+"""Every English message id of the privacy area has a German translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.i18n import I18n
+from postcall.privacy import HOLD_REASONS
+from tests.staff.test_translations import python_msgids, template_msgids
+
+ROOT = Path(__file__).resolve().parents[2]
+PY_FILES = ["app/pages/privacy.py", "app/api/privacy.py", "app/privacy.py"]
+TEMPLATES = [*sorted((ROOT / "app/templates/privacy").glob("*.html")),
+             ROOT / "app/templates/citizen/privacy.html"]
+
+
+def test_every_privacy_msgid_has_a_german_translation() -> None:
+    ids: set[str] = set(HOLD_REASONS.values())
+    for name in PY_FILES:
+        ids |= python_msgids(ROOT / name)
+    for path in TEMPLATES:
+        ids |= template_msgids(path)
+    assert "Imprint" in ids and "Privacy requests" in ids
+    german = I18n().translator("de")
+    assert sorted(m for m in ids if german.gettext(m) == m) == []

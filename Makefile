@@ -11,12 +11,13 @@ TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt install install-test clean
+.PHONY: help run test lint fmt install install-test clean bench
 
 help:
 	@echo "make run     install, migrate, load demo data, serve http://127.0.0.1:8000"
 	@echo "make test    install test dependencies and run the whole test suite"
 	@echo "make lint    ruff and mypy (strict)"
+	@echo "make bench   run the benchmarks against their ceilings (installs wrk if missing)"
 	@echo "make fmt     let ruff fix what it can and format the code"
 	@echo "make clean   remove the virtualenv and caches (keeps var/: database, keys, mail)"
 
@@ -42,6 +43,16 @@ run: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (bench/, README "Benchmarks"): never part of `make test`. BENCH_ARGS e.g.
+# "--rooms 1000 --seconds 10 --only availability,race"; BUERO_BENCH_POSTGRES_URL adds Postgres.
+BENCH_ARGS ?=
+
+bench: $(TEST_STAMP)
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }; \
+		else sudo apt-get install -y -q wrk || { sudo apt-get update -q && sudo apt-get install -y -q wrk; }; fi; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.call_service import (
     CALLABLE,
@@ -146,7 +146,12 @@ async def start_calls(state: AppContext) -> None:
     redis: Redis[bytes] | None = None
     try:
         if settings.redis_url:
-            redis = Redis.from_url(settings.redis_url)
+            # A blocking pool: under a burst (many rooms closing at once) a command waits for a
+            # free connection instead of failing with "Too many connections".
+            pool: BlockingConnectionPool[Any] = BlockingConnectionPool.from_url(
+                settings.redis_url, max_connections=200, timeout=20
+            )
+            redis = Redis.from_pool(pool)  # type: ignore[attr-defined]  # stubs predate it
             state.extras["redis"] = redis
         hub = build_hub(state, redis)
         state.extras["hub"] = hub

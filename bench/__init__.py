@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs them all (see README, "Benchmarks"). Never part of the tests."""

@@ -1,0 +1,73 @@
+"""Fee notice PDF with GiroCode, per document, and a print batch of 1,000 letters.
+
+Pure function calls in this process: no server and no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+
+from bench.common import Figure, Report
+from postcall.documents import (
+    Authority,
+    BankDetails,
+    BatchLetter,
+    FeeLine,
+    FeeNoticeData,
+    LetterAddress,
+)
+from postcall.fee_notice import render_fee_notice
+from postcall.print_batch import build_batch
+
+SINGLE_RUNS = 50
+BATCH_LETTERS = 1000
+
+AUTHORITY = Authority(
+    name="Stadt Musterhausen", department="Bürgerbüro",
+    address_lines=("Marktplatz 1", "73760 Musterhausen"), phone="0711 3404-0",
+    email="buergerbuero@musterhausen.de", website="www.musterhausen.de",
+    bank=BankDetails(account_holder="Stadt Musterhausen Stadtkasse",
+                     iban="DE89370400440532013000", bic="COBADEFFXXX",
+                     bank_name="Kreissparkasse Esslingen-Nürtingen"),
+)
+LINES = (
+    FeeLine(description="Meldebescheinigung", legal_basis="GebVerz. Nr. 3.1", unit_cents=1250),
+    FeeLine(description="Beglaubigte Kopie", legal_basis="GebVerz. Nr. 7.2", quantity=3,
+            unit_cents=515),
+)
+
+
+def notice(number: int) -> FeeNoticeData:
+    issued = dt.date(2026, 11, 24)
+    return FeeNoticeData(
+        authority=AUTHORITY,
+        recipient=LetterAddress.of(f"Jürgen Weiß {number}", "Großer Anger 7", "73760",
+                                   "Musterhausen"),
+        case_number=f"2026-{number:06d}", issue_date=issued,
+        due_date=issued + dt.timedelta(days=14), service="Ausstellung einer Meldebescheinigung",
+        service_date=dt.date(2026, 11, 23), lines=LINES, appointment_reference=f"BB-{number:04d}",
+        clerk_name="Frau Schmid",
+    )
+
+
+def run(report: Report) -> None:
+    render_fee_notice(notice(0))  # warm-up: fonts, imports
+    timings: list[float] = []
+    for number in range(1, SINGLE_RUNS + 1):
+        began = time.perf_counter()
+        render_fee_notice(notice(number))
+        timings.append((time.perf_counter() - began) * 1000)
+    per_document = statistics.median(timings)
+    report.add(Figure("fee notice PDF + GiroCode", per_document, "ms/doc", target="<= 20 ms",
+                      passed=per_document <= 20,
+                      note=f"median of {SINGLE_RUNS}, max {max(timings):.1f} ms"))
+    letters = [BatchLetter(reference=f"2026-{n:06d}", document=notice(n))
+               for n in range(BATCH_LETTERS)]
+    began = time.perf_counter()
+    batch = build_batch(letters)
+    elapsed = time.perf_counter() - began
+    report.add(Figure(f"print batch of {BATCH_LETTERS} letters", elapsed, "s", target="<= 30 s",
+                      passed=elapsed <= 30,
+                      note=f"{len(batch.pdf) // 1024} KiB, {batch.entries[-1].last_page} pages"))

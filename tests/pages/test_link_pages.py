@@ -154,7 +154,7 @@ async def test_changes_need_the_csrf_token(
 
 @pytest.mark.parametrize("path", [
     "/t/nonsense", "/t/" + "A" * 43, "/t/" + secrets.token_urlsafe(32),
-    "/t/" + "x" * 500, "/t/%00%ff", "/t/" + secrets.token_urlsafe(32) + "/cancel",
+    "/t/" + "x" * 500, "/t/%ff%fe", "/t/" + secrets.token_urlsafe(32) + "/cancel",
     "/t/" + secrets.token_urlsafe(32) + "/reschedule",
     "/t/" + secrets.token_urlsafe(32) + "/calendar.ics",
 ])
@@ -165,6 +165,14 @@ async def test_unknown_links_get_the_friendly_page(
     assert r.status_code == 404
     assert "Dieser Link funktioniert nicht" in r.text
     assert h1_count(r.text) == 1 and 'href="/book"' in r.text
+
+
+async def test_a_nul_in_a_link_is_refused_with_an_error_page(
+    client: httpx.AsyncClient, seeded: Seed
+) -> None:
+    r = await client.get("/t/%00%ff")
+    assert r.status_code == 400
+    assert "nicht erlaubt" in r.text and h1_count(r.text) == 1
 
 
 async def test_unknown_link_post_gets_the_friendly_page(

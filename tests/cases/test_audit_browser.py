@@ -4,54 +4,23 @@ appointment page showing a completed case."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
 import httpx
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from app.main import create_app
 from app.settings import Settings
 from booking.audit import AuditEvent
 from tests.cases.conftest import ADMIN, build_desk
-from tests.conftest import live_server, require
+from tests.conftest import live_server
+from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import PASSWORD
-from tests.staff.test_accessibility import CHROMIUM, CHROMIUM_ARGS, have_chromium
+from tests.staff.test_accessibility import describe, violations
+
+# The same Chromium page fixture as the staff pages' accessibility test.
+browser_page = staff_axe.browser_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser_page(tmp_path: Path) -> AsyncIterator[Page]:
-    require(have_chromium(), "chromium")
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900}, locale="de-DE",
-            timezone_id="Europe/Berlin",
-        )
-        try:
-            yield context.pages[0] if context.pages else await context.new_page()
-        finally:
-            await context.close()
-
-
-async def violations(page: Page) -> list[dict[str, Any]]:
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    found: list[dict[str, Any]] = results.response["violations"]
-    return found
-
-
-def describe(found: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(str(n["target"]) for n in v["nodes"][:3])
-        for v in found
-    )
 
 
 async def check(page: Page, url: str, status: int = 200) -> None:

@@ -569,6 +569,28 @@ export async function playVideo(video) {
  * received video bitrate in bit/s (null when unknown; pass null while the other side's camera
  * is off, which sends almost nothing on purpose). Returns "good" | "fair" | "poor".
  */
+/** Shows and hides the other party's video tile (both call pages share the stage layout). */
+export function remoteView(remoteVideo, unmuteRemote) {
+  const tile = document.getElementById("remote-tile");
+  const stage = document.getElementById("stage");
+  return {
+    show(stream) {
+      remoteVideo.srcObject = stream;
+      tile.hidden = false;
+      stage.classList.add("in-call");
+      playVideo(remoteVideo).then((withSound) => {
+        unmuteRemote.hidden = withSound || !remoteVideo.muted;
+      });
+    },
+    hide() {
+      remoteVideo.srcObject = null;
+      tile.hidden = true;
+      stage.classList.remove("in-call");
+      unmuteRemote.hidden = true;
+    },
+  };
+}
+
 export function rateQuality({ rtt, loss, bitrate }) {
   let score = 2;
   if (rtt != null) {

@@ -2,7 +2,7 @@
 // The link token is the page's own path segment; it leaves the page only inside the
 // WebSocket's `hello` message, never in a URL.
 
-import { CallClient, messages, playVideo } from "./call.js";
+import { CallClient, messages, remoteView } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
 
 const root = document.getElementById("call");
@@ -98,21 +98,9 @@ function showResult(text, kind = "info") {
   result.hidden = false;
 }
 
-function showRemote(stream) {
-  remoteVideo.srcObject = stream;
-  $("remote-tile").hidden = false;
-  $("stage").classList.add("in-call");
-  playVideo(remoteVideo).then((withSound) => {
-    unmuteRemote.hidden = withSound || !remoteVideo.muted;
-  });
-}
-
-function hideRemote() {
-  remoteVideo.srcObject = null;
-  $("remote-tile").hidden = true;
-  $("stage").classList.remove("in-call");
-  unmuteRemote.hidden = true;
-}
+const remote = remoteView(remoteVideo, unmuteRemote);
+const showRemote = remote.show;
+const hideRemote = remote.hide;
 
 function showJoin(label) {
   joinButton.textContent = label;

@@ -1,7 +1,7 @@
 // The clerk's call page (/staff/call/{reference}): camera on, connect at once, show whether the
 // citizen waits, admit, end, and the connection quality from getStats().
 
-import { CallClient, QualityMonitor, format, messages, playVideo } from "./call.js";
+import { CallClient, QualityMonitor, format, messages, remoteView } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
 
 const root = document.getElementById("call");
@@ -104,21 +104,9 @@ function setState(status) {
   }
 }
 
-function showRemote(stream) {
-  remoteVideo.srcObject = stream;
-  $("remote-tile").hidden = false;
-  $("stage").classList.add("in-call");
-  playVideo(remoteVideo).then((withSound) => {
-    unmuteRemote.hidden = withSound || !remoteVideo.muted;
-  });
-}
-
-function hideRemote() {
-  remoteVideo.srcObject = null;
-  $("remote-tile").hidden = true;
-  $("stage").classList.remove("in-call");
-  unmuteRemote.hidden = true;
-}
+const remote = remoteView(remoteVideo, unmuteRemote);
+const showRemote = remote.show;
+const hideRemote = remote.hide;
 
 // --- connection quality ------------------------------------------------------------------------
 

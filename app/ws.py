@@ -31,8 +31,9 @@ class StarletteConnection:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
 
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+    async def send(self, message: dict[str, Any] | str) -> None:
+        text = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+        await self.websocket.send_text(text)
 
     async def close(self, code: int) -> None:
         if self.websocket.application_state != WebSocketState.DISCONNECTED:

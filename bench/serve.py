@@ -59,7 +59,7 @@ def main() -> None:
     # or permessage-deflate off (uvicorn negotiates it by default; each socket then holds zlib
     # state).
     ws = os.environ.get("BUERO_BENCH_UVICORN_WS", "auto")
-    deflate = os.environ.get("BUERO_BENCH_UVICORN_WS_DEFLATE", "true") != "false"
+    deflate = os.environ.get("BUERO_BENCH_UVICORN_WS_DEFLATE", "false") == "true"
     uvicorn.run(application, port=args.port, ws=ws, ws_per_message_deflate=deflate, **FLAGS)
 
 

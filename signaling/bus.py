@@ -6,8 +6,9 @@ does this with a dict; the Redis bus with pub/sub (``{prefix}room:{room}``), so 
 instance A and a clerk on instance B meet.
 
 An envelope is a JSON object:
-``{"to": role, "conn": id?, "msg": {...}?, "close": code?, "silent": bool?}`` — deliver ``msg``
-and/or close with ``close`` to the holder of ``role`` (or only to connection ``conn``).
+``{"to": role, "conn": id?, "msg": {...}?, "raw": "..."?, "close": code?, "silent": bool?}`` —
+deliver ``msg`` (or ``raw``, a relayed client frame's text, sent on as it is) and/or close with
+``close`` to the holder of ``role`` (or only to connection ``conn``).
 """
 
 from __future__ import annotations

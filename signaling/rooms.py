@@ -156,25 +156,35 @@ class Hub:
         """Run one connection to its end: ``receive()`` yields frames, ``None`` once the client
         is gone. Returns when either side closed; the room is left by then."""
         session = self.attach(conn)
-        closed = asyncio.ensure_future(session.wait_closed())
-        frame_task: asyncio.Future[str | bytes | None] | None = None
+        reader = asyncio.current_task()
+        reading = interrupted = False
+
+        def stop_reading() -> None:
+            # The hub closed the connection while the client is silent: stop waiting for it.
+            nonlocal interrupted
+            if reading and reader is not None and not interrupted:
+                interrupted = True
+                reader.cancel()
+
+        # One awaited receive() per frame and a callback for the hub's close: no task and no
+        # asyncio.wait per frame, which dominated the relay's CPU time.
+        session.on_closed(stop_reading)
         try:
-            while True:
-                frame_task = asyncio.ensure_future(receive())
-                done, _ = await asyncio.wait(
-                    {frame_task, closed}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if frame_task not in done:
-                    break  # the hub closed the connection
-                frame = frame_task.result()
+            while not session.closed:
+                reading = True
+                try:
+                    frame = await receive()
+                except asyncio.CancelledError:
+                    if interrupted and reader is not None and reader.uncancel() == 0:
+                        break  # only our own cancel: the hub closed the connection
+                    raise
+                finally:
+                    reading = False
                 if frame is None:
                     break
                 await session.feed(frame)
         finally:
-            for task in (frame_task, closed):
-                if task is not None and not task.done():
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
+            session.on_closed(None)
             await session.detach()
 
     # --- queries for the app -----------------------------------------------------------------
@@ -206,7 +216,7 @@ class Hub:
                 if not session.bucket.allow():
                     raise ProtocolError(CloseCode.TOO_MANY, "message rate exceeded")
                 message = decode_client(frame, self.limits.max_frame_bytes)
-                await self._dispatch(session, message)
+                await self._dispatch(session, message, frame)
             except ProtocolError as error:
                 log.info("%r closed with %d: %s", session, error.code, error.reason)
                 session.close(error.code)
@@ -214,7 +224,7 @@ class Hub:
                 log.exception("%r: handling a message failed", session)
                 session.close(CloseCode.INTERNAL_ERROR)
 
-    async def _dispatch(self, session: Session, message: ClientMessage) -> None:
+    async def _dispatch(self, session: Session, message: ClientMessage, frame: str | bytes) -> None:
         if session.state == "new":
             if not isinstance(message, Hello):
                 raise ProtocolError(CloseCode.BAD_MESSAGE, "message before hello")
@@ -227,9 +237,10 @@ class Hub:
         if isinstance(message, Offer | Answer | Candidate):
             # Outside a running call (before start, after peer-left) there is no one to talk to.
             if session.started:
-                await self._publish(
-                    grant.room, {"to": other_role(grant.role), "msg": message.to_dict()}
-                )
+                # Relayed unchanged: the frame passed the strict codec, so its text goes on as
+                # it came (no second encoding per message).
+                raw = frame if isinstance(frame, str) else frame.decode()
+                await self._publish(grant.room, {"to": other_role(grant.role), "raw": raw})
         elif isinstance(message, Ping):
             session.deliver({"type": "pong"})
         elif isinstance(message, Bye):
@@ -392,6 +403,9 @@ class Hub:
         message = envelope.get("msg")
         if isinstance(message, dict):
             target.deliver(message)
+        raw = envelope.get("raw")
+        if isinstance(raw, str):
+            target.deliver(raw)
         if envelope.get("silent"):
             target.silent = True
         code = envelope.get("close")

@@ -33,9 +33,10 @@ State = Literal["new", "joining", "joined", "closing", "closed"]
 
 
 class Connection(Protocol):
-    """The transport: send one JSON message; close with a WebSocket close code."""
+    """The transport: send one JSON message (a ``str`` is one already encoded, sent as it is);
+    close with a WebSocket close code."""
 
-    async def send(self, message: dict[str, Any]) -> None: ...
+    async def send(self, message: dict[str, Any] | str) -> None: ...
 
     async def close(self, code: int) -> None: ...
 
@@ -86,7 +87,8 @@ class Session:
         self._clock = clock
         self.created = self.last_seen = clock()
         self.bucket = TokenBucket(limits.rate, limits.burst, clock)
-        self._outbox: deque[dict[str, Any] | _Close] = deque()
+        self._outbox: deque[dict[str, Any] | str | _Close] = deque()
+        self._on_closed: Callable[[], None] | None = None
         self._wakeup = asyncio.Event()
         self._closed = asyncio.Event()
         self.teardown_task: asyncio.Task[None] | None = None
@@ -127,15 +129,21 @@ class Session:
 
     # --- the hub's side --------------------------------------------------------------------
 
-    def deliver(self, message: dict[str, Any]) -> None:
-        """Queue a message for the client."""
+    def on_closed(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once the transport closes from the hub's side (the writer ends)."""
+        self._on_closed = callback
+
+    def deliver(self, message: dict[str, Any] | str) -> None:
+        """Queue a message for the client: a dict, or a relayed frame's text as it came (offer,
+        answer, candidate: never a message that changes the session's own state)."""
         if self.state in ("closing", "closed"):
             return
-        kind = message.get("type")
-        if kind == "start":
-            self.started = True
-        elif kind in _STOPS:
-            self.started = False
+        if isinstance(message, dict):
+            kind = message.get("type")
+            if kind == "start":
+                self.started = True
+            elif kind in _STOPS:
+                self.started = False
         if len(self._outbox) >= self.limits.outbox_size:
             log.warning("%r cannot keep up with its messages; dropping it", self)
             self.close(CloseCode.TRY_AGAIN_LATER, flush=False)
@@ -190,6 +198,8 @@ class Session:
             log.debug("%r: send failed", self, exc_info=True)
         finally:
             self._closed.set()
+            if self._on_closed is not None:
+                self._on_closed()
             self._hub.schedule_teardown(self)
 
     async def _close_transport(self, code: int) -> None:

@@ -63,13 +63,14 @@ class FakeConnection:
         self.sends_after_close = 0
         self.close_calls = 0
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any] | str) -> None:
         if self.closed.is_set():
             self.sends_after_close += 1
             raise RuntimeError("send after close")
         if self.stall:
             await asyncio.Event().wait()  # a peer whose TCP window stays full
-        self.inbox.put_nowait(json.loads(json.dumps(message)))
+        text = message if isinstance(message, str) else json.dumps(message)
+        self.inbox.put_nowait(json.loads(text))
 
     async def close(self, code: int) -> None:
         self.close_calls += 1

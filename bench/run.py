@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -56,6 +57,7 @@ def main() -> int:
     parser.add_argument("--fail-on-miss", action="store_true",
                         help="exit with status 1 when a figure misses its target")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per set-up request
     # A terminated run still stops the servers it started (the context managers' exits run).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args.only = set(args.only.split(","))

@@ -2,7 +2,8 @@
 
 Each room is one citizen and one clerk. After ``start`` the clerk sends a candidate-sized
 message, the citizen answers with one, and the clerk times the round trip
-(A → server → B → server → A). All rooms run at once; each does ROUND_TRIPS in a row.
+(A → server → B → server → A). All rooms run at once; each does ROUND_TRIPS in a row per
+round, and rounds alternate between the app and the ceiling (both servers run side by side).
 Memory: RSS growth of the server process ÷ connected sockets, read from /proc.
 """
 
@@ -21,7 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import SECRET_KEY, Figure, Report, Seed, Server, bench_env, percentile, serve
 
-ROUND_TRIPS = 20
+ROUND_TRIPS = 10  # per room and round
+ROUNDS = 4
 CANDIDATE = {
     "candidate": "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr "
                  "10.0.0.2 rport 46154 generation 0 ufrag sXhP network-id 1 network-cost 10",
@@ -151,8 +153,9 @@ async def relay(a: ClientConnection, b: ClientConnection) -> list[float]:
     return timings
 
 
-async def measure(server: Server, rooms: list[Room], *, ceiling: bool) -> tuple[list[float], float]:
-    """Round trips (ms) of every room, and KiB of server RSS per connected socket."""
+async def connect_all(server: Server, rooms: list[Room], *,
+                      ceiling: bool) -> tuple[list[tuple[ClientConnection, ClientConnection]], float]:
+    """Every room's two sockets, and KiB of server RSS per connected socket."""
     url = server.ws_url
     before = server.rss_kib()
     gate = asyncio.Semaphore(50)  # connection setup in waves; the relay itself runs all at once
@@ -163,25 +166,35 @@ async def measure(server: Server, rooms: list[Room], *, ceiling: bool) -> tuple[
 
     pairs = await asyncio.gather(*(join(room) for room in rooms))
     await asyncio.sleep(1)
-    per_socket = (server.rss_kib() - before) / (2 * len(pairs))
+    return pairs, (server.rss_kib() - before) / (2 * len(pairs))
+
+
+async def relay_all(pairs: list[tuple[ClientConnection, ClientConnection]]) -> list[float]:
     results = await asyncio.gather(*(relay(a, b) for a, b in pairs))
-    await asyncio.gather(*(ws.close() for pair in pairs for ws in pair))
-    return [t for room in results for t in room], per_socket
+    return [t for room in results for t in room]
 
 
 async def run(report: Report, database_url: str, seed: Seed, rooms_count: int) -> None:
     rooms = await seed_rooms(database_url, seed, rooms_count)
-    with serve("app", bench_env(database_url)) as server:
+    app_rtt: list[float] = []
+    ceiling_rtt: list[float] = []
+    with serve("app", bench_env(database_url)) as server, serve("ws-ceiling") as ceiling_server:
         await issue_clerk_tokens(server.base_url, rooms)
-        app_rtt, app_kib = await measure(server, rooms, ceiling=False)
-    with serve("ws-ceiling") as ceiling_server:
-        ceiling_rtt, ceiling_kib = await measure(ceiling_server, rooms, ceiling=True)
+        app_pairs, app_kib = await connect_all(server, rooms, ceiling=False)
+        ceiling_pairs, ceiling_kib = await connect_all(ceiling_server, rooms, ceiling=True)
+        # Alternating rounds (ABBA...) so that drift on a shared machine hits both sides alike.
+        for round_ in range(ROUNDS):
+            order = [(app_pairs, app_rtt), (ceiling_pairs, ceiling_rtt)]
+            for pairs, sink in order if round_ % 2 == 0 else reversed(order):
+                sink.extend(await relay_all(pairs))
+        await asyncio.gather(*(ws.close() for pairs in (app_pairs, ceiling_pairs)
+                               for pair in pairs for ws in pair))
     p50, c50 = statistics.median(app_rtt), statistics.median(ceiling_rtt)
     p99, c99 = percentile(app_rtt, 99), percentile(ceiling_rtt, 99)
     label = f"{rooms_count} rooms"
     report.add(Figure(f"relay round trip p50 [{label}]", p50, "ms", ceiling=c50,
                       ratio=p50 / c50, target="<= 1.5 x", passed=p50 / c50 <= 1.5,
-                      note=f"{len(app_rtt)} round trips"))
+                      note=f"{len(app_rtt)} round trips, {ROUNDS} alternating rounds"))
     report.add(Figure(f"relay round trip p99 [{label}]", p99, "ms", ceiling=c99,
                       ratio=p99 / c99, target="(reported)", passed=None))
     report.add(Figure(f"memory per socket [{label}]", app_kib, "KiB", ceiling=ceiling_kib,

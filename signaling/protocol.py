@@ -210,18 +210,24 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# One decoder for every frame (json.loads with hooks would build a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+
+
 def load_frame(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any]:
     """Check a frame's size and kind and parse it into a JSON object with a string ``type``."""
     if isinstance(frame, str):
-        # A str has at least len(frame) bytes: no need to encode an obviously huge frame.
-        if len(frame) > max_bytes or len(frame.encode("utf-8", "surrogatepass")) > max_bytes:
+        # UTF-8 takes 1 to 4 bytes per code point: encode only when the length cannot tell.
+        if len(frame) > max_bytes or (
+            len(frame) * 4 > max_bytes and len(frame.encode("utf-8", "surrogatepass")) > max_bytes
+        ):
             raise ProtocolError(CloseCode.TOO_BIG, "frame too big")
     else:
         if len(frame) > max_bytes:
             raise ProtocolError(CloseCode.TOO_BIG, "frame too big")
         _bad("binary frame")
     try:
-        obj = json.loads(frame, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+        obj = _DECODER.decode(frame)
     except ProtocolError:
         raise
     except (ValueError, RecursionError):

@@ -54,7 +54,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 class Database:
     """Engines and session factories for one database URL."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 0) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.dialect == "sqlite":

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./var/buergerbuero.db"
+    # PostgreSQL connections per process: a steady pool; requests beyond it wait for a connection
+    # (no churn of short-lived overflow connections under sustained load).
+    database_pool_size: int = Field(default=20, ge=1, le=500)
+    database_max_overflow: int = Field(default=0, ge=0, le=500)
     secret_key: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     var_dir: Path = Path("var")
@@ -40,6 +44,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
 
     redis_url: str | None = None
+    # How long an availability answer may be served from memory at most (0: never); writes on
+    # this instance (and, with Redis, on every instance) drop it at once anyway.
+    availability_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
     stun_urls: str | None = None
     turn_urls: str | None = None
     turn_secret: str | None = None

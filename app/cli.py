@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from app.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from starlette.applications import Starlette
 
 log = logging.getLogger("buergerbuero.cli")
 
@@ -104,21 +106,49 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Tells the processes of `serve --workers N` whether to run the job worker too.
+_SERVE_RUN_WORKER = "_BUERO_SERVE_RUN_WORKER"
+
+
+def serve_process_app() -> Starlette:
+    """The app of one process under `serve --workers N` (uvicorn imports it by name)."""
+    from app.logging_setup import configure
+    from app.main import create_app
+
+    settings = load_settings()
+    configure(settings)
+    return create_app(settings, run_worker=os.environ.get(_SERVE_RUN_WORKER) == "1")
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app
 
+    workers = args.workers or settings.workers
+    if workers > 1 and not settings.redis_url:
+        raise UserError(
+            "more than one worker process needs BUERO_REDIS_URL: calls, rate limits and caches "
+            "must be shared between the processes"
+        )
     migrate(settings.database_url)
     run_worker = not args.no_worker
-    app = create_app(settings, run_worker=run_worker)
     host = args.host or settings.host
     port = args.port or settings.port
     log.info(
-        "serving on http://%s:%s (worker %s)", host, port, "in-process" if run_worker else "off"
+        "serving on http://%s:%s (%d process%s, job worker %s)", host, port, workers,
+        "es" if workers > 1 else "", "in-process" if run_worker else "off",
     )
+    target: Starlette | str
+    if workers > 1:
+        os.environ[_SERVE_RUN_WORKER] = "1" if run_worker else "0"
+        target = "app.cli:serve_process_app"
+    else:
+        target = create_app(settings, run_worker=run_worker)
     uvicorn.run(
-        app,
+        target,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_config=None,  # keep app/logging_setup.py's configuration
@@ -246,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-worker", action="store_true",
         help="do not run background jobs in this process (run `buergerbuero worker` instead)",
+    )
+    serve.add_argument(
+        "--workers", type=int, choices=range(1, 65), metavar="N",
+        help="server processes (default: BUERO_WORKERS, 1); above 1 needs BUERO_REDIS_URL",
     )
     serve.set_defaults(handler=cmd_serve)
 

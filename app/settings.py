@@ -117,6 +117,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Server processes of `buergerbuero serve`; above 1 they must share state through Redis.
+    workers: int = Field(default=1, ge=1, le=64)
     proxy_headers: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
 

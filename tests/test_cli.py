@@ -23,7 +23,7 @@ from app.models import StaffOffice, StaffUser
 from app.passwords import verify
 from booking.models import Office
 from booking.types import utcnow
-from tests.conftest import free_port
+from tests.conftest import REDIS_URL, free_port, require
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD_PASSWORD = "Stempel-Amt-Vier-7"
@@ -244,12 +244,14 @@ def test_demo_refuses_production(
 # --- serve and worker as real processes --------------------------------------------------------
 
 
-def _spawn(args: list[str], tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], tmp_path: Path, log: Path,
+           extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUERO_")}
     env |= {
         "BUERO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'app.db'}",
         "BUERO_VAR_DIR": str(tmp_path / "var"),
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     with log.open("wb") as fh:
         return subprocess.Popen(
@@ -327,3 +329,50 @@ def test_worker_starts_and_stops_on_sigterm(tmp_path: Path) -> None:
     text = log.read_text()
     assert code == 0, text
     assert "worker stopped" in text and "Traceback" not in text
+
+
+def test_several_workers_need_redis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "BUERO_REDIS_URL" in err and "Traceback" not in err
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.slow
+def test_serve_with_two_worker_processes_shares_redis(tmp_path: Path) -> None:
+    require(REDIS_URL is not None, "Redis (BUERO_TEST_REDIS_URL)")
+    assert REDIS_URL is not None
+    redis_url = REDIS_URL
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = _spawn(["serve", "--port", str(port), "--workers", "2", "--no-worker"], tmp_path,
+                  log, {"BUERO_REDIS_URL": redis_url})
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        _wait_for(up, 60)
+        # Two server processes under the supervisor, both answering with Redis ready.
+        _wait_for(lambda: len(_children(proc.pid)) >= 2, 30)
+        for _ in range(20):
+            ready = httpx.get(f"{base}/readyz", timeout=5)
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+    finally:
+        code = _stop(proc)
+    text = log.read_text()
+    assert code == 0, text
+    assert "2 processes" in text and "job worker off" in text
+    assert "Traceback" not in text

@@ -198,16 +198,38 @@ async def _unique_reference(session: AsyncSession) -> str:
 async def _claim_first(
     session: AsyncSession, appointment: Appointment, candidates: list[Candidate], now: datetime
 ) -> None:
-    """Seats from the first schedule that has them; ``SlotTaken`` when none has."""
+    """Seats from the first schedule that has them; ``SlotTaken`` when none has.
+
+    Lapsed holds are looked for only when a schedule's units are full: while seats are free they
+    cannot be in the way, and the common case stays one insert per unit.
+    """
     assert appointment.id is not None
     for candidate in candidates:
-        lapsed = await seats.lapsed_holders(session, candidate, now)
-        if lapsed:
-            await _expire(session, lapsed, now)
-        if await seats.claim(session, appointment_id=appointment.id, candidate=candidate):
-            appointment.schedule_id = candidate.schedule_id
+        claimed = await seats.claim(session, appointment_id=appointment.id, candidate=candidate)
+        if not claimed:
+            lapsed = await seats.lapsed_holders(session, candidate, now)
+            if lapsed:
+                await _expire(session, lapsed, now)
+                claimed = await seats.claim(
+                    session, appointment_id=appointment.id, candidate=candidate
+                )
+        if claimed:
+            if appointment.schedule_id != candidate.schedule_id:
+                appointment.schedule_id = candidate.schedule_id
             return
     raise SlotTaken()
+
+
+@asynccontextmanager
+async def _deadlock_is_taken() -> AsyncIterator[None]:
+    """PostgreSQL may pick a claimer as a deadlock victim when a move frees seats that a
+    concurrent booking is about to take; that claimer lost the race: ``SlotTaken``."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED:
+            raise SlotTaken() from exc
+        raise
 
 
 @asynccontextmanager
@@ -215,16 +237,10 @@ async def _seat_change(session: AsyncSession) -> AsyncIterator[None]:
     """A savepoint around claiming (and freeing) seats.
 
     If the slot is taken, the changes inside are undone even when the caller catches the error
-    and commits. PostgreSQL may pick a claimer as a deadlock victim when a move frees seats that
-    a concurrent booking is about to take; that claimer lost the race: ``SlotTaken``.
+    and commits (a failed move keeps the old seats).
     """
-    try:
-        async with session.begin_nested():
-            yield
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED:
-            raise SlotTaken() from exc
-        raise
+    async with _deadlock_is_taken(), session.begin_nested():
+        yield
 
 
 async def _expire(session: AsyncSession, ids: list[int], now: datetime) -> int:
@@ -304,12 +320,19 @@ async def book(
         created_at=now,
         updated_at=now,
         confirmed_at=None if held else now,
+        schedule_id=candidates[0].schedule_id,  # the usual winner: no UPDATE afterwards
     )
-    # When the slot is taken, the appointment row goes too (see _seat_change).
-    async with _seat_change(session):
+    # No savepoint (two round trips on every booking): when the slot is taken, the new row is
+    # deleted again, so nothing is left even if a caller catches SlotTaken and commits.
+    async with _deadlock_is_taken():
         session.add(appointment)
         await session.flush()
-        await _claim_first(session, appointment, candidates, now)
+        try:
+            await _claim_first(session, appointment, candidates, now)
+        except SlotTaken:
+            await session.delete(appointment)
+            await session.flush()
+            raise
         await session.flush()
 
     if held:

@@ -77,15 +77,28 @@ class AccessLogFilter(logging.Filter):
 
 
 class ServerLogFilter(logging.Filter):
-    """uvicorn's error logger prints WebSocket paths (with query strings) as arguments."""
+    """Cleans uvicorn's error logger: WebSocket paths (with query strings) and the client's
+    address are its arguments; below INFO it carries the websockets library's trace of every
+    handshake header and frame (cookies, the ``hello`` token, SDP with addresses), dropped."""
+
+    def __init__(self, *, log_client_ip: bool = False) -> None:
+        super().__init__()
+        self.log_client_ip = log_client_ip
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return False
         args = record.args
         if isinstance(args, tuple):
-            record.args = tuple(
+            args = tuple(
                 redact_path(arg) if isinstance(arg, str) and arg.startswith("/") else arg
                 for arg in args
             )
+            # '%s - "WebSocket %s" [accepted]' and its 403 siblings: the first is the client.
+            if (not self.log_client_ip and args and isinstance(record.msg, str)
+                    and record.msg.startswith('%s - "WebSocket ')):
+                args = ("-", *args[1:])
+            record.args = args
         return True
 
 
@@ -191,10 +204,13 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
     logging.getLogger("uvicorn.access").addFilter(
         AccessLogFilter(log_client_ip=settings.log_client_ip)
     )
-    logging.getLogger("uvicorn.error").addFilter(ServerLogFilter())
-    # SQL statements carry personal data in their parameters, and httpx logs every outgoing
-    # URL with its query string: keep both quiet whatever the level.
-    for noisy in ("sqlalchemy.engine", "httpx", "httpcore"):
+    logging.getLogger("uvicorn.error").addFilter(
+        ServerLogFilter(log_client_ip=settings.log_client_ip)
+    )
+    # SQL statements carry personal data in their parameters, httpx logs every outgoing URL
+    # with its query string, fontTools lists each PDF's glyphs (those of the recipient's
+    # name): keep them quiet whatever the level.
+    for noisy in ("sqlalchemy.engine", "httpx", "httpcore", "fontTools"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # Alembic narrates its set-up at INFO; the CLI reports the revision itself.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))

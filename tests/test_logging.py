@@ -86,7 +86,27 @@ def test_server_filter_cleans_websocket_paths() -> None:
         ("203.0.113.7:1", f"/ws/call?token={TOKEN}"), None,
     )
     ServerLogFilter().filter(record)
-    assert TOKEN not in _format(record)
+    line = _format(record)
+    assert TOKEN not in line and "203.0.113.7" not in line
+    assert '- \\"WebSocket /ws/call\\" [accepted]' in line
+
+
+def test_server_filter_may_keep_the_client_address() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" 403',
+        ("203.0.113.7:1", "/ws/call"), None,
+    )
+    ServerLogFilter(log_client_ip=True).filter(record)
+    assert "203.0.113.7:1" in _format(record)
+
+
+def test_server_filter_drops_the_websocket_frame_trace() -> None:
+    """Below INFO the websockets library logs every frame through uvicorn's logger."""
+    record = logging.LogRecord(
+        "uvicorn.error", logging.DEBUG, __file__, 1, "< TEXT %s [%d bytes]",
+        (f'\'{{"type": "hello", "token": "{TOKEN}"}}\'', 73), None,
+    )
+    assert ServerLogFilter().filter(record) is False
 
 
 def test_formatter_is_a_second_net_for_any_logger() -> None:

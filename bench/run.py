@@ -57,7 +57,9 @@ def main() -> int:
     parser.add_argument("--fail-on-miss", action="store_true",
                         help="exit with status 1 when a figure misses its target")
     args = parser.parse_args()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per set-up request
+    # No line per set-up request or ICE check: only the figures.
+    for chatty in ("httpx", "aioice", "aiortc"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # A terminated run still stops the servers it started (the context managers' exits run).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args.only = set(args.only.split(","))

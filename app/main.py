@@ -27,6 +27,8 @@ from app.api import docs as api_docs
 from app.api import payments as api_payments
 from app.api import privacy as api_privacy
 from app.api import public as api_public
+from app.availability_cache import start as start_availability_cache
+from app.availability_cache import stop as stop_availability_cache
 from app.calls import start_calls, stop_calls
 from app.context import AppContext
 from app.db import Database
@@ -59,7 +61,11 @@ def build_context(settings: Settings) -> AppContext:
     i18n = I18n()
     return AppContext(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        ),
         links=LinkKeys(secret),
         i18n=i18n,
         secret_key=secret,
@@ -105,6 +111,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         app.state.ctx = state
         install_metrics(state)
         await start_calls(state)
+        try:
+            await start_availability_cache(state)  # after start_calls: it uses the Redis client
+        except BaseException:
+            await stop_calls(state)
+            raise
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
             from app.worker import Worker
@@ -118,6 +129,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            await stop_availability_cache(state)
             await stop_calls(state)
             await state.limiter.close()
             await state.db.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import random
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
@@ -42,8 +42,7 @@ class LanguageMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        chosen = pick_language((query.get("lang") or [None])[0])
+        chosen = _lang_param(scope.get("query_string", b""))
         is_api = scope["path"].startswith("/api/")
         if chosen:
             lang = chosen
@@ -71,39 +70,74 @@ class LanguageMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
+def _lang_param(query_string: bytes) -> str | None:
+    # Most requests carry no ``lang``: skip parsing their query string (a percent-encoded one is
+    # parsed, since its key might spell "lang" in escapes).
+    if b"lang" not in query_string and b"%" not in query_string:
+        return None
+    values = parse_qs(query_string.decode("latin-1")).get("lang")
+    return pick_language(values[0] if values else None)
+
+
+# Headers every response gets, replacing any the handler set; and defaults it may override.
+_ALWAYS: tuple[tuple[bytes, bytes], ...] = (
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=(), payment=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_CSP = (b"content-security-policy", CSP.encode())
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+# Request ids correlate log lines: they must be unique, not unpredictable (a client may even send
+# its own). Drawn from a generator seeded once by the OS instead of a system call per request.
+_ids = random.Random()  # noqa: S311 (not a secret, see above)
+
+
 class SecurityHeadersMiddleware:
+    """The security headers (and ``Cache-Control: no-store`` unless the handler chose, or the
+    file is static) on every response, plus the request id.
+
+    Written on the raw header list in one pass: this runs for every response."""
+
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.hsts = hsts
+        self.always = _ALWAYS + ((_HSTS,) if hsts else ())
+        self.replaced = frozenset(name for name, _ in self.always) | {b"x-request-id"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id[:64]
-        path: str = scope["path"]
+        request_id = (_header(scope, b"x-request-id") or f"{_ids.getrandbits(64):016x}")[:64]
+        scope.setdefault("state", {})["request_id"] = request_id
+        static = scope["path"].startswith("/static/")
+        replaced, always = self.replaced, self.always
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Permissions-Policy"] = (
-                    "camera=(self), microphone=(self), geolocation=(), payment=()"
-                )
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["X-Request-ID"] = request_id[:64]
-                if self.hsts:
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-                if not path.startswith("/static/"):
-                    headers.setdefault("Cache-Control", "no-store")
+                headers: list[tuple[bytes, bytes]] = []
+                present: set[bytes] = set()
+                for name, value in message.get("headers", ()):
+                    lowered = name.lower()
+                    if lowered not in replaced:
+                        headers.append((name, value))
+                        present.add(lowered)
+                if b"content-security-policy" not in present:
+                    headers.append(_CSP)
+                headers.extend(always)
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                if not static and b"cache-control" not in present:
+                    headers.append(_NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         # Log lines written while serving this request carry its id (see app/logging_setup.py).
-        reset = REQUEST_ID.set(request_id[:64])
+        reset = REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_with_headers)
         finally:

@@ -153,8 +153,11 @@ async def relay(a: ClientConnection, b: ClientConnection) -> list[float]:
     return timings
 
 
+Pair = tuple[ClientConnection, ClientConnection]
+
+
 async def connect_all(server: Server, rooms: list[Room], *,
-                      ceiling: bool) -> tuple[list[tuple[ClientConnection, ClientConnection]], float]:
+                      ceiling: bool) -> tuple[list[Pair], float]:
     """Every room's two sockets, and KiB of server RSS per connected socket."""
     url = server.ws_url
     before = server.rss_kib()

@@ -12,23 +12,23 @@ exactly the wall-clock grid. On a changeover day it means:
   and are distinct instants, never the same slot twice.
 
 Durations are always real elapsed time. A slot covers the grid steps ("units") its duration
-touches; each unit has ``capacity`` seats in ``slot_seat``. Seat counts for a whole window come
+touches; each unit has ``capacity`` seats in ``slot_seat``. The full units of a whole window come
 from one grouped query, so a month of availability is a handful of queries regardless of size.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.errors import Invalid, NotASlot, NotFound
+from booking.errors import NotASlot, NotFound
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -219,29 +219,84 @@ def lapsed_hold(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def seat_counts(
+async def full_units(
     session: AsyncSession,
     *,
-    schedule_ids: Sequence[int],
+    capacities: Mapping[int, int],
     first_unit: datetime,
-    last_unit: datetime,
+    before: datetime,
     now: datetime,
-) -> dict[tuple[int, datetime], int]:
-    """Seats taken per (schedule, unit) in a window, in one grouped query."""
-    if not schedule_ids:
-        return {}
+) -> set[tuple[int, datetime]]:
+    """The (schedule, unit) pairs in ``[first_unit, before)`` whose seats are all taken.
+
+    One grouped query that returns only the full units, so a busy month yields a few hundred rows
+    rather than one per unit. Seats of lapsed holds do not count. They are excluded through the
+    (small) set of lapsed appointments instead of a join from every seat to its appointment, so
+    the scan stays on the seat table's unique index (schedule, unit, seat). ``capacities`` maps
+    each schedule to its current capacity.
+    """
+    if not capacities:
+        return set()
+    lapsed = select(col(Appointment.id)).where(lapsed_hold(now))
+    capacity = case(dict(capacities), value=col(SlotSeat.schedule_id))
     result = await session.execute(
-        select(col(SlotSeat.schedule_id), col(SlotSeat.unit_start), func.count())
-        .join(Appointment, col(Appointment.id) == col(SlotSeat.appointment_id))
+        select(col(SlotSeat.schedule_id), col(SlotSeat.unit_start))
         .where(
-            col(SlotSeat.schedule_id).in_(schedule_ids),
+            col(SlotSeat.schedule_id).in_(list(capacities)),
             col(SlotSeat.unit_start) >= first_unit,
-            col(SlotSeat.unit_start) <= last_unit,
-            not_(lapsed_hold(now)),
+            col(SlotSeat.unit_start) < before,
+            col(SlotSeat.appointment_id).not_in(lapsed),
         )
         .group_by(col(SlotSeat.schedule_id), col(SlotSeat.unit_start))
+        .having(func.count() >= capacity)
     )
-    return {(sid, as_utc(unit)): int(n) for sid, unit, n in result.all()}
+    return {(sid, as_utc(unit)) for sid, unit in result.all()}
+
+
+async def next_hold_lapse(
+    session: AsyncSession, *, office_id: int, now: datetime
+) -> datetime | None:
+    """When the next hold at an office runs out: its seats count as free from then on."""
+    result = await session.execute(
+        select(func.min(col(Appointment.hold_expires_at))).where(
+            col(Appointment.office_id) == office_id,
+            col(Appointment.status) == AppointmentStatus.reserved,
+            col(Appointment.hold_expires_at) > now,
+        )
+    )
+    value = result.scalar_one_or_none()
+    return as_utc(value) if value is not None else None
+
+
+async def load_offer(
+    session: AsyncSession, *, office_id: int, service_id: int
+) -> tuple[Office, Service, bool]:
+    """The office, the active service and whether the office offers it, in one query.
+
+    ``NotFound`` for an unknown office (checked first) or an unknown or inactive service.
+    """
+    offered = (
+        select(col(ServiceOffice.service_id))
+        .where(
+            col(ServiceOffice.service_id) == col(Service.id),
+            col(ServiceOffice.office_id) == col(Office.id),
+        )
+        .exists()
+    )
+    row = (
+        await session.execute(
+            select(Office, Service, offered)
+            # One row of two unrelated tables: the join condition picks the service.
+            .join_from(Office, Service, col(Service.id) == service_id)
+            .where(col(Office.id) == office_id, col(Service.active))
+        )
+    ).first()
+    if row is None:
+        await load_office(session, office_id)  # raises the right NotFound
+        await load_service(session, service_id)
+        raise NotFound("This service does not exist.")
+    office, service, is_offered_here = row
+    return office, service, bool(is_offered_here)
 
 
 # --- public API --------------------------------------------------------------------------------
@@ -262,10 +317,20 @@ async def free_slots(
     office does not offer simply has no slots there.
     """
     now = now or utcnow()
-    office = await load_office(session, office_id)
-    service = await load_service(session, service_id)
-    if not await is_offered(session, service_id, office_id):
+    office, service, offered = await load_offer(
+        session, office_id=office_id, service_id=service_id
+    )
+    if not offered:
         return []
+    return await free_slots_of(session, office, service, start_date, end_date, now)
+
+
+async def free_slots_of(
+    session: AsyncSession, office: Office, service: Service, start_date: date, end_date: date,
+    now: datetime,
+) -> list[Slot]:
+    """``free_slots`` for an office and service already loaded, and known to be offered there."""
+    assert office.id is not None and service.id is not None
     tz = zone(office.timezone)
     earliest = now + timedelta(minutes=office.min_notice_minutes)
     today = local_date(now, tz)
@@ -273,40 +338,52 @@ async def free_slots(
     end_date = min(end_date, plus_days(today, office.horizon_days))
     if start_date > end_date:
         return []
-
     schedules = await load_schedules(
-        session, service_id=service_id, office_id=office_id,
+        session, service_id=service.id, office_id=office.id,
         start_date=start_date, end_date=end_date,
     )
     if not schedules:
         return []
     closed = await closed_days(
-        session, office_id=office_id, start_date=start_date, end_date=end_date
+        session, office_id=office.id, start_date=start_date, end_date=end_date
     )
     duration = timedelta(minutes=service.duration_minutes)
-    candidates = [
-        c
-        for day in days(start_date, end_date)
-        if day not in closed
-        for c in day_candidates(schedules, day, tz, duration)
-        if c.start >= earliest
-    ]
-    if not candidates:
+    # Each opening as (first start not too soon, last start that still fits, schedule): the same
+    # grid as ``day_candidates`` without building a Candidate per slot.
+    openings: list[tuple[datetime, datetime, Schedule]] = []
+    for day in days(start_date, end_date):
+        if day in closed:
+            continue
+        for schedule in schedules:
+            if not runs_on(schedule, day) or schedule.end_time <= schedule.start_time:
+                continue
+            opens = wall_to_utc(day, schedule.start_time, tz)
+            last = wall_to_utc(day, schedule.end_time, tz) - duration
+            if opens < earliest:
+                step = timedelta(minutes=schedule.slot_minutes)
+                opens += -((opens - earliest) // step) * step  # the first step at or after it
+            if opens <= last:
+                openings.append((opens, last, schedule))
+    if not openings:
         return []
-    counts = await seat_counts(
+    full = await full_units(
         session,
-        schedule_ids=[s.id for s in schedules if s.id is not None],
-        first_unit=min(c.units[0] for c in candidates),
-        last_unit=max(c.units[-1] for c in candidates),
+        capacities={s.id: s.capacity for s in schedules if s.id is not None},
+        first_unit=min(o[0] for o in openings),
+        before=max(o[1] for o in openings) + duration,
         now=now,
     )
-    starts: dict[datetime, Slot] = {}
-    for c in candidates:
-        if c.start in starts:  # two schedules offering the same time: one slot
-            continue
-        if all(counts.get((c.schedule_id, unit), 0) < c.capacity for unit in c.units):
-            starts[c.start] = Slot(c.start, c.end)
-    return sorted(starts.values(), key=lambda s: s.start)
+    free: dict[datetime, datetime] = {}
+    for start, last, schedule in openings:
+        sid = schedule.id
+        step = timedelta(minutes=schedule.slot_minutes)
+        offsets = [i * step for i in range(max(1, math.ceil(duration / step)))]
+        while start <= last:
+            # Two schedules offering the same time make one slot.
+            if start not in free and not any((sid, start + o) in full for o in offsets):
+                free[start] = start + duration
+            start += step
+    return [Slot(start, end) for start, end in sorted(free.items())]
 
 
 async def free_days(
@@ -365,53 +442,3 @@ async def resolve_slot(
     if not found:
         raise NotASlot()
     return found
-
-
-# --- the public window -------------------------------------------------------------------------
-
-MAX_WINDOW_DAYS = 62
-
-
-def _local(value: date | datetime, tz: ZoneInfo) -> datetime | date:
-    """A date stays a date; a datetime becomes aware (naive ones are office wall time)."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=tz) if value.tzinfo is None else value
-    return value
-
-
-def _day(value: date | datetime, tz: ZoneInfo) -> date:
-    return value.astimezone(tz).date() if isinstance(value, datetime) else value
-
-
-async def slots_in_window(
-    session: AsyncSession,
-    *,
-    service_id: int,
-    office_id: int,
-    start: date | datetime,
-    end: date | datetime,
-    now: datetime | None = None,
-) -> tuple[Office, list[Slot]]:
-    """Free slots from ``start`` to ``end``: dates are inclusive office-local days; date-times
-    are instants (slots starting in [start, end)). ``end`` may lie at most 62 days after
-    ``start``; an unknown office or service is ``NotFound``, a bad window ``Invalid``."""
-    office = await load_office(session, office_id)
-    await load_service(session, service_id)
-    tz = zone(office.timezone)
-    lo, hi = _local(start, tz), _local(end, tz)
-    first, last = _day(lo, tz), _day(hi, tz)
-    if last < first or (isinstance(lo, datetime) and isinstance(hi, datetime) and hi < lo):
-        raise Invalid("The end of the range (to) is before its start (from).", field="to")
-    if (last - first).days > MAX_WINDOW_DAYS:
-        raise Invalid(
-            "The range may span at most %(days)s days.", field="to", days=MAX_WINDOW_DAYS
-        )
-    slots = await free_slots(
-        session, service_id=service_id, office_id=office_id,
-        start_date=first, end_date=last, now=now,
-    )
-    if isinstance(lo, datetime):
-        slots = [s for s in slots if s.start >= lo]
-    if isinstance(hi, datetime):
-        slots = [s for s in slots if s.start < hi]
-    return office, slots

@@ -14,11 +14,12 @@ from app.api.schemas import (
     OfficeOut,
     ServiceOut,
     ServicesQuery,
-    availability_out,
     booking_out,
     office_out,
     service_out,
 )
+from app.availability_cache import Computed, cache_of, respond
+from app.availability_cache import render as render_availability
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.http import client_ip, read_json, validate
@@ -26,7 +27,9 @@ from app.metrics import metrics_of
 from app.openapi import operation
 from app.templating import request_language
 from booking import catalog
-from booking.availability import load_office, slots_in_window
+from booking.availability import load_office
+from booking.availability_window import window_availability
+from booking.errors import SlotTaken
 from booking.service import CitizenInput, book
 
 
@@ -52,16 +55,28 @@ async def list_services(request: Request) -> Response:
 
 @operation(
     "Free slots of a service at an office", tag="public", query=AvailabilityQuery,
-    responses={200: AvailabilityOut, 404: None, 422: None},
+    responses={200: AvailabilityOut, 304: None, 404: None, 422: None},
 )
 async def availability(request: Request) -> Response:
+    # Answers are kept by app/availability_cache.py while nothing changed (the same bytes either
+    # way); a kept one is found by the query string alone, before any parsing.
+    state = ctx(request)
+    cache = cache_of(state)
+    raw_query: bytes = request.scope["query_string"]
+    kept = cache.get(raw_query)
+    if kept is not None:
+        return respond(kept, request)
     query = validate(AvailabilityQuery, dict(request.query_params))
-    async with ctx(request).db.transaction() as session:
-        office, slots = await slots_in_window(
-            session, service_id=query.service_id, office_id=query.office_id,
-            start=query.from_, end=query.to,
-        )
-        return JSONResponse(availability_out(office, slots))
+
+    async def compute() -> Computed:
+        async with state.db.transaction() as session:
+            window = await window_availability(
+                session, service_id=query.service_id, office_id=query.office_id,
+                start=query.from_, end=query.to,
+            )
+            return render_availability(window)
+
+    return respond(await cache.fetch(raw_query, query.office_id, compute), request)
 
 
 @operation(
@@ -85,16 +100,22 @@ async def _create_appointment(request: Request, state: AppContext) -> Response:
         phone=body.citizen.phone,
         date_of_birth=body.citizen.date_of_birth,
     )
-    async with state.db.transaction(write=True) as session:
-        booked = await book(
-            session, state.links, policy_from(state.settings),
-            service_id=body.service_id, office_id=body.office_id, start=body.start,
-            citizen=citizen, locale=body.locale or request_language(request),
-        )
-        office = await load_office(session, booked.appointment.office_id)
-        # The link token is not in the response: it reaches the citizen only by e-mail, which
-        # is what makes the confirmation a proof of the address.
-        created = booking_out(booked.appointment, office)
+    try:
+        async with state.db.transaction(write=True) as session:
+            booked = await book(
+                session, state.links, policy_from(state.settings),
+                service_id=body.service_id, office_id=body.office_id, start=body.start,
+                citizen=citizen, locale=body.locale or request_language(request),
+            )
+            office = await load_office(session, booked.appointment.office_id)
+            # The link token is not in the response: it reaches the citizen only by e-mail,
+            # which is what makes the confirmation a proof of the address.
+            created = booking_out(booked.appointment, office)
+    except SlotTaken:
+        # The database knew better than what this instance may be showing (a booking made on
+        # another instance without Redis): the office's kept answers go, the next read is fresh.
+        cache_of(state).invalidate(frozenset({body.office_id}))
+        raise
     return JSONResponse(created, status_code=201)
 
 

@@ -1,6 +1,8 @@
 """Fee notice PDF with GiroCode, per document, and a print batch of 1,000 letters.
 
-Pure function calls in this process: no server and no database.
+Pure function calls in this process: no server and no database. The batch figure includes
+rendering each letter (the print room's batch joins stored PDFs; rendering them is the larger
+part). Recipients vary in name and script, so each letter embeds its own glyph subset.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ AUTHORITY = Authority(
                      iban="DE89370400440532013000", bic="COBADEFFXXX",
                      bank_name="Kreissparkasse Esslingen-Nürtingen"),
 )
+RECIPIENTS = (
+    ("Jürgen Weiß", "Großer Anger 7"), ("Ayşe Yılmaz", "Königstraße 12"),
+    ("Zofia Wiśniewska", "Am Bühl 3a"), ("Νίκος Παπαδόπουλος", "Uferweg 41"),
+    ("Nguyễn Thị Minh Khai", "Schloßgasse 2"), ("Oleksandr Kovalenko", "Ötztaler Weg 9"),
+    ("François Lefèvre", "Brückenstraße 18"), ("Dr. Ilse Öztürk-Maier", "Hauptstraße 100"),
+)
 LINES = (
     FeeLine(description="Meldebescheinigung", legal_basis="GebVerz. Nr. 3.1", unit_cents=1250),
     FeeLine(description="Beglaubigte Kopie", legal_basis="GebVerz. Nr. 7.2", quantity=3,
@@ -41,10 +49,10 @@ LINES = (
 
 def notice(number: int) -> FeeNoticeData:
     issued = dt.date(2026, 11, 24)
+    name, street = RECIPIENTS[number % len(RECIPIENTS)]
     return FeeNoticeData(
         authority=AUTHORITY,
-        recipient=LetterAddress.of(f"Jürgen Weiß {number}", "Großer Anger 7", "73760",
-                                   "Musterhausen"),
+        recipient=LetterAddress.of(f"{name} {number}", street, "73760", "Musterhausen"),
         case_number=f"2026-{number:06d}", issue_date=issued,
         due_date=issued + dt.timedelta(days=14), service="Ausstellung einer Meldebescheinigung",
         service_date=dt.date(2026, 11, 23), lines=LINES, appointment_reference=f"BB-{number:04d}",

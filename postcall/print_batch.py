@@ -3,7 +3,8 @@
 Every letter starts on the front of a fresh sheet: after a letter with an odd number of pages a
 blank page is added, so a duplex printer never puts the next citizen's letter on the back of the
 previous one. Letters are our own documents (rendered here) or finished PDFs (e.g. a certificate
-kept with the dispatch job); pypdf joins them.
+kept with the dispatch job); postcall.pdf_join copies their objects into one file without
+decoding them (pypdf first rewrites a PDF of a kind it cannot copy as is).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
-
 from postcall.documents import (
     BatchLetter,
     DocumentError,
@@ -24,6 +22,7 @@ from postcall.documents import (
     ReceiptData,
 )
 from postcall.fee_notice import CORRECTED_TITLE, NOTICE_TITLE, RECEIPT_TITLE, render_document
+from postcall.pdf_join import BatchWriter, JoinError, read_letter
 
 MANIFEST_COLUMNS = (
     "position",
@@ -59,25 +58,16 @@ def _kind(letter: BatchLetter) -> str:
     return "Schreiben"
 
 
-def _reader(pdf: bytes) -> PdfReader:
-    try:
-        reader = PdfReader(io.BytesIO(pdf))
-        if len(reader.pages) == 0:
-            raise DocumentError("a letter in the batch has no pages")
-    except PdfReadError as exc:
-        raise DocumentError("a letter in the batch is not a readable PDF") from exc
-    return reader
-
-
-def _append(writer: PdfWriter, pdf: bytes) -> int:
+def _append(writer: BatchWriter, pdf: bytes) -> int:
     """Add one letter, padded to an even page count; return the letter's own page count."""
-    reader = _reader(pdf)
-    for page in reader.pages:
-        writer.add_page(page)
-    if len(reader.pages) % 2:
-        box = reader.pages[-1].mediabox
-        writer.add_blank_page(width=float(box.width), height=float(box.height))
-    return len(reader.pages)
+    try:
+        letter = read_letter(pdf)
+    except JoinError as exc:
+        raise DocumentError(str(exc)) from exc
+    writer.add(letter)
+    if letter.page_count % 2:
+        writer.add_blank_page(letter.media_box(letter.pages[-1]))
+    return letter.page_count
 
 
 def _pdf_of(document: FeeNoticeData | ReceiptData | bytes) -> bytes:
@@ -88,7 +78,7 @@ def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
     """Join the letters for duplex printing and describe each one for the manifest."""
     if not letters:
         raise DocumentError("a print batch needs at least one letter")
-    writer = PdfWriter()
+    writer = BatchWriter()
     entries: list[ManifestEntry] = []
     next_page = 1
     for position, letter in enumerate(letters, start=1):
@@ -107,21 +97,17 @@ def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
             )
         )
         next_page += padded
-    out = io.BytesIO()
-    writer.write(out)
-    return PrintBatch(pdf=out.getvalue(), entries=tuple(entries))
+    return PrintBatch(pdf=writer.finish(), entries=tuple(entries))
 
 
 def render_batch(documents: Sequence[FeeNoticeData | ReceiptData | bytes]) -> bytes:
     """Only the joined PDF, for callers that keep no manifest (finished PDFs need no address)."""
     if not documents:
         raise DocumentError("a print batch needs at least one letter")
-    writer = PdfWriter()
+    writer = BatchWriter()
     for document in documents:
         _append(writer, _pdf_of(document))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return writer.finish()
 
 
 def _cell(text: str) -> str:

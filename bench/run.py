@@ -1,6 +1,6 @@
 """Run every benchmark and print one line per figure (``make bench``).
 
-    python -m bench.run [--only availability,race,documents,signalling] [--seconds 10] [--rooms 200]
+    python -m bench.run [--only availability,race,documents,signalling] [--seconds 10] [--rooms 1000]
 
 Postgres figures run when BUERO_BENCH_POSTGRES_URL is set (a server URL; a database is created
 and dropped per run), e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; the
@@ -53,7 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default=",".join(ALL))
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rooms", type=int, default=200)
+    parser.add_argument("--rooms", type=int, default=1000)
     parser.add_argument("--fail-on-miss", action="store_true",
                         help="exit with status 1 when a figure misses its target")
     args = parser.parse_args()

@@ -1,9 +1,11 @@
 """One client connection as the hub sees it: an outbox with its own writer, timers, a rate limit.
 
 The transport is behind ``Connection`` (two methods), so tests use in-memory fakes and the app
-wraps a Starlette ``WebSocket``. Every outgoing message goes through the outbox and one writer task:
-messages reach the client in order, and a slow or dead client never blocks the hub, the bus reader
-or another room — a send that does not finish within ``send_timeout`` closes the connection.
+wraps a Starlette ``WebSocket``. Messages reach the client in order, and a slow or dead client
+never blocks the hub, the bus reader or another room — a send that does not finish within
+``send_timeout`` closes the connection. When nothing is queued or being sent, a message is sent
+at once from the caller (``signaling.eager``: most sends complete without waiting); a send that
+has to wait continues in a task of its own while later messages queue for the writer task.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from signaling.eager import Resumed, start_eagerly
 from signaling.errors import CloseCode
 from signaling.grants import Grant, Role
 from signaling.protocol import MAX_FRAME_BYTES
@@ -89,6 +92,8 @@ class Session:
         self.bucket = TokenBucket(limits.rate, limits.burst, clock)
         self._outbox: deque[dict[str, Any] | str | _Close] = deque()
         self._on_closed: Callable[[], None] | None = None
+        self._writing = False  # a send is under way (the writer's, or one started eagerly)
+        self._finishing: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
         self._closed = asyncio.Event()
         self.teardown_task: asyncio.Task[None] | None = None
@@ -121,6 +126,8 @@ class Session:
         """The transport is gone (or the endpoint is done with it): leave the room."""
         if not self._writer.done():
             self._writer.cancel()
+        if self._finishing is not None:
+            self._finishing.cancel()
         self._closed.set()
         await self._hub.teardown(self)
 
@@ -144,12 +151,44 @@ class Session:
                 self.started = True
             elif kind in _STOPS:
                 self.started = False
+        if not self._writing and not self._outbox and not self.closed:
+            self._send_now(message)
+            return
         if len(self._outbox) >= self.limits.outbox_size:
             log.warning("%r cannot keep up with its messages; dropping it", self)
             self.close(CloseCode.TRY_AGAIN_LATER, flush=False)
             return
         self._outbox.append(message)
         self._wakeup.set()
+
+    def _send_now(self, message: dict[str, Any] | str) -> None:
+        """Send from the caller without waiting; a send that must wait finishes in a task."""
+        try:
+            rest = start_eagerly(self.conn.send(message))
+        except Exception:
+            log.debug("%r: send failed", self, exc_info=True)
+            self.close(CloseCode.GOING_AWAY, flush=False)
+            return
+        if rest is not None:
+            self._writing = True
+            self._finishing = asyncio.get_running_loop().create_task(
+                self._finish_send(rest), name=f"signaling-send-{self.id[:8]}"
+            )
+
+    async def _finish_send(self, rest: Resumed) -> None:
+        try:
+            async with asyncio.timeout(self.limits.send_timeout):
+                await rest
+        except TimeoutError:
+            log.info("%r: send timed out; dropping the connection", self)
+            self.close(CloseCode.GOING_AWAY, flush=False)
+        except Exception:
+            log.debug("%r: send failed", self, exc_info=True)
+            self.close(CloseCode.GOING_AWAY, flush=False)
+        finally:
+            self._writing = False
+            self._finishing = None
+            self._wakeup.set()
 
     def close(self, code: int, *, flush: bool = True) -> None:
         """Close after the queued messages (``flush``) or at once; protocol codes send an
@@ -179,15 +218,19 @@ class Session:
     async def _write(self) -> None:
         try:
             while True:
-                while not self._outbox:
+                while not self._outbox or self._writing:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                 item = self._outbox.popleft()
                 if isinstance(item, _Close):
                     await self._close_transport(item.code)
                     return
-                async with asyncio.timeout(self.limits.send_timeout):
-                    await self.conn.send(item)
+                self._writing = True
+                try:
+                    async with asyncio.timeout(self.limits.send_timeout):
+                        await self.conn.send(item)
+                finally:
+                    self._writing = False
         except TimeoutError:
             log.info("%r: send timed out; dropping the connection", self)
             if self.state not in ("closing", "closed"):

@@ -296,6 +296,35 @@ async def test_a_peer_that_cannot_keep_up_is_dropped(make_hub: HubFactory) -> No
     await clerk.expect("peer-left")
 
 
+async def test_a_send_that_has_to_wait_keeps_the_order_and_blocks_no_one(
+    make_hub: HubFactory,
+) -> None:
+    """Sends start in the caller; one that must wait finishes in a task while later messages
+    queue behind it, and the sender's own messages are handled meanwhile."""
+    tokens = Tokens()
+    hub = await make_hub(tokens)
+    citizen, clerk = await joined_pair(hub, tokens)
+    gate = asyncio.Event()
+    send = citizen.conn.send
+
+    async def slow_first(message: dict[str, Any] | str) -> None:
+        if not gate.is_set():
+            await gate.wait()  # a full TCP window, once
+        await send(message)
+
+    citizen.conn.send = slow_first  # type: ignore[method-assign]
+    for n in range(3):
+        await clerk.send({"type": "candidate", "candidate": {"candidate": f"c{n}"}})
+    await clerk.send({"type": "ping"})
+    await clerk.expect("pong")  # the clerk's messages were handled while the citizen's waited
+    await citizen.nothing()
+    gate.set()
+    for n in range(3):
+        assert (await citizen.expect("candidate"))["candidate"]["candidate"] == f"c{n}"
+    await clerk.send({"type": "candidate", "candidate": {"candidate": "c3"}})
+    assert (await citizen.expect("candidate"))["candidate"]["candidate"] == "c3"
+
+
 async def test_transport_lost_tells_the_peer(make_hub: HubFactory, backend: Backend) -> None:
     tokens, events = Tokens(), Events()
     hub = await make_hub(tokens, on_event=events)

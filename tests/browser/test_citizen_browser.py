@@ -236,8 +236,13 @@ async def test_every_citizen_page_passes_axe(site: Site, browser_page: Page) -> 
     # Appointments in every state the link page can show.
     async def book_one(email: str, pick: int) -> str:
         await page.goto(f"{base}/book?service={s.service_id}&office={s.office_id}")
-        day = await first_value("day")
-        await page.goto(f"{base}/book?service={s.service_id}&office={s.office_id}&day={day}")
+        days = [await day.get_attribute("value") or ""
+                for day in await page.locator("input[name=day]").all()]
+        # The first day may be nearly over (late in the afternoon): take one with enough slots.
+        for day in days:
+            await page.goto(f"{base}/book?service={s.service_id}&office={s.office_id}&day={day}")
+            if await page.locator("input[name=slot]").count() > pick:
+                break
         slot = (await page.locator("input[name=slot]").nth(pick).get_attribute("value")) or ""
         await page.goto(f"{base}/book?service={s.service_id}&office={s.office_id}&day={day}"
                         f"&slot={slot.replace('+', '%2B')}")

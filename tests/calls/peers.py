@@ -181,6 +181,27 @@ async def call(citizen: Signal, clerk: Signal, citizen_peer: MediaPeer,
     await asyncio.gather(citizen_peer.media_flows(), clerk_peer.media_flows())
 
 
+RED = (81, 90, 240)  # YUV: the citizen's camera
+BLUE = (41, 240, 110)  # the clerk's
+
+
+async def call_and_see_each_other(citizen: Signal, clerk: Signal,
+                                  ice_servers: list[dict[str, Any]]) -> None:
+    """After ``start``: a red citizen and a blue clerk connect, and each receives the other's
+    picture (VP8 keeps a flat colour close)."""
+    citizen_peer = MediaPeer(ice_servers, RED)
+    clerk_peer = MediaPeer(ice_servers, BLUE)
+    try:
+        await call(citizen, clerk, citizen_peer, clerk_peer)
+        assert citizen_peer.pc.connectionState == "connected"
+        assert clerk_peer.pc.connectionState == "connected"
+        assert abs(luma(citizen_peer.frames[-1]) - BLUE[0]) < 12
+        assert abs(luma(clerk_peer.frames[-1]) - RED[0]) < 12
+    finally:
+        await citizen_peer.close()
+        await clerk_peer.close()
+
+
 async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Poll an async ``check`` until it returns something truthy."""
     async with asyncio.timeout(timeout):

@@ -4,10 +4,7 @@ CONTRACT alone: tokens from the API, signalling over ``WebSocket /ws/call``, med
 from __future__ import annotations
 
 from tests.calls.conftest import CallSite
-from tests.calls.peers import MediaPeer, Signal, call, eventually, luma
-
-RED = (81, 90, 240)  # YUV
-BLUE = (41, 240, 110)
+from tests.calls.peers import Signal, call_and_see_each_other, eventually
 
 
 async def test_citizen_and_clerk_see_each_other(site: CallSite) -> None:
@@ -35,18 +32,7 @@ async def test_citizen_and_clerk_see_each_other(site: CallSite) -> None:
     await clerk.expect("start", initiator=True)
     await citizen.expect("start", initiator=False)
 
-    citizen_peer = MediaPeer(welcome["ice_servers"], RED)
-    clerk_peer = MediaPeer(welcome["ice_servers"], BLUE)
-    try:
-        await call(citizen, clerk, citizen_peer, clerk_peer)
-        assert citizen_peer.pc.connectionState == "connected"
-        assert clerk_peer.pc.connectionState == "connected"
-        # Each side receives the other's picture (VP8 keeps a flat colour close).
-        assert abs(luma(citizen_peer.frames[-1]) - BLUE[0]) < 12
-        assert abs(luma(clerk_peer.frames[-1]) - RED[0]) < 12
-    finally:
-        await citizen_peer.close()
-        await clerk_peer.close()
+    await call_and_see_each_other(citizen, clerk, welcome["ice_servers"])
 
     assert await eventually(lambda: _status_is(site, reference, "in_call"))
     [item] = await site.agenda()

@@ -34,7 +34,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.calls.peers import MediaPeer, Signal, call, eventually, luma
+from tests.calls.peers import Signal, call_and_see_each_other, eventually
 from tests.cases.conftest import VERIFIED
 from tests.conftest import PG_URL, REDIS_URL, _pg_admin, free_port, require
 from tests.smtp_support import SmtpSink, wait_for
@@ -49,7 +49,6 @@ ADMIN = ("admin.scale@stadt.example", "Pflaumenmus-im-Rathauskeller-42")
 CLERK = ("clerk.scale@stadt.example", "Mohnschnecke-am-Schalter-drei-7")
 GIVEN, FAMILY = "Kunigunde", "Zwetschgenbaum"
 EMAIL = "Kunigunde.Zwetschgenbaum+videotermin@example.org"
-RED, BLUE = (81, 90, 240), (41, 240, 110)  # YUV
 
 LOOPBACK_PORT = re.compile(r"127\.0\.0\.1:(\d+)")
 Agenda = Callable[[], Awaitable[list[dict[str, Any]]]]
@@ -396,17 +395,7 @@ async def video_call(base_a: str, base_b: str, link_token: str, call_token: str,
     await clerk.send({"type": "admit"})
     await clerk.expect("start", initiator=True)
     await citizen.expect("start", initiator=False)
-    citizen_peer = MediaPeer(welcome["ice_servers"], RED)
-    clerk_peer = MediaPeer(welcome["ice_servers"], BLUE)
-    try:
-        await call(citizen, clerk, citizen_peer, clerk_peer)
-        assert citizen_peer.pc.connectionState == "connected"
-        assert clerk_peer.pc.connectionState == "connected"
-        assert abs(luma(citizen_peer.frames[-1]) - BLUE[0]) < 12
-        assert abs(luma(clerk_peer.frames[-1]) - RED[0]) < 12
-    finally:
-        await citizen_peer.close()
-        await clerk_peer.close()
+    await call_and_see_each_other(citizen, clerk, welcome["ice_servers"])
 
     async def in_call_on_a() -> bool:
         [item] = await agenda_a()

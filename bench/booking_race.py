@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
+import json
 from collections import Counter
 from typing import Any
 
 import httpx
 
 from bench.common import Figure, Report, Seed, bench_env, serve
+from bench.http_load import post_all
 
 RACERS = 1000
 THROUGHPUT_BOOKINGS = 1000
@@ -50,25 +51,17 @@ async def race(base_url: str, seed: Seed) -> Counter[int]:
 
 
 async def book_distinct(base_url: str, seed: Seed) -> tuple[float, Counter[int]]:
-    starts = seed.free_starts[:THROUGHPUT_BOOKINGS]
-    queue: asyncio.Queue[tuple[int, dt.datetime]] = asyncio.Queue()
-    for item in enumerate(starts):
-        queue.put_nowait(item)
-    statuses: Counter[int] = Counter()
-    limits = httpx.Limits(max_connections=THROUGHPUT_CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
-        # Warm the connections and the server's first-request paths outside the clock.
-        await client.get("/healthz")
-
-        async def worker() -> None:
-            while not queue.empty():
-                number, start = queue.get_nowait()
-                statuses[await _post(client, _body(seed, start, 100_000 + number))] += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(THROUGHPUT_CONCURRENCY)))
-        elapsed = time.perf_counter() - began
-    return len(starts) / elapsed, statuses
+    """Bookings of distinct slots at THROUGHPUT_CONCURRENCY connections, with a lean client
+    (bench/http_load.py) so that the load generator does not take the server's CPU."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    path = "/api/v1/appointments"
+    # Warm the connections' code paths and the statement caches outside the clock.
+    warm = [json.dumps(_body(seed, start, 900_000 + n)).encode()
+            for n, start in enumerate(seed.free_starts[-THROUGHPUT_CONCURRENCY:])]
+    await post_all(host, int(port), path, warm, THROUGHPUT_CONCURRENCY)
+    bodies = [json.dumps(_body(seed, start, 100_000 + n)).encode()
+              for n, start in enumerate(seed.free_starts[:THROUGHPUT_BOOKINGS])]
+    return await post_all(host, int(port), path, bodies, THROUGHPUT_CONCURRENCY)
 
 
 async def run(report: Report, database_url: str, seed: Seed, label: str, *,

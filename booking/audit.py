@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text
+from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -44,6 +44,25 @@ class Actor:
         return cls("citizen", None, "citizen")
 
 
+def event_values(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: object,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit event (``at`` is the column default: now)."""
+    return {
+        "actor_type": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+    }
+
+
 def record(
     session: AsyncSession,
     actor: Actor,
@@ -52,14 +71,22 @@ def record(
     object_id: object,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
-        actor_type=actor.kind,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        detail=json.dumps(detail or {}, sort_keys=True, default=str),
-    )
+    """Add an event to the session (written with the session's next flush)."""
+    event = AuditEvent(**event_values(actor, action, object_type, object_id, detail))
     session.add(event)
     return event
+
+
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+
+async def record_now(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: object,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """``record`` as one INSERT right away, without an ORM object (the booking's hot path)."""
+    await session.execute(_INSERT, event_values(actor, action, object_type, object_id, detail))

@@ -22,13 +22,14 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.errors import NotASlot, NotFound
+from booking.errors import NotFound
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -107,7 +108,19 @@ def as_utc(value: datetime) -> datetime:
 # --- the grid ----------------------------------------------------------------------------------
 
 
-def runs_on(schedule: Schedule, day: date) -> bool:
+class Weekly(Protocol):
+    """What decides whether a schedule runs on a day (a ``Schedule`` or a row of one)."""
+
+    @property
+    def valid_from(self) -> date: ...
+
+    @property
+    def valid_until(self) -> date | None: ...
+
+    def weekday_list(self) -> list[int]: ...
+
+
+def runs_on(schedule: Weekly, day: date) -> bool:
     if day < schedule.valid_from:
         return False
     if schedule.valid_until is not None and day > schedule.valid_until:
@@ -211,7 +224,7 @@ async def closed_days(
     return set(result.scalars().all())
 
 
-def lapsed_hold(now: datetime) -> ColumnElement[bool]:
+def lapsed_hold(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """A reserved appointment whose hold has run out: its seats count as free."""
     return and_(
         col(Appointment.status) == AppointmentStatus.reserved,
@@ -403,42 +416,3 @@ async def free_days(
         start_date=start_date, end_date=end_date, now=now,
     )
     return sorted({local_date(s.start, tz) for s in slots})
-
-
-async def resolve_slot(
-    session: AsyncSession, office: Office, service: Service, start: datetime, now: datetime
-) -> list[Candidate]:
-    """The schedules that offer ``start`` for ``service`` (first one first), ignoring seats.
-
-    Raises ``NotASlot`` with a message that says why: past, too soon, too far ahead, not offered
-    here, closed, or simply not on the grid.
-    """
-    assert office.id is not None and service.id is not None
-    start = as_utc(start)
-    tz = zone(office.timezone)
-    day = local_date(start, tz)
-    if start < now:
-        raise NotASlot("This time is in the past.")
-    if start < now + timedelta(minutes=office.min_notice_minutes):
-        raise NotASlot(
-            "This time is too soon. Appointments must be booked at least %(minutes)s minutes "
-            "in advance.",
-            minutes=office.min_notice_minutes,
-        )
-    if day > plus_days(local_date(now, tz), office.horizon_days):
-        raise NotASlot(
-            "This date is too far ahead. Appointments can be booked up to %(days)s days ahead.",
-            days=office.horizon_days,
-        )
-    if not await is_offered(session, service.id, office.id):
-        raise NotASlot("This service is not offered at this office.")
-    if await closed_days(session, office_id=office.id, start_date=day, end_date=day):
-        raise NotASlot("The office is closed on this day.")
-    schedules = await load_schedules(
-        session, service_id=service.id, office_id=office.id, start_date=day, end_date=day
-    )
-    duration = timedelta(minutes=service.duration_minutes)
-    found = [c for c in day_candidates(schedules, day, tz, duration) if c.start == start]
-    if not found:
-        raise NotASlot()
-    return found

@@ -10,8 +10,10 @@ report itself.
   depends on changed (status, hold, times, schedule, office); it names its office. Schedules,
   closures, office-service links, offices and a schedule's services (when the session holds the
   schedule) name theirs; a closure for every office and a service stand for every office.
-* ``do_orm_execute`` sees statements. An ``INSERT``/``UPDATE``/``DELETE`` on one of those tables
-  stands for every office, except on ``slot_seat``: seats are always claimed and freed together
+* ``do_orm_execute`` sees statements. A write statement that carries the execution option
+  ``OFFICES_OPTION`` names its offices (the booking's own ``INSERT`` of an appointment does).
+  Any other ``INSERT``/``UPDATE``/``DELETE`` on one of those tables stands for every office,
+  except on ``slot_seat``: seats are always claimed and freed together
   with a change to their appointment, which names the office. Seat statements in a transaction
   without such an appointment still stand for every office.
 * After the outermost commit (never after a rollback or a savepoint), the listeners registered
@@ -59,6 +61,8 @@ Offices = frozenset[int] | None
 Listener = Callable[[Offices], None]
 
 _INFO_KEY = "buero_availability_changes"
+# Execution option of a write statement: the ids of the offices whose availability it changes.
+OFFICES_OPTION = "buero_availability_offices"
 _SEAT_TABLE = "slot_seat"
 _TABLES = {
     model.__tablename__
@@ -182,6 +186,10 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     statement = state.statement
     if state.is_insert or state.is_update or state.is_delete:
+        named = state.execution_options.get(OFFICES_OPTION)
+        if named is not None:  # the statement says whose availability it changes
+            _note_offices(state.session, list(named))
+            return
         table = getattr(getattr(statement, "table", None), "name", None)
         if table == _SEAT_TABLE:
             _changes(state.session).seats = True

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Text
+from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -47,12 +47,31 @@ class Job(SQLModel, table=True):
         return value
 
 
+def job_values(
+    kind: str, payload: dict[str, Any], *, run_after: datetime | None = None
+) -> dict[str, Any]:
+    """The columns of a new pending job."""
+    return {
+        "kind": kind,
+        "payload": json.dumps(payload, sort_keys=True),
+        "status": JobStatus.pending.value,
+        "run_after": run_after or utcnow(),
+    }
+
+
 def enqueue(
     session: AsyncSession, kind: str, payload: dict[str, Any], *, run_after: datetime | None = None
 ) -> Job:
     """Add a job to the caller's transaction (it runs only if that transaction commits)."""
-    job = Job(
-        kind=kind, payload=json.dumps(payload, sort_keys=True), run_after=run_after or utcnow()
-    )
+    job = Job(**job_values(kind, payload, run_after=run_after))
     session.add(job)
     return job
+
+
+_INSERT = insert(Job.__table__)  # type: ignore[attr-defined]
+
+
+async def enqueue_now(session: AsyncSession, jobs: list[dict[str, Any]]) -> None:
+    """Insert jobs (``job_values``) at once, in the caller's transaction, without ORM objects."""
+    if jobs:
+        await session.execute(_INSERT, jobs)

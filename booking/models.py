@@ -34,6 +34,11 @@ ACTIVE_STATUSES = (
 )
 
 
+def parse_weekdays(text: str) -> list[int]:
+    """``"0,1,2,3,4"`` (Monday = 0) as numbers."""
+    return [int(part) for part in text.split(",") if part != ""]
+
+
 class Office(SQLModel, table=True):
     __tablename__ = "office"
 
@@ -112,7 +117,7 @@ class Schedule(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     def weekday_list(self) -> list[int]:
-        return [int(part) for part in self.weekdays.split(",") if part != ""]
+        return parse_weekdays(self.weekdays)
 
 
 class ScheduleService(SQLModel, table=True):

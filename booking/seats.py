@@ -15,38 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.availability import Candidate, lapsed_hold
+from booking.inserts import insert_unless_taken
 from booking.models import Appointment, SlotSeat
 
-_CONFLICT_KEY = ["schedule_id", "unit_start", "seat"]
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
-
-
-def _insert_seat(session: AsyncSession, values: dict[str, Any]) -> Any:
-    table = SlotSeat.__table__  # type: ignore[attr-defined]
-    if _dialect(session) == "postgresql":
-        return (
-            postgresql.insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=_CONFLICT_KEY)
-            .returning(table.c.id)
-        )
-    return (
-        sqlite.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=_CONFLICT_KEY)
-        .returning(table.c.id)
-    )
+_CONFLICT_KEY = ("schedule_id", "unit_start", "seat")
+_TABLE = SlotSeat.__table__  # type: ignore[attr-defined]
 
 
 async def claim(session: AsyncSession, *, appointment_id: int, candidate: Candidate) -> bool:
@@ -55,19 +34,13 @@ async def claim(session: AsyncSession, *, appointment_id: int, candidate: Candid
     for unit in candidate.units:
         seat_id: int | None = None
         for seat in range(candidate.capacity):
-            result = await session.execute(
-                _insert_seat(
-                    session,
-                    {
-                        "schedule_id": candidate.schedule_id,
-                        "unit_start": unit,
-                        "seat": seat,
-                        "capacity": candidate.capacity,
-                        "appointment_id": appointment_id,
-                    },
-                )
-            )
-            seat_id = result.scalar_one_or_none()
+            seat_id = await insert_unless_taken(session, _TABLE, _CONFLICT_KEY, {
+                "schedule_id": candidate.schedule_id,
+                "unit_start": unit,
+                "seat": seat,
+                "capacity": candidate.capacity,
+                "appointment_id": appointment_id,
+            })
             if seat_id is not None:
                 break
         if seat_id is None:

@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from booking import seats
-from booking.audit import Actor, record
-from booking.availability import Candidate, as_utc, lapsed_hold, load_office, resolve_slot
+from booking.audit import Actor, record, record_now
+from booking.availability import Candidate, as_utc, lapsed_hold
+from booking.availability_changes import OFFICES_OPTION
 from booking.errors import (
     HoldExpired,
     Invalid,
@@ -30,10 +33,12 @@ from booking.errors import (
     Unauthorized,
     WrongState,
 )
-from booking.jobs import enqueue
+from booking.inserts import insert_unless_taken
+from booking.jobs import Job, enqueue, enqueue_now, job_values
 from booking.links import LinkKeys
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
-from booking.types import utcnow
+from booking.slot_offer import load_slot_offer, pick_slot
+from booking.types import UTCDateTime, utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
 MAIL_JOB = "mail.appointment"
@@ -63,6 +68,7 @@ class CitizenInput:
 class Booked:
     appointment: Appointment
     token: str  # the link token, shown/sent once; never logged
+    office_timezone: str = "Europe/Berlin"
 
 
 @dataclass(frozen=True)
@@ -128,29 +134,36 @@ def _check_citizen(citizen: CitizenInput, locale: str) -> None:
         raise Invalid("This language is not supported.", field="locale")
 
 
+def _mail_job(
+    appointment: Appointment, template: str, run_after: datetime | None = None
+) -> dict[str, Any]:
+    payload = {
+        "appointment_id": appointment.id,
+        "template": template,
+        "sequence": appointment.ics_sequence,
+    }
+    return job_values(MAIL_JOB, payload, run_after=run_after)
+
+
 def _mail(
     session: AsyncSession,
     appointment: Appointment,
     template: str,
     run_after: datetime | None = None,
 ) -> None:
-    enqueue(
-        session,
-        MAIL_JOB,
-        {
-            "appointment_id": appointment.id,
-            "template": template,
-            "sequence": appointment.ics_sequence,
-        },
-        run_after=run_after,
-    )
+    session.add(Job(**_mail_job(appointment, template, run_after)))
+
+
+def _reminder_at(policy: BookingPolicy, appointment: Appointment, now: datetime) -> datetime | None:
+    at = appointment.start_at - timedelta(hours=policy.reminder_hours)
+    return at if at > now else None
 
 
 def _reminder(
     session: AsyncSession, policy: BookingPolicy, appointment: Appointment, now: datetime
 ) -> None:
-    at = appointment.start_at - timedelta(hours=policy.reminder_hours)
-    if at > now:
+    at = _reminder_at(policy, appointment, now)
+    if at is not None:
         _mail(session, appointment, "reminder", run_after=at)
 
 
@@ -165,58 +178,80 @@ async def _lock(session: AsyncSession, appointment: Appointment) -> None:
     await session.refresh(appointment, with_for_update=True)
 
 
+_EMAIL_LOCK = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("email_norm"))))
+_ACTIVE_COUNT = (
+    select(func.count())
+    .select_from(Appointment)
+    .where(
+        col(Appointment.email_norm) == bindparam("email_norm"),
+        col(Appointment.status).in_(list(ACTIVE_STATUSES)),
+        ~lapsed_hold(bindparam("now", type_=UTCDateTime())),
+    )
+)
+
+
 async def _lock_email(session: AsyncSession, email_norm: str) -> None:
     # Serialise bookings of one mailbox so the per-address limit holds under concurrency.
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(email_norm))))
+        await session.execute(_EMAIL_LOCK, {"email_norm": email_norm})
 
 
 async def _active_count(session: AsyncSession, email_norm: str, now: datetime) -> int:
-    result = await session.execute(
-        select(func.count())
-        .select_from(Appointment)
-        .where(
-            col(Appointment.email_norm) == email_norm,
-            col(Appointment.status).in_(list(ACTIVE_STATUSES)),
-            ~lapsed_hold(now),
-        )
-    )
+    result = await session.execute(_ACTIVE_COUNT, {"email_norm": email_norm, "now": now})
     return int(result.scalar_one())
 
 
-async def _unique_reference(session: AsyncSession) -> str:
+_APPOINTMENTS = Appointment.__table__  # type: ignore[attr-defined]
+_DELETE_APPOINTMENT = delete(Appointment).where(col(Appointment.id) == bindparam("id"))
+_SET_SCHEDULE = (
+    update(Appointment)
+    .where(col(Appointment.id) == bindparam("appointment_id"))
+    .values(schedule_id=bindparam("won_schedule_id"))
+)
+
+
+async def _insert_new(session: AsyncSession, appointment: Appointment) -> None:
+    """Insert a new appointment under a fresh reference and give it its id.
+
+    One statement: the unique key on the reference refuses a reference in use (then another is
+    drawn). The statement names the office whose availability changes.
+    """
+    values = {c.key: getattr(appointment, c.key) for c in _APPOINTMENTS.columns if c.key != "id"}
+    options = {OFFICES_OPTION: (appointment.office_id,)}
     for _ in range(10):
         reference = new_reference()
-        taken = await session.execute(
-            select(col(Appointment.id)).where(col(Appointment.reference) == reference)
+        values["reference"] = reference
+        values["ics_uid"] = f"{reference}@buergerbuero"
+        new_id = await insert_unless_taken(
+            session, _APPOINTMENTS, ("reference",), values, **options
         )
-        if taken.first() is None:
-            return reference
+        if new_id is not None:
+            appointment.id = new_id
+            appointment.reference = reference
+            appointment.ics_uid = values["ics_uid"]
+            return
     raise RuntimeError("could not draw a free reference")  # 32^8 codes: practically unreachable
 
 
 async def _claim_first(
-    session: AsyncSession, appointment: Appointment, candidates: list[Candidate], now: datetime
-) -> None:
-    """Seats from the first schedule that has them; ``SlotTaken`` when none has.
+    session: AsyncSession, appointment_id: int, candidates: list[Candidate], now: datetime
+) -> Candidate:
+    """Seats from the first schedule that has them (returned); ``SlotTaken`` when none has.
 
     Lapsed holds are looked for only when a schedule's units are full: while seats are free they
     cannot be in the way, and the common case stays one insert per unit.
     """
-    assert appointment.id is not None
     for candidate in candidates:
-        claimed = await seats.claim(session, appointment_id=appointment.id, candidate=candidate)
+        claimed = await seats.claim(session, appointment_id=appointment_id, candidate=candidate)
         if not claimed:
             lapsed = await seats.lapsed_holders(session, candidate, now)
             if lapsed:
                 await _expire(session, lapsed, now)
                 claimed = await seats.claim(
-                    session, appointment_id=appointment.id, candidate=candidate
+                    session, appointment_id=appointment_id, candidate=candidate
                 )
         if claimed:
-            if appointment.schedule_id != candidate.schedule_id:
-                appointment.schedule_id = candidate.schedule_id
-            return
+            return candidate
     raise SlotTaken()
 
 
@@ -276,30 +311,32 @@ async def book(
     locale: str,
     now: datetime | None = None,
 ) -> Booked:
-    """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit."""
+    """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit.
+
+    The hot path of the product, written as plain statements rather than through the ORM's unit
+    of work: one read for office, service, closures and schedules, the per-address lock and count,
+    the appointment, its seats, its mails and its audit event. The returned appointment is in the
+    session like a loaded one.
+    """
     now = now or utcnow()
     if start.tzinfo is None:
         raise Invalid("The time must include a UTC offset.", field="start")
     _check_citizen(citizen, locale)
-    office = await load_office(session, office_id)
-    service = await session.get(Service, service_id)
-    if service is None or not service.active:
-        raise NotFound("This service does not exist.")
-    candidates = await resolve_slot(session, office, service, start, now)
+    offer = await load_slot_offer(session, office_id=office_id, service_id=service_id, start=start)
+    candidates = pick_slot(offer, start, now)
 
     email_norm = normalize_email(citizen.email)
     await _lock_email(session, email_norm)
     if await _active_count(session, email_norm, now) >= policy.max_active_per_email:
         raise TooManyBookings()
 
-    reference = await _unique_reference(session)
     nonce = links.new_nonce()
     token = links.token_for(nonce)
     start = as_utc(start)
     end = candidates[0].end
     held = policy.require_confirmation
     appointment = Appointment(
-        reference=reference,
+        reference="",  # drawn by _insert_new
         office_id=office_id,
         service_id=service_id,
         start_at=start,
@@ -316,32 +353,47 @@ async def book(
         token_hash=links.hash_token(token),
         link_expires_at=end + timedelta(days=policy.link_grace_days),
         hold_expires_at=now + timedelta(minutes=policy.hold_minutes) if held else None,
-        ics_uid=f"{reference}@buergerbuero",
+        ics_uid="",
         created_at=now,
         updated_at=now,
         confirmed_at=None if held else now,
         schedule_id=candidates[0].schedule_id,  # the usual winner: no UPDATE afterwards
     )
+    options = {OFFICES_OPTION: (office_id,)}
     # No savepoint (two round trips on every booking): when the slot is taken, the new row is
     # deleted again, so nothing is left even if a caller catches SlotTaken and commits.
     async with _deadlock_is_taken():
-        session.add(appointment)
-        await session.flush()
+        await _insert_new(session, appointment)
+        assert appointment.id is not None
         try:
-            await _claim_first(session, appointment, candidates, now)
+            won = await _claim_first(session, appointment.id, candidates, now)
         except SlotTaken:
-            await session.delete(appointment)
-            await session.flush()
+            await session.execute(
+                _DELETE_APPOINTMENT, {"id": appointment.id}, execution_options=options
+            )
             raise
-        await session.flush()
+        if won.schedule_id != appointment.schedule_id:
+            await session.execute(
+                _SET_SCHEDULE,
+                {"appointment_id": appointment.id, "won_schedule_id": won.schedule_id},
+                execution_options=options,
+            )
+            appointment.schedule_id = won.schedule_id
+    # In the session as if loaded: what it holds is what was written.
+    make_transient_to_detached(appointment)
+    session.add(appointment)
 
     if held:
-        _mail(session, appointment, "hold")
+        mails = [_mail_job(appointment, "hold")]
     else:
-        _mail(session, appointment, "confirmed")
-        _reminder(session, policy, appointment, now)
-    _audit(session, Actor.citizen(), "appointment.book", appointment)
-    return Booked(appointment=appointment, token=token)
+        mails = [_mail_job(appointment, "confirmed")]
+        remind = _reminder_at(policy, appointment, now)
+        if remind is not None:
+            mails.append(_mail_job(appointment, "reminder", remind))
+    await enqueue_now(session, mails)
+    await record_now(session, Actor.citizen(), "appointment.book", "appointment", appointment.id,
+                     {"reference": appointment.reference})
+    return Booked(appointment=appointment, token=token, office_timezone=offer.timezone)
 
 
 async def find_by_token(
@@ -431,16 +483,18 @@ async def reschedule(
     if new_start == appointment.start_at:
         return appointment
     assert appointment.id is not None
-    office = await load_office(session, appointment.office_id)
-    service = await session.get(Service, appointment.service_id)
-    if service is None or not service.active:
-        raise NotFound("This service does not exist.")
-    candidates = await resolve_slot(session, office, service, new_start, now)
+    offer = await load_slot_offer(
+        session, office_id=appointment.office_id, service_id=appointment.service_id,
+        start=new_start,
+    )
+    candidates = pick_slot(offer, new_start, now)
     # Free our own seats first (a move by one unit may reuse them); a taken slot leaves the old
     # seats in place (see _seat_change).
     async with _seat_change(session):
         await seats.release(session, [appointment.id])
-        await _claim_first(session, appointment, candidates, now)
+        won = await _claim_first(session, appointment.id, candidates, now)
+        if appointment.schedule_id != won.schedule_id:
+            appointment.schedule_id = won.schedule_id
         appointment.start_at = new_start
         appointment.end_at = candidates[0].end
         appointment.link_expires_at = max(

@@ -27,7 +27,6 @@ from app.metrics import metrics_of
 from app.openapi import operation
 from app.templating import request_language
 from booking import catalog
-from booking.availability import load_office
 from booking.availability_window import window_availability
 from booking.errors import SlotTaken
 from booking.service import CitizenInput, book
@@ -107,10 +106,9 @@ async def _create_appointment(request: Request, state: AppContext) -> Response:
                 service_id=body.service_id, office_id=body.office_id, start=body.start,
                 citizen=citizen, locale=body.locale or request_language(request),
             )
-            office = await load_office(session, booked.appointment.office_id)
             # The link token is not in the response: it reaches the citizen only by e-mail,
             # which is what makes the confirmation a proof of the address.
-            created = booking_out(booked.appointment, office)
+            created = booking_out(booked.appointment, booked.office_timezone)
     except SlotTaken:
         # The database knew better than what this instance may be showing (a booking made on
         # another instance without Redis): the office's kept answers go, the next read is fresh.

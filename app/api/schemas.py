@@ -319,8 +319,8 @@ def availability_out(office: Office, slots: list[Slot]) -> dict[str, Any]:
     }
 
 
-def booking_out(appointment: Appointment, office: Office) -> dict[str, Any]:
-    tz = ZoneInfo(office.timezone)
+def booking_out(appointment: Appointment, timezone: str) -> dict[str, Any]:
+    tz = ZoneInfo(timezone)
     body: dict[str, Any] = {
         "reference": appointment.reference,
         "status": appointment.status,

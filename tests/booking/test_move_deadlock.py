@@ -44,7 +44,7 @@ async def test_deadlock_victim_gets_slot_taken(
     mover_id = moving.appointment.id
 
     a_freed, b_waits = asyncio.Event(), asyncio.Event()
-    real_claim, real_insert = seats_module.claim, seats_module._insert_seat
+    real_claim, real_insert = seats_module.claim, seats_module.insert_unless_taken
 
     async def claim(session: Any, *, appointment_id: int, candidate: Candidate) -> bool:
         if appointment_id == mover_id:  # A: old seat deleted; let B get going first
@@ -53,13 +53,14 @@ async def test_deadlock_victim_gets_slot_taken(
             await asyncio.sleep(0.3)  # B is now blocked on our deleted 10:00 seat
         return await real_claim(session, appointment_id=appointment_id, candidate=candidate)
 
-    def insert_seat(session: Any, values: dict[str, Any]) -> Any:
+    async def insert_seat(session: Any, table: Any, keys: tuple[str, ...],
+                          values: dict[str, Any], **options: Any) -> int | None:
         if values["appointment_id"] != mover_id and values["unit_start"] == local(MONDAY, 10):
             b_waits.set()  # B took 09:45 and is about to wait for 10:00
-        return real_insert(session, values)
+        return await real_insert(session, table, keys, values, **options)
 
     monkeypatch.setattr(seats_module, "claim", claim)
-    monkeypatch.setattr(seats_module, "_insert_seat", insert_seat)
+    monkeypatch.setattr(seats_module, "insert_unless_taken", insert_seat)
 
     async def mover() -> str:
         async with db.transaction(write=True) as session:

@@ -44,15 +44,24 @@ def details_form(
     return {k: v for k, v in data.items() if v is not None}
 
 
-async def walk_to_details(client: httpx.AsyncClient, seed: Seed,
-                          pick: int = 0) -> tuple[str, str, str]:
-    """Service → day → time through GET pages; returns (day, slot, details page)."""
+async def walk_to_details(client: httpx.AsyncClient, seed: Seed, pick: int = 0,
+                          min_slots: int = 1) -> tuple[str, str, str]:
+    """Service → day → time through GET pages; returns (day, slot, details page).
+
+    The first day with at least ``min_slots`` free times (and more than ``pick``): late in the
+    day, today may have only one or two left.
+    """
     r = await client.get(f"/book?service={seed.service_id}")
     assert r.status_code == 200, r.text
-    day = radio_values(r.text, "day")[0]
-    r = await client.get(f"/book?service={seed.service_id}&day={day}")
-    assert r.status_code == 200
-    slot = radio_values(r.text, "slot")[pick]
+    for day in radio_values(r.text, "day"):
+        r = await client.get(f"/book?service={seed.service_id}&day={day}")
+        assert r.status_code == 200
+        slots = radio_values(r.text, "slot")
+        if len(slots) >= max(min_slots, pick + 1):
+            break
+    else:
+        raise AssertionError("no day with enough free times")
+    slot = slots[pick]
     r = await client.get("/book", params={"service": seed.service_id, "day": day, "slot": slot})
     assert r.status_code == 200
     return day, slot, r.text

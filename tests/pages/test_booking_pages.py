@@ -156,7 +156,7 @@ async def test_booking_post_without_valid_csrf_is_refused(
 async def test_csrf_token_of_another_browser_is_refused(
     app: Starlette, client: httpx.AsyncClient, seeded: Seed
 ) -> None:
-    day, slot, page = await walk_to_details(client, seeded)
+    day, slot, page = await walk_to_details(client, seeded, min_slots=2)
     other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     async with other:
         await other.get("/")  # has its own cookie, but sends this browser's token
@@ -191,10 +191,11 @@ async def test_validation_errors_are_shown_beside_the_fields_and_values_kept(
 async def test_a_taken_slot_gives_a_friendly_message_and_fresh_times(
     app: Starlette, client: httpx.AsyncClient, seeded: Seed
 ) -> None:
-    day, slot, page = await walk_to_details(client, seeded)
+    day, slot, page = await walk_to_details(client, seeded, min_slots=2)
     other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     async with other:
-        _, _, other_page = await walk_to_details(other, seeded)
+        other_day, other_slot, other_page = await walk_to_details(other, seeded, min_slots=2)
+        assert (other_day, other_slot) == (day, slot)
         r = await other.post("/book", data=details_form(
             csrf_of(other_page), seeded.service_id, day, slot, email="other@example.org"))
         assert r.status_code == 303

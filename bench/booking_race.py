@@ -61,7 +61,8 @@ async def book_distinct(base_url: str, seed: Seed) -> tuple[float, Counter[int]]
     await post_all(host, int(port), path, warm, THROUGHPUT_CONCURRENCY)
     bodies = [json.dumps(_body(seed, start, 100_000 + n)).encode()
               for n, start in enumerate(seed.free_starts[:THROUGHPUT_BOOKINGS])]
-    return await post_all(host, int(port), path, bodies, THROUGHPUT_CONCURRENCY)
+    seconds, statuses = await post_all(host, int(port), path, bodies, THROUGHPUT_CONCURRENCY)
+    return len(bodies) / seconds, statuses
 
 
 async def run(report: Report, database_url: str, seed: Seed, label: str, *,

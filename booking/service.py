@@ -68,7 +68,7 @@ class CitizenInput:
 class Booked:
     appointment: Appointment
     token: str  # the link token, shown/sent once; never logged
-    office_timezone: str = "Europe/Berlin"
+    office_timezone: str  # for the times in a response
 
 
 @dataclass(frozen=True)

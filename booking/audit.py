@@ -80,13 +80,6 @@ def record(
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
-async def record_now(
-    session: AsyncSession,
-    actor: Actor,
-    action: str,
-    object_type: str,
-    object_id: object,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """``record`` as one INSERT right away, without an ORM object (the booking's hot path)."""
-    await session.execute(_INSERT, event_values(actor, action, object_type, object_id, detail))
+async def record_now(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Write an event (``event_values``) with one INSERT right away, without an ORM object."""
+    await session.execute(_INSERT, values)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from booking import seats
-from booking.audit import Actor, record, record_now
+from booking.audit import Actor, event_values, record, record_now
 from booking.availability import Candidate, as_utc, lapsed_hold
 from booking.availability_changes import OFFICES_OPTION
 from booking.errors import (
@@ -391,8 +391,8 @@ async def book(
         if remind is not None:
             mails.append(_mail_job(appointment, "reminder", remind))
     await enqueue_now(session, mails)
-    await record_now(session, Actor.citizen(), "appointment.book", "appointment", appointment.id,
-                     {"reference": appointment.reference})
+    await record_now(session, event_values(Actor.citizen(), "appointment.book", "appointment",
+                                           appointment.id, {"reference": appointment.reference}))
     return Booked(appointment=appointment, token=token, office_timezone=offer.timezone)
 
 

@@ -87,7 +87,10 @@ class MemoryBus:
             del self.broker.subscribers[room]
 
     async def publish(self, room: str, envelope: Envelope) -> None:
-        for bus in list(self.broker.subscribers.get(room, ())):
+        buses = self.broker.subscribers.get(room)
+        if not buses:
+            return
+        for bus in list(buses):
             if bus._deliver is not None:
                 _deliver_safely(bus._deliver, room, envelope)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from json.scanner import make_scanner
 from typing import Any, ClassVar, NoReturn, TypeAlias
 
 from signaling.errors import CloseCode, ProtocolError
@@ -212,6 +213,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 # One decoder for every frame (json.loads with hooks would build a new one per call).
 _DECODER = json.JSONDecoder(parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+# Its scanner (the one JSONDecoder builds for itself), called directly for a frame that starts
+# with "{" (every client frame): JSONDecoder.decode wraps it in two Python calls and two
+# whitespace regex matches. (typeshed types the argument as the C scanner class, a duck type.)
+_SCAN = make_scanner(_DECODER)  # type: ignore[arg-type]
+_JSON_SPACE = " \t\n\r"
 
 
 def load_frame(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any]:
@@ -227,15 +233,19 @@ def load_frame(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict[str
             raise ProtocolError(CloseCode.TOO_BIG, "frame too big")
         _bad("binary frame")
     try:
-        obj = _DECODER.decode(frame)
+        if frame[:1] == "{":
+            obj, end = _SCAN(frame, 0)
+            if end != len(frame) and frame[end:].strip(_JSON_SPACE):
+                _bad("malformed JSON")  # extra data after the object
+        else:
+            obj = _DECODER.decode(frame)
     except ProtocolError:
         raise
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, StopIteration):
         _bad("malformed JSON")
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         _bad("not a JSON object")
-    kind = obj.get("type")
-    if not isinstance(kind, str):
+    if type(obj.get("type")) is not str:
         _bad("missing type")
     return obj
 
@@ -270,8 +280,20 @@ def _int(value: Any, what: str, low: int, high: int) -> int:
 def _candidate_init(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
+    if type(value) is not dict:  # the decoder builds plain dicts, strs, ints and bools
         _bad("candidate: not an object or null")
+    # The usual members, checked inline (this runs for every trickled candidate); anything
+    # unusual takes the checks below, which also word the error.
+    candidate, mid = value.get("candidate"), value.get("sdpMid")
+    index, ufrag = value.get("sdpMLineIndex"), value.get("usernameFragment")
+    if (
+        type(candidate) is str
+        and len(candidate) <= MAX_CANDIDATE_CHARS
+        and (mid is None or (type(mid) is str and len(mid) <= MAX_SHORT_CHARS))
+        and (index is None or (type(index) is int and 0 <= index <= 65535))
+        and (ufrag is None or (type(ufrag) is str and len(ufrag) <= MAX_SHORT_CHARS))
+    ):
+        return value
     if "candidate" not in value:
         _bad("candidate: missing candidate")
     # "" is the end-of-candidates marker some browsers send.
@@ -288,19 +310,35 @@ def _hello(obj: dict[str, Any]) -> Hello:
     return Hello(_str(obj["token"], "hello.token", min_len=1, max_len=MAX_TOKEN_CHARS))
 
 
-def _offer(obj: dict[str, Any]) -> Offer:
+def _check_description(obj: dict[str, Any]) -> None:
+    """``offer`` and ``answer``: exactly ``type`` and a non-empty ``sdp`` string."""
+    sdp = obj.get("sdp")
+    if len(obj) == 2 and type(sdp) is str and 0 < len(sdp) <= MAX_FRAME_BYTES:  # the usual
+        return
     _fields(obj, ("sdp",))
-    return Offer(_str(obj["sdp"], "offer.sdp", min_len=1), raw=obj)
+    _str(sdp, f"{obj['type']}.sdp", min_len=1)
+
+
+def _check_candidate(obj: dict[str, Any]) -> None:
+    """``candidate``: exactly ``type`` and ``candidate`` (an ``RTCIceCandidateInit`` or null)."""
+    if len(obj) != 2 or "candidate" not in obj:
+        _fields(obj, ("candidate",))
+    _candidate_init(obj["candidate"])
+
+
+def _offer(obj: dict[str, Any]) -> Offer:
+    _check_description(obj)
+    return Offer(obj["sdp"], raw=obj)
 
 
 def _answer(obj: dict[str, Any]) -> Answer:
-    _fields(obj, ("sdp",))
-    return Answer(_str(obj["sdp"], "answer.sdp", min_len=1), raw=obj)
+    _check_description(obj)
+    return Answer(obj["sdp"], raw=obj)
 
 
 def _candidate(obj: dict[str, Any]) -> Candidate:
-    _fields(obj, ("candidate",))
-    return Candidate(_candidate_init(obj["candidate"]), raw=obj)
+    _check_candidate(obj)
+    return Candidate(obj["candidate"], raw=obj)
 
 
 def _ice_server(value: Any) -> dict[str, Any]:
@@ -383,10 +421,35 @@ _SERVER: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
 }
 
 
+# The relayed kinds: checked like the rest, but passed on as the frame's text.
+_RELAYED: dict[str, Callable[[dict[str, Any]], None]] = {
+    "offer": _check_description,
+    "answer": _check_description,
+    "candidate": _check_candidate,
+}
+
+
 def decode_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ClientMessage:
     """Parse a frame a client sent; raises ``ProtocolError`` (4400 or 4413)."""
     obj = load_frame(frame, max_bytes)
     parse = _CLIENT.get(obj["type"])
+    if parse is None:
+        _bad("unknown type")
+    return parse(obj)
+
+
+def screen_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ClientMessage | None:
+    """``decode_client`` for the relay: an ``offer``, ``answer`` or ``candidate`` passes the
+    same checks but gives ``None`` (the hub relays the frame's text; no message object is built
+    for the most frequent frames). Raises ``ProtocolError`` (4400 or 4413) like
+    ``decode_client``."""
+    obj = load_frame(frame, max_bytes)
+    kind = obj["type"]
+    check = _RELAYED.get(kind)
+    if check is not None:
+        check(obj)
+        return None
+    parse = _CLIENT.get(kind)
     if parse is None:
         _bad("unknown type")
     return parse(obj)

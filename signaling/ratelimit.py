@@ -22,12 +22,17 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last = clock()
 
-    def allow(self) -> bool:
-        """Take one token; ``False`` when the bucket is empty."""
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+    def allow(self, now: float | None = None) -> bool:
+        """Take one token; ``False`` when the bucket is empty. ``now`` saves reading the clock
+        when the caller just did (it must be this bucket's clock)."""
+        if now is None:
+            now = self._clock()
+        tokens = self._tokens + (now - self._last) * self.rate
+        if tokens > self.burst:
+            tokens = self.burst
         self._last = now
-        if self._tokens < 1.0:
+        if tokens < 1.0:
+            self._tokens = tokens
             return False
-        self._tokens -= 1.0
+        self._tokens = tokens - 1.0
         return True

@@ -53,16 +53,13 @@ from signaling.errors import CloseCode, ProtocolError
 from signaling.grants import Authorizer, Event, EventSink, Grant, IceServers, Role, other_role
 from signaling.protocol import (
     Admit,
-    Answer,
     Bye,
-    Candidate,
     ClientMessage,
     End,
     Hello,
-    Offer,
     Ping,
     Welcome,
-    decode_client,
+    screen_client,
 )
 from signaling.session import Connection, Limits, Session
 from signaling.store import MemoryRoomStore, RoomSnapshot, RoomStore
@@ -182,7 +179,7 @@ class Hub:
                     reading = False
                 if frame is None:
                     break
-                await session.feed(frame)
+                await self.handle_frame(session, frame)
         finally:
             session.on_closed(None)
             await session.detach()
@@ -208,23 +205,39 @@ class Hub:
     async def handle_frame(self, session: Session, frame: str | bytes) -> None:
         if session.state in ("closing", "closed"):
             return
-        session.last_seen = self._monotonic()
-        async with session.lock:
+        now = session.last_seen = self._monotonic()
+        turn = session.lock
+        if not turn.take():  # a join or the teardown is under way
+            await turn.acquire()
+        try:
             if session.state in ("closing", "closed"):
                 return
-            try:
-                if not session.bucket.allow():
-                    raise ProtocolError(CloseCode.TOO_MANY, "message rate exceeded")
-                message = decode_client(frame, self.limits.max_frame_bytes)
-                await self._dispatch(session, message, frame)
-            except ProtocolError as error:
-                log.info("%r closed with %d: %s", session, error.code, error.reason)
-                session.close(error.code)
-            except Exception:
-                log.exception("%r: handling a message failed", session)
-                session.close(CloseCode.INTERNAL_ERROR)
+            if not session.bucket.allow(now):
+                raise ProtocolError(CloseCode.TOO_MANY, "message rate exceeded")
+            message = screen_client(frame, self.limits.max_frame_bytes)
+            if message is not None:
+                await self._dispatch(session, message)
+            elif session.state == "new":
+                raise ProtocolError(CloseCode.BAD_MESSAGE, "message before hello")
+            elif session.started:
+                # Offer, answer, candidate (inline: the path of almost every frame). Relayed
+                # unchanged: the frame passed the strict codec, so its text goes on as it came.
+                # Outside a running call (before start, after peer-left) no one is to hear it.
+                grant = session.grant
+                assert grant is not None  # joined
+                raw = frame if isinstance(frame, str) else frame.decode()
+                await self.bus.publish(grant.room, {"to": other_role(grant.role), "raw": raw})
+        except ProtocolError as error:
+            log.info("%r closed with %d: %s", session, error.code, error.reason)
+            session.close(error.code)
+        except Exception:
+            log.exception("%r: handling a message failed", session)
+            session.close(CloseCode.INTERNAL_ERROR)
+        finally:
+            turn.release()
 
-    async def _dispatch(self, session: Session, message: ClientMessage, frame: str | bytes) -> None:
+    async def _dispatch(self, session: Session, message: ClientMessage) -> None:
+        """Every message but the relayed ones (``screen_client`` gives ``None`` for those)."""
         if session.state == "new":
             if not isinstance(message, Hello):
                 raise ProtocolError(CloseCode.BAD_MESSAGE, "message before hello")
@@ -234,14 +247,7 @@ class Hub:
             raise ProtocolError(CloseCode.BAD_MESSAGE, "second hello")
         assert session.grant is not None  # joined
         grant = session.grant
-        if isinstance(message, Offer | Answer | Candidate):
-            # Outside a running call (before start, after peer-left) there is no one to talk to.
-            if session.started:
-                # Relayed unchanged: the frame passed the strict codec, so its text goes on as
-                # it came (no second encoding per message).
-                raw = frame if isinstance(frame, str) else frame.decode()
-                await self._publish(grant.room, {"to": other_role(grant.role), "raw": raw})
-        elif isinstance(message, Ping):
+        if isinstance(message, Ping):
             session.deliver({"type": "pong"})
         elif isinstance(message, Bye):
             session.close(CloseCode.NORMAL)  # teardown tells the peer
@@ -400,10 +406,13 @@ class Hub:
             target = local.by_role.get(envelope.get("to", "")) if local else None
             if target is None or target.state != "joined":
                 return
+        raw = envelope.get("raw")
+        if isinstance(raw, str) and len(envelope) == 2:  # a relayed frame: "to" and "raw"
+            target.deliver(raw)
+            return
         message = envelope.get("msg")
         if isinstance(message, dict):
             target.deliver(message)
-        raw = envelope.get("raw")
         if isinstance(raw, str):
             target.deliver(raw)
         if envelope.get("silent"):

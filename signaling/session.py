@@ -58,6 +58,59 @@ class Limits:
     room_grace: timedelta = timedelta(hours=1)  # room state outlives the join window by this
 
 
+class Turn:
+    """One message of a session at a time, and its teardown after the message in progress:
+    an ``asyncio.Lock`` (``async with``) whose uncontended take is also available without a
+    coroutine, ``take()``, for the per-frame path. ``release`` hands the turn to the longest
+    waiter."""
+
+    __slots__ = ("_held", "_waiters")
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def locked(self) -> bool:
+        return self._held
+
+    def take(self) -> bool:
+        """Take the turn if free (``True``); else the caller must ``await acquire()``."""
+        if self._held:
+            return False
+        self._held = True
+        return True
+
+    async def acquire(self) -> None:
+        if not self._held:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # release() handed the turn over: still held, now by us
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over, but cancelled before running: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._held = False
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
 @dataclass(frozen=True, slots=True)
 class _Close:
     code: int
@@ -85,7 +138,7 @@ class Session:
         self.subscribed = False  # counted in the bus subscription of its room
         self.silent = False  # leave without telling the peer (after end, ended, replace)
         self.close_code: int | None = None
-        self.lock = asyncio.Lock()  # one message at a time; teardown waits for it
+        self.lock = Turn()  # one message at a time; teardown waits for it
         self._hub = hub
         self._clock = clock
         self.created = self.last_seen = clock()
@@ -96,6 +149,7 @@ class Session:
         self._finishing: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
         self._closed = asyncio.Event()
+        self._is_closed = False  # _closed is set (read for every message: no method call)
         self.teardown_task: asyncio.Task[None] | None = None
         loop = asyncio.get_running_loop()
         self._hello_timer: asyncio.TimerHandle | None = loop.call_later(
@@ -114,7 +168,7 @@ class Session:
     @property
     def closed(self) -> bool:
         """The transport is closed (by the server, or it went away)."""
-        return self._closed.is_set()
+        return self._is_closed
 
     # --- the endpoint's side ---------------------------------------------------------------
 
@@ -128,6 +182,7 @@ class Session:
             self._writer.cancel()
         if self._finishing is not None:
             self._finishing.cancel()
+        self._is_closed = True
         self._closed.set()
         await self._hub.teardown(self)
 
@@ -151,7 +206,7 @@ class Session:
                 self.started = True
             elif kind in _STOPS:
                 self.started = False
-        if not self._writing and not self._outbox and not self.closed:
+        if not self._writing and not self._outbox and not self._is_closed:
             self._send_now(message)
             return
         if len(self._outbox) >= self.limits.outbox_size:
@@ -240,6 +295,7 @@ class Session:
         except Exception:  # the transport went away under us; the endpoint detaches
             log.debug("%r: send failed", self, exc_info=True)
         finally:
+            self._is_closed = True
             self._closed.set()
             if self._on_closed is not None:
                 self._on_closed()

@@ -30,6 +30,7 @@ from signaling.protocol import (
     decode_client,
     decode_server,
     encode,
+    screen_client,
 )
 
 SDP = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -207,6 +208,56 @@ MALFORMED = [
 def test_malformed_frames_are_4400(frame: str) -> None:
     error = bad(frame)
     assert error.code == CloseCode.BAD_MESSAGE == 4400
+
+
+MALFORMED_TOO = [
+    '{"type": "candidate", "candidate": {"candidate": "c", "candidate": "d"}}',  # nested duplicate
+    '{"type": "bye"} {}',  # more after the object
+    '{"type": "bye"} x',
+    '{"type": "candidate", "candidate": {"candidate": "c"}, "candidate": null, "x": 1}',
+    '{"type": "offer", "sdp": "v=0", "type": "offer"}',
+]
+
+
+@pytest.mark.parametrize("frame", MALFORMED_TOO, ids=range(len(MALFORMED_TOO)))
+def test_more_malformed_frames_are_4400(frame: str) -> None:
+    assert bad(frame).code == 4400
+
+
+def test_whitespace_around_the_object_is_allowed() -> None:
+    assert decode_client('{"type": "bye"} \r\n\t') == Bye()
+    assert decode_client(' \n{"type": "bye"}') == Bye()
+    assert screen_client('{"type": "candidate", "candidate": null}\n') is None
+
+
+@pytest.mark.parametrize("frame", MALFORMED + MALFORMED_TOO,
+                         ids=range(len(MALFORMED) + len(MALFORMED_TOO)))
+def test_screen_client_refuses_what_decode_client_refuses(frame: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        screen_client(frame)
+    assert info.value.code == bad(frame).code
+
+
+@pytest.mark.parametrize(("data", "expected"), CLIENT_MESSAGES)
+def test_screen_client_passes_relayed_kinds_and_decodes_the_rest(
+    data: dict[str, Any], expected: Any
+) -> None:
+    frame = json.dumps(data)
+    if data["type"] in ("offer", "answer", "candidate"):
+        assert screen_client(frame) is None  # relayed as its text, nothing built
+    else:
+        assert screen_client(frame) == expected == decode_client(frame)
+
+
+def test_screen_client_sizes_like_decode_client() -> None:
+    padding = MAX_FRAME_BYTES - len('{"type":"offer","sdp":""}')
+    assert screen_client('{"type":"offer","sdp":"' + "a" * padding + '"}') is None
+    with pytest.raises(ProtocolError) as info:
+        screen_client('{"type":"offer","sdp":"' + "a" * (padding + 1) + '"}')
+    assert info.value.code == 4413
+    with pytest.raises(ProtocolError) as info:
+        screen_client(json.dumps({"type": "candidate", "candidate": {"candidate": "c" * 4097}}))
+    assert info.value.code == 4400
 
 
 def test_limits_on_field_sizes() -> None:

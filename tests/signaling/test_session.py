@@ -11,6 +11,7 @@ import pytest
 from signaling import Grant, Hub, Limits, MemoryRoomStore
 from signaling.protocol import MAX_FRAME_BYTES
 from signaling.ratelimit import TokenBucket
+from signaling.session import Turn
 from tests.signaling.conftest import Backend, HubFactory
 from tests.signaling.helpers import Events, FakeConnection, Peer, Tokens, grant
 
@@ -518,3 +519,74 @@ async def test_cancelling_serve_leaves_the_room() -> None:
             await task
         assert hub.connections == 0
         assert not await hub.is_waiting("r")
+
+
+# --- the per-session turn (the lock of messages and teardown) ---------------------------------
+
+
+async def test_turn_is_exclusive_and_handed_over_in_order() -> None:
+    turn = Turn()
+    assert turn.take() and turn.locked()
+    assert not turn.take()  # held: a second taker must wait
+    order: list[str] = []
+
+    async def waiter(name: str) -> None:
+        async with turn:
+            order.append(name)
+            await asyncio.sleep(0)
+            order.append(name + " done")
+
+    first = asyncio.create_task(waiter("a"))
+    second = asyncio.create_task(waiter("b"))
+    await asyncio.sleep(0.01)
+    assert order == []  # both wait for the holder
+    turn.release()
+    await asyncio.gather(first, second)
+    assert order == ["a", "a done", "b", "b done"]
+    assert not turn.locked()
+    assert turn.take()
+
+
+async def test_turn_waiter_cancelled_while_waiting_is_skipped() -> None:
+    turn = Turn()
+    assert turn.take()
+    cancelled = asyncio.create_task(turn.acquire())
+    later = asyncio.create_task(turn.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    turn.release()  # before the cancelled waiter ran again
+    await asyncio.gather(cancelled, return_exceptions=True)
+    assert cancelled.cancelled()
+    await asyncio.wait_for(later, 1)  # the turn went past the cancelled waiter
+    assert turn.locked()
+    turn.release()
+    assert not turn.locked()
+
+
+async def test_turn_handed_to_a_waiter_cancelled_before_it_ran_is_passed_on() -> None:
+    turn = Turn()
+    assert turn.take()
+    doomed = asyncio.create_task(turn.acquire())
+    later = asyncio.create_task(turn.acquire())
+    await asyncio.sleep(0)
+    turn.release()  # handed to doomed ...
+    doomed.cancel()  # ... which is cancelled before it runs
+    await asyncio.gather(doomed, return_exceptions=True)
+    assert doomed.cancelled()
+    await asyncio.wait_for(later, 1)
+    turn.release()
+    assert not turn.locked()
+
+
+async def test_a_frame_waits_for_the_teardown_in_progress(make_hub: HubFactory) -> None:
+    tokens = Tokens()
+    hub = await make_hub(tokens)
+    citizen, clerk = await joined_pair(hub, tokens)
+    await citizen.session.lock.acquire()  # as the teardown holds it
+    task = asyncio.create_task(citizen.send({"type": "candidate", "candidate": None}))
+    await asyncio.sleep(0.05)
+    assert not task.done()  # the frame waits its turn
+    citizen.session.state = "closed"
+    citizen.session.lock.release()
+    await asyncio.wait_for(task, 1)
+    await clerk.nothing()  # handled after the teardown: dropped, not relayed

@@ -15,6 +15,8 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from app.heap import freeze_startup_heap
+
 # The flags of ``buergerbuero serve`` (app/cli.py), minus what only matters behind a proxy.
 # Access logging is off for every target alike: a log line per request is an operator's choice.
 FLAGS: dict[str, Any] = {
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--body-size", type=int, default=0)
     args = parser.parse_args()
     application = build(args.target, args.body_size)
+    freeze_startup_heap()  # as `buergerbuero serve` does, for every target alike
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     # For experiments only, applied to every target alike: another WebSocket implementation,
     # or permessage-deflate off (uvicorn negotiates it by default; each socket then holds zlib

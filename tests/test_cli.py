@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -306,6 +307,8 @@ def test_serve_answers_and_keeps_tokens_out_of_the_log(tmp_path: Path) -> None:
     text = log.read_text()
     assert code == 0, text
     assert "serving on http://127.0.0.1:" in text and "in-process" in text
+    frozen = re.findall(r"(\d+) objects from start-up kept out of garbage collection", text)
+    assert len(frozen) == 1 and int(frozen[0]) > 100_000  # app/heap.py
     assert "/t/[redacted]/call" in text
     assert secret not in text and "QUERYSECRET" not in text
     assert "request_id=req-4711" in text
@@ -375,4 +378,6 @@ def test_serve_with_two_worker_processes_shares_redis(tmp_path: Path) -> None:
     text = log.read_text()
     assert code == 0, text
     assert "2 processes" in text and "job worker off" in text
+    frozen = re.findall(r"(\d+) objects from start-up kept out of garbage collection", text)
+    assert len(frozen) == 2 and all(int(n) > 100_000 for n in frozen)  # in each process
     assert "Traceback" not in text

@@ -93,6 +93,8 @@ class Hub:
     ) -> None:
         self.store: RoomStore = store or MemoryRoomStore()
         self.bus: Bus = bus or MemoryBus()
+        # MemoryBus.publish delivers at once, in this call: a local peer can be served directly.
+        self._inline_bus = isinstance(self.bus, MemoryBus)
         self.limits = limits or Limits()
         self._authorize = authorize
         self._on_event = on_event
@@ -226,7 +228,17 @@ class Hub:
                 grant = session.grant
                 assert grant is not None  # joined
                 raw = frame if isinstance(frame, str) else frame.decode()
-                await self.bus.publish(grant.room, {"to": other_role(grant.role), "raw": raw})
+                to = other_role(grant.role)
+                if self._inline_bus:
+                    # The in-process bus would hand the envelope straight back to _route:
+                    # deliver to a local peer directly (same order, no envelope). Not with
+                    # Redis, where a start or peer-left may still be on its way through it.
+                    local = self._rooms.get(grant.room)
+                    peer = local.by_role.get(to) if local is not None else None
+                    if peer is not None and peer.state == "joined":
+                        peer.deliver(raw)
+                        return
+                await self.bus.publish(grant.room, {"to": to, "raw": raw})
         except ProtocolError as error:
             log.info("%r closed with %d: %s", session, error.code, error.reason)
             session.close(error.code)

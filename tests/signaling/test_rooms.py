@@ -149,6 +149,33 @@ async def test_a_burst_of_candidates_arrives_complete_and_in_order(
     assert clerk.session.state == "joined"
 
 
+async def test_relay_goes_through_the_bus_only_when_it_must(
+    make_hub: HubFactory, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process, a local peer gets relayed frames directly (the bus would hand them straight
+    back); with Redis every frame goes through the bus, in order with start and peer-left."""
+    tokens = Tokens()
+    hub = await make_hub(tokens, on_event=Events())
+    room = Room(hub, tokens, backend)
+    citizen, clerk = await room.in_call()
+    published: list[dict[str, object]] = []
+    real_publish = hub.bus.publish
+
+    async def publish(name: str, envelope: dict[str, object]) -> None:
+        published.append(envelope)
+        await real_publish(name, envelope)
+
+    monkeypatch.setattr(hub.bus, "publish", publish)
+    for n in range(5):
+        await clerk.send({"type": "candidate", "candidate": {"candidate": f"candidate:{n}"}})
+    received = [await citizen.recv() for _ in range(5)]
+    assert [m["candidate"]["candidate"] for m in received] == [f"candidate:{n}" for n in range(5)]
+    relayed = [e for e in published if "raw" in e]
+    assert len(relayed) == (0 if backend.name == "memory" else 5)
+    await clerk.send({"type": "bye"})
+    await citizen.expect("peer-left")
+
+
 async def test_nothing_is_relayed_outside_a_running_call(setup: tuple[Room, Events]) -> None:
     room, _ = setup
     citizen = await room.citizen()

@@ -139,17 +139,24 @@ def day_candidates(
         opens = wall_to_utc(day, schedule.start_time, tz)
         closes = wall_to_utc(day, schedule.end_time, tz)
         step = timedelta(minutes=schedule.slot_minutes)
-        n_units = max(1, math.ceil(duration / step))
         start = opens
         while start + duration <= closes:
-            yield Candidate(
-                start=start,
-                end=start + duration,
-                schedule_id=schedule.id,
-                capacity=schedule.capacity,
-                units=tuple(start + i * step for i in range(n_units)),
-            )
+            yield candidate_at(schedule.id, schedule.capacity, start, duration, step)
             start += step
+
+
+def candidate_at(
+    schedule_id: int, capacity: int, start: datetime, duration: timedelta, step: timedelta
+) -> Candidate:
+    """The slot of one schedule at ``start``, with the grid units (steps) its duration covers."""
+    n_units = max(1, math.ceil(duration / step))
+    return Candidate(
+        start=start,
+        end=start + duration,
+        schedule_id=schedule_id,
+        capacity=capacity,
+        units=tuple(start + i * step for i in range(n_units)),
+    )
 
 
 def days(start: date, end: date) -> Iterator[date]:

@@ -14,7 +14,6 @@ applies to the local day.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.availability import (
     Candidate,
     as_utc,
+    candidate_at,
     local_date,
     plus_days,
     runs_on,
@@ -182,11 +182,7 @@ def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidat
             day, opening.end_time, tz
         ):
             continue
-        n_units = max(1, math.ceil(duration / step))
-        found.append(Candidate(
-            start=start, end=start + duration, schedule_id=opening.id,
-            capacity=opening.capacity, units=tuple(start + i * step for i in range(n_units)),
-        ))
+        found.append(candidate_at(opening.id, opening.capacity, start, duration, step))
     if not found:
         raise NotASlot()
     return found

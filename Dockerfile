@@ -14,10 +14,15 @@ WORKDIR /srv/buergerbuero
 # The source stays where it is installed (editable): templates, static files and migrations
 # are found next to the code, and the runtime stage copies both paths unchanged.
 COPY pyproject.toml README.md alembic.ini babel.cfg ./
-COPY app ./app
+COPY core ./core
+COPY staff ./staff
 COPY booking ./booking
 COPY signaling ./signaling
+COPY calls ./calls
+COPY cases ./cases
 COPY postcall ./postcall
+COPY privacy ./privacy
+COPY app ./app
 COPY static ./static
 COPY migrations ./migrations
 RUN pip install -e . \

@@ -2,14 +2,9 @@
 
 from sqlmodel import SQLModel
 
-import app.call_models
-import app.models  # noqa: F401
-import booking.audit
-import booking.jobs
 import booking.models  # noqa: F401
 import postcall.dispatch_models
-import postcall.milestones
-import postcall.models
 import postcall.payments.models  # noqa: F401
+import staff.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -31,20 +31,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from app import passwords
 from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip
-from app.models import Role, StaffSession, StaffUser
-from app.staff_service import (
+from core.audit import Actor, record
+from core.errors import DomainError, Forbidden, Unauthorized
+from core.types import utcnow
+from staff import passwords
+from staff.models import Role, StaffSession, StaffUser
+from staff.service import (
     find_user_by_email,
     normalize_login_email,
     record_login_failure,
     record_login_success,
     staff_actor,
 )
-from booking.audit import Actor, record
-from booking.errors import DomainError, Forbidden, Unauthorized
-from booking.types import utcnow
 
 SESSION_COOKIE = "buero_staff"
 LOGIN_COOKIE = "buero_login"

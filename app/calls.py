@@ -21,7 +21,13 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from app.call_service import (
+from app.context import AppContext
+from app.metrics import metrics_of
+from app.settings import Settings
+from booking.models import Appointment
+from booking.service import find_by_token
+from calls.echo import ConnectionTests, EchoConfig
+from calls.service import (
     CALLABLE,
     StaffRef,
     find_call_token,
@@ -29,13 +35,8 @@ from app.call_service import (
     may_join_as_clerk,
     record_call_event,
 )
-from app.context import AppContext
-from app.metrics import metrics_of
-from app.settings import Settings
-from booking.errors import Unauthorized
-from booking.models import Appointment
-from booking.service import find_by_token
-from booking.types import utcnow
+from core.errors import Unauthorized
+from core.types import utcnow
 from signaling import (
     CloseCode,
     Event,
@@ -138,10 +139,17 @@ def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
     )
 
 
+def echo_config(settings: Settings) -> EchoConfig:
+    return EchoConfig(
+        max_concurrent=settings.connection_test_max_concurrent,
+        seconds=settings.connection_test_seconds,
+        stun_urls=tuple(settings.stun_list()), turn_urls=tuple(settings.turn_list()),
+        turn_secret=settings.turn_secret, turn_ttl_seconds=settings.turn_ttl_seconds,
+    )
+
+
 async def start_calls(state: AppContext) -> None:
     """Lifespan start: the Redis client (when configured), the hub, the connection tests."""
-    from app.echo import ConnectionTests
-
     settings = state.settings
     redis: Redis[bytes] | None = None
     try:
@@ -156,7 +164,7 @@ async def start_calls(state: AppContext) -> None:
         hub = build_hub(state, redis)
         state.extras["hub"] = hub
         await hub.start()
-        state.extras["connection_tests"] = ConnectionTests(state)
+        state.extras["connection_tests"] = ConnectionTests(echo_config(settings), redis)
     except BaseException:
         await stop_calls(state)  # e.g. Redis unreachable: leave no connection behind
         raise
@@ -164,8 +172,6 @@ async def start_calls(state: AppContext) -> None:
 
 async def stop_calls(state: AppContext) -> None:
     """Lifespan end: close calls (clients reconnect to another instance), tests, Redis."""
-    from app.echo import ConnectionTests
-
     tests = state.extras.pop("connection_tests", None)
     if isinstance(tests, ConnectionTests):
         await tests.aclose()

@@ -246,8 +246,8 @@ async def _create_user(
     display_name: str,
 ) -> int:
     from app.db import Database
-    from app.staff_service import create_user
-    from booking.audit import Actor
+    from core.audit import Actor
+    from staff.service import create_user
 
     db = Database(settings.database_url)
     try:
@@ -336,7 +336,7 @@ def load_settings() -> Settings:
 
 def _describe(exc: BaseException) -> str:
     """One line about an error, without SQL parameters (they may hold personal data)."""
-    from booking.errors import DomainError
+    from core.errors import DomainError
 
     if isinstance(exc, DomainError):
         if exc.details:
@@ -352,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
-    from booking.errors import DomainError
+    from core.errors import DomainError
 
     try:
         settings = load_settings()

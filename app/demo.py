@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db import Database
-from app.passwords import weakness
 from app.settings import Settings
-from app.staff_service import create_user, find_user_by_email
 from booking.admin import create_office, create_service
 from booking.admin_schedules import create_closure, create_schedule
-from booking.audit import Actor
 from booking.models import Closure, Office, Schedule, Service
+from core.audit import Actor
+from staff.passwords import weakness
+from staff.service import create_user, find_user_by_email
 
 OFFICE_NAME = "Bürgerbüro Ostfildern (Demo)"
 TIMEZONE = "Europe/Berlin"

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from app.context import ctx
 from app.templating import request_translator
-from booking.errors import DomainError
+from core.errors import DomainError
 
 log = logging.getLogger("buergerbuero.errors")
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import HTTPConnection, Request
 
-from booking.errors import DomainError, Invalid, Unauthorized
+from core.errors import DomainError, Invalid, Unauthorized
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -4,7 +4,7 @@ Each message is multipart/alternative (plain text and accessible HTML from
 ``app/templates/mail/``) in the booking's language, with the calendar file attached where the
 appointment is on (``METHOD:REQUEST``) or off (``METHOD:CANCEL``) the citizen's calendar.
 
-The job payload is ``{"appointment_id", "template", "sequence"}`` (see ``booking/jobs.py``). The
+The job payload is ``{"appointment_id", "template", "sequence"}`` (see ``core/jobs.py``). The
 link is rebuilt from the appointment's nonce here, so no token is ever stored in a job row.
 """
 
@@ -23,11 +23,10 @@ import aiosmtplib
 
 from app.i18n import Translator
 from app.mailer import mailer_for
-from app.worker import PermanentJobError
 from booking.ics import build_ics, service_name
-from booking.jobs import Job
 from booking.models import Appointment, AppointmentStatus, Office, Service
-from booking.types import utcnow
+from core.jobs import Job, PermanentJobError
+from core.types import utcnow
 
 if TYPE_CHECKING:
     from app.context import AppContext

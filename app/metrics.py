@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from starlette.exceptions import HTTPException
 
-from booking.errors import DomainError, RateLimited, SlotTaken
+from core.errors import DomainError, RateLimited, SlotTaken
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -149,10 +149,10 @@ class Metrics:
 
     async def refresh(self, state: AppContext) -> None:
         """Read the database gauges (at scrape time)."""
-        from booking.jobs import Job, JobStatus
         from booking.models import Appointment
+        from cases.models import Case as CaseFile
+        from core.jobs import Job, JobStatus
         from postcall.dispatch_models import Dispatch
-        from postcall.models import Case as CaseFile
         from postcall.payments.models import PaymentAttempt, ProcessedWebhookEvent
 
         self._sync_rate_limits(state)

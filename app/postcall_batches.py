@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from booking.models import Office
-from booking.types import utcnow
+from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import CaseDocument, Dispatch, DocumentKind
 from postcall.dispatch_providers import PrintRoomProvider

@@ -40,11 +40,13 @@ from app.postcall_mails import (
     pdf_attachment,
     send,
 )
-from app.worker import PeriodicTask
-from booking.audit import Actor, record
-from booking.jobs import Job
+from app.tasks import PeriodicTask
 from booking.models import Appointment, Office
-from booking.types import utcnow
+from cases.milestones import MAIL_JOB, Milestone, MilestoneKind, reach
+from cases.models import Case, CaseItem, CaseState, PaymentStatus
+from core.audit import Actor, record
+from core.jobs import Job
+from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import CaseDocument, Dispatch, DispatchState
 from postcall.dispatch_providers import (
@@ -55,8 +57,6 @@ from postcall.dispatch_providers import (
     PrintRoomProvider,
 )
 from postcall.dunning import REMINDER_JOB, claim_reminder, overdue_cases
-from postcall.milestones import MAIL_JOB, Milestone, MilestoneKind, reach
-from postcall.models import Case, CaseItem, CaseState, PaymentStatus
 from postcall.notices import (
     CORRECTED_JOB,
     NOTICE_JOB,
@@ -72,7 +72,7 @@ from postcall.notices import (
 if TYPE_CHECKING:
     from app.context import AppContext
     from app.settings import Settings
-    from app.worker import JobHandler
+    from app.tasks import JobHandler
 
 log = logging.getLogger("buergerbuero.postcall")
 

@@ -21,7 +21,8 @@ from app.mailer import mailer_for
 from app.mails import PermanentMailError, mail_domain
 from app.postcall_views import milestone_explanation, milestone_label
 from booking.models import Appointment, Office
-from booking.types import utcnow
+from cases.models import Case, CaseItem
+from core.types import utcnow
 from postcall.documents import Authority
 from postcall.girocode import (
     epc_payload,
@@ -30,7 +31,6 @@ from postcall.girocode import (
     qr_for_payload,
     remittance_text,
 )
-from postcall.models import Case, CaseItem
 
 if TYPE_CHECKING:
     from app.context import AppContext

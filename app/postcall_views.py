@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.schemas import iso
 from app.i18n import Translator
-from postcall.milestones import Milestone, MilestoneKind, milestones
-from postcall.models import Case
+from cases.milestones import Milestone, MilestoneKind, milestones
+from cases.models import Case
 
 N_ = str  # marks a message id for extraction without translating it here
 

@@ -6,7 +6,7 @@ from limits import parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from booking.errors import RateLimited
+from core.errors import RateLimited
 
 
 class RateLimiter:

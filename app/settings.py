@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from postcall.numbers import check_number_format
+from cases.numbers import check_number_format
 
 
 class SettingsError(ValueError):

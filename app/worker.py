@@ -1,4 +1,4 @@
-"""The background worker: runs outbox jobs (``booking/jobs.py``) and periodic tasks.
+"""The background worker: runs outbox jobs (``core/jobs.py``) and periodic tasks.
 
 Claiming. A job is due when it is ``pending`` and ``run_after`` has passed, or ``running`` with
 an expired lease (``locked_until``): the worker that held it crashed. Due jobs are claimed in one
@@ -26,20 +26,26 @@ import os
 import random
 import re
 import secrets
-import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlmodel import col
 
+from app.mails import JOB_KIND as MAIL_KIND
+from app.mails import send_appointment_mail
 from app.metrics import metrics_of
-from booking.jobs import Job, JobStatus
-from booking.types import utcnow
+from app.payments import reconcile_task
+from app.postcall_jobs import handlers as postcall_handlers
+from app.postcall_jobs import periodic as postcall_periodic
+from app.tasks import JobHandler, PeriodicTask
+from booking.service import expire_holds
+from core.jobs import Job, JobStatus, PermanentJobError
+from core.types import utcnow
+from privacy.service import apply_retention
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -47,37 +53,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("buergerbuero.worker")
 
-JobHandler = Callable[["AppContext", Job], Awaitable[None]]
-PeriodicFn = Callable[["AppContext"], Awaitable[None]]
-
-
-class PermanentJobError(Exception):
-    """Raised by a handler when retrying cannot help: the job is marked failed at once."""
-
-
-@dataclass
-class PeriodicTask:
-    name: str
-    interval: float  # seconds
-    run: PeriodicFn
-    next_at: float = 0.0  # time.monotonic() when due
-
-
 def default_handlers() -> dict[str, JobHandler]:
     """Job kinds and their handlers. Other areas add theirs here."""
-    from app.mails import JOB_KIND as MAIL_KIND
-    from app.mails import send_appointment_mail
-    from app.postcall_jobs import handlers as postcall_handlers
-
     return {MAIL_KIND: send_appointment_mail, **postcall_handlers()}
 
 
 async def expire_holds_task(ctx: AppContext) -> None:
     """Release reserved appointments whose hold lapsed (their seats become bookable)."""
-    try:
-        from booking.service import expire_holds
-    except ImportError:  # pragma: no cover - only while the booking service is absent
-        return
     async with ctx.db.transaction(write=True) as session:
         count = await expire_holds(session)
     if count:
@@ -85,11 +67,15 @@ async def expire_holds_task(ctx: AppContext) -> None:
         log.info("released %d lapsed holds", count)
 
 
-def default_periodic(settings: Settings) -> list[PeriodicTask]:
-    from app.payments import reconcile_task
-    from app.postcall_jobs import periodic as postcall_periodic
-    from app.privacy import retention_task
+async def retention_task(ctx: AppContext) -> None:
+    """Periodic: anonymise ended appointments past the retention period."""
+    async with ctx.db.transaction(write=True) as session:
+        count = await apply_retention(session, ctx.settings.retention_days)
+    if count:
+        log.info("retention: anonymised %d appointments", count)
 
+
+def default_periodic(settings: Settings) -> list[PeriodicTask]:
     return [
         PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task),
         PeriodicTask("payments.reconcile", settings.worker_periodic_seconds, reconcile_task),
@@ -298,33 +284,3 @@ class Worker:
                 await task.run(self.ctx)
             except Exception as exc:
                 log.warning("periodic task %s failed: %s", task.name, describe_error(exc))
-
-
-async def run_worker(settings: Settings, *, name: str | None = None) -> None:
-    """Run a worker process until SIGTERM or SIGINT (``buergerbuero worker``)."""
-    from app.main import build_context
-
-    ctx = build_context(settings)
-    worker = Worker(ctx, name=name)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, worker.stop)
-    try:
-        await worker.run_forever()
-    finally:
-        await ctx.db.dispose()
-
-
-def main() -> None:
-    """``python -m app.worker``: a worker process with settings from the environment."""
-    from app.logging_setup import configure
-    from app.settings import Settings
-
-    settings = Settings()
-    configure(settings)
-    asyncio.run(run_worker(settings))
-
-
-if __name__ == "__main__":
-    main()

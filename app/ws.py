@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from app.calls import hub_of
 from app.context import ctx
 from app.http import client_ip
-from booking.errors import RateLimited
+from core.errors import RateLimited
 from signaling import CloseCode
 
 log = logging.getLogger("buergerbuero.ws")

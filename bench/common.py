@@ -156,8 +156,6 @@ async def seed(url: str, *, admin_password: str = "bench-admin-password-1") -> S
     """Office, 10-clerk schedule, 5,000 appointments in a 31-day window, an admin user."""
     import app.all_models  # noqa: F401  (registers every table)
     from app.db import Database
-    from app.staff_service import create_user
-    from booking.audit import Actor
     from booking.links import LinkKeys
     from booking.models import (
         Appointment,
@@ -169,6 +167,8 @@ async def seed(url: str, *, admin_password: str = "bench-admin-password-1") -> S
         ServiceOffice,
         SlotSeat,
     )
+    from core.audit import Actor
+    from staff.service import create_user
 
     links = LinkKeys(SECRET_KEY.encode())
     today = dt.datetime.now(TZ).date()

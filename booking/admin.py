@@ -33,10 +33,10 @@ from booking.admin_validation import (
     text,
     timezone,
 )
-from booking.audit import Actor, record
-from booking.errors import NotFound
 from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, ServiceOffice
-from booking.types import utcnow
+from core.audit import Actor, record
+from core.errors import NotFound
+from core.types import utcnow
 
 OFFICE_FIELDS = {
     "name": text(200, required=True),

@@ -41,8 +41,6 @@ from booking.admin_validation import (
     text,
     weekdays,
 )
-from booking.audit import Actor, record
-from booking.errors import NotFound
 from booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -54,7 +52,9 @@ from booking.models import (
     ServiceOffice,
     SlotSeat,
 )
-from booking.types import utcnow
+from core.audit import Actor, record
+from core.errors import NotFound
+from core.types import utcnow
 
 SCHEDULE_FIELDS = {
     "office_id": required_id,

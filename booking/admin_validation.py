@@ -19,7 +19,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from booking.errors import Conflict, Invalid
+from core.errors import Conflict, Invalid
 
 Validator = Callable[[Any], Any]
 

@@ -29,7 +29,6 @@ from sqlalchemy import BindParameter, ColumnElement, and_, case, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.errors import NotFound
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -41,7 +40,8 @@ from booking.models import (
     ServiceOffice,
     SlotSeat,
 )
-from booking.types import utcnow
+from core.errors import NotFound
+from core.types import utcnow
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from booking.availability import (
     wall_to_utc,
     zone,
 )
-from booking.errors import Invalid
 from booking.models import Office
-from booking.types import utcnow
+from core.errors import Invalid
+from core.types import utcnow
 
 MAX_WINDOW_DAYS = 62
 

@@ -27,7 +27,7 @@ from icalendar import (
 )
 
 from booking.models import Appointment, AppointmentStatus, Office, Service
-from booking.types import utcnow
+from core.types import utcnow
 
 METHODS = ("REQUEST", "CANCEL")
 PRODID = "-//Buergerbuero per Video//Termine//DE"

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.availability import Candidate, lapsed_hold
-from booking.inserts import insert_unless_taken
 from booking.models import Appointment, SlotSeat
+from core.inserts import insert_unless_taken
 
 _CONFLICT_KEY = ("schedule_id", "unit_start", "seat")
 _TABLE = SlotSeat.__table__  # type: ignore[attr-defined]

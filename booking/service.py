@@ -21,10 +21,13 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from booking import seats
-from booking.audit import Actor, event_values, record, record_now
 from booking.availability import Candidate, as_utc, lapsed_hold
 from booking.availability_changes import OFFICES_OPTION
-from booking.errors import (
+from booking.links import LinkKeys
+from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
+from booking.slot_offer import load_slot_offer, pick_slot
+from core.audit import Actor, event_values, record, record_now
+from core.errors import (
     HoldExpired,
     Invalid,
     NotFound,
@@ -33,12 +36,9 @@ from booking.errors import (
     Unauthorized,
     WrongState,
 )
-from booking.inserts import insert_unless_taken
-from booking.jobs import enqueue, enqueue_now, job_values
-from booking.links import LinkKeys
-from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
-from booking.slot_offer import load_slot_offer, pick_slot
-from booking.types import UTCDateTime, utcnow
+from core.inserts import insert_unless_taken
+from core.jobs import enqueue, enqueue_now, job_values
+from core.types import UTCDateTime, utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
 MAIL_JOB = "mail.appointment"

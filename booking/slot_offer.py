@@ -30,7 +30,6 @@ from booking.availability import (
     wall_to_utc,
     zone,
 )
-from booking.errors import NotASlot, NotFound
 from booking.models import (
     Closure,
     Office,
@@ -40,6 +39,7 @@ from booking.models import (
     ServiceOffice,
     parse_weekdays,
 )
+from core.errors import NotASlot, NotFound
 
 
 @dataclass(frozen=True, slots=True)

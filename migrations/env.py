@@ -22,7 +22,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from app.all_models import metadata
 from app.cli import MIGRATION_LOCK_KEY
-from booking.types import UTCDateTime
+from core.types import UTCDateTime
 
 config = context.config
 

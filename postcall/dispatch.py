@@ -33,14 +33,14 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import Actor, record
-from booking.errors import Conflict, Invalid, NotFound
-from booking.jobs import enqueue
 from booking.models import Appointment
-from booking.types import utcnow
+from cases.milestones import MilestoneKind, reach
+from cases.models import Case, CaseState
+from core.audit import Actor, record
+from core.errors import Conflict, Invalid, NotFound
+from core.jobs import enqueue
+from core.types import utcnow
 from postcall.dispatch_models import Dispatch, DispatchState, PostalAddress
-from postcall.milestones import MilestoneKind, reach
-from postcall.models import Case, CaseState
 
 SUBMIT_JOB = "dispatch.submit"
 PRINT_ROOM = "print_room"

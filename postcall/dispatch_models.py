@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from booking.types import UTCDateTime, utcnow
+from core.types import UTCDateTime, utcnow
 
 
 def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:

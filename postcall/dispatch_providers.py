@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from booking.errors import DomainError
+from core.errors import DomainError
 from postcall.dispatch_models import DispatchState
 from postcall.documents import BatchLetter
 from postcall.print_batch import PrintBatch, build_batch, manifest_csv

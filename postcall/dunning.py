@@ -16,11 +16,11 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.jobs import enqueue
 from booking.models import Office
-from booking.types import utcnow
-from postcall.milestones import Milestone, MilestoneKind, reach
-from postcall.models import Case, CaseState, Payment, PaymentStatus
+from cases.milestones import Milestone, MilestoneKind, reach
+from cases.models import Case, CaseState, Payment, PaymentStatus
+from core.jobs import enqueue
+from core.types import utcnow
 
 REMINDER_JOB = "case.reminder"
 BATCH = 200

@@ -1,27 +1,9 @@
-"""Errors of the clerk's desk. Like ``booking.errors`` each carries its status and a stable code;
+"""Errors after the decision. Like ``core.errors`` each carries its status and a stable code;
 the message is an English message id, translated in ``app/locales/de/LC_MESSAGES/cases.po``."""
 
 from __future__ import annotations
 
-from booking.errors import Conflict
-
-
-class IdentityRequired(Conflict):
-    code = "identity_required"
-    message = (
-        "This service requires a verified identity. Please check the citizen's identity "
-        "document and record the check as verified before completing."
-    )
-
-
-class AlreadyCompleted(Conflict):
-    code = "already_completed"
-    message = "This appointment has already been completed."
-
-
-class NotStartedYet(Conflict):
-    code = "not_started"
-    message = "An appointment can be marked as missed only after its start time."
+from core.errors import Conflict
 
 
 class PaymentInProgress(Conflict):
@@ -29,12 +11,4 @@ class PaymentInProgress(Conflict):
     message = (
         "A payment for this case is in progress. The case can be reopened once it has been "
         "completed or has lapsed."
-    )
-
-
-class CannotReopen(Conflict):
-    code = "cannot_reopen"
-    message = (
-        "This case cannot be reopened: its fee has been paid or its documents have been "
-        "printed or posted."
     )

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.errors import Conflict, Invalid
 from booking.models import Appointment, AppointmentStatus, Office
-from booking.types import utcnow
+from core.errors import Conflict, Invalid
+from core.types import utcnow
 from postcall.dispatch_models import Feedback
 
 COMMENT_MAX = 2000

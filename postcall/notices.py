@@ -12,7 +12,7 @@ or a download racing the worker finds the letter instead of issuing a second one
 The fee notice served for a case is its latest one: after a refund or a re-completion the
 corrected notice ("Geänderter Bescheid", naming the notice it replaces) takes its place.
 
-``after_completion`` is called by ``postcall.cases.complete`` in the completing transaction:
+``after_completion`` is called by ``postcall.decisions.complete`` in the completing transaction:
 it records the ``completed`` milestone, asks the worker for the fee notice mail (payment by
 fee notice with an amount), queues the letter for the post, or records the forwarding to
 another authority.
@@ -34,10 +34,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import Actor
-from booking.jobs import enqueue
 from booking.models import Appointment, Office
-from booking.types import utcnow
+from cases.milestones import Milestone, MilestoneKind, reach
+from cases.models import Case, CaseItem, CaseState, Delivery, Payment, PaymentStatus
+from core.audit import Actor
+from core.jobs import enqueue
+from core.types import utcnow
 from postcall.cover_letter import CoverLetterData, render_cover_letter
 from postcall.dispatch import postal_address, queue_for_case, withdraw_for_case
 from postcall.dispatch_models import CaseDocument, DocumentKind
@@ -50,8 +52,7 @@ from postcall.documents import (
     ReceiptData,
 )
 from postcall.fee_notice import render_fee_notice, render_receipt
-from postcall.milestones import Milestone, MilestoneKind, reach
-from postcall.models import Case, CaseItem, CaseState, Delivery, Payment, PaymentStatus
+from postcall.payments.queries import payment_totals
 
 NOTICE_JOB = "case.notice"
 RECEIPT_JOB = "payment.receipt"
@@ -255,9 +256,6 @@ async def payment_facts(session: AsyncSession, case: Case) -> PaymentFacts:
     )).scalar_one_or_none()
     office = await session.get(Office, case.office_id)
     zone = ZoneInfo(office.timezone if office is not None else "Europe/Berlin")
-    # Imported here: the payment queries import postcall.cases, which imports this module.
-    from postcall.payments.queries import payment_totals
-
     totals = await payment_totals(session, case.id)
     if totals.paid_cents > 0:  # paid online: the attempt and its refunds are the facts
         paid_on = (totals.paid_at or paid_at or utcnow()).astimezone(zone).date()

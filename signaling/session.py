@@ -19,16 +19,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from signaling.eager import Resumed, start_eagerly
 from signaling.errors import CloseCode
 from signaling.grants import Grant, Role
 from signaling.protocol import MAX_FRAME_BYTES
 from signaling.ratelimit import TokenBucket
-
-if TYPE_CHECKING:
-    from signaling.rooms import Hub
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +39,17 @@ class Connection(Protocol):
     async def send(self, message: dict[str, Any] | str) -> None: ...
 
     async def close(self, code: int) -> None: ...
+
+
+class SessionOwner(Protocol):
+    """What a session needs of the hub that owns it (``signaling.rooms.Hub``); a protocol so
+    that this module does not import the hub, which imports it."""
+
+    async def handle_frame(self, session: Session, frame: str | bytes) -> None: ...
+
+    async def teardown(self, session: Session) -> None: ...
+
+    def schedule_teardown(self, session: Session) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +131,7 @@ _STOPS = frozenset({"peer-left", "peer-reconnected", "ended"})
 class Session:
     def __init__(
         self,
-        hub: Hub,
+        hub: SessionOwner,
         conn: Connection,
         limits: Limits,
         clock: Callable[[], float] = time.monotonic,

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import build_parser, main
-from app.models import StaffOffice, StaffUser
-from app.passwords import verify
 from booking.models import Office
-from booking.types import utcnow
+from core.types import utcnow
+from staff.models import StaffOffice, StaffUser
+from staff.passwords import verify
 from tests.conftest import REDIS_URL, free_port, require
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,12 +21,12 @@ from app.demo import (
     load_demo,
     print_logins,
 )
-from app.models import StaffOffice, StaffUser
-from app.passwords import verify
 from app.settings import Settings
-from booking.audit import AuditEvent
 from booking.availability import free_slots
 from booking.models import Closure, Office, Schedule, ScheduleService, Service, ServiceOffice
+from core.audit import AuditEvent
+from staff.models import StaffOffice, StaffUser
+from staff.passwords import verify
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -23,7 +23,11 @@ from app.auth import require_api_user
 from app.context import ctx
 from app.http import read_json
 from app.openapi import operation
-from app.staff_service import (
+from booking import admin, admin_schedules
+from booking.admin_validation import Duplicate
+from core.audit import Actor
+from core.errors import NotFound
+from staff.service import (
     create_user_from,
     delete_user,
     get_user,
@@ -32,10 +36,6 @@ from app.staff_service import (
     update_user,
     user_office_ids,
 )
-from booking import admin, admin_schedules
-from booking.admin_validation import Duplicate
-from booking.audit import Actor
-from booking.errors import NotFound
 
 Json = dict[str, Any]
 MAX_ID = 2**31 - 1

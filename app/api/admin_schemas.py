@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel
 
-from app.models import StaffUser
 from booking.admin_validation import hhmm_text
 from booking.models import Closure, Office, Schedule, Service
+from staff.models import StaffUser
 
 # Times on the wire carry an explicit offset ("+00:00"), as the contract shows, not "Z".
 WireDateTime = Annotated[

@@ -11,7 +11,7 @@ from app.auth import api_token_logout, login, require_api_user
 from app.context import ctx
 from app.http import read_json
 from app.openapi import operation
-from app.staff_service import user_office_ids
+from staff.service import user_office_ids
 
 
 @operation(

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.api.schemas import CitizenCaseItemOut, CitizenCaseOut, DateParam, Id, IsoDate, iso
-from app.audit_log import detail_of, reference_of
-from booking.audit import AuditEvent
-from postcall.identity import SECURITY_FEATURES
-from postcall.models import Case, CaseItem, IdentityCheck
+from cases.identity import SECURITY_FEATURES
+from cases.models import Case, CaseItem, IdentityCheck
+from core.audit import AuditEvent
+from privacy.audit_log import detail_of, reference_of
 
 CheckName = Literal[
     "photo_matches", "name_matches", "birth_date_matches", "document_valid", "hologram",

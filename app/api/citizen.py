@@ -20,8 +20,6 @@ from app.http import bearer_token, client_ip, read_json
 from app.openapi import operation
 from app.postcall_views import case_milestones_out
 from app.templating import request_language
-from booking.audit import Actor
-from booking.errors import DomainError, Invalid
 from booking.ics import build_ics, method_for
 from booking.models import Appointment
 from booking.service import (
@@ -32,7 +30,9 @@ from booking.service import (
     find_by_token,
     reschedule,
 )
-from postcall.cases import completed_case
+from cases.completion import completed_case
+from core.audit import Actor
+from core.errors import DomainError, Invalid
 
 ERRORS = {401: None, 429: None}
 

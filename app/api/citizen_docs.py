@@ -23,19 +23,20 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
 from app.auth import require_api_user
-from app.call_models import CallEvent
 from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json, validate
 from app.openapi import operation
 from app.postcall_views import milestones_out
 from app.templating import request_language
-from booking.errors import Conflict, DomainError, Invalid, NotFound
 from booking.models import Appointment
 from booking.service import find_by_token
+from calls.models import CallEvent
+from cases.completion import completed_case
+from cases.models import Case, Payment, PaymentStatus
+from cases.status_lookup import lookup, normalize_case_number
+from core.errors import Conflict, DomainError, Invalid, NotFound
 from postcall import feedback as feedbacks
-from postcall.cases import completed_case
 from postcall.dispatch_models import CaseDocument, DocumentKind
-from postcall.models import Case, Payment, PaymentStatus
 from postcall.notices import (
     LetterUnavailable,
     ensure_fee_notice,
@@ -44,7 +45,6 @@ from postcall.notices import (
     needs_notice,
     served_document,
 )
-from postcall.status_lookup import lookup, normalize_case_number
 
 ERRORS = {401: None, 429: None}
 

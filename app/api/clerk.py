@@ -18,14 +18,6 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.schemas import QueryId, iso, service_name
 from app.auth import require_api_user
-from app.call_service import (
-    AgendaItem,
-    appointment_for_staff,
-    clerk_agenda,
-    clerk_offices,
-    issue_call_token,
-    join_window,
-)
 from app.calls import hub_of
 from app.context import ctx
 from app.http import validate
@@ -33,7 +25,15 @@ from app.openapi import operation
 from app.settings import Settings
 from app.templating import request_language
 from booking.models import Office, Service
-from booking.types import utcnow
+from calls.service import (
+    AgendaItem,
+    appointment_for_staff,
+    clerk_agenda,
+    clerk_offices,
+    issue_call_token,
+    join_window,
+)
+from core.types import utcnow
 
 # --- models ------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ reopening and the audit trail.
 
 Access: any staff account, limited to the appointments of its offices (admins: all). An unknown
 reference is 404 and another office's appointment 403, exactly as in the clerk's call API
-(``app.call_service.appointment_for_staff``): references are random and only staff reach these
+(``calls.service.appointment_for_staff``): references are random and only staff reach these
 endpoints, so telling "not yours" from "not there" reveals nothing a clerk could use, and a
 clear 403 helps a clerk who opened the wrong office's link. A citizen's link token is not a
 staff token (401).
@@ -25,20 +25,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
-from app.audit_log import AuditFilter, bound, display_zone, search_audit
 from app.auth import require_api_user
-from app.call_service import appointment_for_staff
 from app.context import ctx
 from app.http import MalformedJSON, read_body, read_json, validate
 from app.openapi import operation
 from app.settings import Settings
-from app.staff_service import staff_actor
 from app.templating import request_language
-from booking.errors import Conflict, DomainError, Invalid, NotFound
 from booking.models import Appointment, Office, Service
-from postcall import cases
-from postcall.identity import identity_checks
-from postcall.models import Case, CaseState, Outcome
+from calls.service import appointment_for_staff
+from cases import completion as cases
+from cases.identity import identity_checks
+from cases.models import Case, CaseState, Outcome
+from core.errors import Conflict, DomainError, Invalid, NotFound
+from postcall import decisions
+from privacy.audit_log import AuditFilter, bound, display_zone, search_audit
+from staff.service import staff_actor
 
 T = TypeVar("T", bound=BaseModel)
 ERRORS: dict[int, Any] = {401: None, 403: None, 404: None}
@@ -170,7 +171,7 @@ async def complete(request: Request) -> Response:
             appointment = await appointment_for_staff(session, user,
                                                       request.path_params["reference"])
             data = _checked(body, problem)
-            case = await cases.complete(session, appointment, cases.CompletionInput(
+            case = await decisions.complete(session, appointment, cases.CompletionInput(
                 items=tuple(cases.ItemInput(i.service_id, i.quantity) for i in data.items),
                 payment=data.payment, delivery=data.delivery,
                 external_authority=data.external_authority, note=data.note,
@@ -212,7 +213,7 @@ async def reopen(request: Request) -> Response:
     async with ctx(request).db.transaction(write=True) as session:
         appointment = await appointment_for_staff(session, user, request.path_params["reference"])
         data = _checked(body, problem)
-        case = await cases.reopen(session, appointment, staff_actor(user), reason=data.reason)
+        case = await decisions.reopen(session, appointment, staff_actor(user), reason=data.reason)
         tz = await _zone(session, appointment)
         rendered = (await render_case(session, case, tz, request_language(request))
                     if case is not None and case.state == CaseState.reopened else None)

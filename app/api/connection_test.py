@@ -1,4 +1,4 @@
-"""The citizen's pre-call connection test (``app.echo``), authorised by the link token.
+"""The citizen's pre-call connection test (``calls.echo``), authorised by the link token.
 
 Flow for the appointment page:
 
@@ -23,13 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.context import AppContext, ctx
-from app.echo import ConnectionTests, ice_servers_for
 from app.http import bearer_token, client_ip, read_json
 from app.openapi import operation
-from booking.errors import DomainError, Invalid, NotFound, WrongState
 from booking.models import Appointment, AppointmentStatus
 from booking.service import find_by_token
-from booking.types import utcnow
+from calls.echo import ConnectionTests, ice_servers_for
+from core.errors import DomainError, Invalid, NotFound, WrongState
+from core.types import utcnow
 
 # A test makes sense until the call is over.
 TESTABLE = frozenset({
@@ -104,7 +104,8 @@ async def _appointment(request: Request) -> tuple[AppContext, Appointment]:
 )
 async def ice_servers(request: Request) -> Response:
     state, appointment = await _appointment(request)
-    servers, expires_at = ice_servers_for(state, f"test-{appointment.reference}", utcnow())
+    config = _tests(state).config
+    servers, expires_at = ice_servers_for(config, f"test-{appointment.reference}", utcnow())
     return JSONResponse({"ice_servers": servers, "expires_at": expires_at.isoformat()})
 
 

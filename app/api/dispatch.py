@@ -20,19 +20,19 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
 from app.auth import require_api_user
-from app.call_service import appointment_for_staff
 from app.context import ctx
 from app.http import read_body, read_json, validate
-from app.models import StaffUser
 from app.openapi import operation
 from app.postcall_batches import batch_files, default_day, office_list, print_room_takes_all
-from app.staff_service import staff_actor, visible_office_ids
-from booking.audit import Actor
-from booking.errors import DomainError, Forbidden, Invalid, NotFound
-from booking.types import utcnow
+from calls.service import appointment_for_staff
+from core.audit import Actor
+from core.errors import DomainError, Forbidden, Invalid, NotFound
+from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import Dispatch, HybridMailEvent
 from postcall.dispatch_providers import WebhookRejected, verify_webhook
+from staff.models import StaffUser
+from staff.service import staff_actor, visible_office_ids
 
 log = logging.getLogger("buergerbuero.dispatch")
 

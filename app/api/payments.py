@@ -21,12 +21,12 @@ from app.context import ctx
 from app.http import bearer_token, client_ip, read_body, read_json
 from app.openapi import operation
 from app.payments import provider_for, start_online_payment
-from app.staff_service import staff_actor
 from booking.service import find_by_token
 from postcall.payments.errors import OnlinePaymentUnavailable
 from postcall.payments.flows import refund
 from postcall.payments.service import handle_event
 from postcall.payments.stripe_provider import StripeProvider
+from staff.service import staff_actor
 
 WEBHOOK_MAX_BYTES = 1024 * 1024
 

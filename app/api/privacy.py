@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app import privacy
 from app.auth import require_api_user
 from app.context import ctx
 from app.http import read_json, validate
 from app.openapi import operation
-from app.staff_service import staff_actor
+from privacy import actions as privacy
+from staff.service import staff_actor
 
 # No control characters (a NUL byte cannot even be sent to Postgres).
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"

@@ -28,8 +28,8 @@ from app.openapi import operation
 from app.templating import request_language
 from booking import catalog
 from booking.availability_window import window_availability
-from booking.errors import SlotTaken
 from booking.service import CitizenInput, book
+from core.errors import SlotTaken
 
 
 @operation("List the offices", tag="public", responses={200: list[OfficeOut]})

@@ -19,7 +19,6 @@ from starlette.routing import BaseRoute, Route
 from app.api.admin import RESOURCES, Resource
 from app.auth import check_csrf, require_page_user
 from app.context import ctx
-from app.models import StaffUser
 from app.pages.admin_forms import (
     PAGE_RESOURCES,
     FormValues,
@@ -38,11 +37,12 @@ from app.pages.staff_http import (
     render,
     translator,
 )
-from app.staff_service import staff_actor
 from booking import admin
 from booking.admin_validation import Duplicate
-from booking.errors import Conflict, DomainError, Invalid, NotFound
-from booking.types import utcnow
+from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.types import utcnow
+from staff.models import StaffUser
+from staff.service import staff_actor
 
 API_RESOURCES: dict[str, Resource] = {r.path: r for r in RESOURCES}
 MAX_ID = 2**31 - 1

@@ -15,7 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app.audit_log import (
+from app.auth import require_page_user
+from app.context import ctx
+from app.i18n import Translator
+from app.pages.staff_http import render, translator
+from core.audit import AuditEvent
+from privacy.audit_log import (
     AuditFilter,
     bound,
     detail_of,
@@ -24,11 +29,6 @@ from app.audit_log import (
     reference_of,
     search_audit,
 )
-from app.auth import require_page_user
-from app.context import ctx
-from app.i18n import Translator
-from app.pages.staff_http import render, translator
-from booking.audit import AuditEvent
 
 PER_PAGE = 50
 FILTER_FIELDS = ("from", "to", "actor", "action", "reference")

@@ -14,10 +14,10 @@ from typing import Any
 
 from app.i18n import Translator
 from app.pages.staff_http import Form
-from app.staff_service import USER_FIELDS
 from booking.admin import OFFICE_FIELDS, SERVICE_FIELDS
 from booking.admin_schedules import CLOSURE_FIELDS, SCHEDULE_FIELDS
 from booking.admin_validation import REQUIRED, FieldError, FieldErrors, Validator, clean
+from staff.service import USER_FIELDS
 
 Json = dict[str, Any]
 FormValues = dict[str, Any]  # field -> str | list[str] | bool, as the template shows it

@@ -19,12 +19,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.auth import check_csrf, require_page_user
-from app.call_service import (
-    appointment_for_staff,
-    call_events,
-    issue_call_token,
-    join_window,
-)
 from app.context import ctx
 from app.i18n import Translator
 from app.pages import staff_http
@@ -33,10 +27,16 @@ from app.pages.citizen_http import limit, prefer_language, render, translator
 from app.pages.citizen_views import appointment_view, local_day, service_name, time_range
 from app.pages.staff import STATUS_LABELS
 from booking import service as booking
-from booking.errors import DomainError, Unauthorized
 from booking.models import Appointment, AppointmentStatus
 from booking.service import hold_lapsed
-from booking.types import utcnow
+from calls.service import (
+    appointment_for_staff,
+    call_events,
+    issue_call_token,
+    join_window,
+)
+from core.errors import DomainError, Unauthorized
+from core.types import utcnow
 
 # --- what the citizen's page shows --------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from sqlmodel import col
 
 from app.i18n import Translator
 from booking.models import Appointment, Office
-from postcall.cases import completed_case
-from postcall.models import Case, CaseItem
+from cases.completion import completed_case
+from cases.models import Case, CaseItem
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ from app.pages.citizen_views import (
 )
 from booking import service as booking
 from booking.availability import free_days, free_slots, zone
-from booking.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 from booking.models import Office, Service
+from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 
 DAYS_PER_PAGE = 10
 BOOKED_COOKIE = "citizen_booked"

@@ -25,7 +25,7 @@ from app.pages.citizen_forms import (
     new_csrf_cookie,
 )
 from app.templating import request_translator
-from booking.errors import Forbidden
+from core.errors import Forbidden
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 40

@@ -31,11 +31,11 @@ from app.pages.citizen_views import (
 )
 from app.pages.postcall_pages import StatusView, citizen_status_view
 from booking import service as booking
-from booking.audit import Actor
 from booking.availability import free_days, free_slots
-from booking.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
 from booking.ics import build_ics, method_for
 from booking.models import Appointment, Office, Service
+from core.audit import Actor
+from core.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
 
 DAYS_PER_PAGE = 10
 DONE_NOTICES = ("confirmed", "cancelled", "rescheduled")

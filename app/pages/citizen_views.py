@@ -16,7 +16,7 @@ from app.pages.citizen_forms import N_, slot_value
 from booking.availability import Slot, zone
 from booking.models import Appointment, AppointmentStatus, Office, Service, ServiceOffice
 from booking.service import allowed_actions, hold_lapsed
-from booking.types import utcnow
+from core.types import utcnow
 
 # --- queries ---------------------------------------------------------------------------------
 

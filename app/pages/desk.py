@@ -2,7 +2,7 @@
 no-show), the agenda's live status stream and the printable day list.
 
 The panels post url-encoded forms with the session's CSRF token to same-origin endpoints that
-call the same domain services as the bearer API (``postcall.identity`` via ``postcall.cases``),
+call the same domain services as the bearer API (``cases.identity`` via ``cases.completion``),
 so the rules live in one place. Each endpoint answers in the form its caller asked for:
 
 * ``X-Requested-With: desk`` (static/js/desk-panels.js): the re-rendered panel(s) as an HTML
@@ -38,9 +38,7 @@ from starlette.routing import BaseRoute, Route
 from app.api import case_schemas as s
 from app.api.clerk_cases import case_policy, render_case
 from app.auth import check_csrf, require_page_user, safe_next
-from app.call_service import appointment_for_staff
 from app.context import ctx
-from app.models import StaffUser
 from app.pages import call as call_pages
 from app.pages.desk_forms import (
     FormInvalid,
@@ -52,12 +50,15 @@ from app.pages.desk_forms import (
 from app.pages.desk_views import DeskView, FormState, desk_view
 from app.pages.staff import agenda_context, load_agenda
 from app.pages.staff_http import Form, read_form, redirect, render, translator
-from app.staff_service import staff_actor
 from app.templating import request_language
-from booking.errors import Conflict, DomainError
 from booking.models import Office
-from booking.types import utcnow
-from postcall import cases
+from calls.service import appointment_for_staff
+from cases import completion as cases
+from core.errors import Conflict, DomainError
+from core.types import utcnow
+from postcall import decisions
+from staff.models import StaffUser
+from staff.service import staff_actor
 
 POLL_SECONDS = 2.0
 STREAM_SECONDS = 55.0
@@ -223,7 +224,7 @@ async def complete(request: Request) -> Response:
     try:
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
-            case = await cases.complete(session, appointment, data, staff_actor(user),
+            case = await decisions.complete(session, appointment, data, staff_actor(user),
                                         case_policy(state.settings))
             office = await session.get(Office, appointment.office_id)
             out: dict[str, Any] = {

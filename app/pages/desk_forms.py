@@ -17,10 +17,10 @@ from starlette.datastructures import ImmutableMultiDict
 
 from app.i18n import Translator
 from app.pages.desk_views import CHECKS, ITEM_ROWS, FormState, identity_defaults
-from booking.errors import DomainError
-from postcall import cases
-from postcall.identity import FEATURES_BY_TYPE, REQUIRED_CHECKS, VerificationInput
-from postcall.models import Outcome, ReasonCode
+from cases import completion as cases
+from cases.identity import FEATURES_BY_TYPE, REQUIRED_CHECKS, VerificationInput
+from cases.models import Outcome, ReasonCode
+from core.errors import DomainError
 
 Form = ImmutableMultiDict[str, str]
 

@@ -1,8 +1,8 @@
 """What the clerk's desk panels show beside the call: the identity checklist and the completion
 form (with the values and errors of a failed submission), the latest recorded check and the case.
 
-Built from the same domain services the bearer API uses (``postcall.identity``,
-``postcall.cases``); rendered by ``app/templates/call/_desk_panels.html``. Message ids are
+Built from the same domain services the bearer API uses (``cases.identity``,
+``cases.completion``); rendered by ``app/templates/call/_desk_panels.html``. Message ids are
 English, translated in ``app/locales/de/LC_MESSAGES/desk.po``.
 """
 
@@ -20,14 +20,14 @@ from app.i18n import Translator
 from app.pages.citizen_forms import N_
 from app.pages.staff import STATUS_LABELS
 from booking.models import Appointment, AppointmentStatus, Office, Service
-from postcall import cases
-from postcall.identity import (
+from cases import completion as cases
+from cases.identity import (
     CHECKABLE,
     FEATURES_BY_TYPE,
     MIN_FEATURES,
     identity_checks,
 )
-from postcall.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
+from cases.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
 
 ITEM_ROWS = 4  # fee-schedule rows in the form; more than one service per call is rare
 DEFAULT_AUTHORITY = "Bundesamt für Justiz"  # posts the certificate of good conduct itself

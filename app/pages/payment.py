@@ -27,7 +27,7 @@ from app.pages.citizen_http import limit, prefer_language, read_form, render, tr
 from app.payments import online_payment_offered, provider_for, start_online_payment
 from app.settings import Settings
 from booking import service as booking
-from booking.errors import Conflict, DomainError, Unauthorized
+from core.errors import Conflict, DomainError, Unauthorized
 from postcall.payments.flows import check_return
 from postcall.payments.provider import ProviderUnavailable
 from postcall.payments.queries import PaymentState, attempt_by_public_id, payment_state

@@ -31,14 +31,14 @@ from app.i18n import Translator
 from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
 from app.postcall_views import MilestoneView, milestone_views
 from booking import service as booking
-from booking.errors import DomainError, Unauthorized
 from booking.models import Appointment, Office
+from cases.completion import completed_case
+from cases.milestones import milestones
+from cases.models import Payment, PaymentStatus
+from cases.status_lookup import StatusNotFound, lookup
+from core.errors import DomainError, Unauthorized
 from postcall import feedback as feedbacks
-from postcall.cases import completed_case
-from postcall.milestones import milestones
-from postcall.models import Payment, PaymentStatus
 from postcall.notices import needs_notice
-from postcall.status_lookup import StatusNotFound, lookup
 
 FEEDBACK_NOTICES = ("thanks", "missing", "closed", "given", "too_long")
 

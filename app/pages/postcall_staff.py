@@ -22,15 +22,15 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import check_csrf, require_page_user
 from app.context import ctx
-from app.models import StaffUser
 from app.pages.staff_http import error_message, read_form, redirect, render, translator
 from app.postcall_batches import batch_files, default_day, office_list, print_room_takes_all
-from app.staff_service import staff_actor, visible_office_ids
-from booking.errors import DomainError
 from booking.models import Appointment, Office
+from core.errors import DomainError
 from postcall import dispatch as dispatching
 from postcall import feedback as feedbacks
 from postcall.dispatch_models import Dispatch, DispatchState
+from staff.models import StaffUser
+from staff.service import staff_actor, visible_office_ids
 
 STATUS_LABELS = {
     "queued": "Queued",

@@ -1,6 +1,6 @@
 """Privacy pages: ``/admin/privacy`` (an admin exports or erases what is stored about one e-mail
 address, erasure after a confirmation step) and the public ``/imprint``. The rules are in
-``postcall.privacy``; the actions are shared with the API (``app/api/privacy.py``)."""
+``privacy.service``; the actions are shared with the API (``app/api/privacy.py``)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app import privacy
 from app.auth import check_csrf, require_page_user
 from app.context import ctx
 from app.pages.citizen_views import all_offices
 from app.pages.staff_http import read_form, render, translator
-from app.staff_service import staff_actor
-from postcall.privacy import subject_appointments
+from privacy import actions as privacy
+from privacy.service import subject_appointments
+from staff.service import staff_actor
 
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 

@@ -31,13 +31,13 @@ from app.auth import (
 )
 from app.calls import hub_of
 from app.context import ctx
-from app.models import StaffUser
 from app.pages.staff_http import error_message, read_form, redirect, render, translator
-from app.staff_service import AgendaRow, day_agenda, visible_office_ids
 from booking.admin_validation import FIRST_DAY, LAST_DAY
-from booking.errors import RateLimited
 from booking.models import Office
-from booking.types import utcnow
+from core.errors import RateLimited
+from core.types import utcnow
+from staff.models import StaffUser
+from staff.service import AgendaRow, day_agenda, visible_office_ids
 
 STATUS_KINDS = {
     "reserved": "warning",

@@ -15,7 +15,7 @@ from app.http import read_body
 from app.i18n import Translator
 from app.templating import request_translator
 from booking.admin_validation import FieldErrors
-from booking.errors import DomainError
+from core.errors import DomainError
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 400

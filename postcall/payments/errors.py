@@ -3,7 +3,7 @@ are translated in ``app/locales/de/LC_MESSAGES/payments.po``."""
 
 from __future__ import annotations
 
-from booking.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound
 
 
 class NoCase(Conflict):

@@ -17,10 +17,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.audit import Actor
-from booking.errors import DomainError
-from booking.types import utcnow
-from postcall.models import Case
+from cases.models import Case
+from core.audit import Actor
+from core.errors import DomainError
+from core.types import utcnow
 from postcall.payments import queries, refunds, service
 from postcall.payments.models import AttemptStatus, PaymentAttempt, Refund, RefundStatus
 from postcall.payments.provider import PaymentProvider, ProviderRefused, ProviderUnavailable

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from booking.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 
 # The checkout session's own state, and whether its money arrived (Stripe's vocabulary, which
 # other providers map onto).

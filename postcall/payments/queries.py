@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from postcall.cases import case_of
-from postcall.models import Case, CaseState, PaymentStatus
+from cases.completion import case_of
+from cases.models import Case, CaseState, PaymentStatus
 from postcall.payments.models import COUNTED_REFUNDS, AttemptStatus, PaymentAttempt, Refund
 
 # Fees that may (still) be paid.

@@ -16,12 +16,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.audit import Actor, record
-from booking.jobs import enqueue
-from booking.types import utcnow
-from postcall.cases import case_by_number
-from postcall.milestones import MilestoneKind, reach
-from postcall.models import Case, PaymentStatus
+from cases.completion import case_by_number
+from cases.milestones import MilestoneKind, reach
+from cases.models import Case, PaymentStatus
+from core.audit import Actor, record
+from core.jobs import enqueue
+from core.types import utcnow
 from postcall.payments.errors import AttemptNotFound, CaseNotFound, NotRefundable, RefundTooLarge
 from postcall.payments.models import PaymentAttempt, Refund, RefundStatus
 from postcall.payments.provider import RefundResult

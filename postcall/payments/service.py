@@ -32,13 +32,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import Actor, record
-from booking.jobs import enqueue
 from booking.models import Appointment
-from booking.types import utcnow
-from postcall.cases import case_items, case_of
-from postcall.milestones import MilestoneKind, reach
-from postcall.models import Case, CaseState, Payment, PaymentStatus
+from cases.completion import case_items, case_of
+from cases.milestones import MilestoneKind, reach
+from cases.models import Case, CaseState, Payment, PaymentStatus
+from core.audit import Actor, record
+from core.jobs import enqueue
+from core.types import utcnow
 from postcall.payments.errors import (
     AlreadyPaid,
     AttemptNotFound,

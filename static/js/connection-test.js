@@ -1,5 +1,5 @@
 // The connection test on the appointment page (/t/{token}): the camera goes to a test peer on
-// our server (app/echo.py) and comes straight back. The result says whether a connection was
+// our server (calls/echo.py) and comes straight back. The result says whether a connection was
 // made, directly or through the relay (TURN) server, and how long it took.
 //
 // API (app/api/connection_test.py), authorised with the link token as a bearer token:

@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from app import passwords
+from staff import passwords
 from tests.staff.helpers import ADMIN_EMAIL, CLERK_EMAIL, add_user, bearer, token_for
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from app.models import StaffUser
 from booking.models import Closure, Office, Schedule, Service
+from staff.models import StaffUser
 from tests.staff.helpers import (
     ADMIN_EMAIL,
     CLERK_EMAIL,

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from booking.jobs import Job
+from core.jobs import Job
 from tests.api.conftest import DAY
 from tests.booking.factories import (
     BERLIN,

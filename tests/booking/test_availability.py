@@ -8,9 +8,9 @@ import pytest
 
 from app.db import Database
 from booking.availability import free_days, free_slots, wall_to_utc
-from booking.errors import NotFound
 from booking.links import LinkKeys
 from booking.service import BookingPolicy, CitizenInput, book
+from core.errors import NotFound
 from tests.booking.factories import (
     BERLIN,
     add_closure,

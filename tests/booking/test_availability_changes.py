@@ -11,12 +11,12 @@ from sqlalchemy import select, update
 
 from app.db import Database
 from booking import availability_changes
-from booking.audit import Actor
 from booking.availability_changes import Offices
 from booking.availability_window import window_availability
 from booking.links import LinkKeys
 from booking.models import Appointment, Office, SlotSeat
 from booking.service import BookingPolicy, CitizenInput, book, cancel, expire_holds
+from core.audit import Actor
 from tests.booking.factories import (
     World,
     add_closure,

@@ -17,9 +17,9 @@ import pytest
 from app.db import Database
 from booking import seats as seats_module
 from booking.availability import Candidate
-from booking.errors import SlotTaken
 from booking.links import LinkKeys
 from booking.service import BookingPolicy, CitizenInput, book, find_by_token, reschedule
+from core.errors import SlotTaken
 from tests.booking.factories import add_office, add_schedule, add_service, appointments, local
 
 MONDAY = date(2026, 11, 23)

@@ -9,18 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from booking.audit import Actor, AuditEvent
-from booking.errors import (
-    HoldExpired,
-    Invalid,
-    NotASlot,
-    NotFound,
-    SlotTaken,
-    TooManyBookings,
-    Unauthorized,
-    WrongState,
-)
-from booking.jobs import Job
 from booking.links import LinkKeys
 from booking.models import AppointmentStatus
 from booking.service import (
@@ -38,6 +26,18 @@ from booking.service import (
     normalize_email,
     reschedule,
 )
+from core.audit import Actor, AuditEvent
+from core.errors import (
+    HoldExpired,
+    Invalid,
+    NotASlot,
+    NotFound,
+    SlotTaken,
+    TooManyBookings,
+    Unauthorized,
+    WrongState,
+)
+from core.jobs import Job
 from tests.booking.factories import add_closure, appointments, local, seats, world
 
 MONDAY = date(2026, 11, 23)

@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from app.db import Database
 from booking import service as service_module
-from booking.audit import Actor, AuditEvent
 from booking.availability import Candidate, day_candidates, local_date, zone
-from booking.errors import NotASlot, NotFound
 from booking.links import LinkKeys
 from booking.models import Appointment, Schedule, SlotSeat
 from booking.service import BookingPolicy, CitizenInput, book, cancel
 from booking.slot_offer import SlotOffer, WeeklyOpening, load_slot_offer, pick_slot
+from core.audit import Actor, AuditEvent
+from core.errors import NotASlot, NotFound
 from tests.booking.factories import (
     add_closure,
     add_schedule,

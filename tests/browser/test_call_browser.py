@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from booking.types import utcnow
+from core.types import utcnow
 from tests.conftest import live_server, require
 from tests.pages.call_helpers import (
     CLERK_EMAIL,

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from booking.models import Appointment
-from booking.types import utcnow
+from core.types import utcnow
 from tests.conftest import live_server, require
 from tests.pages.helpers import load, token_of
 from tests.pages.seed import Seed, app_ctx, seed

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app import passwords
-from app.call_models import CallEvent
 from app.context import AppContext
 from app.main import create_app
 from app.settings import Settings
-from booking.audit import AuditEvent
 from booking.models import Appointment
+from calls.models import CallEvent
+from core.audit import AuditEvent
+from staff import passwords
 from tests.conftest import live_server
 from tests.staff.helpers import add_appointment, add_office, add_service, add_user, bearer
 

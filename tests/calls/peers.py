@@ -160,7 +160,7 @@ class MediaPeer:
             await self.got_frames.wait()
 
     def selected_types(self) -> tuple[str, str] | None:
-        from app.echo import selected_candidates
+        from calls.echo import selected_candidates
 
         return selected_candidates(self.pc)
 

@@ -105,7 +105,7 @@ async def _clerk_id(site: CallSite) -> int:
     from tests.calls.conftest import CLERK
 
     async with site.state.db.transaction() as session:
-        from app.staff_service import find_user_by_email
+        from staff.service import find_user_by_email
 
         user = await find_user_by_email(session, CLERK)
         assert user is not None and user.id is not None

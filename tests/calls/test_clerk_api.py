@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from app.call_models import CallToken
-from app.call_service import call_token_hash
 from app.calls import CallGate
 from booking.models import Service
+from calls.models import CallToken
+from calls.service import call_token_hash
 from tests.calls.conftest import CLERK, PASSWORD, state_of
 from tests.staff.helpers import add_appointment, add_office, add_service, add_user, bearer
 

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from sqlalchemy import update
 
-from app.call_models import CallToken
-from app.models import StaffOffice, StaffUser
 from app.settings import Settings
+from calls.models import CallToken
+from staff.models import StaffOffice, StaffUser
 from tests.calls.conftest import CLERK, CallSite, serve_site
 from tests.calls.peers import Signal
 

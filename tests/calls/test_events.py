@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app.call_service import call_events, record_call_event
 from app.calls import CallGate
-from booking.audit import AuditEvent
 from booking.models import Appointment
-from booking.types import utcnow
+from calls.service import call_events, record_call_event
+from core.audit import AuditEvent
+from core.types import utcnow
 from signaling import Event
 from tests.calls.conftest import CLERK, PASSWORD, CallSite, state_of
 from tests.calls.peers import Signal

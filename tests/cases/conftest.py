@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app import passwords
 from app.context import AppContext
-from booking.audit import AuditEvent
 from booking.models import Appointment, Service, ServiceOffice
+from core.audit import AuditEvent
+from staff import passwords
 from tests.staff.helpers import add_appointment, add_office, add_user, bearer, token_for
 
 CLERK_A = "clerk.a@stadt.example"

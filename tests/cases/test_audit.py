@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col
 
-from booking.audit import AuditEvent
+from core.audit import AuditEvent
 from tests.cases.conftest import ADMIN, CLERK_A, Desk
 from tests.staff.helpers import PASSWORD
 

@@ -10,7 +10,7 @@ from playwright.async_api import Page
 
 from app.main import create_app
 from app.settings import Settings
-from booking.audit import AuditEvent
+from core.audit import AuditEvent
 from tests.cases.conftest import ADMIN, build_desk
 from tests.conftest import live_server
 from tests.staff import test_accessibility as staff_axe

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from booking.audit import AuditEvent
-from postcall.models import Case, IdentityCheck
+from cases.models import Case, IdentityCheck
+from core.audit import AuditEvent
 from tests.cases.conftest import VERIFIED, Desk
 from tests.staff.helpers import bearer
 

@@ -16,7 +16,7 @@ from sqlmodel import col
 from app.main import create_app
 from app.settings import Settings
 from booking.models import Service
-from postcall.models import Case, CaseItem
+from cases.models import Case, CaseItem
 from tests.cases.conftest import Desk, build_desk
 from tests.conftest import running
 from tests.staff.helpers import bearer

@@ -9,14 +9,14 @@ from typing import Any, get_args
 import pytest
 
 from app.api.case_schemas import CheckName
-from booking.errors import Invalid
-from postcall.identity import (
+from cases.identity import (
     ALL_CHECKS,
     VerificationInput,
     looks_like_document_number,
     validate_verification,
 )
-from postcall.models import IdentityCheck
+from cases.models import IdentityCheck
+from core.errors import Invalid
 from tests.cases.conftest import VERIFIED, Desk
 
 TODAY = dt.date(2026, 11, 23)

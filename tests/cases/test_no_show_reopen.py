@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from postcall.models import Case, CaseItem
+from cases.models import Case, CaseItem
 from tests.cases.conftest import Desk
 from tests.staff.helpers import bearer
 

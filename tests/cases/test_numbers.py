@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import Database
 from app.settings import Settings
-from postcall.models import Case, CaseNumberCounter
-from postcall.numbers import DEFAULT_FORMAT, check_number_format, next_sequence
+from cases.models import Case, CaseNumberCounter
+from cases.numbers import DEFAULT_FORMAT, check_number_format, next_sequence
 from tests.cases.conftest import Desk
 
 YEAR = dt.datetime.now(ZoneInfo("Europe/Berlin")).year

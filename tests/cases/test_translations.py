@@ -14,7 +14,7 @@ from tests.staff.test_translations import python_msgids, template_msgids
 
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = [
-    "postcall/errors.py", "postcall/identity.py", "postcall/cases.py",
+    "postcall/errors.py", "cases/errors.py", "cases/identity.py", "cases/completion.py",
     "app/api/clerk_cases.py", "app/pages/admin_audit.py", "app/pages/case_views.py",
 ]
 TEMPLATES = ["app/templates/admin/audit.html", "app/templates/citizen/_case.html"]

@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from booking.audit import AuditEvent
-from postcall.models import Case, IdentityCheck
+from cases.models import Case, IdentityCheck
+from core.audit import AuditEvent
 from tests.cases.conftest import CLERK_B, Desk
 from tests.conftest import running
 from tests.desk.conftest import csrf, other_client

@@ -15,8 +15,8 @@ from sqlmodel import col
 from app.postcall_jobs import sync_hybrid_task
 from app.settings import Settings
 from app.worker import Worker
-from booking.audit import AuditEvent
-from booking.types import utcnow
+from core.audit import AuditEvent
+from core.types import utcnow
 from postcall.dispatch_models import Dispatch
 from tests.cases.conftest import Desk
 from tests.conftest import live_server

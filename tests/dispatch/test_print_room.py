@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlmodel import col
 
-from booking.audit import AuditEvent
+from core.audit import AuditEvent
 from postcall.dispatch_models import Dispatch
 from tests.cases.conftest import CLERK_A, Desk
 from tests.notices.support import (

@@ -13,9 +13,9 @@ from sqlmodel import col
 
 from app.main import build_context
 from app.postcall_jobs import dunning_task
-from booking.jobs import Job
+from cases.models import Case
+from core.jobs import Job
 from postcall.girocode import epc_payload
-from postcall.models import Case
 from tests.cases.conftest import Desk
 from tests.notices.support import (
     AUTHORITY,

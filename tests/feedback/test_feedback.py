@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from app.call_models import CallEvent
+from calls.models import CallEvent
 from tests.cases.conftest import ADMIN, Desk
 from tests.notices.support import bearer, complete, configure_offices, state_of
 from tests.smtp_support import SmtpSink

@@ -34,11 +34,11 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from app.staff_service import create_user
-from booking.audit import Actor
 from booking.links import LinkKeys
 from booking.models import Appointment, Office, Schedule, ScheduleService, Service, ServiceOffice
-from booking.types import utcnow
+from core.audit import Actor
+from core.types import utcnow
+from staff.service import create_user
 from tests.conftest import free_port
 
 EXAMPLES = int(os.environ.get("BUERO_FUZZ_EXAMPLES", "8"))

@@ -20,8 +20,8 @@ import pytest
 from argon2 import PasswordHasher
 from websockets.exceptions import ConnectionClosed
 
-from app import passwords
 from app.settings import Settings
+from staff import passwords
 from tests.calls.conftest import CallSite, serve_site
 from tests.calls.peers import Signal
 from tests.calls.test_close_codes import Room

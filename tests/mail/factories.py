@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.jobs import enqueue
 from booking.links import LinkKeys
 from booking.models import Appointment, AppointmentStatus, Office, Service
+from core.jobs import enqueue
 
 
 def office(**overrides: Any) -> Office:

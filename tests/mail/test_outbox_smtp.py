@@ -24,8 +24,8 @@ from sqlalchemy import select
 from app.context import AppContext
 from app.mails import ICS_METHODS, message_id_for_job
 from app.worker import Worker
-from booking.jobs import Job, JobStatus, enqueue
 from booking.models import Appointment, AppointmentStatus
+from core.jobs import Job, JobStatus, enqueue
 
 from . import factories
 from .conftest import SmtpSink, wait_for
@@ -353,8 +353,8 @@ def _future_start(days: int = 3) -> datetime:
 async def test_confirm_then_cancel_sends_request_then_cancel_with_growing_sequence(
     make_ctx: Callable[..., AppContext], smtp_sink: SmtpSink,
 ) -> None:
-    from booking.audit import Actor
     from booking.service import BookingPolicy, cancel, confirm
+    from core.audit import Actor
 
     ctx = make_ctx(**smtp_settings(smtp_sink))
     worker = Worker(ctx, name="w1", periodic=[])

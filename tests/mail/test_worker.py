@@ -19,7 +19,7 @@ from app.worker import (
     backoff_seconds,
     describe_error,
 )
-from booking.jobs import Job, JobStatus, enqueue
+from core.jobs import Job, JobStatus, enqueue
 
 from .conftest import wait_for
 

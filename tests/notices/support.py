@@ -15,10 +15,10 @@ from starlette.applications import Starlette
 
 from app.context import AppContext
 from app.worker import Worker
-from booking.jobs import Job, JobStatus
 from booking.models import Appointment, Office
-from postcall.milestones import Milestone
-from postcall.models import Case
+from cases.milestones import Milestone
+from cases.models import Case
+from core.jobs import Job, JobStatus
 from tests.cases.conftest import Desk
 from tests.postcall.fee_support import decode_qr, page_count, text, write
 

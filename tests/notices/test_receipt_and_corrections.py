@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from booking.jobs import enqueue
-from postcall.milestones import MilestoneKind, reach
-from postcall.models import Case
+from cases.milestones import MilestoneKind, reach
+from cases.models import Case
+from core.jobs import enqueue
 from tests.cases.conftest import Desk
 from tests.notices.support import (
     attachments,

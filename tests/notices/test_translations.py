@@ -16,7 +16,7 @@ from tests.staff.test_translations import python_msgids, template_msgids
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "app/locales/de/LC_MESSAGES"
 PY_FILES = [
-    "postcall/dispatch.py", "postcall/feedback.py", "postcall/status_lookup.py",
+    "postcall/dispatch.py", "postcall/feedback.py", "cases/status_lookup.py",
     "postcall/notices.py", "postcall/dispatch_providers.py", "app/api/dispatch.py",
     "app/api/citizen_docs.py", "app/pages/postcall_pages.py", "app/pages/postcall_staff.py",
     "app/postcall_mails.py", "app/postcall_jobs.py",

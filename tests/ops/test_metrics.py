@@ -16,7 +16,7 @@ from app.db import Database
 from app.main import create_app
 from app.metrics import Metrics, metrics_of
 from app.settings import Settings
-from booking.jobs import Job, JobStatus, enqueue
+from core.jobs import Job, JobStatus, enqueue
 from postcall.payments.models import ProcessedWebhookEvent
 from tests.api.conftest import DAY
 from tests.booking.factories import BERLIN, World, world

@@ -13,11 +13,11 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from app import passwords
-from app.staff_service import create_user
-from booking.audit import Actor
 from booking.models import Appointment, Office, Service, ServiceOffice
-from booking.types import utcnow
+from core.audit import Actor
+from core.types import utcnow
+from staff import passwords
+from staff.service import create_user
 from tests.pages.seed import app_ctx
 
 PASSWORD = "Vier-Kerzen-am-Adventskranz"

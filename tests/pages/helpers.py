@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from booking.audit import AuditEvent
-from booking.jobs import Job
 from booking.models import Appointment
+from core.audit import AuditEvent
+from core.jobs import Job
 from tests.pages.seed import Seed, app_ctx
 
 

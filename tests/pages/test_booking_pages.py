@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from booking.jobs import Job
 from booking.models import Appointment
+from core.jobs import Job
 from tests.conftest import running
 from tests.pages.helpers import (
     book_via_pages,

@@ -19,7 +19,7 @@ from app.main import create_app
 from app.pages.citizen_forms import parse_slot
 from app.settings import Settings
 from booking.models import Appointment
-from booking.types import utcnow
+from core.types import utcnow
 from tests.conftest import running
 from tests.pages.helpers import (
     book_via_pages,

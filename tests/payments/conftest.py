@@ -16,15 +16,15 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app import passwords
 from app.context import AppContext
 from app.settings import Settings
-from booking.audit import AuditEvent
-from booking.jobs import Job
 from booking.models import Service, ServiceOffice
-from postcall.milestones import Milestone
-from postcall.models import Case, CaseItem
+from cases.milestones import Milestone
+from cases.models import Case, CaseItem
+from core.audit import AuditEvent
+from core.jobs import Job
 from postcall.payments.models import PaymentAttempt, ProcessedWebhookEvent, Refund
+from staff import passwords
 from tests.payments.fake_stripe import FakeStripe
 from tests.staff.helpers import add_appointment, add_office, add_user, bearer, token_for
 

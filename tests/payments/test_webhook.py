@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from app.main import create_app
 from app.settings import Settings
-from postcall.milestones import MAIL_JOB
+from cases.milestones import MAIL_JOB
 from postcall.payments.models import PaymentAttempt, ProcessedWebhookEvent
 from postcall.payments.service import RECEIPT_JOB
 from tests.conftest import running

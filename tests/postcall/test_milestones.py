@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from app.db import Database
-from booking.jobs import Job
 from booking.links import LinkKeys
 from booking.models import Appointment, Office, Service
-from postcall.milestones import MAIL_JOB, MilestoneKind, milestones, reach
-from postcall.models import Case
+from cases.milestones import MAIL_JOB, MilestoneKind, milestones, reach
+from cases.models import Case
+from core.jobs import Job
 
 
 async def _case(db: Database) -> int:

@@ -14,14 +14,14 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from app import passwords
-from app.call_models import CallEvent
-from booking.audit import Actor, record
 from booking.models import Appointment
-from booking.types import utcnow
+from calls.models import CallEvent
+from cases.milestones import Milestone
+from cases.models import Case, CaseItem, IdentityCheck
+from core.audit import Actor, record
+from core.types import utcnow
 from postcall.dispatch_models import CaseDocument, Feedback, PostalAddress
-from postcall.milestones import Milestone
-from postcall.models import Case, CaseItem, IdentityCheck
+from staff import passwords
 from tests.staff.helpers import (
     ADMIN_EMAIL,
     CLERK_EMAIL,

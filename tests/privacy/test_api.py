@@ -7,7 +7,7 @@ import httpx
 from starlette.applications import Starlette
 
 from booking.models import Appointment
-from postcall.privacy import ANONYMISED_NAME
+from privacy.service import ANONYMISED_NAME
 from tests.privacy.conftest import CITIZEN, World
 from tests.staff.helpers import ADMIN_EMAIL, audit_events, context, error_code
 

@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from booking.models import Appointment, Office
-from postcall.privacy import ANONYMISED_NAME
+from privacy.service import ANONYMISED_NAME
 from tests.privacy.conftest import CITIZEN, World
 from tests.staff.helpers import ADMIN_EMAIL, add_user, context, page_login, session_token
 

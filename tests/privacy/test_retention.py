@@ -10,13 +10,12 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app.privacy import retention_task
-from app.worker import default_periodic
-from booking.audit import AuditEvent
+from app.worker import default_periodic, retention_task
 from booking.models import Appointment
+from cases.models import Case, CaseItem, IdentityCheck
+from core.audit import AuditEvent
 from postcall.dispatch_models import CaseDocument, Feedback, PostalAddress
-from postcall.models import Case, CaseItem, IdentityCheck
-from postcall.privacy import ANONYMISED_NAME, PLACEHOLDER_DOMAIN
+from privacy.service import ANONYMISED_NAME, PLACEHOLDER_DOMAIN
 from tests.privacy.conftest import Booked, World
 from tests.staff.helpers import context
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.i18n import I18n
-from postcall.privacy import HOLD_REASONS
+from privacy.service import HOLD_REASONS
 from tests.staff.test_translations import python_msgids, template_msgids
 
 ROOT = Path(__file__).resolve().parents[2]
-PY_FILES = ["app/pages/privacy.py", "app/api/privacy.py", "app/privacy.py"]
+PY_FILES = ["app/pages/privacy.py", "app/api/privacy.py", "privacy/actions.py"]
 TEMPLATES = [*sorted((ROOT / "app/templates/privacy").glob("*.html")),
              ROOT / "app/templates/citizen/privacy.html"]
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.context import AppContext
-from app.staff_service import create_user
-from booking.audit import Actor, AuditEvent
 from booking.models import Appointment, Office, Schedule, ScheduleService, Service, ServiceOffice
+from core.audit import Actor, AuditEvent
+from staff.service import create_user
 
 PASSWORD = "Vier-Kerzen-am-Adventskranz"
 ADMIN_EMAIL = "admin@stadt.example"

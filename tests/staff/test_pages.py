@@ -12,8 +12,8 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.main import create_app
-from app.models import StaffSession
 from app.settings import Settings
+from staff.models import StaffSession
 from tests.conftest import running
 from tests.staff.helpers import (
     ADMIN_EMAIL,

@@ -8,8 +8,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from app import passwords
-from app.models import StaffUser
+from staff import passwords
+from staff.models import StaffUser
 from tests.staff.helpers import CLERK_EMAIL, PASSWORD, add_user, context, token_for
 
 

@@ -12,9 +12,9 @@ from starlette.applications import Starlette
 
 from app.auth import token_hash
 from app.main import create_app
-from app.models import StaffSession, StaffUser
 from app.settings import Settings
-from booking.types import utcnow
+from core.types import utcnow
+from staff.models import StaffSession, StaffUser
 from tests.conftest import require, running
 from tests.staff.helpers import (
     ADMIN_EMAIL,

@@ -1,25 +1,19 @@
 """Privacy actions of the composition layer: the data-subject export and erasure with the call
-events added (``call_event`` lives in ``app``), and the periodic retention task. The rules are
-in ``postcall.privacy``.
+events added (``call_event`` lives in ``calls``). The rules are
+in ``privacy.service``.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.call_models import CallEvent
-from booking.audit import Actor, record
-from postcall import privacy
-
-if TYPE_CHECKING:
-    from app.context import AppContext
-
-log = logging.getLogger("buergerbuero.privacy")
+from calls.models import CallEvent
+from core.audit import Actor, record
+from privacy import service as privacy
 
 
 async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dict[str, Any]:
@@ -47,11 +41,3 @@ async def erase_subject(session: AsyncSession, actor: Actor, email: str) -> dict
         "retained": [{"reference": ref, "reason_code": code,
                       "reason": privacy.HOLD_REASONS[code]} for ref, code in result.retained],
     }
-
-
-async def retention_task(ctx: AppContext) -> None:
-    """Periodic: anonymise ended appointments past the retention period."""
-    async with ctx.db.transaction(write=True) as session:
-        count = await privacy.apply_retention(session, ctx.settings.retention_days)
-    if count:
-        log.info("retention: anonymised %d appointments", count)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
-from booking.types import UTCDateTime, utcnow
+from core.types import UTCDateTime, utcnow
 
 
 class CallToken(SQLModel, table=True):

@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
-from booking.jobs import enqueue
-from booking.types import UTCDateTime, utcnow
+from core.jobs import enqueue
+from core.types import UTCDateTime, utcnow
 
 MAIL_JOB = "mail.milestone"
 

@@ -5,7 +5,7 @@ What an identity check keeps is deliberately narrow (German ID law, PAuswG §20:
 card only with consent, so "the ID was presented" is the normal record): who checked, when, the
 kind of document, which checks and security features were ticked, the outcome and its reason.
 There is no column for an image, a scan or a document number, and the free-text columns are
-short and refuse anything shaped like a document number (``postcall.identity``).
+short and refuse anything shaped like a document number (``cases.identity``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
-from booking.types import UTCDateTime, utcnow
+from core.types import UTCDateTime, utcnow
 
 
 def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:

@@ -33,12 +33,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import Actor, AuditEvent, record
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
-from booking.types import utcnow
+from cases.milestones import Milestone
+from cases.models import Case, CaseItem, IdentityCheck, PaymentStatus
+from core.audit import Actor, AuditEvent, record
+from core.types import utcnow
 from postcall.dispatch_models import CaseDocument, Dispatch, DispatchState, Feedback, PostalAddress
-from postcall.milestones import Milestone
-from postcall.models import Case, CaseItem, IdentityCheck, PaymentStatus
 from postcall.payments.models import PaymentAttempt, Refund
 
 ANONYMISED_NAME = "anonymisiert"

@@ -33,9 +33,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-from app.context import AppContext
-from booking.errors import DomainError, Invalid
-from booking.types import utcnow
+from core.errors import DomainError, Invalid
+from core.types import utcnow
 from signaling.turn import ice_servers
 
 log = logging.getLogger("buergerbuero.echo")
@@ -54,6 +53,18 @@ class ConnectionTestBusy(DomainError):
 class InvalidOffer(Invalid):
     code = "invalid_offer"
     message = "The offer is not a valid WebRTC session description with video."
+
+
+@dataclass(frozen=True)
+class EchoConfig:
+    """What the connection tests need of the installation's settings."""
+
+    max_concurrent: int
+    seconds: float
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = 3600
 
 
 @dataclass
@@ -77,13 +88,12 @@ class Report:
 
 
 def ice_servers_for(
-    state: AppContext, user_id: str, now: datetime
+    config: EchoConfig, user_id: str, now: datetime
 ) -> tuple[list[dict[str, Any]], datetime]:
     """STUN and TURN (with short-lived credentials) for a connection test, in the browser's
     ``RTCIceServer`` shape, and when the credentials expire."""
-    settings = state.settings
-    expires_at = now + min(TURN_CREDENTIAL_LIFETIME, timedelta(seconds=settings.turn_ttl_seconds))
-    servers = ice_servers(settings.stun_list(), settings.turn_list(), settings.turn_secret,
+    expires_at = now + min(TURN_CREDENTIAL_LIFETIME, timedelta(seconds=config.turn_ttl_seconds))
+    servers = ice_servers(list(config.stun_urls), list(config.turn_urls), config.turn_secret,
                           user_id, expires_at)
     return servers, expires_at
 
@@ -135,8 +145,9 @@ class _Test:
 class ConnectionTests:
     """The running tests of this instance and the recent reports."""
 
-    def __init__(self, state: AppContext) -> None:
-        self.state = state
+    def __init__(self, config: EchoConfig, redis: Any = None) -> None:
+        self.config = config
+        self.redis = redis  # a redis.asyncio client shares reports between instances
         self._running: dict[str, _Test] = {}
         self._reserved = 0  # tests being set up (counted against the limit before any await)
         self._reports: dict[str, tuple[Report, float]] = {}  # finished: report, keep until
@@ -147,7 +158,7 @@ class ConnectionTests:
         return len(self._running) + self._reserved
 
     def check_capacity(self) -> None:
-        if self._closing or self.running >= self.state.settings.connection_test_max_concurrent:
+        if self._closing or self.running >= self.config.max_concurrent:
             raise ConnectionTestBusy()
 
     async def start(self, reference: str, offer_sdp: str) -> tuple[Report, str]:
@@ -161,13 +172,12 @@ class ConnectionTests:
             self._reserved -= 1
 
     async def _start(self, reference: str, offer_sdp: str) -> tuple[Report, str]:
-        settings = self.state.settings
         now = utcnow()
         report = Report(
             id=secrets.token_urlsafe(16), reference=reference,
-            expires_at=(now + timedelta(seconds=settings.connection_test_seconds)).isoformat(),
+            expires_at=(now + timedelta(seconds=self.config.seconds)).isoformat(),
         )
-        servers, _ = ice_servers_for(self.state, f"echo-{reference}", now)
+        servers, _ = ice_servers_for(self.config, f"echo-{reference}", now)
         # An explicit list, even when empty: aiortc's default is a public STUN server.
         pc = RTCPeerConnection(RTCConfiguration(iceServers=_aiortc_servers(servers)))
         test = _Test(report, pc, time.monotonic())
@@ -188,7 +198,7 @@ class ConnectionTests:
             await self._finish(test, "failed")
             raise
         self._running[report.id] = test
-        self._spawn(test, self._expire(test, settings.connection_test_seconds))
+        self._spawn(test, self._expire(test, self.config.seconds))
         await self._publish(report)
         return report, str(pc.localDescription.sdp)
 
@@ -288,7 +298,7 @@ class ConnectionTests:
         return f"buero:connection-test:{test_id}"
 
     async def _publish(self, report: Report) -> None:
-        redis = self.state.extras.get("redis")
+        redis = self.redis
         if redis is None:
             return
         try:
@@ -298,7 +308,7 @@ class ConnectionTests:
             log.warning("storing a connection test report in Redis failed", exc_info=True)
 
     async def _fetch(self, test_id: str) -> Report | None:
-        redis = self.state.extras.get("redis")
+        redis = self.redis
         if redis is None or len(test_id) > 64:
             return None
         try:

@@ -12,7 +12,7 @@ Rules, in one place:
   is refused unless online payment is configured. ``post`` queues the dispatch, ``external``
   is ``forwarded``, the others need none. A service that requires identity needs the latest
   identity check to be verified (409 ``identity_required``). The case gets its number
-  (``postcall.numbers``) and the appointment becomes ``completed``. Completing again is 409.
+  (``cases.numbers``) and the appointment becomes ``completed``. Completing again is 409.
 * **No-show**: only a ``confirmed`` appointment (not one in the call or finished), and only
   once its start time has passed.
 * **Reopen** (admins): a ``completed`` or ``no_show`` appointment goes back to ``confirmed``.
@@ -27,6 +27,7 @@ errors and never commit.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,25 +36,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import Actor, record
-from booking.errors import Invalid, NotFound, WrongState
 from booking.models import Appointment, AppointmentStatus, Office, Service
-from booking.types import utcnow
-from postcall.errors import (
-    AlreadyCompleted,
-    CannotReopen,
-    IdentityRequired,
-    NotStartedYet,
-    PaymentInProgress,
-)
-from postcall.identity import (
+from cases.errors import AlreadyCompleted, CannotReopen, IdentityRequired, NotStartedYet
+from cases.identity import (
     CHECKABLE,
     VerificationInput,
     latest_check,
     no_document_number,
     record_verification,
 )
-from postcall.models import (
+from cases.models import (
     Case,
     CaseItem,
     CaseState,
@@ -63,8 +55,10 @@ from postcall.models import (
     Payment,
     PaymentStatus,
 )
-from postcall.notices import after_completion
-from postcall.numbers import DEFAULT_FORMAT, allocate_case_number
+from cases.numbers import DEFAULT_FORMAT, allocate_case_number
+from core.audit import Actor, record
+from core.errors import Invalid, NotFound, WrongState
+from core.types import utcnow
 
 MAX_ITEMS = 20
 MAX_QUANTITY = 20
@@ -282,7 +276,6 @@ async def complete(
         "delivery": delivery,
     })
     await session.flush()
-    await after_completion(session, case)  # fee notice mail, dispatch, milestones
     return case
 
 
@@ -307,23 +300,17 @@ async def mark_no_show(
     return appointment
 
 
-async def _payment_unfinished(session: AsyncSession, case: Case) -> bool:
-    from postcall.payments.models import UNFINISHED, PaymentAttempt
-
-    found = await session.scalar(
-        select(col(PaymentAttempt.id))
-        .where(col(PaymentAttempt.case_id) == case.id)
-        .where(col(PaymentAttempt.status).in_([s.value for s in UNFINISHED]))
-        .limit(1)
-    )
-    return found is not None
+ReopenGuard = Callable[[AsyncSession, Case], Awaitable[None]]
 
 
 async def reopen(
     session: AsyncSession, appointment: Appointment, actor: Actor, *, reason: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, guard: ReopenGuard | None = None,
 ) -> Case | None:
-    """Back to ``confirmed``; returns the (now reopened) case, if there is one."""
+    """Back to ``confirmed``; returns the (now reopened) case, if there is one.
+
+    ``guard`` may refuse the reopening of a completed case by raising (what happens after the
+    decision, e.g. a payment under way, is known to ``postcall``, not here)."""
     now = now or utcnow()
     await session.refresh(appointment, with_for_update=True)
     reason = no_document_number(" ".join(reason.split())[:300], "reason", strict=False)
@@ -335,10 +322,8 @@ async def reopen(
     if case is not None and case.state == CaseState.completed:
         if case.payment_status == PaymentStatus.paid or case.dispatch_status in DISPATCHED:
             raise CannotReopen()
-        if await _payment_unfinished(session, case):
-            # A payment arriving after the reopening would be overwritten by the next
-            # completion: wait until the attempt is paid (then no reopening) or has lapsed.
-            raise PaymentInProgress()
+        if guard is not None:
+            await guard(session, case)
         case.state = CaseState.reopened.value
         case.reopened_at = case.updated_at = now
     appointment.status = AppointmentStatus.confirmed.value

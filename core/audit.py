@@ -10,7 +10,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from booking.types import UTCDateTime, utcnow
+from core.types import UTCDateTime, utcnow
 
 
 class AuditEvent(SQLModel, table=True):

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.errors import NotFound
 from booking.models import Appointment, Office
-from postcall.milestones import Milestone, milestones
-from postcall.models import Case, CaseState
+from cases.milestones import Milestone, milestones
+from cases.models import Case, CaseState
+from core.errors import NotFound
 
 CASE_NUMBER_MAX = 40
 

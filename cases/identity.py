@@ -25,11 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import Actor, record
-from booking.errors import Invalid, NotFound, WrongState
 from booking.models import Appointment, AppointmentStatus, Office
-from booking.types import utcnow
-from postcall.models import DocumentType, IdentityCheck, Outcome, ReasonCode
+from cases.models import DocumentType, IdentityCheck, Outcome, ReasonCode
+from core.audit import Actor, record
+from core.errors import Invalid, NotFound, WrongState
+from core.types import utcnow
 
 # The confirmations every verified check needs, in the order the checklist shows them.
 REQUIRED_CHECKS = (

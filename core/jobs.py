@@ -16,7 +16,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from booking.types import UTCDateTime, utcnow
+from core.types import UTCDateTime, utcnow
 
 
 class JobStatus(StrEnum):
@@ -75,3 +75,7 @@ async def enqueue_now(session: AsyncSession, jobs: list[dict[str, Any]]) -> None
     """Insert jobs (``job_values``) at once, in the caller's transaction, without ORM objects."""
     if jobs:
         await session.execute(_INSERT, jobs)
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying cannot help: the job is marked failed at once."""

@@ -19,12 +19,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.call_models import CallEvent, CallToken
-from app.models import StaffUser
-from app.staff_service import staff_actor, visible_office_ids
-from booking.audit import Actor, record
-from booking.errors import Conflict, Forbidden, NotFound, WrongState
 from booking.models import Appointment, AppointmentStatus, Office, Service
+from calls.models import CallEvent, CallToken
+from core.audit import Actor, record
+from core.errors import Conflict, Forbidden, NotFound, WrongState
+from staff.models import StaffUser
+from staff.service import staff_actor, visible_office_ids
 
 # Statuses in which the citizen and the clerk may meet in the call.
 CALLABLE = frozenset({AppointmentStatus.confirmed.value, AppointmentStatus.in_call.value})

@@ -18,9 +18,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.audit import AuditEvent
 from booking.models import Appointment, Office
-from postcall.models import Case
+from cases.models import Case
+from core.audit import AuditEvent
 
 DEFAULT_ZONE = "Europe/Berlin"
 MAX_PER_PAGE = 200

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postcall.models import CaseNumberCounter
+from cases.models import CaseNumberCounter
 
 DEFAULT_FORMAT = "{year}-{seq:06d}"
 FIELDS = {"year", "seq", "office_id"}

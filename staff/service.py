@@ -1,7 +1,7 @@
 """Staff accounts: create, change, delete (with the password policy), and login bookkeeping.
 
 Like the booking services these take a session, raise domain errors and never commit.
-Passwords are hashed with argon2id (``app.passwords``) off the event loop.
+Passwords are hashed with argon2id (``staff.passwords``) off the event loop.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app import passwords
-from app.models import Role, StaffOffice, StaffSession, StaffUser
 from booking.admin import check_offices_exist
 from booking.admin_validation import (
     BadValue,
@@ -31,10 +29,12 @@ from booking.admin_validation import (
     id_list,
     text,
 )
-from booking.audit import Actor, record
-from booking.errors import NotFound
 from booking.models import Appointment, AppointmentStatus, Office, Service
-from booking.types import utcnow
+from core.audit import Actor, record
+from core.errors import NotFound
+from core.types import utcnow
+from staff import passwords
+from staff.models import Role, StaffOffice, StaffSession, StaffUser
 
 
 def _password(value: Any) -> str:

@@ -27,8 +27,8 @@ from app.api import docs as api_docs
 from app.api import payments as api_payments
 from app.api import privacy as api_privacy
 from app.api import public as api_public
-from app.availability_cache import start as start_availability_cache
-from app.availability_cache import stop as stop_availability_cache
+from app.api.availability import start as start_availability_cache
+from app.api.availability import stop as stop_availability_cache
 from app.calls import start_calls, stop_calls
 from app.context import AppContext
 from app.db import Database

@@ -22,7 +22,7 @@ report itself.
 Listeners are registered per database URL (password left out), not per engine: every engine of
 this process on the same database reports to them, which is what a cache over that database
 needs. Other processes' writes are not seen here; they reach a cache through
-``app/availability_cache.py`` (Redis) or its time bound.
+``booking/availability_cache.py`` (Redis) or its time bound.
 """
 
 from __future__ import annotations

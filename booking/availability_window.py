@@ -4,7 +4,7 @@ holds.
 A window is given as office-local dates (inclusive days) or as instants; it spans at most
 ``MAX_WINDOW_DAYS``. ``window_availability`` also says when its answer may change without any
 write (``Window.changes_at``), which is what lets the API keep an answer for a while
-(``app/availability_cache.py``).
+(``booking/availability_cache.py``).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from app.api.openapi import build_spec, operation, undocumented_api_routes
 from app.main import all_routes
-from app.openapi import build_spec, operation, undocumented_api_routes
 
 # --- a small API to build a document from ------------------------------------------------------
 

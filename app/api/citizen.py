@@ -13,11 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.case_schemas import citizen_case_out
+from app.api.openapi import operation
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json
-from app.openapi import operation
 from app.postcall_views import case_milestones_out
 from app.templating import request_language
 from booking.ics import build_ics, method_for

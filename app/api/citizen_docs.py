@@ -22,10 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
+from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json, validate
-from app.openapi import operation
 from app.postcall_views import milestones_out
 from app.templating import request_language
 from booking.models import Appointment

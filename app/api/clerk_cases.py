@@ -25,10 +25,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
+from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
 from app.http import MalformedJSON, read_body, read_json, validate
-from app.openapi import operation
 from app.settings import Settings
 from app.templating import request_language
 from booking.models import Appointment, Office, Service

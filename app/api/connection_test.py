@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.openapi import operation
 from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json
-from app.openapi import operation
 from booking.models import Appointment, AppointmentStatus
 from booking.service import find_by_token
 from calls.echo import ConnectionTests, ice_servers_for

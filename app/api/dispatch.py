@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
+from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
 from app.http import read_body, read_json, validate
-from app.openapi import operation
 from app.postcall_batches import batch_files, default_day, office_list, print_room_takes_all
 from calls.service import appointment_for_staff
 from core.audit import Actor

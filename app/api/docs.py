@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.openapi import build_spec, operation
 from app.context import ctx
-from app.openapi import build_spec, operation
 
 _CACHE_KEY = "openapi_spec"
 

@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.availability import cache_of, respond
+from app.api.openapi import operation
 from app.api.schemas import (
     AvailabilityOut,
     AvailabilityQuery,
@@ -18,15 +20,14 @@ from app.api.schemas import (
     office_out,
     service_out,
 )
-from app.availability_cache import Computed, cache_of, respond
-from app.availability_cache import render as render_availability
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.http import client_ip, read_json, validate
 from app.metrics import metrics_of
-from app.openapi import operation
 from app.templating import request_language
 from booking import catalog
+from booking.availability_cache import Computed
+from booking.availability_cache import render as render_availability
 from booking.availability_window import window_availability
 from booking.service import CitizenInput, book
 from core.errors import SlotTaken
@@ -57,7 +58,7 @@ async def list_services(request: Request) -> Response:
     responses={200: AvailabilityOut, 304: None, 404: None, 422: None},
 )
 async def availability(request: Request) -> Response:
-    # Answers are kept by app/availability_cache.py while nothing changed (the same bytes either
+    # Answers are kept by booking/availability_cache.py while nothing changed (the same bytes either
     # way); a kept one is found by the query string alone, before any parsing.
     state = ctx(request)
     cache = cache_of(state)

@@ -20,11 +20,12 @@ from sqlmodel import col
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 
+from app.api.availability import cache_of
 from app.api.schemas import availability_out
-from app.availability_cache import AvailabilityCache, cache_of
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
+from booking.availability_cache import AvailabilityCache
 from booking.availability_window import slots_in_window
 from booking.models import Appointment, Closure, SlotSeat
 from tests.admin.conftest import admin_headers as admin_headers

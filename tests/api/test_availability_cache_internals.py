@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.availability_cache import CHANNEL, AvailabilityCache, Computed, RedisInvalidation
+from booking.availability_cache import CHANNEL, AvailabilityCache, Computed, RedisInvalidation
 from tests.conftest import REDIS_URL, require
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)

@@ -21,6 +21,7 @@ COPY signaling ./signaling
 COPY calls ./calls
 COPY cases ./cases
 COPY postcall ./postcall
+COPY mail ./mail
 COPY privacy ./privacy
 COPY app ./app
 COPY static ./static

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection
 
 from app.db import Database
-from app.i18n import I18n
 from app.settings import Settings
 from booking.links import LinkKeys
+from core.i18n import I18n
 
 if TYPE_CHECKING:
     from app.ratelimit import RateLimiter

@@ -33,7 +33,6 @@ from app.calls import start_calls, stop_calls
 from app.context import AppContext
 from app.db import Database
 from app.errors import exception_handlers
-from app.i18n import I18n
 from app.metrics import install as install_metrics
 from app.middleware import LanguageMiddleware, NulGuardMiddleware, SecurityHeadersMiddleware
 from app.pages import admin as pages_admin
@@ -50,6 +49,7 @@ from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.templating import Templates
 from booking.links import LinkKeys
+from core.i18n import I18n
 
 log = logging.getLogger("buergerbuero")
 

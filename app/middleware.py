@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
 from app.logging_setup import REQUEST_ID
+from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
 
 LANG_COOKIE = "lang"
 

@@ -5,28 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from app.i18n import I18n, Translator
+from core.i18n import I18n, Translator
+from core.rendering import Renderer
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-class Templates:
-    def __init__(self, i18n: I18n, directory: Path = TEMPLATES_DIR) -> None:
-        self.i18n = i18n
-        self.env = Environment(
-            loader=FileSystemLoader(directory),
-            autoescape=select_autoescape(["html", "xml"]),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+class Templates(Renderer):
+    """The pages' templates, rendered into responses in the request's language."""
 
-    def render_string(self, name: str, translator: Translator, **context: Any) -> str:
-        template = self.env.get_template(name)
-        return template.render(**translator.as_context(), t=translator, **context)
+    def __init__(self, i18n: I18n, directory: Path = TEMPLATES_DIR) -> None:
+        super().__init__(directory)
+        self.i18n = i18n
 
     def response(
         self, request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200

@@ -35,8 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlmodel import col
 
-from app.mails import JOB_KIND as MAIL_KIND
-from app.mails import send_appointment_mail
+from app.mail_env import mail_job, mailer_for
 from app.metrics import metrics_of
 from app.payments import reconcile_task
 from app.postcall_jobs import handlers as postcall_handlers
@@ -45,6 +44,8 @@ from app.tasks import JobHandler, PeriodicTask
 from booking.service import expire_holds
 from core.jobs import Job, JobStatus, PermanentJobError
 from core.types import utcnow
+from mail.appointments import JOB_KIND as MAIL_KIND
+from mail.appointments import send_appointment_mail
 from privacy.service import apply_retention
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ log = logging.getLogger("buergerbuero.worker")
 
 def default_handlers() -> dict[str, JobHandler]:
     """Job kinds and their handlers. Other areas add theirs here."""
-    return {MAIL_KIND: send_appointment_mail, **postcall_handlers()}
+    return {MAIL_KIND: mail_job(send_appointment_mail), **postcall_handlers()}
 
 
 async def expire_holds_task(ctx: AppContext) -> None:
@@ -256,8 +257,6 @@ class Worker:
         self._stopping.set()
 
     async def run_forever(self) -> None:
-        from app.mailer import mailer_for
-
         log.info("worker %s started; mail goes to %s", self.name, mailer_for(self.ctx).describe())
         try:
             while not self._stopping.is_set():

@@ -1,6 +1,6 @@
 """Errors of a request's completion. Like ``core.errors`` each carries its status and a
 stable code; the message is an English message id, translated in
-``app/locales/de/LC_MESSAGES/cases.po``."""
+``core/locales/de/LC_MESSAGES/cases.po``."""
 
 from __future__ import annotations
 

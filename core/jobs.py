@@ -79,3 +79,11 @@ async def enqueue_now(session: AsyncSession, jobs: list[dict[str, Any]]) -> None
 
 class PermanentJobError(Exception):
     """Raised by a handler when retrying cannot help: the job is marked failed at once."""
+
+
+def payload_int(data: dict[str, object], key: str) -> int:
+    """An integer field of a job's payload; a payload without it can never succeed."""
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PermanentJobError(f"job payload lacks {key}")
+    return value

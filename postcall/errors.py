@@ -1,5 +1,5 @@
 """Errors after the decision. Like ``core.errors`` each carries its status and a stable code;
-the message is an English message id, translated in ``app/locales/de/LC_MESSAGES/cases.po``."""
+the message is an English message id, translated in ``core/locales/de/LC_MESSAGES/cases.po``."""
 
 from __future__ import annotations
 

@@ -24,9 +24,8 @@ import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -39,6 +38,7 @@ from cases.milestones import Milestone, MilestoneKind, reach
 from cases.models import Case, CaseItem, CaseState, Delivery, Payment, PaymentStatus
 from core.audit import Actor
 from core.jobs import enqueue
+from core.transactions import Transactions
 from core.types import utcnow
 from postcall.cover_letter import CoverLetterData, render_cover_letter
 from postcall.dispatch import postal_address, queue_for_case, withdraw_for_case
@@ -61,13 +61,6 @@ CORRECTED_JOB = "case.corrected_notice"
 # office should close; the notice still names the fee schedule as the basis).
 FALLBACK_LEGAL_BASIS = "Gebührenverzeichnis"
 SERVICE_MAX = 120
-
-
-class Transactions(Protocol):
-    """What the letters need of the database: ``app.db.Database`` fits."""
-
-    def transaction(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncSession]:
-        ...
 
 
 class LetterUnavailable(DocumentError):

@@ -20,7 +20,6 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import check_csrf, require_page_user
 from app.context import ctx
-from app.i18n import Translator
 from app.pages import staff_http
 from app.pages.citizen_forms import N_
 from app.pages.citizen_http import limit, prefer_language, render, translator
@@ -36,6 +35,7 @@ from calls.service import (
     join_window,
 )
 from core.errors import DomainError, Unauthorized
+from core.i18n import Translator
 from core.types import utcnow
 
 # --- what the citizen's page shows --------------------------------------------------------------

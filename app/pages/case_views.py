@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.i18n import Translator
 from booking.models import Appointment, Office
 from cases.completion import completed_case
 from cases.models import Case, CaseItem
+from core.i18n import Translator
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from app.context import ctx
 from app.http import client_ip
-from app.i18n import LANGUAGES, Translator
 from app.middleware import LANG_COOKIE
 from app.pages.citizen_forms import (
     CSRF_COOKIE,
@@ -26,6 +25,7 @@ from app.pages.citizen_forms import (
 )
 from app.templating import request_translator
 from core.errors import Forbidden
+from core.i18n import LANGUAGES, Translator
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 40

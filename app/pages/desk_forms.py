@@ -15,12 +15,12 @@ from typing import Any
 
 from starlette.datastructures import ImmutableMultiDict
 
-from app.i18n import Translator
 from app.pages.desk_views import CHECKS, ITEM_ROWS, FormState, identity_defaults
 from cases import completion as cases
 from cases.identity import FEATURES_BY_TYPE, REQUIRED_CHECKS, VerificationInput
 from cases.models import Outcome, ReasonCode
 from core.errors import DomainError
+from core.i18n import Translator
 
 Form = ImmutableMultiDict[str, str]
 

@@ -3,7 +3,7 @@ form (with the values and errors of a failed submission), the latest recorded ch
 
 Built from the same domain services the bearer API uses (``cases.identity``,
 ``cases.completion``); rendered by ``app/templates/call/_desk_panels.html``. Message ids are
-English, translated in ``app/locales/de/LC_MESSAGES/desk.po``.
+English, translated in ``core/locales/de/LC_MESSAGES/desk.po``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.i18n import Translator
 from app.pages.citizen_forms import N_
 from app.pages.staff import STATUS_LABELS
 from booking.models import Appointment, AppointmentStatus, Office, Service
@@ -28,6 +27,7 @@ from cases.identity import (
     identity_checks,
 )
 from cases.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
+from core.i18n import Translator
 
 ITEM_ROWS = 4  # fee-schedule rows in the form; more than one service per call is rare
 DEFAULT_AUTHORITY = "Bundesamt für Justiz"  # posts the certificate of good conduct itself

@@ -27,7 +27,6 @@ from app.api.citizen_docs import (
     receipt_document,
 )
 from app.context import ctx
-from app.i18n import Translator
 from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
 from app.postcall_views import MilestoneView, milestone_views
 from booking import service as booking
@@ -37,6 +36,7 @@ from cases.milestones import milestones
 from cases.models import Payment, PaymentStatus
 from cases.status_lookup import StatusNotFound, lookup
 from core.errors import DomainError, Unauthorized
+from core.i18n import Translator
 from postcall import feedback as feedbacks
 from postcall.notices import needs_notice
 

@@ -12,10 +12,10 @@ from starlette.responses import RedirectResponse, Response
 
 from app.context import ctx
 from app.http import read_body
-from app.i18n import Translator
 from app.templating import request_translator
 from booking.admin_validation import FieldErrors
 from core.errors import DomainError
+from core.i18n import Translator
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 400

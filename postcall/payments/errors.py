@@ -1,5 +1,5 @@
 """Errors of online payment, each with its status and a stable code; the English message ids
-are translated in ``app/locales/de/LC_MESSAGES/payments.po``."""
+are translated in ``core/locales/de/LC_MESSAGES/payments.po``."""
 
 from __future__ import annotations
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import Case
 from core.audit import Actor
 from core.errors import DomainError
+from core.transactions import Transactions
 from core.types import utcnow
 from postcall.payments import queries, refunds, service
 from postcall.payments.models import AttemptStatus, PaymentAttempt, Refund, RefundStatus
@@ -27,10 +24,6 @@ from postcall.payments.provider import PaymentProvider, ProviderRefused, Provide
 
 log = logging.getLogger("buergerbuero.payments")
 
-
-class Transactions(Protocol):
-    def transaction(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncSession]:
-        ...
 
 
 Clock = Callable[[], datetime]

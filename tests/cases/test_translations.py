@@ -8,8 +8,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
-from app.i18n import I18n
 from app.pages.admin_audit import ACTION_LABELS
+from core.i18n import I18n
 from tests.staff.test_translations import python_msgids, template_msgids
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ PY_FILES = [
 TEMPLATES = ["app/templates/admin/audit.html", "app/templates/citizen/_case.html"]
 # The audit log's card on the admin index (a template other areas add to as well).
 INDEX_CARD = {"Audit log", "Who did what and when."}
-CATALOGUE = ROOT / "app/locales/de/LC_MESSAGES/cases.po"
+CATALOGUE = ROOT / "core/locales/de/LC_MESSAGES/cases.po"
 
 
 def used_msgids() -> set[str]:

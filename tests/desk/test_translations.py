@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from app.i18n import I18n
+from core.i18n import I18n
 from tests.staff.test_translations import template_msgids
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ PY_FILES = ["app/pages/desk.py", "app/pages/desk_views.py", "app/pages/desk_form
 TEMPLATES = ["app/templates/staff/agenda.html", "app/templates/staff/agenda_print.html",
              "app/templates/call/_desk_macros.html", "app/templates/call/_desk_panels.html",
              "app/templates/call/_desk_fragment.html"]
-CATALOGUE = ROOT / "app/locales/de/LC_MESSAGES/desk.po"
+CATALOGUE = ROOT / "core/locales/de/LC_MESSAGES/desk.po"
 # The same in German.
 SAME_IN_GERMAN = {"Status"}
 

@@ -17,10 +17,11 @@ import vobject
 from babel.messages.pofile import read_po
 
 from app.context import AppContext
-from app.mails import ICS_METHODS, TEMPLATES, build_mail, message_id_for_job
+from app.mail_env import mail_env
 from app.main import build_context
 from app.settings import Settings
 from booking.models import Appointment, AppointmentStatus, Office, Service
+from mail.appointments import ICS_METHODS, TEMPLATES, build_mail, message_id_for_job
 
 from . import factories
 
@@ -66,7 +67,8 @@ async def test_every_template_in_both_languages(ctx: AppContext, template: str, 
     status = {"hold": AppointmentStatus.reserved, "cancelled": AppointmentStatus.cancelled,
               "expired": AppointmentStatus.expired}.get(template, AppointmentStatus.confirmed)
     appointment, office, service = _rows(ctx, locale=lang, status=status)
-    message = _roundtrip(build_mail(ctx, template, appointment, office, service, link_url=LINK,
+    message = _roundtrip(build_mail(mail_env(ctx), template, appointment, office, service,
+                                    link_url=LINK,
                                     message_id=message_id_for_job(5, appointment,
                                                                   ctx.settings.base_url)))
 
@@ -123,7 +125,7 @@ async def test_every_template_in_both_languages(ctx: AppContext, template: str, 
 
 async def test_german_wording(ctx: AppContext) -> None:
     appointment, office, service = _rows(ctx, status=AppointmentStatus.reserved)
-    message = build_mail(ctx, "hold", appointment, office, service, link_url=LINK)
+    message = build_mail(mail_env(ctx), "hold", appointment, office, service, link_url=LINK)
     reference = appointment.reference
     assert message["Subject"] == f"Bitte bestätigen Sie Ihren Video-Termin ({reference})"
     text, html = _parts(message)
@@ -140,7 +142,8 @@ async def test_german_wording(ctx: AppContext) -> None:
 async def test_english_subjects(ctx: AppContext) -> None:
     appointment, office, service = _rows(ctx, locale="en")
     subjects = {
-        template: build_mail(ctx, template, appointment, office, service, link_url=LINK)["Subject"]
+        template: build_mail(mail_env(ctx), template, appointment, office, service,
+                             link_url=LINK)["Subject"]
         for template in TEMPLATES
     }
     assert subjects["confirmed"] == "Your video appointment on Nov 23, 2026 is confirmed"
@@ -152,7 +155,8 @@ async def test_english_subjects(ctx: AppContext) -> None:
 
 async def test_names_are_escaped_in_html(ctx: AppContext) -> None:
     appointment, office, service = _rows(ctx, given_name="<b>Eve</b>")
-    _, html = _parts(build_mail(ctx, "confirmed", appointment, office, service, link_url=LINK))
+    _, html = _parts(build_mail(mail_env(ctx), "confirmed", appointment, office, service,
+                                link_url=LINK))
     assert "<b>Eve</b>" not in html
     assert "&lt;b&gt;Eve&lt;/b&gt;" in html
 
@@ -169,7 +173,7 @@ async def test_message_id_is_stable_per_job_and_distinct_between_jobs(ctx: AppCo
 async def test_unknown_template_is_refused(ctx: AppContext) -> None:
     appointment, office, service = _rows(ctx)
     with pytest.raises(ValueError):
-        build_mail(ctx, "welcome", appointment, office, service, link_url=LINK)
+        build_mail(mail_env(ctx), "welcome", appointment, office, service, link_url=LINK)
 
 
 async def test_subject_and_headers_survive_non_ascii(ctx: AppContext) -> None:
@@ -177,7 +181,7 @@ async def test_subject_and_headers_survive_non_ascii(ctx: AppContext) -> None:
         ctx, given_name="Jürgen", family_name="Groß-Öztürk",
         start=datetime(2026, 3, 29, 8, 0, tzinfo=UTC) + timedelta(hours=0),
     )
-    message = _roundtrip(build_mail(ctx, "rescheduled", appointment, office, service,
+    message = _roundtrip(build_mail(mail_env(ctx), "rescheduled", appointment, office, service,
                                     link_url=LINK))
     assert message["To"].addresses[0].display_name == "Jürgen Groß-Öztürk"
     assert message["Subject"] == "Ihr Video-Termin wurde auf den 29.03.2026 verschoben"
@@ -193,12 +197,12 @@ _TEMPLATE_NGETTEXT = re.compile(r'ngettext\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\
 
 def _used_msgids() -> set[str]:
     ids: set[str] = set()
-    for path in (ROOT / "app" / "templates" / "mail").iterdir():
+    for path in (ROOT / "mail" / "templates" / "appointment").iterdir():
         source = path.read_text()
         ids.update(_TEMPLATE_MSGID.findall(source))
         for singular, plural in _TEMPLATE_NGETTEXT.findall(source):
             ids.update((singular, plural))
-    tree = ast.parse((ROOT / "app" / "mails.py").read_text())
+    tree = ast.parse((ROOT / "mail" / "appointments.py").read_text())
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("gettext", "ngettext") and node.args
@@ -208,7 +212,7 @@ def _used_msgids() -> set[str]:
 
 
 def test_every_msgid_has_a_german_translation() -> None:
-    with (ROOT / "app" / "locales" / "de" / "LC_MESSAGES" / "mail.po").open("rb") as fh:
+    with (ROOT / "core" / "locales" / "de" / "LC_MESSAGES" / "mail.po").open("rb") as fh:
         catalog = read_po(fh, locale="de")
     translated: set[str] = set()
     for message in catalog:

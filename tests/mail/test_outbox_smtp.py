@@ -22,10 +22,10 @@ import vobject
 from sqlalchemy import select
 
 from app.context import AppContext
-from app.mails import ICS_METHODS, message_id_for_job
 from app.worker import Worker
 from booking.models import Appointment, AppointmentStatus
 from core.jobs import Job, JobStatus, enqueue
+from mail.appointments import ICS_METHODS, message_id_for_job
 
 from . import factories
 from .conftest import SmtpSink, wait_for
@@ -201,7 +201,7 @@ async def test_killed_worker_process_loses_nothing(
 
     def start_worker(log_name: str) -> subprocess.Popen[bytes]:
         with (tmp_path / log_name).open("wb") as log:  # the child keeps its own descriptor
-            return subprocess.Popen([sys.executable, "-m", "app.worker"], cwd=ROOT, env=env,
+            return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
 
     first = start_worker("worker1.log")
@@ -263,7 +263,7 @@ async def test_without_smtp_host_mails_are_eml_files(
     assert row.email not in logged and token not in logged and "Mustermann" not in logged
 
     # A retried job writes the same file again rather than a second one.
-    from app.mailer import mailer_for
+    from app.mail_env import mailer_for
 
     await mailer_for(ctx).send(message)  # type: ignore[arg-type]
     assert list(ctx.settings.mail_dir.glob("*.eml")) == files

@@ -10,22 +10,22 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
 from app.pages.postcall_staff import STATUS_LABELS
-from app.postcall_views import EXPLANATIONS, LABELS
+from cases.milestone_texts import EXPLANATIONS, LABELS
 from tests.staff.test_translations import python_msgids, template_msgids
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUES = ROOT / "app/locales/de/LC_MESSAGES"
+CATALOGUES = ROOT / "core/locales/de/LC_MESSAGES"
 PY_FILES = [
     "postcall/dispatch.py", "postcall/feedback.py", "cases/status_lookup.py",
     "postcall/notices.py", "postcall/dispatch_providers.py", "app/api/dispatch.py",
     "app/api/citizen_docs.py", "app/pages/postcall_pages.py", "app/pages/postcall_staff.py",
-    "app/postcall_mails.py", "app/postcall_jobs.py",
+    "mail/cases.py", "mail/case_jobs.py", "app/postcall_jobs.py",
 ]
 TEMPLATES = [
     "app/templates/citizen/_status.html", "app/templates/citizen/status_lookup.html",
     "app/templates/staff/dispatch.html", "app/templates/staff/dispatch_address.html",
     "app/templates/admin/feedback.html",
-    *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "app/templates/postcall_mail").iterdir())),
+    *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "mail/templates/case").iterdir())),
 ]
 # Messages raised with a custom text (WebhookRejected("...")), which the collector cannot see.
 EXTRA = [

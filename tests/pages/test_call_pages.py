@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app.i18n import I18n
 from app.pages.call import citizen_phase
 from booking.models import Appointment
 from calls.models import CallEvent, CallToken
+from core.i18n import I18n
 from core.types import utcnow
 from tests.conftest import live_server
 from tests.pages.call_helpers import (

@@ -8,10 +8,10 @@ from pathlib import Path
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.pofile import read_po
 
-from app.i18n import I18n
+from core.i18n import I18n
 
 ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "app/locales/de/LC_MESSAGES/citizen.po"
+PO = ROOT / "core/locales/de/LC_MESSAGES/citizen.po"
 PYTHON = sorted((ROOT / "app/pages").glob("citizen*.py"))
 TEMPLATES = [
     *sorted((ROOT / "app/templates/citizen").glob("*.html")),

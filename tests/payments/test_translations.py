@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.i18n import I18n
+from core.i18n import I18n
 from tests.staff.test_translations import python_msgids, template_msgids
 
 ROOT = Path(__file__).resolve().parents[2]

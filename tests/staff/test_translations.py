@@ -13,7 +13,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
-from app.i18n import I18n
+from core.i18n import I18n
 
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = [
@@ -131,7 +131,7 @@ def test_every_msgid_has_a_german_translation() -> None:
 
 
 def test_staff_catalogue_is_well_formed() -> None:
-    with (ROOT / "app/locales/de/LC_MESSAGES/staff.po").open("rb") as fh:
+    with (ROOT / "core/locales/de/LC_MESSAGES/staff.po").open("rb") as fh:
         catalog = read_po(fh, locale="de")
     for message in catalog:
         if not message.id:
@@ -157,7 +157,7 @@ SAME_IN_GERMAN = {"IBAN", "BIC", "Status", "Bank", "Name"}
 def test_no_conflicting_translations_with_other_catalogues() -> None:
     """The catalogues are merged into one; a message id shared with another area must read the
     same there, or one area's wording would silently replace the other's."""
-    directory = ROOT / "app/locales/de/LC_MESSAGES"
+    directory = ROOT / "core/locales/de/LC_MESSAGES"
     with (directory / "staff.po").open("rb") as fh:
         mine = {m.id: m.string for m in read_po(fh, locale="de") if m.id}
     conflicts = []

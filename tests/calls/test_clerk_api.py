@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from app.calls import CallGate
+from app.calls import call_gate
 from booking.models import Service
 from calls.models import CallToken
 from calls.service import call_token_hash
@@ -132,7 +132,7 @@ async def test_authorizer_grants_the_join_window(desk: Desk) -> None:
     start = soon(5)
     reference, citizen_token = await desk.appointment(start)
     clerk_token = (await desk.token(reference)).json()["token"]
-    gate = CallGate(state_of(desk.app))
+    gate = call_gate(state_of(desk.app))
     citizen = await gate.authorize(citizen_token)
     clerk = await gate.authorize(clerk_token)
     assert citizen is not None and clerk is not None
@@ -238,5 +238,5 @@ async def test_a_link_token_that_looks_like_a_call_token(desk: Desk) -> None:
     async with state.db.transaction(write=True) as session:
         await session.execute(update(Appointment).where(col(Appointment.reference) == reference)
                               .values(token_hash=state.links.hash_token(token)))
-    grant = await CallGate(state).authorize(token)
+    grant = await call_gate(state).authorize(token)
     assert grant is not None and grant.role == "citizen" and grant.reference == reference

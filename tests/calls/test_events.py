@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app.calls import CallGate
+from app.calls import call_gate
 from booking.models import Appointment
 from calls.service import call_events, record_call_event
 from core.audit import AuditEvent
@@ -87,7 +87,7 @@ async def test_clerk_events_name_the_staff_user(app: Starlette, client: httpx.As
     appointment, _, headers = await _setup(app, client)
     r = await client.post(f"/api/v1/clerk/appointments/{appointment.reference}/call-token",
                           headers=headers)
-    gate = CallGate(state_of(app))
+    gate = call_gate(state_of(app))
     grant = await gate.authorize(r.json()["token"])
     assert grant is not None
     events_sent: tuple[Event, ...] = ("joined", "admitted", "ended")
@@ -107,7 +107,7 @@ async def test_clerk_events_name_the_staff_user(app: Starlette, client: httpx.As
         ("joined", "citizen", None),
     ]
     # Another instance that did not authorize the clerk still records, as the system.
-    other = CallGate(state_of(app))
+    other = call_gate(state_of(app))
     await other.on_event(appointment.reference, "admitted", "clerk")
     assert (await _audit(app))[-1] == ("call.admit", "system", None)
 

@@ -1,0 +1,103 @@
+"""Who may join a call: the signalling hub's authorizer and event sink over our database.
+
+The hub (``signaling.Hub``) knows nothing about appointments. Here a ``hello`` token becomes a
+``Grant``: a citizen's link token for a confirmed (or running) appointment, or a clerk's call
+token from ``POST /api/v1/clerk/appointments/{reference}/call-token``. The room is the
+appointment's reference; the join window opens ``join_before_minutes`` before the start and
+closes ``join_after_minutes`` after the end. Unknown, expired or revoked tokens close with 4401;
+a valid token for an appointment that cannot be called (reserved, cancelled, completed, another
+office) closes with 4403 — the same code as outside the window, so nothing helps guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+
+from booking.links import LinkKeys
+from booking.models import Appointment
+from booking.service import find_by_token
+from calls.service import (
+    CALLABLE,
+    StaffRef,
+    find_call_token,
+    join_window,
+    may_join_as_clerk,
+    record_call_event,
+)
+from core.errors import Unauthorized
+from core.transactions import Transactions
+from core.types import utcnow
+from signaling import CloseCode, Event, Grant, ProtocolError, Role
+
+log = logging.getLogger("buergerbuero.calls")
+
+# How many rooms' clerks an instance remembers for the audit trail (the newest win).
+_CLERK_MEMORY = 4096
+
+
+class CallGate:
+    """The hub's authorizer and event sink, over the database."""
+
+    def __init__(
+        self, db: Transactions, links: LinkKeys, secret_key: bytes, *,
+        join_before_minutes: int, join_after_minutes: int,
+        count: Callable[[str, Event, Role], None] | None = None,
+    ) -> None:
+        self.db, self.links, self.secret_key = db, links, secret_key
+        self.join_before_minutes = join_before_minutes
+        self.join_after_minutes = join_after_minutes
+        self.count = count  # e.g. metrics, told of every event
+        # The clerk's staff user per room, for the audit trail: the hub reports events by
+        # reference and role only. Events of the clerk's connection are reported by the
+        # instance that holds it, which is the one that authorized it.
+        self._clerks: OrderedDict[str, StaffRef] = OrderedDict()
+
+    async def authorize(self, token: str) -> Grant | None:
+        """``None`` (4401) for a token we do not know; ``ProtocolError(4403)`` for a valid token
+        that may not join (now); a ``Grant`` otherwise (the hub checks the window)."""
+        now = utcnow()
+        staff: StaffRef | None = None
+        appointment: Appointment
+        role: Role
+        async with self.db.transaction() as session:
+            # A link token is exactly 43 URL-safe characters (and may start with anything); a
+            # call token is longer, with its prefix.
+            if self.links.looks_like_token(token):
+                try:
+                    appointment = await find_by_token(session, self.links, token, now)
+                except Unauthorized:
+                    return None
+                role = "citizen"
+            else:
+                found = await find_call_token(session, self.secret_key, token, now)
+                if found is None:
+                    return None
+                appointment, user = found
+                if not await may_join_as_clerk(session, user, appointment.office_id):
+                    raise ProtocolError(CloseCode.FORBIDDEN, "not one of the clerk's offices")
+                staff, role = StaffRef.of(user), "clerk"
+        if appointment.status not in CALLABLE:
+            raise ProtocolError(CloseCode.FORBIDDEN, f"appointment is {appointment.status}")
+        window = join_window(appointment, self.join_before_minutes, self.join_after_minutes)
+        if staff is not None:
+            self._remember(appointment.reference, staff)
+        return Grant(room=appointment.reference, role=role, reference=appointment.reference,
+                     opens_at=window.opens_at, closes_at=window.closes_at)
+
+    async def on_event(self, reference: str, event: Event, role: Role) -> None:
+        if self.count is not None:
+            self.count(reference, event, role)
+        staff = self._clerks.get(reference) if role == "clerk" else None
+        async with self.db.transaction(write=True) as session:
+            known = await record_call_event(session, reference, event, role, staff=staff,
+                                            now=utcnow())
+        if not known:
+            log.warning("call event %s for an unknown appointment", event)
+
+    def _remember(self, reference: str, staff: StaffRef) -> None:
+        self._clerks[reference] = staff
+        self._clerks.move_to_end(reference)
+        while len(self._clerks) > _CLERK_MEMORY:
+            self._clerks.popitem(last=False)

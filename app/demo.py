@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,118 +30,31 @@ from app.db import Database
 from app.settings import Settings
 from booking.admin import create_office, create_service
 from booking.admin_schedules import create_closure, create_schedule
+from booking.holidays import public_holidays
 from booking.models import Closure, Office, Schedule, Service
 from core.audit import Actor
 from staff.passwords import weakness
 from staff.service import create_user, find_user_by_email
 
-OFFICE_NAME = "Bürgerbüro Ostfildern (Demo)"
-TIMEZONE = "Europe/Berlin"
+DATA_FILE = Path(__file__).with_name("demo.toml")
 LOGINS_FILE = "demo-logins.json"
 
-OFFICE: dict[str, Any] = {
-    "name": OFFICE_NAME,
-    "timezone": TIMEZONE,
-    "min_notice_minutes": 60,
-    "horizon_days": 60,
-    "authority": "Stadt Ostfildern – Bürgeramt",
-    "address": "Stadt Ostfildern – Bürgeramt\nStadthaus Scharnhauser Park\n"
-    "Otto-Vatter-Straße 12\n73760 Ostfildern",
-    "email": "buergerbuero@ostfildern.example",
-    "phone": "0711 0000-000",
-    # A demo account: valid checksum, not an account of the town.
-    "iban": "DE89370400440532013000",
-    "bic": "COBADEFFXXX",
-    "bank_name": "Demo-Bank (Beispielkonto, keine echte Bankverbindung)",
-}
 
-# The services the Ostfildern virtual office offers by video. Fees in cents; the reference is
-# printed on the fee notice. Registration matters are free of charge; the certificate of good
-# conduct costs the federal fee, which the registration office collects for the Federal Office
-# of Justice. Local fee-schedule numbers are examples.
-SERVICES: list[dict[str, Any]] = [
-    {
-        "name": "Anmeldung oder Ummeldung des Wohnsitzes",
-        "name_en": "Registering or changing your residence",
-        "description": "Sie sind nach Ostfildern oder innerhalb von Ostfildern umgezogen. "
-        "Bitte halten Sie Ihren Personalausweis oder Reisepass und die "
-        "Wohnungsgeberbestätigung bereit. Melden Sie sich innerhalb von zwei Wochen nach "
-        "dem Einzug an.",
-        "description_en": "You moved to Ostfildern or within Ostfildern. Please have your "
-        "ID card or passport and the landlord's confirmation ready. Register within two "
-        "weeks of moving in.",
-        "duration_minutes": 30,
-        "fee_cents": 0,
-        "fee_schedule_ref": "gebührenfrei (§ 17 Bundesmeldegesetz)",
-        "sort_order": 10,
-    },
-    {
-        "name": "Abmeldung des Wohnsitzes",
-        "name_en": "Deregistering your residence",
-        "description": "Wenn Sie ins Ausland ziehen oder eine Nebenwohnung aufgeben. Bei "
-        "einem Umzug innerhalb Deutschlands melden Sie sich nur am neuen Wohnort an.",
-        "description_en": "When you move abroad or give up a secondary residence. When you "
-        "move within Germany, you only register at your new place.",
-        "duration_minutes": 15,
-        "fee_cents": 0,
-        "fee_schedule_ref": "gebührenfrei",
-        "sort_order": 20,
-    },
-    {
-        "name": "Meldebescheinigung",
-        "name_en": "Certificate of registration",
-        "description": "Eine Bescheinigung über Ihre gemeldete Adresse, zum Beispiel für "
-        "Behörden, Arbeitgeber oder Banken. Sie erhalten sie per Post oder E-Mail.",
-        "description_en": "A certificate of your registered address, for example for "
-        "authorities, employers or banks. You receive it by post or e-mail.",
-        "duration_minutes": 15,
-        "fee_cents": 1000,
-        "fee_schedule_ref": "Verwaltungsgebührensatzung, Gebührenverzeichnis Nr. 7.1",
-        "sort_order": 30,
-    },
-    {
-        "name": "Lebensbescheinigung",
-        "name_en": "Life certificate",
-        "description": "Die Bestätigung, dass Sie leben, etwa für eine Rentenversicherung "
-        "im In- oder Ausland. Bitte halten Sie das Formular der Rentenstelle bereit.",
-        "description_en": "Confirmation that you are alive, for example for a pension fund "
-        "in Germany or abroad. Please have the pension office's form ready.",
-        "duration_minutes": 15,
-        "fee_cents": 0,
-        "fee_schedule_ref": "gebührenfrei für Rentenzwecke",
-        "sort_order": 40,
-    },
-    {
-        "name": "Führungszeugnis",
-        "name_en": "Certificate of good conduct",
-        "description": "Antrag auf ein Führungszeugnis beim Bundeszentralregister. Das "
-        "Bundesamt für Justiz schickt es Ihnen (oder der Behörde) direkt per Post.",
-        "description_en": "Application for a certificate of good conduct from the Federal "
-        "Central Register. The Federal Office of Justice posts it directly to you (or the "
-        "authority).",
-        "duration_minutes": 15,
-        "fee_cents": 1300,
-        "fee_schedule_ref": "JVKostG, Kostenverzeichnis Nr. 1130",
-        "sort_order": 50,
-    },
-]
+def _load_data() -> dict[str, Any]:
+    with DATA_FILE.open("rb") as fh:
+        return tomllib.load(fh)
 
-# Weekly opening hours (Monday=0): mornings on every weekday, afternoons Tuesday and Thursday;
-# two clerks in parallel, a 15-minute grid.
-SCHEDULES: list[dict[str, Any]] = [
-    {"weekdays": [0, 1, 2, 3, 4], "start_time": "08:00", "end_time": "12:00"},
-    {"weekdays": [1, 3], "start_time": "14:00", "end_time": "18:00"},
-]
-SLOT_MINUTES = 15
-CAPACITY = 2
 
-STAFF: list[dict[str, str]] = [
-    {"role": "admin", "email": "admin@ostfildern.example", "display_name": "Demo-Admin"},
-    {
-        "role": "clerk",
-        "email": "sachbearbeitung@ostfildern.example",
-        "display_name": "Demo-Sachbearbeitung",
-    },
+DATA = _load_data()
+OFFICE: dict[str, Any] = DATA["office"]
+OFFICE_NAME: str = OFFICE["name"]
+SERVICES: list[dict[str, Any]] = DATA["services"]
+SCHEDULES: list[dict[str, Any]] = DATA["schedules"]
+SLOT_MINUTES: int = DATA["slot_minutes"]
+CAPACITY: int = DATA["capacity"]
+STAFF: list[dict[str, str]] = DATA["staff"]
+CLOSED_DAYS: list[tuple[int, int, str]] = [
+    (d["month"], d["day"], d["reason"]) for d in DATA["closed_days"]
 ]
 
 
@@ -159,43 +73,10 @@ class DemoResult:
     logins: list[DemoLogin] = field(default_factory=list)
 
 
-# --- public holidays (Baden-Württemberg), closed days of the demo office ------------------------
-
-
-def easter_sunday(year: int) -> dt.date:
-    """Gregorian Easter (the anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = b // 4, b % 4
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 19 * ell) // 433
-    month = (h + ell - 7 * m + 90) // 25
-    day = (h + ell - 7 * m + 33 * month + 19) % 32
-    return dt.date(year, month, day)
-
-
 def holidays(year: int) -> list[tuple[dt.date, str]]:
-    """Public holidays in Baden-Württemberg, plus Christmas Eve and New Year's Eve."""
-    easter = easter_sunday(year)
-    days = [
-        (dt.date(year, 1, 1), "Neujahr"),
-        (dt.date(year, 1, 6), "Heilige Drei Könige"),
-        (easter - dt.timedelta(days=2), "Karfreitag"),
-        (easter + dt.timedelta(days=1), "Ostermontag"),
-        (dt.date(year, 5, 1), "Tag der Arbeit"),
-        (easter + dt.timedelta(days=39), "Christi Himmelfahrt"),
-        (easter + dt.timedelta(days=50), "Pfingstmontag"),
-        (easter + dt.timedelta(days=60), "Fronleichnam"),
-        (dt.date(year, 10, 3), "Tag der Deutschen Einheit"),
-        (dt.date(year, 11, 1), "Allerheiligen"),
-        (dt.date(year, 12, 24), "Heiligabend (Rathaus geschlossen)"),
-        (dt.date(year, 12, 25), "1. Weihnachtstag"),
-        (dt.date(year, 12, 26), "2. Weihnachtstag"),
-        (dt.date(year, 12, 31), "Silvester (Rathaus geschlossen)"),
-    ]
-    return sorted(days)
+    """The demo office's closed days: Baden-Württemberg's public holidays, Christmas Eve and
+    New Year's Eve."""
+    return public_holidays(year, DATA["holiday_state"], extra=CLOSED_DAYS)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -324,7 +205,7 @@ async def load_into(
     """Create what is missing of the demo data in the caller's transaction."""
     actor = Actor("system", None, "demo")
     created: list[str] = []
-    today = today or dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+    today = today or dt.datetime.now(ZoneInfo(OFFICE["timezone"])).date()
     office = await _office(session, actor, created)
     assert office.id is not None
     service_ids = await _services(session, actor, office.id, created)

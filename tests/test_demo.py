@@ -16,7 +16,6 @@ from app.demo import (
     LOGINS_FILE,
     OFFICE_NAME,
     SERVICES,
-    easter_sunday,
     holidays,
     load_demo,
     print_logins,
@@ -45,11 +44,14 @@ def _iban_ok(iban: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
-def test_easter_and_holidays() -> None:
-    assert easter_sunday(2024) == dt.date(2024, 3, 31)
-    assert easter_sunday(2025) == dt.date(2025, 4, 20)
-    assert easter_sunday(2026) == dt.date(2026, 4, 5)
+def test_closed_days_are_the_states_holidays_and_the_towns_own() -> None:
+    # Easter-dependent days move with Easter (2024-03-31, 2025-04-20, 2026-04-05).
+    assert dt.date(2024, 3, 29) in dict(holidays(2024))  # Good Friday
+    assert dt.date(2025, 4, 21) in dict(holidays(2025))  # Easter Monday
     days = dict(holidays(2026))
+    assert days[dt.date(2026, 12, 24)] == "Heiligabend (Rathaus geschlossen)"
+    assert days[dt.date(2026, 12, 31)] == "Silvester (Rathaus geschlossen)"
+    assert days[dt.date(2026, 1, 6)] == "Heilige Drei Könige"  # Baden-Württemberg's own
     assert days[dt.date(2026, 4, 3)] == "Karfreitag"
     assert days[dt.date(2026, 6, 4)] == "Fronleichnam"
     assert days[dt.date(2026, 5, 14)] == "Christi Himmelfahrt"

@@ -1,16 +1,10 @@
 """The background worker: runs outbox jobs (``core/jobs.py``) and periodic tasks.
 
-Claiming. A job is due when it is ``pending`` and ``run_after`` has passed, or ``running`` with
-an expired lease (``locked_until``): the worker that held it crashed. Due jobs are claimed in one
-short write transaction, which marks them ``running`` with a lease and the worker's name and
-counts the attempt. On Postgres the rows are selected ``FOR UPDATE SKIP LOCKED``, so several
-workers never claim the same job; on SQLite the write transaction (``BEGIN IMMEDIATE``)
-serialises claimers instead.
-
-Running. Handlers run outside the claim transaction (never hold a lock during SMTP), each within
-a timeout shorter than the lease, so a lease only expires when its worker is gone. Then a new
-transaction marks the job ``done``, or reschedules it with exponential backoff and jitter, or
-marks it ``failed`` after ``job_max_attempts`` or on a ``PermanentJobError``.
+Claiming and recording outcomes are ``core/outbox.py``. Handlers run outside the claim
+transaction (never hold a lock during SMTP), each within a timeout shorter than the lease, so a
+lease only expires when its worker is gone. Then a new transaction marks the job ``done``, or
+reschedules it with exponential backoff and jitter, or marks it ``failed`` after
+``job_max_attempts`` or on a ``PermanentJobError``.
 
 Delivery is at-least-once: the only window for a duplicate is between the SMTP server accepting a
 message and the ``done`` commit (a crash exactly there). A retried mail keeps its Message-ID, so
@@ -23,17 +17,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
-import re
 import secrets
 import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
-
-from sqlalchemy import CursorResult, and_, or_, select, update
-from sqlmodel import col
+from typing import TYPE_CHECKING, Any
 
 from app.mail_env import mail_job, mailer_for
 from app.metrics import metrics_of
@@ -42,7 +31,9 @@ from app.postcall_jobs import handlers as postcall_handlers
 from app.postcall_jobs import periodic as postcall_periodic
 from app.tasks import JobHandler, PeriodicTask
 from booking.service import expire_holds
+from core import outbox
 from core.jobs import Job, JobStatus, PermanentJobError
+from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
 from mail.appointments import JOB_KIND as MAIL_KIND
 from mail.appointments import send_appointment_mail
@@ -83,28 +74,6 @@ def default_periodic(settings: Settings) -> list[PeriodicTask]:
         *postcall_periodic(settings),
         PeriodicTask("privacy.retention", settings.worker_periodic_seconds, retention_task),
     ]
-
-
-def backoff_seconds(attempts: int, base: float, cap: float) -> float:
-    """Delay before the next try after ``attempts`` tries: base, 2×base, 4×base … at most
-    ``cap``, each shortened by up to a quarter at random so retries of many jobs spread out."""
-    exponential: float = min(cap, base * 2.0 ** min(max(attempts - 1, 0), 40))
-    return exponential * (0.75 + 0.25 * random.random())  # noqa: S311 - not for security
-
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_LINK = re.compile(r"/t/[A-Za-z0-9_-]+")
-_TOKEN = re.compile(r"\b[A-Za-z0-9_-]{40,}\b")
-
-
-def describe_error(exc: BaseException) -> str:
-    """Exception type and message with addresses, links and token-like strings removed, so it
-    can be stored in ``job.last_error`` and logged."""
-    text = f"{type(exc).__name__}: {exc}"
-    text = _EMAIL.sub("<address>", text)
-    text = _LINK.sub("/t/<token>", text)
-    text = _TOKEN.sub("<token>", text)
-    return text[:500]
 
 
 def default_name() -> str:
@@ -149,37 +118,11 @@ class Worker:
 
     async def _claim(self) -> list[Job]:
         s = self.settings
-        now = self.clock()
-        due = or_(
-            and_(col(Job.status) == JobStatus.pending, col(Job.run_after) <= now),
-            and_(col(Job.status) == JobStatus.running, col(Job.locked_until) < now),
+        return await outbox.claim(
+            self.ctx.db, self.name, self.clock(), batch_size=s.worker_batch_size,
+            lease_seconds=s.job_lease_seconds, max_attempts=s.job_max_attempts,
+            skip_locked=not self.ctx.db.is_sqlite,
         )
-        stmt = (
-            select(Job)
-            .where(due)
-            .order_by(col(Job.run_after), col(Job.id))
-            .limit(s.worker_batch_size)
-        )
-        if not self.ctx.db.is_sqlite:
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed: list[Job] = []
-        async with self.ctx.db.transaction(write=True) as session:
-            for job in (await session.execute(stmt)).scalars().all():
-                if job.attempts >= s.job_max_attempts:
-                    # Only a job whose worker died on every attempt gets here.
-                    job.status = JobStatus.failed
-                    job.finished_at = now
-                    job.locked_until = None
-                    job.last_error = job.last_error or "gave up: the worker stopped on every try"
-                    log.warning("job %s (%s) failed after %d attempts", job.id, job.kind,
-                                job.attempts)
-                    continue
-                job.status = JobStatus.running
-                job.attempts += 1
-                job.locked_by = self.name
-                job.locked_until = now + timedelta(seconds=s.job_lease_seconds)
-                claimed.append(job)
-        return claimed
 
     async def _process(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
@@ -200,21 +143,8 @@ class Worker:
             return
         await self._done(job)
 
-    def _mine(self, job: Job) -> Any:
-        return and_(
-            col(Job.id) == job.id,
-            col(Job.status) == JobStatus.running,
-            col(Job.locked_by) == self.name,
-        )
-
     async def _update(self, job: Job, **values: Any) -> bool:
-        async with self.ctx.db.transaction(write=True) as session:
-            result = await session.execute(update(Job).where(self._mine(job)).values(**values))
-        if cast(CursorResult[Any], result).rowcount != 1:
-            # The lease ran out and another worker took the job over.
-            log.warning("job %s: lease lost before it was recorded", job.id)
-            return False
-        return True
+        return await outbox.record(self.ctx.db, job, self.name, **values)
 
     async def _done(self, job: Job) -> None:
         await self._update(

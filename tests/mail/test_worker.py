@@ -12,14 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from app.context import AppContext
-from app.worker import (
-    PeriodicTask,
-    PermanentJobError,
-    Worker,
-    backoff_seconds,
-    describe_error,
-)
-from core.jobs import Job, JobStatus, enqueue
+from app.tasks import PeriodicTask
+from app.worker import Worker
+from core.jobs import Job, JobStatus, PermanentJobError, enqueue
+from core.outbox import backoff_seconds, describe_error
 
 from .conftest import wait_for
 

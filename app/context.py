@@ -33,3 +33,8 @@ def ctx(conn: HTTPConnection) -> AppContext:
     value = conn.app.state.ctx
     assert isinstance(value, AppContext)
     return value
+
+
+def print_room_takes_all(state: AppContext) -> bool:
+    """Whether letters no provider took yet belong in the print room's batches."""
+    return state.settings.dispatch_provider != "hybrid"

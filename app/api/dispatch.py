@@ -21,9 +21,8 @@ from starlette.routing import BaseRoute, Route
 from app.api import postcall_schemas as s
 from app.api.openapi import operation
 from app.auth import require_api_user
-from app.context import ctx
+from app.context import ctx, print_room_takes_all
 from app.http import read_body, read_json, validate
-from app.postcall_batches import batch_files, default_day, office_list, print_room_takes_all
 from calls.service import appointment_for_staff
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, Invalid, NotFound
@@ -31,6 +30,7 @@ from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import Dispatch, HybridMailEvent
 from postcall.dispatch_providers import WebhookRejected, verify_webhook
+from postcall.print_room import batch_files, default_day, office_list
 from staff.models import StaffUser
 from staff.service import staff_actor, visible_office_ids
 
@@ -140,7 +140,8 @@ async def batch_pdf(request: Request) -> Response:
     """404 when the batch holds no letter. Letters queued up to the day and not yet printed
     are in it, and so are those marked printed for that day (a second download)."""
     office_ids, day, upto = await _batch_scope(request)
-    files = await batch_files(ctx(request), office_ids, day, upto=upto)
+    files = await batch_files(ctx(request).db, office_ids, day, upto=upto,
+                              takes_all=print_room_takes_all(ctx(request)))
     if files.batch is None:
         raise NotFound("There are no letters in this batch.")
     return Response(files.batch.pdf, media_type="application/pdf", headers={
@@ -155,7 +156,8 @@ async def batch_pdf(request: Request) -> Response:
 )
 async def batch_csv(request: Request) -> Response:
     office_ids, day, upto = await _batch_scope(request)
-    files = await batch_files(ctx(request), office_ids, day, upto=upto)
+    files = await batch_files(ctx(request).db, office_ids, day, upto=upto,
+                              takes_all=print_room_takes_all(ctx(request)))
     return Response(files.manifest, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="druckstapel-{day.isoformat()}.csv"',
         "Cache-Control": "no-store",

@@ -21,14 +21,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.auth import check_csrf, require_page_user
-from app.context import ctx
+from app.context import ctx, print_room_takes_all
 from app.pages.staff_http import error_message, read_form, redirect, render, translator
-from app.postcall_batches import batch_files, default_day, office_list, print_room_takes_all
 from booking.models import Appointment, Office
 from core.errors import DomainError
 from postcall import dispatch as dispatching
 from postcall import feedback as feedbacks
 from postcall.dispatch_models import Dispatch, DispatchState
+from postcall.print_room import batch_files, default_day, office_list
 from staff.models import StaffUser
 from staff.service import staff_actor, visible_office_ids
 
@@ -122,7 +122,8 @@ async def dispatch_page(request: Request) -> Response:
 async def _download(request: Request, kind: str) -> Response:
     user = await require_page_user(request)
     _, office_ids, _, day = await _scope(request, user, request.query_params)
-    files = await batch_files(ctx(request), office_ids, day,
+    files = await batch_files(ctx(request).db, office_ids, day,
+                              takes_all=print_room_takes_all(ctx(request)),
                               upto=_int(request.query_params.get("upto")))
     name = f"druckstapel-{day.isoformat()}"
     if kind == "csv":

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import AppContext
 from booking.models import Office
+from core.transactions import Transactions
 from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import CaseDocument, Dispatch, DocumentKind
@@ -38,11 +38,6 @@ class BatchFiles:
             else PrintRoomProvider.manifest(PrintBatch(pdf=b"", entries=()))
 
 
-def print_room_takes_all(state: AppContext) -> bool:
-    """Whether letters no provider took yet belong in the print room's batches."""
-    return state.settings.dispatch_provider != "hybrid"
-
-
 def default_day(offices: Sequence[Office]) -> dt.date:
     """Tomorrow's batch in the (first) office's calendar."""
     zone = ZoneInfo(offices[0].timezone if offices else "Europe/Berlin")
@@ -60,15 +55,17 @@ def _kind(document: CaseDocument) -> str:
     return CORRECTED_TITLE if document.corrected else NOTICE_TITLE
 
 
-async def batch_files(state: AppContext, office_ids: Sequence[int], day: dt.date, *,
-                      upto: int | None = None) -> BatchFiles:
-    async with state.db.transaction() as session:
+async def batch_files(db: Transactions, office_ids: Sequence[int], day: dt.date, *,
+                      takes_all: bool, upto: int | None = None) -> BatchFiles:
+    """``takes_all``: letters no provider took yet belong in the print room's batches (no
+    hybrid-mail provider is configured)."""
+    async with db.transaction() as session:
         rows = await dispatching.batch_members(session, office_ids, day, upto=upto,
-                                               unassigned=print_room_takes_all(state))
+                                               unassigned=takes_all)
     letters: list[BatchLetter] = []
     chosen: dict[int, int] = {}
     for row in rows:
-        document = await ensure_letter(state.db, row.dispatch.case_id)
+        document = await ensure_letter(db, row.dispatch.case_id)
         if document is None or document.id is None or row.dispatch.id is None:
             continue
         chosen[row.dispatch.id] = document.id
@@ -78,7 +75,7 @@ async def batch_files(state: AppContext, office_ids: Sequence[int], day: dt.date
         ))
     if not letters:
         return BatchFiles(day=day, rows=rows, batch=None)
-    async with state.db.transaction(write=True) as session:
+    async with db.transaction(write=True) as session:
         for dispatch_id, document_id in chosen.items():
             dispatch = await session.get(Dispatch, dispatch_id)
             if dispatch is not None and dispatch.status == dispatching.S.queued:

@@ -16,12 +16,9 @@ from starlette.routing import BaseRoute, Route
 from app.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
-    InvalidCredentials,
-    LoginLocked,
     check_csrf,
     clear_session_cookie,
     cookie_secure,
-    find_session_user,
     login,
     login_csrf_token,
     page_logout,
@@ -38,6 +35,7 @@ from core.errors import RateLimited
 from core.types import utcnow
 from staff.models import StaffUser
 from staff.service import AgendaRow, day_agenda, visible_office_ids
+from staff.sessions import InvalidCredentials, LoginLocked, find_session_user
 
 STATUS_KINDS = {
     "reserved": "warning",

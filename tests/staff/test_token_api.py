@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
-from app.auth import token_hash
 from app.main import create_app
 from app.settings import Settings
 from core.types import utcnow
 from staff.models import StaffSession, StaffUser
+from staff.sessions import token_hash
 from tests.conftest import require, running
 from tests.staff.helpers import (
     ADMIN_EMAIL,

@@ -17,7 +17,7 @@ from core.i18n import I18n
 
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = [
-    "app/auth.py", "staff/passwords.py", "staff/service.py", "app/api/auth.py",
+    "app/auth.py", "staff/sessions.py", "staff/passwords.py", "staff/service.py", "app/api/auth.py",
     "app/api/admin.py", "booking/admin.py", "booking/admin_schedules.py",
     "booking/admin_validation.py", "app/pages/staff.py", "app/pages/staff_http.py",
     "app/pages/admin.py", "app/pages/admin_forms.py",

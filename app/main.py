@@ -14,7 +14,6 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from app import ops, ws
 from app.api import admin as api_admin
 from app.api import auth as api_auth
 from app.api import citizen as api_citizen
@@ -24,6 +23,7 @@ from app.api import clerk_cases as api_clerk_cases
 from app.api import connection_test as api_connection_test
 from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
+from app.api import ops, ws
 from app.api import payments as api_payments
 from app.api import privacy as api_privacy
 from app.api import public as api_public

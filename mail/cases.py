@@ -22,10 +22,9 @@ from core.i18n import Translator
 from mail.compose import Attachment, MailEnv, compose, finish, mail_domain
 from postcall.documents import Authority
 from postcall.girocode import (
-    epc_payload,
+    epc_qr,
     group_iban,
     normalize_bic,
-    qr_for_payload,
     remittance_text,
 )
 
@@ -65,10 +64,10 @@ def pdf_attachment(pdf: bytes, title: str, case_number: str) -> Attachment:
 def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Attachment:
     """The notice's GiroCode as a PNG, for banking apps that scan from another screen."""
     bank = authority.bank
-    payload = epc_payload(bank.account_holder, bank.iban, bank.bic, open_cents,
-                          text=remittance_text(case_number))
+    qr = epc_qr(bank.account_holder, bank.iban, bank.bic, open_cents,
+                text=remittance_text(case_number))
     out = io.BytesIO()
-    qr_for_payload(payload).save(out, kind="png", scale=8, border=4)
+    qr.save(out, kind="png", scale=8, border=4)
     return Attachment(out.getvalue(), "image", "png", "girocode.png")
 
 

@@ -15,10 +15,10 @@ from fpdf.fonts import FontFace
 
 from postcall.documents import FeeNoticeData, LetterBase, ReceiptData
 from postcall.girocode import (
-    epc_payload,
+    EpcTransfer,
+    epc_transfer,
     group_iban,
     normalize_bic,
-    qr_for_payload,
     remittance_text,
 )
 from postcall.pdf_layout import (
@@ -57,12 +57,12 @@ def legal_remedy_text(data: LetterBase) -> str:
     )
 
 
-def notice_epc_payload(data: FeeNoticeData) -> str | None:
-    """The GiroCode payload for the notice's open amount; None when nothing is to be paid."""
+def notice_transfer(data: FeeNoticeData) -> EpcTransfer | None:
+    """The GiroCode's transfer for the notice's open amount; None when nothing is to be paid."""
     if data.open_cents <= 0:
         return None
     bank = data.authority.bank
-    return epc_payload(
+    return epc_transfer(
         bank.account_holder,
         bank.iban,
         bank.bic,
@@ -71,9 +71,15 @@ def notice_epc_payload(data: FeeNoticeData) -> str | None:
     )
 
 
+def notice_epc_payload(data: FeeNoticeData) -> str | None:
+    """The GiroCode payload for the notice's open amount; None when nothing is to be paid."""
+    transfer = notice_transfer(data)
+    return None if transfer is None else transfer.payload
+
+
 def render_fee_notice(data: FeeNoticeData) -> bytes:
     """The Gebührenbescheid (or, with `corrects`, the Geänderter Bescheid) as a PDF."""
-    payload = notice_epc_payload(data)  # validates IBAN/BIC before any drawing
+    transfer = notice_transfer(data)  # validates IBAN/BIC before any drawing
     title = CORRECTED_TITLE if data.corrects else NOTICE_TITLE
     pdf = LetterPDF(
         data.authority, subject=title, case_number=data.case_number, date=data.issue_date
@@ -101,8 +107,8 @@ def render_fee_notice(data: FeeNoticeData) -> bytes:
             extra.append(("Noch zu zahlen", format_eur(data.open_cents)))
     _fee_table(pdf, data, extra)
 
-    if payload is not None:
-        _payment_block(pdf, data, payload)
+    if transfer is not None:
+        _payment_block(pdf, data, transfer)
     elif data.refund_cents:
         pdf.heading("Erstattung")
         pdf.paragraph(
@@ -242,7 +248,7 @@ def _label_rows(
     pdf.font(10)
 
 
-def _payment_block(pdf: LetterPDF, data: FeeNoticeData, payload: str) -> None:
+def _payment_block(pdf: LetterPDF, data: FeeNoticeData, transfer: EpcTransfer) -> None:
     bank = data.authority.bank
     amount = format_eur(data.open_cents)
     pdf.heading("Zahlung")
@@ -266,7 +272,7 @@ def _payment_block(pdf: LetterPDF, data: FeeNoticeData, payload: str) -> None:
     ]
     _label_rows(pdf, rows, label_w=40, width=TEXT_W - _QR_SIZE - 6)
     qr_x = LEFT + TEXT_W - _QR_SIZE - 2
-    pdf.qr(qr_for_payload(payload), qr_x, top - 2, _QR_SIZE)
+    pdf.qr(transfer.qr(), qr_x, top - 2, _QR_SIZE)
     pdf.set_xy(qr_x, top - 2 + _QR_SIZE)
     pdf.font(7, bold=True)
     pdf.cell(_QR_SIZE, 3.2, QR_CAPTION[0], align="C", new_x="LEFT", new_y="NEXT")

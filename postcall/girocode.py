@@ -2,31 +2,33 @@
 
 The payload is eleven lines separated by LF:
 
-    BCD / 002 / 1 (UTF-8) / SCT / BIC / beneficiary name / IBAN / EUR12.50 /
+    BCD / 002 / 1 (UTF-8) / SCT / BIC / beneficiary name / IBAN / EUR12.5 /
     purpose code / structured reference (RF...) / unstructured remittance text
 
 A Kassenzeichen is not an ISO 11649 creditor reference, so it travels as the unstructured
 remittance text ("Kassenzeichen 2026-000123"); the structured line stays empty.
 
-We assemble the payload ourselves and let segno encode exactly those bytes with the constraints
-`segno.helpers.make_epc_qr` applies (error level M, no boost, at most version 13). The helper
-itself is not used because it rewrites the amount without trailing zeros ("EUR12.5") and picks
-ISO 8859-1 when it can, whereas we print two decimals and always declare UTF-8 (character set 1),
-so the payload is one predictable string that the tests and the PDF agree on. Amounts come in as
-integer cents: no float ever touches money.
+segno's `segno.helpers.make_epc_qr` encodes the code: error level M without boost, at most
+version 13, at most 331 bytes, and always UTF-8 here (character set 1) so the bytes do not depend
+on which names happen to fit ISO 8859-1. segno checks only the field lengths, so the IBAN's
+checksum, the BIC, the RF reference and control characters are checked here first.
+`EpcTransfer.payload` spells out the lines the code carries (the tests decode each code and
+compare); the amount is written as segno writes it, without trailing zeros ("EUR12.5", "EUR36"),
+which the guideline allows (it asks for "EUR" and EUR0.01 to EUR999999999.99). Amounts come in as
+integer cents and reach segno as an exact Decimal: no float ever touches money.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
 
 import segno
-
-from postcall import qr_fast
+from segno.helpers import make_epc_qr
 
 EPC_MAX_BYTES = 331
-EPC_MAX_VERSION = 13
 MIN_CENTS = 1
 MAX_CENTS = 999_999_999_99
 
@@ -81,13 +83,15 @@ def normalize_bic(bic: str) -> str:
 
 
 def format_epc_amount(amount_cents: int) -> str:
-    """12.50 € as "EUR12.50": integer arithmetic only."""
+    """12.50 € as "EUR12.5", 36.00 € as "EUR36" (as segno writes it): integer arithmetic only."""
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
         raise EpcError("the amount must be integer cents")
     if not MIN_CENTS <= amount_cents <= MAX_CENTS:
         raise EpcError("the amount must be between EUR0.01 and EUR999999999.99")
     euros, cents = divmod(amount_cents, 100)
-    return f"EUR{euros}.{cents:02d}"
+    if not cents:
+        return f"EUR{euros}"
+    return f"EUR{euros}.{cents:02d}".rstrip("0")
 
 
 def remittance_text(case_number: str) -> str:
@@ -105,7 +109,48 @@ def _check_field(value: str, what: str, max_chars: int) -> str:
     return value
 
 
-def epc_payload(
+@dataclass(frozen=True)
+class EpcTransfer:
+    """A checked credit transfer: what the GiroCode carries."""
+
+    name: str
+    iban: str
+    bic: str  # empty: left out (optional within the EEA since version 002)
+    amount_cents: int
+    text: str  # unstructured remittance; exactly one of text and reference is set
+    reference: str  # ISO 11649 creditor reference "RF…"
+    purpose: str
+
+    @property
+    def payload(self) -> str:
+        """The EPC069-12 payload as text (the QR code carries it as UTF-8)."""
+        lines = [
+            "BCD", "002", "1", "SCT", self.bic, self.name, self.iban,
+            format_epc_amount(self.amount_cents), self.purpose, self.reference,
+        ]  # fmt: skip
+        if self.text:
+            lines.append(self.text)
+        return "\n".join(lines)
+
+    def qr(self) -> segno.QRCode:
+        """The GiroCode: level M, at most version 13, the payload in UTF-8."""
+        try:
+            qr = make_epc_qr(
+                name=self.name,
+                iban=self.iban,
+                amount=Decimal(self.amount_cents).scaleb(-2),  # exact: 1250 → 12.50
+                text=self.text or None,
+                reference=self.reference or None,
+                bic=self.bic or None,
+                purpose=self.purpose or None,
+                encoding=1,
+            )
+        except ValueError as exc:  # segno's own length checks; ours run first
+            raise EpcError(str(exc)) from exc
+        return qr
+
+
+def epc_transfer(
     name: str,
     iban: str,
     bic: str | None,
@@ -114,8 +159,8 @@ def epc_payload(
     text: str = "",
     reference: str = "",
     purpose: str = "",
-) -> str:
-    """The EPC069-12 payload as text (encode as UTF-8 for the QR code).
+) -> EpcTransfer:
+    """Check and normalise a transfer for a GiroCode, or raise EpcError.
 
     Exactly one of `text` (unstructured remittance, at most 140 characters) and `reference`
     (ISO 11649 creditor reference "RF…") must be given. `bic` may be empty (optional within the
@@ -126,7 +171,7 @@ def epc_payload(
         raise EpcError("the beneficiary name is required")
     iban = normalize_iban(iban)
     bic = normalize_bic(bic) if bic and bic.strip() else ""
-    amount = format_epc_amount(amount_cents)
+    format_epc_amount(amount_cents)  # range and type
     purpose = purpose.strip().upper()
     if purpose and not _PURPOSE_RE.match(purpose):
         raise EpcError("the purpose code has four letters")
@@ -136,26 +181,26 @@ def epc_payload(
         raise EpcError("give either a remittance text or a creditor reference, not both")
     if reference and not (_RF_RE.match(reference) and _mod97(reference[4:] + reference[:4]) == 1):
         raise EpcError("the creditor reference is not a valid ISO 11649 reference")
-    lines = ["BCD", "002", "1", "SCT", bic, name, iban, amount, purpose, reference]
-    if text:
-        lines.append(text)
-    payload = "\n".join(lines)
-    if len(payload.encode("utf-8")) > EPC_MAX_BYTES:
+    transfer = EpcTransfer(name, iban, bic, amount_cents, text, reference, purpose)
+    if len(transfer.payload.encode("utf-8")) > EPC_MAX_BYTES:
         raise EpcError(f"the payload exceeds {EPC_MAX_BYTES} bytes")
-    return payload
+    return transfer
 
 
-def qr_for_payload(payload: str) -> segno.QRCode:
-    """Encode an EPC payload: byte mode, UTF-8 without ECI, error level M, at most version 13."""
-    data = payload.encode("utf-8")
-    if len(data) > EPC_MAX_BYTES:
-        raise EpcError(f"the payload exceeds {EPC_MAX_BYTES} bytes")
-    # segno.make_qr(data, error="m", boost_error=False, mode="byte"), module for module.
-    qr = qr_fast.make_qr(data, error="m", mode="byte")
-    # A Micro QR (str version) or above version 13 cannot happen for 331 bytes at level M.
-    if not isinstance(qr.version, int) or qr.version > EPC_MAX_VERSION:
-        raise EpcError("the QR code would exceed version 13")
-    return qr
+def epc_payload(
+    name: str,
+    iban: str,
+    bic: str | None,
+    amount_cents: int,
+    *,
+    text: str = "",
+    reference: str = "",
+    purpose: str = "",
+) -> str:
+    """The EPC069-12 payload the GiroCode for this transfer carries; see `epc_transfer`."""
+    return epc_transfer(
+        name, iban, bic, amount_cents, text=text, reference=reference, purpose=purpose
+    ).payload
 
 
 def epc_qr(
@@ -168,8 +213,7 @@ def epc_qr(
     reference: str = "",
     purpose: str = "",
 ) -> segno.QRCode:
-    """The GiroCode for a transfer; same arguments as `epc_payload`."""
-    payload = epc_payload(
+    """The GiroCode for a transfer; same arguments as `epc_transfer`."""
+    return epc_transfer(
         name, iban, bic, amount_cents, text=text, reference=reference, purpose=purpose
-    )
-    return qr_for_payload(payload)
+    ).qr()

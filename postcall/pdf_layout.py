@@ -13,7 +13,9 @@ Positions (millimetres from the top-left corner of the sheet):
 Pages after the first carry a short header (authority, subject, case number, "Seite 2 von 3").
 
 The font is DejaVu Sans, vendored in postcall/fonts (Bitstream Vera licence, see LICENSE there) so
-umlauts and ß render the same on every machine; Debian's copy is the fallback.
+umlauts and ß render the same on every machine; Debian's copy is the fallback. fpdf2 embeds it
+(`add_font`) and writes only the glyphs a letter uses (its fontTools subset), so a name in Greek,
+Cyrillic or Vietnamese prints as well as a German one.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from postcall import pdf_fonts, pdf_text
 from postcall.documents import Authority, LetterAddress
 from postcall.girocode import normalize_bic, normalize_iban
 
@@ -95,8 +95,7 @@ class LetterPDF(FPDF):
         self.case_number = case_number
         self.letter_date = date
         for style in _FONT_FILES:
-            # Parsed once per process and shared (pdf_fonts); the path is looked up every time.
-            pdf_fonts.add_font(self, FONT_FAMILY, style, font_path(style))
+            self.add_font(FONT_FAMILY, style, font_path(style))
         self.set_margins(LEFT, FOLLOW_TOP, RIGHT)
         self.set_auto_page_break(auto=True, margin=BOTTOM_MARGIN)
         self.set_lang("de-DE")
@@ -110,12 +109,6 @@ class LetterPDF(FPDF):
         self.info_bottom = INFO_Y
 
     # --- fpdf2 hooks ---------------------------------------------------------------------
-
-    def output(self, *args: Any, **kwargs: Any) -> Any:
-        # The shared fonts must be embedded by pdf_fonts: fpdf2's own writer would subset (and
-        # so change) the parsed font every document shares.
-        kwargs.setdefault("output_producer_class", pdf_fonts.LetterOutputProducer)
-        return super().output(*args, **kwargs)
 
     def header(self) -> None:
         if self.page_no() == 1:
@@ -161,11 +154,6 @@ class LetterPDF(FPDF):
             lines = [line for line in column if line]
             self.multi_cell(col_w - 2, 3, "\n".join(lines), new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_text_color(0)
-
-    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
-        """fpdf2's multi_cell; plain text in our fonts is broken into lines by pdf_text."""
-        done = pdf_text.multi_cell(self, args, kwargs)
-        return super().multi_cell(*args, **kwargs) if done is None else done
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -285,18 +273,15 @@ class LetterPDF(FPDF):
     def qr(self, qr: segno.QRCode, x: float, y: float, size: float) -> None:
         """Draw the code as vector squares (with its quiet zone): sharp at any print resolution.
 
-        Each run of dark modules in a row is one rectangle, and all of them form one path filled
-        once: the same marks as a rect() per run, in a fraction of the operators and the time.
+        Each run of dark modules in a row is one filled rectangle: a few hundred for a GiroCode
+        instead of a square per module.
         """
         border = 4
         matrix = qr.matrix
-        count = len(matrix) + 2 * border
-        module = size / count
-        k, page_h = self.k, self.h
-        height = -module * k
-        parts: list[str] = []
+        module = size / (len(matrix) + 2 * border)
+        self.set_fill_color(0)
         for r, row in enumerate(matrix):
-            top = (page_h - (y + (border + r) * module)) * k
+            top = y + (border + r) * module
             c, width = 0, len(row)
             while c < width:
                 if not row[c]:
@@ -305,9 +290,5 @@ class LetterPDF(FPDF):
                 start = c
                 while c < width and row[c]:
                     c += 1
-                left = (x + (border + start) * module) * k
-                # Coordinates as fpdf2's rect() writes them.
-                parts.append(f"{left:.2f} {top:.2f} {(c - start) * module * k:.2f} {height:.2f} re")
-        self.set_fill_color(0)
-        if parts:
-            self._out("\n".join(parts) + " f")
+                left = x + (border + start) * module
+                self.rect(left, top, (c - start) * module, module, style="F")

@@ -3,8 +3,8 @@
 Every letter starts on the front of a fresh sheet: after a letter with an odd number of pages a
 blank page is added, so a duplex printer never puts the next citizen's letter on the back of the
 previous one. Letters are our own documents (rendered here) or finished PDFs (e.g. a certificate
-kept with the dispatch job); postcall.pdf_join copies their objects into one file without
-decoding them (pypdf first rewrites a PDF of a kind it cannot copy as is).
+kept with the dispatch job); pypdf's PdfWriter joins their pages and stores objects that are the
+same in several letters (a font subset, say) once.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
+
 from postcall.documents import (
     BatchLetter,
     DocumentError,
@@ -22,7 +25,6 @@ from postcall.documents import (
     ReceiptData,
 )
 from postcall.fee_notice import CORRECTED_TITLE, NOTICE_TITLE, RECEIPT_TITLE, render_document
-from postcall.pdf_join import BatchWriter, JoinError, read_letter
 
 MANIFEST_COLUMNS = (
     "position",
@@ -58,16 +60,28 @@ def _kind(letter: BatchLetter) -> str:
     return "Schreiben"
 
 
-def _append(writer: BatchWriter, pdf: bytes) -> int:
+def _append(writer: PdfWriter, pdf: bytes) -> int:
     """Add one letter, padded to an even page count; return the letter's own page count."""
     try:
-        letter = read_letter(pdf)
-    except JoinError as exc:
-        raise DocumentError(str(exc)) from exc
-    writer.add(letter)
-    if letter.page_count % 2:
-        writer.add_blank_page(letter.media_box(letter.pages[-1]))
-    return letter.page_count
+        reader = PdfReader(io.BytesIO(pdf))
+        pages = len(reader.pages)
+        if pages:
+            writer.append(reader, import_outline=False)
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentError("a letter in the batch is not a readable PDF") from exc
+    if not pages:
+        raise DocumentError("a letter in the batch has no pages")
+    if pages % 2:
+        writer.add_blank_page()  # the size of the letter's last page
+    return pages
+
+
+def _finish(writer: PdfWriter) -> bytes:
+    # Letters with the same glyphs carry the same font subset: stored once in the batch.
+    writer.compress_identical_objects()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _pdf_of(document: FeeNoticeData | ReceiptData | bytes) -> bytes:
@@ -78,7 +92,7 @@ def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
     """Join the letters for duplex printing and describe each one for the manifest."""
     if not letters:
         raise DocumentError("a print batch needs at least one letter")
-    writer = BatchWriter()
+    writer = PdfWriter()
     entries: list[ManifestEntry] = []
     next_page = 1
     for position, letter in enumerate(letters, start=1):
@@ -97,17 +111,17 @@ def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
             )
         )
         next_page += padded
-    return PrintBatch(pdf=writer.finish(), entries=tuple(entries))
+    return PrintBatch(pdf=_finish(writer), entries=tuple(entries))
 
 
 def render_batch(documents: Sequence[FeeNoticeData | ReceiptData | bytes]) -> bytes:
     """Only the joined PDF, for callers that keep no manifest (finished PDFs need no address)."""
     if not documents:
         raise DocumentError("a print batch needs at least one letter")
-    writer = BatchWriter()
+    writer = PdfWriter()
     for document in documents:
         _append(writer, _pdf_of(document))
-    return writer.finish()
+    return _finish(writer)
 
 
 def _cell(text: str) -> str:

@@ -76,7 +76,7 @@ async def test_the_fee_notice_is_mailed_with_every_element_and_the_exact_girocod
         assert element in content, element
     expected = epc_payload(AUTHORITY, IBAN, BIC, 3600, text=f"Kassenzeichen {number}")
     assert expected == ("BCD\n002\n1\nSCT\nCOBADEFFXXX\nStadt Musterhausen\n"
-                        f"DE89370400440532013000\nEUR36.00\n\n\nKassenzeichen {number}")
+                        f"DE89370400440532013000\nEUR36\n\n\nKassenzeichen {number}")
     assert pdf_qr(pdf, tmp_path) == [expected]
 
     assert await milestone_kinds(desk.app, number) == ["completed", "notice_sent"]

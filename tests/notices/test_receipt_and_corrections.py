@@ -139,7 +139,7 @@ async def test_a_recompleted_case_gets_a_changed_notice(desk: Desk, smtp_sink: S
     assert "Geänderter Bescheid: Dieser Bescheid ersetzt den Gebührenbescheid vom" in content
     assert "20,00 €" in content
     [payload] = pdf_qr(pdf, tmp_path)
-    assert payload.splitlines()[7] == "EUR20.00"  # the QR asks for the new total
+    assert payload.splitlines()[7] == "EUR20"  # the QR asks for the new total
     served = await desk.client.get("/api/v1/me/fee-notice.pdf", headers=bearer(token))
     assert served.content == pdf != first
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import segno.helpers
 
 from postcall.girocode import (
     EPC_MAX_BYTES,
     EpcError,
     epc_payload,
     epc_qr,
+    epc_transfer,
     format_epc_amount,
     group_iban,
     normalize_bic,
@@ -18,6 +22,9 @@ from postcall.girocode import (
     remittance_text,
 )
 from tests.postcall.fee_support import BIC, IBAN, decode_png, need
+
+# Beneficiary names and remittance texts as towns and citizens write them.
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz äöüßÄÖÜ€.-/"
 
 
 def test_payload_lines_match_epc069_12() -> None:
@@ -37,7 +44,7 @@ def test_payload_lines_match_epc069_12() -> None:
         "COBADEFFXXX\n"
         "Stadt Musterhausen Stadtkasse\n"
         "DE89370400440532013000\n"
-        "EUR12.50\n"
+        "EUR12.5\n"  # as segno writes it; the guideline's own examples drop trailing zeros
         "\n"  # purpose code: none
         "\n"  # structured reference: none (a Kassenzeichen is not an RF reference)
         "Kassenzeichen 2026-000123"
@@ -47,8 +54,8 @@ def test_payload_lines_match_epc069_12() -> None:
 
 @pytest.mark.parametrize(
     ("cents", "text"),
-    [(1, "EUR0.01"), (100, "EUR1.00"), (1250, "EUR12.50"), (1205, "EUR12.05"),
-     (123456, "EUR1234.56"), (99999999999, "EUR999999999.99")],
+    [(1, "EUR0.01"), (10, "EUR0.1"), (100, "EUR1"), (1250, "EUR12.5"), (1205, "EUR12.05"),
+     (3600, "EUR36"), (123456, "EUR1234.56"), (99999999999, "EUR999999999.99")],
 )  # fmt: skip
 def test_amount_from_integer_cents(cents: int, text: str) -> None:
     assert format_epc_amount(cents) == text
@@ -146,3 +153,71 @@ def test_qr_is_level_m_and_decodes_to_the_exact_payload(tmp_path: Path) -> None:
     )
     assert decode_png(png) == [expected]
     assert expected == epc_payload(*args, text="Kassenzeichen 2026-000123")
+
+
+def save_png(qr: segno.QRCode, tmp_path: Path, name: str = "qr.png") -> Path:
+    png = tmp_path / name
+    qr.save(str(png), scale=6)
+    return png
+
+
+@pytest.mark.parametrize("cents", [1, 10, 100, 1250, 3600, 99999999999])
+def test_the_code_carries_the_amount_as_the_payload_spells_it(cents: int, tmp_path: Path) -> None:
+    need("zbarimg")
+    args = ("Stadt Musterhausen Stadtkasse", IBAN, BIC, cents)
+    [decoded] = decode_png(save_png(epc_qr(*args, text="Kassenzeichen 2026-000123"), tmp_path))
+    assert decoded == epc_payload(*args, text="Kassenzeichen 2026-000123")
+    assert decoded.split("\n")[7] == format_epc_amount(cents)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_transfers_decode_to_their_payload(seed: int, tmp_path: Path) -> None:
+    need("zbarimg")
+    rng = random.Random(seed)
+    versions = set()
+    for number in range(6):
+        name = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 70))).strip() or "S"
+        text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 140))).strip() or "T"
+        bic = rng.choice((BIC, ""))
+        cents = rng.randint(1, 10**7)
+        # The eleven lines, assembled here from the guideline.
+        expected = "\n".join(("BCD", "002", "1", "SCT", bic, name, IBAN,
+                              format_epc_amount(cents), "", "", text))  # fmt: skip
+        if len(expected.encode()) > EPC_MAX_BYTES:  # many "€" and umlauts
+            with pytest.raises(EpcError, match=str(EPC_MAX_BYTES)):
+                epc_transfer(name, IBAN, bic, cents, text=text)
+            continue
+        qr = epc_qr(name, IBAN, bic, cents, text=text)
+        versions.add(qr.version)
+        assert qr.error == "M" and isinstance(qr.version, int) and qr.version <= 13
+        assert decode_png(save_png(qr, tmp_path, f"{seed}-{number}.png")) == [expected]
+    assert len(versions) >= 2  # payloads of different lengths, so symbols of different sizes
+
+
+def test_the_code_is_segnos_epc_code() -> None:
+    transfer = epc_transfer("Bürgerbüro Musterhausen", IBAN, BIC, 2795,
+                            text=remittance_text("2026-000123"))  # fmt: skip
+    expected = segno.helpers.make_epc_qr(
+        "Bürgerbüro Musterhausen", IBAN, Decimal("27.95"), text="Kassenzeichen 2026-000123",
+        bic=BIC, encoding="utf-8",
+    )
+    made = transfer.qr()
+    assert made.matrix == expected.matrix
+    assert (made.version, made.error, made.mode) == (expected.version, "M", "byte")
+
+
+def test_the_largest_payload_still_fits_version_13(tmp_path: Path) -> None:
+    need("zbarimg")
+    # 70 + 140 characters, the last few of them two bytes long: exactly 331 bytes in UTF-8.
+    name = "S" * 70
+    lines = ["BCD", "002", "1", "SCT", BIC, name, IBAN, "EUR999999999.99", "", ""]
+    room = EPC_MAX_BYTES - len("\n".join([*lines, ""]).encode())
+    text = "t" * (room - 2 * (room - 140)) + "ä" * (room - 140)
+    assert len(text) == 140
+    transfer = epc_transfer(name, IBAN, BIC, 99999999999, text=text)
+    assert len(transfer.payload.encode()) == EPC_MAX_BYTES
+    qr = transfer.qr()
+    assert isinstance(qr.version, int) and qr.version <= 13 and qr.error == "M"
+    assert decode_png(save_png(qr, tmp_path)) == [transfer.payload]
+    with pytest.raises(EpcError, match=str(EPC_MAX_BYTES)):
+        epc_transfer(name, IBAN, BIC, 99999999999, text=text[:-1] + "€")

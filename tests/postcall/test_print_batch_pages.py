@@ -1,4 +1,4 @@
-"""The print batch's joiner: pages come out as they went in, whatever kind of PDF they came from."""
+"""The print batch's pages come out as they went in, whatever kind of PDF they came from."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pypdf import PdfReader, PdfWriter
 
 from postcall.documents import BatchLetter, DocumentError
 from postcall.fee_notice import render_fee_notice, render_receipt
-from postcall.pdf_join import BatchWriter, read_letter
 from postcall.print_batch import build_batch, render_batch
 from tests.postcall.fee_support import RECIPIENT, need, notice, receipt, run, text, write
 from tests.postcall.test_fee_notice import foreign_pdf, many_lines
@@ -129,17 +128,16 @@ def test_what_cannot_be_joined_is_refused() -> None:
     writer.write(out)
     with pytest.raises(DocumentError, match="no pages"):
         render_batch([out.getvalue()])
-    letter = read_letter(foreign_pdf(2))
-    joined = BatchWriter()
-    joined.add(letter)
-    assert len(PdfReader(io.BytesIO(joined.finish())).pages) == 2
+    # A letter of two pages needs no padding page.
+    assert len(PdfReader(io.BytesIO(render_batch([foreign_pdf(2)]))).pages) == 2
 
 
-def test_our_letters_are_copied_without_pypdf() -> None:
-    from postcall import pdf_join
-
-    for pdf in (render_fee_notice(notice()), render_receipt(receipt()), handmade_pdf(),
-                foreign_pdf(2)):  # fmt: skip
-        assert pdf_join._parse_simple(pdf).pages
-    with pytest.raises(pdf_join._Unsupported):
-        pdf_join._parse_simple(incremental_pdf())  # cross-reference stream: pypdf rewrites it
+def test_the_batch_prints_with_the_letters_own_fonts(tmp_path: Path) -> None:
+    need("pdffonts")
+    sources = [render_fee_notice(notice()), render_receipt(receipt()), foreign_pdf(1)]
+    path = write(tmp_path, render_batch(sources), "batch.pdf")
+    rows = run("pdffonts", str(path)).stdout.splitlines()[2:]
+    ours = [row for row in rows if "DejaVu" in row]
+    # Every DejaVu subset is embedded (the printer has no DejaVu); Helvetica is a base font.
+    assert ours and all(row.split()[4:6] == ["yes", "yes"] for row in ours)
+    assert {row.split()[0] for row in rows} - {row.split()[0] for row in ours} == {"Helvetica"}

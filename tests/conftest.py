@@ -35,6 +35,14 @@ PG_URL = os.environ.get("BUERO_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("BUERO_TEST_REDIS_URL")
 
 
+# pytest-xdist runs the tests with this mark in one worker, one after another: their apps share
+# the real Redis, whose pub/sub channels (availability announcements) no key prefix or database
+# number separates, so one test's writes would drop another one's kept answers.
+SHARED_REDIS = pytest.mark.xdist_group("shared-redis")
+# The same for tests that measure time: they do not measure each other.
+MEASURES = pytest.mark.xdist_group("measures")
+
+
 def require(condition: bool, what: str) -> None:
     """Skip when a tool or service is missing; under CI fail instead."""
     if condition:
@@ -59,7 +67,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    """A Postgres database with the schema, copied per test (``CREATE DATABASE ... TEMPLATE``)."""
+    """A Postgres database with the schema, copied per test (``CREATE DATABASE ... TEMPLATE``).
+    One per test process (pytest-xdist worker): the process id keeps the names apart."""
     require(PG_URL is not None, "BUERO_TEST_POSTGRES_URL")
     assert PG_URL is not None
     name = f"buero_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -162,15 +171,24 @@ def free_port() -> int:
         return port
 
 
+def bound_socket() -> socket.socket:
+    """A TCP socket bound to a free loopback port, for uvicorn to serve on. Bound here, not
+    just chosen: a test in another worker cannot take the port before the server starts."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @asynccontextmanager
 async def live_server(application: Starlette, **config: Any) -> AsyncIterator[str]:
     """Serve ``application`` with a real uvicorn on loopback; yields its base URL."""
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
                        lifespan="on", **config)
     )
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(500):
         if server.started:
             break
@@ -181,4 +199,7 @@ async def live_server(application: Starlette, **config: Any) -> AsyncIterator[st
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            await task
+        finally:
+            sock.close()

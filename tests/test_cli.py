@@ -24,7 +24,7 @@ from app.models import StaffOffice, StaffUser
 from app.passwords import verify
 from booking.models import Office
 from booking.types import utcnow
-from tests.conftest import REDIS_URL, free_port, require
+from tests.conftest import REDIS_URL, SHARED_REDIS, free_port, require
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD_PASSWORD = "Stempel-Amt-Vier-7"
@@ -347,6 +347,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@SHARED_REDIS
 @pytest.mark.slow
 def test_serve_with_two_worker_processes_shares_redis(tmp_path: Path) -> None:
     require(REDIS_URL is not None, "Redis (BUERO_TEST_REDIS_URL)")

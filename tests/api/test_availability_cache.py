@@ -31,7 +31,7 @@ from tests.admin.conftest import admin_headers as admin_headers
 from tests.admin.conftest import quick_hashes as quick_hashes
 from tests.api.conftest import DAY, app_ctx, token_of
 from tests.booking.factories import BERLIN, World, add_schedule, local
-from tests.conftest import REDIS_URL, free_port, require, running
+from tests.conftest import REDIS_URL, SHARED_REDIS, free_port, require, running
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
@@ -284,6 +284,7 @@ async def test_etag_and_not_modified(
 # --- several instances ---------------------------------------------------------------------------
 
 
+@SHARED_REDIS
 @pytest.mark.redis
 async def test_a_booking_on_one_instance_drops_the_answer_on_another(
     app_factory: Callable[..., Starlette], db_url: str, db: Database, seeded: World,

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import free_port, require, running
+from tests.conftest import SHARED_REDIS, free_port, require, running
 
 REDIS_URL = os.environ.get("BUERO_TEST_REDIS_URL")
 
@@ -116,6 +116,7 @@ class Relay:
         self._writers.clear()
 
 
+@SHARED_REDIS
 @pytest.mark.redis
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_not_ready_while_redis_is_unreachable(

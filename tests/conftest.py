@@ -30,7 +30,7 @@ from app.all_models import metadata
 from app.main import create_app
 from app.settings import Settings
 
-pytest_plugins = ["tests.smtp_support"]
+pytest_plugins = ["tests.smtp_support", "tests.chromium"]
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("BUERO_TEST_POSTGRES_URL")

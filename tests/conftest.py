@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import socket
+import threading
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -212,6 +213,16 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+def threads_ended(before: set[threading.Thread], timeout: float = 10.0) -> None:
+    """Wait for the threads started since ``before`` to end (not the event loop's executor
+    threads: they live as long as the loop). aiosqlite's thread of a connection that failed
+    reports to the loop as it ends; after this and one turn of the loop the report has reached
+    this test's loop, not a closed one, and nothing waited a fixed time for it."""
+    for thread in set(threading.enumerate()) - before:
+        if not thread.name.startswith("asyncio_"):
+            thread.join(timeout)
 
 
 # --- live server -----------------------------------------------------------------------------

@@ -37,8 +37,9 @@ async def test_call_across_two_instances(settings: Settings) -> None:
         [item] = await site_b.agenda()
         assert item["waiting"] is True
 
+        clerk_token = await site_b.call_token(reference)
         clerk = await Signal.open(base_b)
-        welcome = await clerk.hello(await site_b.call_token(reference))
+        welcome = await clerk.hello(clerk_token)
         await clerk.expect("peer-waiting")
         await clerk.send({"type": "admit"})
         await clerk.expect("start", initiator=True)

@@ -374,6 +374,7 @@ class Cable:
         self.target_port = target_port
         self.plugged = True
         self.port = 0
+        self.refused = 0  # connections refused while unplugged
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -399,6 +400,7 @@ class Cable:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.plugged:
+            self.refused += 1
             writer.transport.abort()
             return
         try:
@@ -444,7 +446,11 @@ async def test_signalling_reconnects_after_network_loss(site: Site, browsers: Br
         cable.unplug()
         await wait_state(citizen, "#connection-state", "data-state", "reconnecting")
         await wait_state(clerk, "#connection-state", "data-state", "peer-left")
-        await asyncio.sleep(3)
+        # Down until two of the page's attempts to reconnect were refused (its backoff: after
+        # about 0.5 s, then 1 s more), not for a fixed time.
+        async with asyncio.timeout(PLAY_TIMEOUT_MS / 1000):
+            while cable.refused < 2:
+                await asyncio.sleep(0.05)
         cable.plug()
         await wait_new_remote(citizen)
         await wait_new_remote(clerk)

@@ -1,6 +1,6 @@
 # Bürgerbüro per Video — developer and operator entry points.
 #   make run    create .venv, install, migrate var/buergerbuero.db, load the demo, serve :8000
-#   make test   install the test dependencies and run the whole suite
+#   make test   install the test dependencies and run the whole suite (in parallel)
 # Installs are skipped while pyproject.toml is unchanged (stamp files in .venv/).
 
 PYTHON ?= python3
@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): auto = one per CPU core; 0 runs the suite in this process.
+PYTEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt install install-test clean bench
@@ -41,8 +43,10 @@ run: $(STAMP)
 	$(BIN)/buergerbuero demo
 	$(BIN)/buergerbuero serve
 
+# --dist loadgroup: tests marked xdist_group(name) run in one worker, one after another
+# (README "Development"); all others go to whichever worker is free.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Benchmarks (bench/, README "Benchmarks"): never part of `make test`. BENCH_ARGS e.g.
 # "--rooms 1000 --seconds 10 --only availability,race"; BUERO_BENCH_POSTGRES_URL adds Postgres.

@@ -120,7 +120,8 @@ class AvailabilityCache:
                  clock: Callable[[], float] = time.time) -> None:
         self.ttl = ttl_seconds
         self.max_bytes = max_bytes
-        self._clock = clock
+        # Public: a test moves the running app's cache forward in time through it.
+        self.clock = clock
         self._entries: OrderedDict[Key, Answer] = OrderedDict()
         self._bytes = 0
         self._flights: dict[Key, asyncio.Future[Answer]] = {}
@@ -144,7 +145,7 @@ class AvailabilityCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        now = self._clock()
+        now = self.clock()
         if now >= entry.expires_at:
             self._drop(key)
             return None
@@ -198,7 +199,7 @@ class AvailabilityCache:
 
     async def _compute(self, key: Key, office_id: int, generation: tuple[int, int],
                        compute: Callable[[], Awaitable[Computed]]) -> Answer:
-        started = self._clock()
+        started = self.clock()
         try:
             body, changes_at = await compute()
         finally:
@@ -209,7 +210,7 @@ class AvailabilityCache:
         new = answer(office_id, body, expires_at, recompute=compute,
                      refresh_at=(started + REFRESH_AFTER * self.ttl if expires_at == aged_out
                                  else math.inf))
-        if generation == self._generation(office_id) and new.expires_at > self._clock():
+        if generation == self._generation(office_id) and new.expires_at > self.clock():
             self._store(key, new)
         return new
 

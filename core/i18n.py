@@ -7,6 +7,7 @@ no binary ``.mo`` files.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from datetime import date, datetime
@@ -26,10 +27,22 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 
 
 def load_translations(directory: Path = LOCALES_DIR) -> dict[str, NullTranslations]:
+    """The compiled catalogues (read only: they are shared). Compiling takes a tenth of a second
+    or so; each process does it once per state of the files, not once per app it starts."""
+    files = [path for lang in LANGUAGES
+             # One catalogue file per area (booking.po, mail.po, ...), merged in name order.
+             for path in sorted((directory / lang / "LC_MESSAGES").glob("*.po"))]
+    stamps = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files)
+    return _compiled(directory, stamps)
+
+
+@functools.cache
+def _compiled(directory: Path, stamps: tuple[tuple[str, int, int], ...]
+              ) -> dict[str, NullTranslations]:
+    """``stamps`` (path, modification time, size of each file) are only the cache's key."""
     result: dict[str, NullTranslations] = {}
     for lang in LANGUAGES:
         merged: NullTranslations = NullTranslations()
-        # One catalogue file per area (booking.po, mail.po, staff.po, ...), merged in name order.
         for po_path in sorted((directory / lang / "LC_MESSAGES").glob("*.po")):
             with po_path.open("rb") as fh:
                 catalog = read_po(fh, locale=lang)

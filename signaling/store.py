@@ -195,10 +195,14 @@ class MemoryRoomStore:
 
 # --- Redis -------------------------------------------------------------------------------------
 
-# Times are Redis' own clock (TIME), in milliseconds, so instances with skewed clocks agree.
+# Times in milliseconds: Redis' own clock (TIME), so instances with skewed clocks agree, unless
+# the last argument is a time (``RedisRoomStore(clock=...)``: tests move time forward with it).
 _NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[#ARGV])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local function ms(x) return string.format('%d', x) end
 local function live(v) return (tonumber(v) or 0) > now end
 """
@@ -283,10 +287,14 @@ class RedisRoomStore:
         client: Redis[Any],
         prefix: str = "buero:",
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``clock`` (seconds since the epoch) replaces Redis' clock for the leases; ``None``
+        keeps Redis' own, which every instance shares."""
         self.client = client
         self.prefix = prefix
         self.lease_ms = int(lease_seconds * 1000)
+        self._clock = clock
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
         self._refresh = client.register_script(_REFRESH)
@@ -297,9 +305,14 @@ class RedisRoomStore:
     def key(self, room: str) -> str:
         return f"{self.prefix}room:{room}"
 
+    def _now(self) -> str:
+        """The last argument of the scripts that read the clock: empty for Redis' own."""
+        return "" if self._clock is None else str(int(self._clock() * 1000))
+
     async def join(self, room: str, role: Role, conn: str, keep_until: datetime) -> JoinResult:
         args: list[str | int] = [
-            role, other_role(role), conn, self.lease_ms, int(keep_until.timestamp() * 1000)
+            role, other_role(role), conn, self.lease_ms, int(keep_until.timestamp() * 1000),
+            self._now(),
         ]
         status, prev, prev_live, peer, admitted = await self._join(
             keys=[self.key(room)], args=args
@@ -317,7 +330,7 @@ class RedisRoomStore:
         return bool(await self._leave(keys=[self.key(room)], args=[role, conn]))
 
     async def admit(self, room: str, conn: str) -> AdmitResult | None:
-        changed, present = await self._admit(keys=[self.key(room)], args=[conn])
+        changed, present = await self._admit(keys=[self.key(room)], args=[conn, self._now()])
         if int(changed) < 0:
             return None
         return AdmitResult(bool(changed), bool(present))
@@ -330,19 +343,19 @@ class RedisRoomStore:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
             for room, role, conn in holders:
-                await self._refresh(keys=[self.key(room)], args=[role, conn, self.lease_ms],
-                                    client=pipe)
+                await self._refresh(keys=[self.key(room)],
+                                    args=[role, conn, self.lease_ms, self._now()], client=pipe)
             return [bool(result) for result in await pipe.execute()]
 
     async def snapshot(self, room: str) -> RoomSnapshot:
-        return self._to_snapshot(await self._snapshot(keys=[self.key(room)]))
+        return self._to_snapshot(await self._snapshot(keys=[self.key(room)], args=[self._now()]))
 
     async def waiting(self, rooms: Sequence[str]) -> set[str]:
         if not rooms:
             return set()
         async with self.client.pipeline(transaction=False) as pipe:
             for room in rooms:
-                await self._snapshot(keys=[self.key(room)], client=pipe)
+                await self._snapshot(keys=[self.key(room)], args=[self._now()], client=pipe)
             results = await pipe.execute()
         pairs = zip(rooms, results, strict=True)
         return {room for room, result in pairs if self._to_snapshot(result).waiting}

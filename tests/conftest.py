@@ -11,8 +11,11 @@ import asyncio
 import os
 import shutil
 import socket
+import threading
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,11 +31,19 @@ from app.all_models import metadata
 from app.main import create_app
 from app.settings import Settings
 
-pytest_plugins = ["tests.smtp_support"]
+pytest_plugins = ["tests.smtp_support", "tests.chromium"]
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("BUERO_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("BUERO_TEST_REDIS_URL")
+
+
+# pytest-xdist runs the tests with this mark in one worker, one after another: their apps share
+# the real Redis, whose pub/sub channels (availability announcements) no key prefix or database
+# number separates, so one test's writes would drop another one's kept answers.
+SHARED_REDIS = pytest.mark.xdist_group("shared-redis")
+# The same for tests that measure time: they do not measure each other.
+MEASURES = pytest.mark.xdist_group("measures")
 
 
 def require(condition: bool, what: str) -> None:
@@ -59,7 +70,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    """A Postgres database with the schema, copied per test (``CREATE DATABASE ... TEMPLATE``)."""
+    """A Postgres database with the schema, copied per test (``CREATE DATABASE ... TEMPLATE``).
+    One per test process (pytest-xdist worker): the process id keeps the names apart."""
     require(PG_URL is not None, "BUERO_TEST_POSTGRES_URL")
     assert PG_URL is not None
     name = f"buero_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -67,6 +79,58 @@ def pg_template() -> Iterator[str]:
     asyncio.run(_pg_create_schema(str(make_url(PG_URL).set(database=name))))
     yield name
     asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class PgCopies:
+    """Fresh copies of the template, made ahead of the tests that take them and dropped after
+    them, in two threads of their own. On a busy disk a ``CREATE DATABASE`` takes a second or
+    more and a ``DROP DATABASE`` as long (it forces a checkpoint); the tests need not wait for
+    either. Each test still gets a database no other test has touched."""
+
+    AHEAD = 2  # copies being made or ready before a test asks
+
+    def __init__(self, admin_url: str, template: str) -> None:
+        self._admin_url = admin_url
+        self._template = template
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pg-copies")
+        self._ahead: deque[Future[str]] = deque(
+            self._threads.submit(self._create) for _ in range(self.AHEAD))
+        self._drops: list[Future[None]] = []
+
+    def _create(self) -> str:
+        name = f"buero_t_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(self._admin_url,
+                              f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        asyncio.run(_pg_admin(self._admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def take(self) -> str:
+        self._ahead.append(self._threads.submit(self._create))
+        return self._ahead.popleft().result()
+
+    def drop(self, name: str) -> None:
+        self._drops.append(self._threads.submit(self._drop, name))
+
+    def close(self) -> None:
+        """Drop the copies nobody took and wait for every drop; a failed one fails here."""
+        for future in self._ahead:
+            if not future.cancel():
+                self.drop(future.result())
+        self._threads.shutdown(wait=True)
+        for dropped in self._drops:
+            dropped.result()
+
+
+@pytest.fixture(scope="session")
+def pg_copies(pg_template: str) -> Iterator[PgCopies]:
+    assert PG_URL is not None
+    copies = PgCopies(PG_URL, pg_template)
+    try:
+        yield copies
+    finally:
+        copies.close()  # before the template goes (the fixtures end in reverse order)
 
 
 async def _pg_admin(url: str, statement: str) -> None:
@@ -101,12 +165,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    template_name: str = request.getfixturevalue("pg_template")
+    copies: PgCopies = request.getfixturevalue("pg_copies")
     assert PG_URL is not None
-    name = f"buero_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(PG_URL, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    name = copies.take()
     yield str(make_url(PG_URL).set(database=name))
-    asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    copies.drop(name)  # WITH (FORCE): connections a test left open do not keep it
 
 
 @pytest.fixture
@@ -152,6 +215,16 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+def threads_ended(before: set[threading.Thread], timeout: float = 10.0) -> None:
+    """Wait for the threads started since ``before`` to end (not the event loop's executor
+    threads: they live as long as the loop). aiosqlite's thread of a connection that failed
+    reports to the loop as it ends; after this and one turn of the loop the report has reached
+    this test's loop, not a closed one, and nothing waited a fixed time for it."""
+    for thread in set(threading.enumerate()) - before:
+        if not thread.name.startswith("asyncio_"):
+            thread.join(timeout)
+
+
 # --- live server -----------------------------------------------------------------------------
 
 
@@ -162,15 +235,24 @@ def free_port() -> int:
         return port
 
 
+def bound_socket() -> socket.socket:
+    """A TCP socket bound to a free loopback port, for uvicorn to serve on. Bound here, not
+    just chosen: a test in another worker cannot take the port before the server starts."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @asynccontextmanager
 async def live_server(application: Starlette, **config: Any) -> AsyncIterator[str]:
     """Serve ``application`` with a real uvicorn on loopback; yields its base URL."""
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
                        lifespan="on", **config)
     )
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(500):
         if server.started:
             break
@@ -181,4 +263,7 @@ async def live_server(application: Starlette, **config: Any) -> AsyncIterator[st
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            await task
+        finally:
+            sock.close()

@@ -76,14 +76,21 @@ class SmtpSink:
         if controller is None:
             return
         self._controller = None
-        # Close open client connections first, so nothing is left dangling in a closed loop.
-        for smtp in self._sessions:
-            transport = smtp.transport
-            if transport is not None:
-                controller.loop.call_soon_threadsafe(transport.close)
-        time.sleep(0.05)
+        # Close open client connections first, so nothing is left dangling in a closed loop:
+        # in the server's loop, and until their handlers have ended (no fixed pause).
+        closing = asyncio.run_coroutine_threadsafe(self._close_sessions(), controller.loop)
+        closing.result(timeout=10)
         controller.stop()
         self._sessions.clear()
+
+    async def _close_sessions(self) -> None:
+        for smtp in self._sessions:
+            if smtp.transport is not None:
+                smtp.transport.close()
+        # Each closed connection cancels its handler task; wait for those to finish.
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        if others:
+            await asyncio.wait(others, timeout=5)
 
     @property
     def running(self) -> bool:

@@ -106,6 +106,15 @@ def test_one_head_and_every_revision_can_be_read() -> None:
     assert revisions[-1].down_revision is None
 
 
+# Sessions of this database waiting for an advisory lock taken with a bigint key ($1).
+WAITING_FOR_LOCK = """
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND (classid::bigint << 32 | objid::bigint) = $1
+"""
+
+
 @pytest.mark.postgres
 async def test_migrate_waits_for_another_process_migrating(tmp_path: Path) -> None:
     """Several instances starting at once all run ``migrate``: they take turns (an advisory
@@ -136,7 +145,12 @@ async def test_migrate_waits_for_another_process_migrating(tmp_path: Path) -> No
             )
             for _ in range(3)
         ]
-        await asyncio.sleep(4)  # long enough to start up and reach the lock
+        # Wait until all three have started up and wait for the lock (no fixed pause: one that
+        # migrated without the lock would never show up here).
+        async with asyncio.timeout(60):
+            while await holder.fetchval(WAITING_FOR_LOCK, MIGRATION_LOCK_KEY) < 3:
+                assert [proc.returncode for proc in procs] == [None] * 3, "a migrate ended"
+                await asyncio.sleep(0.05)
         assert [proc.returncode for proc in procs] == [None] * 3, "migrated without the lock"
         tables = await holder.fetchval(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from booking.availability_cache import CHANNEL, AvailabilityCache, Computed, RedisInvalidation
-from tests.conftest import REDIS_URL, require
+from tests.conftest import REDIS_URL, SHARED_REDIS, require
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -220,6 +220,7 @@ async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
 
+@SHARED_REDIS
 @pytest.mark.redis
 async def test_instances_tell_each_other_over_redis(redis: Redis[Any]) -> None:
     here, there = AvailabilityCache(600), AvailabilityCache(600)

@@ -26,7 +26,7 @@ from booking.service import BookingPolicy, CitizenInput, book
 from tests.api.conftest import DAY
 from tests.api.test_public_api import booking, iso
 from tests.booking.factories import World, add_office, add_schedule, add_service, world
-from tests.conftest import live_server
+from tests.conftest import MEASURES, live_server
 
 
 async def fire(base: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
@@ -120,6 +120,7 @@ async def test_overlapping_services_of_different_length(
 
 
 @pytest.mark.slow
+@MEASURES
 async def test_a_thousand_requests_for_one_place(
     settings_factory: Callable[..., Settings], db: Database
 ) -> None:

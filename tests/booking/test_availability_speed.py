@@ -12,11 +12,13 @@ from app.db import Database
 from booking.availability import day_candidates, free_slots, zone
 from booking.models import Appointment, Schedule, SlotSeat
 from tests.booking.factories import world
+from tests.conftest import MEASURES
 
 FIRST = date(2026, 12, 1)
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
 
+@MEASURES
 @pytest.mark.slow
 async def test_month_with_five_thousand_bookings(db: Database) -> None:
     w = await world(db, start=time(8), end=time(18), capacity=10)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from app.db import Database
 from booking import seats as seats_module
@@ -24,6 +25,15 @@ from tests.booking.factories import add_office, add_schedule, add_service, appoi
 
 MONDAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+async def lock_waiters(db: Database) -> int:
+    """Sessions of the test's database waiting for a lock another transaction holds."""
+    async with db.engine.connect() as conn:
+        waiting: int = (await conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"))).scalar_one()
+    return waiting
 
 
 # SQLite serialises writers, so two claimers never overlap there: PostgreSQL only.
@@ -50,7 +60,9 @@ async def test_deadlock_victim_gets_slot_taken(
         if appointment_id == mover_id:  # A: old seat deleted; let B get going first
             a_freed.set()
             await b_waits.wait()
-            await asyncio.sleep(0.3)  # B is now blocked on our deleted 10:00 seat
+            async with asyncio.timeout(10):  # until B is blocked on our deleted 10:00 seat
+                while await lock_waiters(db) == 0:
+                    await asyncio.sleep(0.01)
         return await real_claim(session, appointment_id=appointment_id, candidate=candidate)
 
     async def insert_seat(session: Any, table: Any, keys: tuple[str, ...],

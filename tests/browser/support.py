@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,12 +36,13 @@ LEAD = dt.timedelta(minutes=3)
 
 
 @asynccontextmanager
-async def serve_on(application: Starlette, port: int) -> AsyncIterator[str]:
-    """Like ``tests.conftest.live_server``, on a given port: the app's ``base_url`` (links in
-    e-mails) is known before the server starts."""
+async def serve_on(application: Starlette, sock: socket.socket) -> AsyncIterator[str]:
+    """Like ``tests.conftest.live_server``, on a socket bound in advance: the app's
+    ``base_url`` (links in e-mails) is known before the server starts."""
+    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(500):
         if server.started:
             break
@@ -51,7 +53,10 @@ async def serve_on(application: Starlette, port: int) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            await task
+        finally:
+            sock.close()
 
 
 async def key_to(page: Page, selector: str, key: str = "Tab", limit: int = 80) -> None:

@@ -7,19 +7,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
 from core.types import utcnow
+from tests.chromium import have_chromium
 from tests.conftest import live_server, require
 from tests.pages.call_helpers import (
     CLERK_EMAIL,
@@ -35,12 +35,6 @@ from tests.pages.helpers import load
 __all__ = ["quick_hashes"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-]
 SCREENSHOTS = Path("/tmp")
 PLAY_TIMEOUT_MS = 30_000
 PHONE = {"width": 375, "height": 812}
@@ -51,10 +45,6 @@ PLAYING = """(selector) => {
     const v = document.querySelector(selector);
     return !!v && v.videoWidth > 0 && v.readyState >= 2 && !v.paused;
 }"""
-
-
-def have_chromium() -> bool:
-    return shutil.which("chromium") is not None or Path(CHROMIUM).exists()
 
 
 @dataclass
@@ -79,21 +69,19 @@ async def site(settings: Settings) -> AsyncIterator[Site]:
 
 @dataclass
 class Browsers:
-    playwright: Playwright
-    tmp: Path
+    browser: Browser
     contexts: list[BrowserContext] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=lambda: ["Failed to load resource"])
     requests: list[str] = field(default_factory=list)
 
     async def page(self, name: str, viewport: dict[str, int] = PHONE) -> Page:
-        """A new Chromium with its own profile (one per person in the call)."""
-        context = await self.playwright.chromium.launch_persistent_context(
-            str(self.tmp / f"profile-{name}"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport=viewport, locale="de-DE", timezone_id="Europe/Berlin",
-        )
+        """A new browser context, with cookies and storage of its own (one per person in the
+        call), in the worker's Chromium."""
+        context = await self.browser.new_context(
+            viewport=viewport, locale="de-DE", timezone_id="Europe/Berlin")
         self.contexts.append(context)
-        page = context.pages[0] if context.pages else await context.new_page()
+        page = await context.new_page()
         # Script errors and Content-Security-Policy violations show up on the console.
         page.on("console", lambda m: self.problems.append(f"{name}: {m.text}")
                 if m.type == "error" else None)
@@ -103,22 +91,20 @@ class Browsers:
 
 
 @pytest.fixture
-async def browsers(tmp_path: Path) -> AsyncIterator[Browsers]:
-    require(have_chromium(), "chromium")
-    async with async_playwright() as playwright:
-        found = Browsers(playwright, tmp_path)
-        try:
-            yield found
-        finally:
-            for context in found.contexts:
-                await context.close()
-        unexpected = [p for p in found.problems
-                      if not any(text in p for text in found.expected)]
-        assert unexpected == []
-        # Every request goes to our own server: no CDN, no fonts, no third-party anything.
-        foreign = [u for u in found.requests
-                   if not u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:"))]
-        assert found.requests and foreign == []
+async def browsers(browser: Browser) -> AsyncIterator[Browsers]:
+    found = Browsers(browser)
+    try:
+        yield found
+    finally:
+        for context in found.contexts:
+            await context.close()
+    unexpected = [p for p in found.problems
+                  if not any(text in p for text in found.expected)]
+    assert unexpected == []
+    # Every request goes to our own server: no CDN, no fonts, no third-party anything.
+    foreign = [u for u in found.requests
+               if not u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:"))]
+    assert found.requests and foreign == []
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -388,6 +374,7 @@ class Cable:
         self.target_port = target_port
         self.plugged = True
         self.port = 0
+        self.refused = 0  # connections refused while unplugged
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -413,6 +400,7 @@ class Cable:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.plugged:
+            self.refused += 1
             writer.transport.abort()
             return
         try:
@@ -458,7 +446,11 @@ async def test_signalling_reconnects_after_network_loss(site: Site, browsers: Br
         cable.unplug()
         await wait_state(citizen, "#connection-state", "data-state", "reconnecting")
         await wait_state(clerk, "#connection-state", "data-state", "peer-left")
-        await asyncio.sleep(3)
+        # Down until two of the page's attempts to reconnect were refused (its backoff: after
+        # about 0.5 s, then 1 s more), not for a fixed time.
+        async with asyncio.timeout(PLAY_TIMEOUT_MS / 1000):
+            while cable.refused < 2:
+                await asyncio.sleep(0.05)
         cable.plug()
         await wait_new_remote(citizen)
         await wait_new_remote(clerk)

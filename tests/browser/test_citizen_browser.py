@@ -3,7 +3,6 @@ page with axe-core in German and English."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page
 from sqlalchemy import update
 from sqlmodel import col
 from starlette.applications import Starlette
@@ -20,22 +19,14 @@ from app.main import create_app
 from app.settings import Settings
 from booking.models import Appointment
 from core.types import utcnow
+from tests.chromium import have_chromium
 from tests.conftest import live_server, require
 from tests.pages.helpers import load, token_of
 from tests.pages.seed import Seed, app_ctx, seed
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-]
 SCREENSHOTS = Path("/tmp")
-
-
-def have_chromium() -> bool:
-    return shutil.which("chromium") is not None or Path(CHROMIUM).exists()
 
 
 @dataclass
@@ -55,26 +46,21 @@ async def site(settings: Settings) -> AsyncIterator[Site]:
 
 
 @pytest.fixture
-async def browser_page(tmp_path: Path) -> AsyncIterator[Page]:
-    require(have_chromium(), "chromium")
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 375, "height": 812}, locale="de-DE",
-            timezone_id="Europe/Berlin",
-        )
-        page = context.pages[0] if context.pages else await context.new_page()
-        # Script errors and Content-Security-Policy violations show up on the console.
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        try:
-            yield page
-        finally:
-            await context.close()
-        # 404 and 409 pages are expected by the tests and log a failed resource load.
-        unexpected = [p for p in problems if "Failed to load resource" not in p]
-        assert unexpected == []
+async def browser_page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport={"width": 375, "height": 812}, locale="de-DE", timezone_id="Europe/Berlin")
+    page = await context.new_page()
+    # Script errors and Content-Security-Policy violations show up on the console.
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        yield page
+    finally:
+        await context.close()
+    # 404 and 409 pages are expected by the tests and log a failed resource load.
+    unexpected = [p for p in problems if "Failed to load resource" not in p]
+    assert unexpected == []
 
 
 # --- keyboard helpers ------------------------------------------------------------------------

@@ -51,10 +51,10 @@ from tests.browser.test_call_browser import (
     wait_playing,
     wait_state,
 )
-from tests.browser.test_citizen_browser import have_chromium
 from tests.calls.test_turn import SECRET, Turn, turnserver
 from tests.cases.conftest import ADMIN, CLERK_A, build_desk
-from tests.conftest import free_port, live_server, require
+from tests.chromium import have_chromium
+from tests.conftest import bound_socket, live_server, require
 from tests.notices.support import bearer, complete, configure_offices, set_appointment
 from tests.pages.call_helpers import CLERK_EMAIL, PASSWORD, add_clerk, quick_hashes
 from tests.pages.helpers import load
@@ -80,13 +80,14 @@ class Site:
 async def site(settings_factory: Callable[..., Settings], smtp_sink: SmtpSink,
                turnserver: Turn) -> AsyncIterator[Site]:
     require(have_chromium(), "chromium")
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     settings = settings_factory(
         base_url=f"http://127.0.0.1:{port}", smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
         worker_poll_seconds=0.05, stun_urls=f"stun:127.0.0.1:{turnserver.port}",
         turn_urls=turnserver.url, turn_secret=SECRET)
     application = create_app(settings, run_worker=True)
-    async with serve_on(application, port) as base:
+    async with serve_on(application, sock) as base:
         office_ids = await seed_open_offices(application)
         await add_clerk(application, office_ids)
         yield Site(application, base, settings)

@@ -68,8 +68,9 @@ async def test_citizen_reconnect_gets_a_fresh_start(site: CallSite) -> None:
     """Admission holds across reconnects: a replacing citizen connection goes straight to
     ``start``, the old one gets 4409, the clerk hears ``peer-reconnected``."""
     reference, citizen_token = await site.appointment()
+    clerk_token = await site.call_token(reference)
     clerk = await Signal.open(site.base)
-    await clerk.hello(await site.call_token(reference))
+    await clerk.hello(clerk_token)
     citizen = await Signal.open(site.base)
     await citizen.hello(citizen_token)
     await citizen.expect("waiting")

@@ -32,8 +32,9 @@ class Room:
         citizen = await Signal.open(site.base)
         await citizen.hello(token)
         await citizen.expect("waiting")
+        clerk_token = await site.call_token(reference)
         clerk = await Signal.open(site.base)
-        await clerk.hello(await site.call_token(reference))
+        await clerk.hello(clerk_token)
         await clerk.expect("peer-waiting")
         await clerk.send({"type": "admit"})
         await clerk.expect("start", initiator=True)
@@ -138,8 +139,9 @@ async def test_4403_outside_the_join_window(
     await sig.send({"type": "hello", "token": token})
     await sig.closed_with(4403)
     if start_in > dt.timedelta(0):  # the clerk too: the window is the appointment's
+        clerk_token = await site.call_token(reference)
         clerk = await Signal.open(site.base)
-        await clerk.send({"type": "hello", "token": await site.call_token(reference)})
+        await clerk.send({"type": "hello", "token": clerk_token})
         await clerk.closed_with(4403)
 
 

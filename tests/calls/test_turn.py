@@ -99,8 +99,9 @@ async def test_relay_only_call_through_coturn(
         citizen = await Signal.open(site.base)
         citizen_welcome = await citizen.hello(citizen_token)
         await citizen.expect("waiting")
+        clerk_token = await site.call_token(reference)
         clerk = await Signal.open(site.base)
-        clerk_welcome = await clerk.hello(await site.call_token(reference))
+        clerk_welcome = await clerk.hello(clerk_token)
         await clerk.expect("peer-waiting")
 
         stun_entry, turn_entry = clerk_welcome["ice_servers"]

@@ -13,11 +13,12 @@ from app.main import create_app
 from app.settings import Settings
 from tests.calls.conftest import seed_site
 from tests.calls.peers import MediaPeer, Signal, call, eventually
-from tests.conftest import REDIS_URL, live_server, require
+from tests.conftest import REDIS_URL, SHARED_REDIS, live_server, require
 
 pytestmark = pytest.mark.redis
 
 
+@SHARED_REDIS
 async def test_call_across_two_instances(settings: Settings) -> None:
     require(REDIS_URL is not None, "BUERO_TEST_REDIS_URL")
     shared = settings.model_copy(update={"redis_url": REDIS_URL})
@@ -36,8 +37,9 @@ async def test_call_across_two_instances(settings: Settings) -> None:
         [item] = await site_b.agenda()
         assert item["waiting"] is True
 
+        clerk_token = await site_b.call_token(reference)
         clerk = await Signal.open(base_b)
-        welcome = await clerk.hello(await site_b.call_token(reference))
+        welcome = await clerk.hello(clerk_token)
         await clerk.expect("peer-waiting")
         await clerk.send({"type": "admit"})
         await clerk.expect("start", initiator=True)
@@ -76,6 +78,7 @@ async def test_call_across_two_instances(settings: Settings) -> None:
         await client.aclose()
 
 
+@SHARED_REDIS
 async def test_connection_test_report_from_another_instance(settings: Settings) -> None:
     """The test runs where the offer landed; its report is readable on every instance."""
     require(REDIS_URL is not None, "BUERO_TEST_REDIS_URL")

@@ -177,6 +177,18 @@ class EventReader:
                     data.append(line.split(":", 1)[1].strip())
         return None
 
+    async def keep_alives(self, count: int, timeout: float = 10.0) -> None:
+        """Read until ``count`` more keep-alive comments came; an event on the way fails."""
+        wanted = len(self.comments) + count
+        async with asyncio.timeout(timeout):
+            async for line in self.lines:
+                assert not line.startswith(("event:", "data:")), f"not quiet: {line}"
+                if line.startswith(":"):
+                    self.comments.append(line)
+                    if len(self.comments) >= wanted:
+                        return
+        raise AssertionError("the stream ended")
+
 
 @asynccontextmanager
 async def served(settings: Settings) -> AsyncIterator[tuple[Desk, str]]:
@@ -188,8 +200,8 @@ async def served(settings: Settings) -> AsyncIterator[tuple[Desk, str]]:
 
 
 async def test_live_status_stream(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(desk_pages, "POLL_SECONDS", 0.2)
-    monkeypatch.setattr(desk_pages, "HEARTBEAT_SECONDS", 0.5)
+    monkeypatch.setattr(desk_pages, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(desk_pages, "HEARTBEAT_SECONDS", 0.2)
     async with served(settings) as (desk, base):
         reference, token = await desk.appointment(start_in=dt.timedelta(minutes=5))
         http = desk.client
@@ -214,7 +226,7 @@ async def test_live_status_stream(settings: Settings, monkeypatch: pytest.Monkey
                 waiting = await stream.next()
                 assert waiting is not None and waiting.rows()[reference]["waiting"] is True
                 # Nothing changes for a while: only keep-alive comments, no events.
-                await asyncio.sleep(1.2)
+                await stream.keep_alives(2)
             finally:
                 await citizen.close()
             left = await stream.next()

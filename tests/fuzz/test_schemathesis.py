@@ -39,7 +39,7 @@ from booking.models import Appointment, Office, Schedule, ScheduleService, Servi
 from core.audit import Actor
 from core.types import utcnow
 from staff.service import create_user
-from tests.conftest import free_port
+from tests.conftest import bound_socket
 
 EXAMPLES = int(os.environ.get("BUERO_FUZZ_EXAMPLES", "8"))
 ADMIN = "fuzz.admin@stadt.example"
@@ -87,11 +87,13 @@ async def _seed(settings_: Settings) -> str:
 @pytest.fixture
 def served(settings_factory: Callable[..., Settings]) -> Iterator[str]:
     """A real uvicorn on loopback in its own thread and event loop; yields the base URL."""
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     app_settings = settings_factory(base_url=f"http://127.0.0.1:{port}")
     server = uvicorn.Server(uvicorn.Config(create_app(app_settings), host="127.0.0.1",
                                            port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="fuzz-uvicorn", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fuzz-uvicorn",
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -102,6 +104,7 @@ def served(settings_factory: Callable[..., Settings]) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        sock.close()
 
 
 def _auth(operation: Any) -> str | None:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 import vobject
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlmodel import col
 
 from app.context import AppContext
 from app.worker import Worker
@@ -217,6 +218,10 @@ async def test_killed_worker_process_loses_nothing(
             first.wait()
     assert len(smtp_sink.snapshot()) == 3
     assert (await _statuses(ctx))[JobStatus.running] == 1  # the one in flight, lease still on
+    # Its lease runs out: moved into the past here rather than waited for on the wall clock.
+    async with ctx.db.transaction(write=True) as session:
+        await session.execute(update(Job).where(col(Job.status) == JobStatus.running)
+                              .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
 
     second = start_worker("worker2.log")
     try:

@@ -89,7 +89,8 @@ async def test_coturn_accepts_the_configuration(tmp_path: Path) -> None:
     conf = (DEPLOY / "turnserver.conf").read_text()
     # The same file on unprivileged loopback ports with a throwaway certificate.
     conf = conf.replace("/etc/coturn/certs", str(tmp_path))
-    conf = re.sub(r"^listening-port=\d+", f"listening-port={free_port()}", conf, flags=re.M)
+    port = free_port()
+    conf = re.sub(r"^listening-port=\d+", f"listening-port={port}", conf, flags=re.M)
     conf = re.sub(r"^tls-listening-port=\d+", f"tls-listening-port={free_port()}", conf,
                   flags=re.M)
     config = tmp_path / "turnserver.conf"
@@ -98,7 +99,18 @@ async def test_coturn_accepts_the_configuration(tmp_path: Path) -> None:
         turnserver, "-c", str(config), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT)
     try:
-        await asyncio.sleep(1.5)
+        # Until it listens: by then it has read the whole file (no fixed pause).
+        async with asyncio.timeout(30):
+            while True:
+                assert process.returncode is None, "turnserver exited"
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    await asyncio.sleep(0.05)
+                    continue
+                writer.close()
+                await writer.wait_closed()
+                break
     finally:
         process.terminate()
         output, _ = await process.communicate()

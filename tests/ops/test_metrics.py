@@ -4,6 +4,7 @@ from the Prometheus text the endpoint serves, per app (no registry shared betwee
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, time
 
@@ -20,7 +21,7 @@ from core.jobs import Job, JobStatus, enqueue
 from postcall.payments.models import ProcessedWebhookEvent
 from tests.api.conftest import DAY
 from tests.booking.factories import BERLIN, World, world
-from tests.conftest import running
+from tests.conftest import running, threads_ended
 from tests.pages.helpers import book_via_pages
 from tests.pages.seed import seed
 
@@ -147,13 +148,15 @@ async def test_scrape_answers_while_the_database_is_down(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
     await app.state.ctx.db.dispose()
+    before = set(threading.enumerate())
     app.state.ctx.db = Database("sqlite+aiosqlite:////nonexistent-dir/x/none.db")
     text = await scrape(client)
     assert value(text, "buero_metrics_scrape_errors_total") == 1
     # aiosqlite's worker thread of the failed connection reports back to the loop a moment
     # later; let it do so while this test's loop still runs, not into the next test's.
     await app.state.ctx.db.dispose()
-    await asyncio.sleep(0.3)
+    threads_ended(before)
+    await asyncio.sleep(0)
 
 
 async def test_a_booking_through_the_pages_counts_too(

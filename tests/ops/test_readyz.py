@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import free_port, require, running
+from tests.conftest import SHARED_REDIS, free_port, require, running, threads_ended
 
 REDIS_URL = os.environ.get("BUERO_TEST_REDIS_URL")
 
@@ -53,13 +54,15 @@ async def test_not_ready_when_the_sqlite_file_cannot_be_opened(
     settings_factory: Callable[..., Settings], tmp_path: Path
 ) -> None:
     missing = tmp_path / "removed-directory" / "buergerbuero.db"
+    before = set(threading.enumerate())
     app = create_app(settings_factory(database_url=f"sqlite+aiosqlite:///{missing}"))
     async with client_for(app) as c:
         assert await readiness(c) == (503, {"database": "unavailable"})
         assert (await c.get("/healthz")).status_code == 200
     # aiosqlite's worker thread of the failed connection reports back to the loop a moment
     # later; let it do so while this test's loop still runs, not into the next test's.
-    await asyncio.sleep(0.3)
+    threads_ended(before)
+    await asyncio.sleep(0)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -116,6 +119,7 @@ class Relay:
         self._writers.clear()
 
 
+@SHARED_REDIS
 @pytest.mark.redis
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_not_ready_while_redis_is_unreachable(

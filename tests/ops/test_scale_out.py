@@ -36,11 +36,18 @@ from sqlalchemy.engine import make_url
 
 from tests.calls.peers import Signal, call_and_see_each_other, eventually
 from tests.cases.conftest import VERIFIED
-from tests.conftest import PG_URL, REDIS_URL, _pg_admin, free_port, require
+from tests.conftest import (
+    PG_URL,
+    REDIS_URL,
+    SHARED_REDIS,
+    _pg_admin,
+    free_port,
+    require,
+)
 from tests.smtp_support import SmtpSink, wait_for
 from tests.test_e2e_contract import _ics, _text_part
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, SHARED_REDIS]
 
 SCRIPT = Path(sys.executable).with_name("buergerbuero")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -152,12 +152,15 @@ async def test_changes_need_the_csrf_token(
     assert await snapshot(app, reference) == before
 
 
+# Named ids: the random tokens differ between pytest-xdist workers, and the workers must
+# collect the same test names.
 @pytest.mark.parametrize("path", [
     "/t/nonsense", "/t/" + "A" * 43, "/t/" + secrets.token_urlsafe(32),
     "/t/" + "x" * 500, "/t/%ff%fe", "/t/" + secrets.token_urlsafe(32) + "/cancel",
     "/t/" + secrets.token_urlsafe(32) + "/reschedule",
     "/t/" + secrets.token_urlsafe(32) + "/calendar.ics",
-])
+], ids=["nonsense", "all-A", "random", "too-long", "not-utf-8", "random-cancel",
+        "random-reschedule", "random-calendar"])
 async def test_unknown_links_get_the_friendly_page(
     client: httpx.AsyncClient, seeded: Seed, path: str
 ) -> None:

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser
 
 from app.main import create_app
 from app.settings import Settings
-from tests.browser.test_citizen_browser import CHROMIUM, CHROMIUM_ARGS, have_chromium
-from tests.conftest import live_server, require
+from tests.conftest import live_server
 from tests.payments.conftest import World
 from tests.payments.fake_stripe import FakeStripe
 
@@ -23,19 +21,15 @@ pytestmark = pytest.mark.browser
 
 
 async def test_pay_in_the_browser(settings_factory: Callable[..., Settings],
-                                  fake_stripe: FakeStripe, tmp_path: Path) -> None:
-    require(have_chromium(), "chromium")
+                                  fake_stripe: FakeStripe, browser: Browser) -> None:
     app = create_app(settings_factory(
         stripe_secret_key=fake_stripe.secret_key, stripe_webhook_secret=fake_stripe.webhook_secret,
         stripe_api_base=fake_stripe.base_url))
-    async with live_server(app) as base, httpx.AsyncClient(base_url=base) as client, \
-            async_playwright() as playwright:
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base) as client:
         world = World(app, client, fake_stripe)
         ref = await world.case()
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, locale="de-DE")
-        page = context.pages[0] if context.pages else await context.new_page()
+        context = await browser.new_context(locale="de-DE")
+        page = await context.new_page()
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from signaling import Grant, Hub, Limits, MemoryRoomStore
+from signaling import Grant, Hub, Limits, MemoryRoomStore, Role
 from signaling.protocol import MAX_FRAME_BYTES
 from signaling.ratelimit import TokenBucket
 from signaling.session import Turn
@@ -55,9 +56,10 @@ async def test_hello_in_time_stops_the_timer(make_hub: HubFactory) -> None:
     tokens.add("t", grant("r", "citizen"))
     hub = await make_hub(tokens, limits=Limits(hello_timeout=0.1))
     peer = Peer(hub)
+    silent = Peer(hub)  # attached after it: its timer runs out after the peer's would have
     await peer.hello("t")
     await peer.expect("waiting")
-    await asyncio.sleep(0.2)
+    await silent.expect_closed(4408)
     assert not peer.conn.closed.is_set()
 
 
@@ -378,32 +380,66 @@ async def test_sweep_drops_a_connection_that_lost_its_role(make_hub: HubFactory)
     await clerk.nothing()  # the clerk's call is with the newer connection: no peer-left
 
 
-async def test_sweep_keeps_presence_alive(make_hub: HubFactory) -> None:
-    """Leases expire unless the hub's maintenance loop refreshes them."""
+class CountingStore(MemoryRoomStore):
+    """Counts the lease refreshes, so a test can wait for the hub's loop to have run."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.refreshes = 0
+
+    async def refresh(self, holders: Sequence[tuple[str, Role, str]]) -> list[bool]:
+        self.refreshes += 1
+        return await super().refresh(holders)
+
+
+async def swept(store: CountingStore) -> None:
+    """Wait until the hub's maintenance loop has refreshed the leases once more."""
+    seen = store.refreshes
+    async with asyncio.timeout(2):
+        while store.refreshes == seen:
+            await asyncio.sleep(0.01)
+
+
+async def test_sweep_keeps_presence_alive() -> None:
+    """Leases expire unless the hub's maintenance loop refreshes them. The store's clock is
+    moved forward; only the loop's short interval passes on the wall clock."""
+    clock = Clock()
     tokens = Tokens()
-    store = MemoryRoomStore(lease_seconds=0.8)
-    hub = Hub(tokens, store=store, limits=Limits(sweep_interval=0.05))
+    store = CountingStore(lease_seconds=30, clock=clock)
+    hub = Hub(tokens, store=store, limits=Limits(sweep_interval=0.01))
     async with hub:
         tokens.add("t", grant("r", "citizen"))
         peer = Peer(hub)
         await peer.hello("t")
-        await asyncio.sleep(1.2)
-        assert await hub.is_waiting("r")
-    unswept = Hub(tokens, store=MemoryRoomStore(lease_seconds=0.3),
-                  limits=Limits(sweep_interval=60))
+        for _ in range(4):  # 80 s in all, well past the 30 s lease
+            clock.t += 20
+            await swept(store)
+            assert await hub.is_waiting("r")
+    unswept_store = CountingStore(lease_seconds=30, clock=clock)
+    unswept = Hub(tokens, store=unswept_store, limits=Limits(sweep_interval=60))
     async with unswept:
         peer = Peer(unswept)
         await peer.hello("t")
-        await asyncio.sleep(0.5)
+        clock.t += 29
+        assert await unswept.is_waiting("r")
+        clock.t += 2
         assert not await unswept.is_waiting("r")
+        assert unswept_store.refreshes == 0
 
 
 async def test_maintenance_loop_closes_idle_connections() -> None:
     tokens = Tokens()
     tokens.add("t", grant("r", "citizen"))
-    async with Hub(tokens, limits=Limits(sweep_interval=0.05, idle_timeout=0.15)) as hub:
+    clock = Clock()
+    store = CountingStore()
+    async with Hub(tokens, store=store, monotonic=clock,
+                   limits=Limits(sweep_interval=0.01, idle_timeout=30)) as hub:
         peer = Peer(hub)
         await peer.hello("t")
+        clock.t += 29
+        await swept(store)  # not idle long enough yet
+        assert not peer.conn.closed.is_set()
+        clock.t += 2
         await peer.expect_closed(1001, timeout=2)
 
 
@@ -590,3 +626,7 @@ async def test_a_frame_waits_for_the_teardown_in_progress(make_hub: HubFactory) 
     citizen.session.lock.release()
     await asyncio.wait_for(task, 1)
     await clerk.nothing()  # handled after the teardown: dropped, not relayed
+    # The rest of the teardown this test stood in for: the transport goes (else the hub's
+    # close would wait its whole grace period for a socket nobody closes).
+    await citizen.leave_transport()
+    assert hub.connections == 1

@@ -144,18 +144,43 @@ async def test_memory_rooms_are_dropped_after_keep_until() -> None:
 @pytest.mark.redis
 async def test_redis_leases_expire(redis_client: tuple[Redis, str]) -> None:
     client, prefix = redis_client
-    store = RedisRoomStore(client, prefix, lease_seconds=1.0)
+    clock = [datetime.now(UTC).timestamp()]
+    store = RedisRoomStore(client, prefix, lease_seconds=30, clock=lambda: clock[0])
     await store.join("r", "citizen", "c1", later())
     assert (await store.snapshot("r")).citizen
-    await asyncio.sleep(0.6)
+    clock[0] += 20
     assert await store.refresh([("r", "citizen", "c1")]) == [True]
-    await asyncio.sleep(0.6)
-    assert (await store.snapshot("r")).citizen  # 1.2 s after joining, alive by the refresh
-    await asyncio.sleep(0.6)
+    clock[0] += 25  # 45 s after joining, 25 s after the refresh: still present
+    assert (await store.snapshot("r")).citizen
+    assert await store.waiting(["r"]) == {"r"}
+    clock[0] += 10
     assert not (await store.snapshot("r")).citizen
     assert await store.waiting(["r"]) == set()
     result = await store.join("r", "citizen", "c2", later())
     assert result == JoinResult(previous="c1", previous_live=False)
+
+
+@pytest.mark.redis
+async def test_redis_leases_run_on_redis_clock_by_default(
+    redis_client: tuple[Redis, str]
+) -> None:
+    """Without a clock of its own the store counts leases in Redis' time (TIME), which every
+    instance shares."""
+    client, prefix = redis_client
+    store = RedisRoomStore(client, prefix, lease_seconds=30)
+    await store.join("r", "citizen", "c1", later())
+    seconds, micros = await client.time()
+    redis_now = seconds * 1000 + micros // 1000
+    until = int(await client.hget(store.key("r"), "citizen:until"))
+    assert redis_now < until <= redis_now + 30_000
+    await store.join("r", "clerk", "k1", later())
+    await store.admit("r", "k1")
+    assert await store.refresh([("r", "clerk", "k1")]) == [True]
+    seconds, micros = await client.time()
+    redis_now = seconds * 1000 + micros // 1000
+    until = int(await client.hget(store.key("r"), "clerk:until"))
+    assert redis_now < until <= redis_now + 30_000
+    assert await store.snapshot("r") == RoomSnapshot(citizen=True, clerk=True, admitted=True)
 
 
 @pytest.mark.redis
@@ -169,9 +194,12 @@ async def test_redis_room_key_expires_after_keep_until(redis_client: tuple[Redis
     await store.join("r", "clerk", "k1", later(hours=3))
     await store.join("r", "clerk", "k2", later(hours=1))
     assert await client.pttl(store.key("r")) > 2.9 * 3600_000
-    await store.join("soon", "citizen", "c1", datetime.now(UTC) + timedelta(milliseconds=300))
-    await asyncio.sleep(0.4)
-    assert not await client.exists(store.key("soon"))
+    # Redis drops the key at keep_until to the millisecond (PEXPIRETIME, Redis 7), so nothing
+    # here waits for it.
+    soon = datetime.now(UTC) + timedelta(milliseconds=300)
+    await store.join("soon", "citizen", "c1", soon)
+    assert await client.execute_command("PEXPIRETIME", store.key("soon")) == int(
+        soon.timestamp() * 1000)
 
 
 @pytest.mark.redis

@@ -5,18 +5,16 @@ English, on a desk screen and a phone."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import live_server, require
+from tests.conftest import live_server
 from tests.staff.helpers import (
     ADMIN_EMAIL,
     PASSWORD,
@@ -29,30 +27,14 @@ from tests.staff.helpers import (
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-]
-
-
-def have_chromium() -> bool:
-    return shutil.which("chromium") is not None or Path(CHROMIUM).exists()
-
-
 @pytest.fixture
-async def browser_page(tmp_path: Path) -> AsyncIterator[Page]:
-    require(have_chromium(), "chromium")
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900}, locale="de-DE",
-            timezone_id="Europe/Berlin",
-        )
-        try:
-            yield context.pages[0] if context.pages else await context.new_page()
-        finally:
-            await context.close()
+async def browser_page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="de-DE", timezone_id="Europe/Berlin")
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
 
 
 async def violations(page: Page) -> list[dict[str, Any]]:

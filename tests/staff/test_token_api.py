@@ -15,7 +15,7 @@ from app.settings import Settings
 from core.types import utcnow
 from staff.models import StaffSession, StaffUser
 from staff.sessions import token_hash
-from tests.conftest import require, running
+from tests.conftest import SHARED_REDIS, require, running
 from tests.staff.helpers import (
     ADMIN_EMAIL,
     CLERK_EMAIL,
@@ -266,6 +266,7 @@ async def test_web_session_token_is_not_a_bearer_token(
     assert (await client.get("/api/v1/auth/me", headers=bearer(cookie))).status_code == 401
 
 
+@SHARED_REDIS
 @pytest.mark.redis
 async def test_throttle_and_lockout_counters_in_redis(
     settings_factory: Callable[..., Settings]

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.schemas import QueryId, iso, service_name
+from app.api.schemas import QueryId, iso
 from app.auth import require_api_user
 from app.calls import hub_of
 from app.context import ctx
@@ -24,6 +24,7 @@ from app.http import validate
 from app.openapi import operation
 from app.settings import Settings
 from app.templating import request_language
+from booking.catalog import service_name
 from booking.models import Office, Service
 from calls.service import (
     AgendaItem,

@@ -24,24 +24,21 @@ from app.pages import citizen_link
 from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
 from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
 from app.pages.citizen_views import (
-    all_offices,
     appointment_by_reference,
     appointment_view,
-    bookable_services,
     day_option,
     duration_text,
     fee_text,
     office_today,
-    service_name,
-    service_office_counts,
-    service_offices,
     service_option,
     slot_groups,
     time_range,
     zone_note,
 )
+from booking import catalog
 from booking import service as booking
 from booking.availability import free_days, free_slots, zone
+from booking.catalog import service_name
 from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 
@@ -62,10 +59,11 @@ STEP_DETAILS = N_("Your details")
 async def start(request: Request) -> Response:
     t = translator(request)
     async with ctx(request).db.transaction() as session:
+        services = [offered.service for offered in await catalog.services(session)]
         rows = [
             {"id": s.id, "name": service_name(s, t.lang), "duration": duration_text(t, s),
              "fee": fee_text(t, s)}
-            for s in await bookable_services(session)
+            for s in services
         ]
     return render(request, "citizen/start.html", {"services": rows})
 
@@ -76,7 +74,7 @@ async def privacy(request: Request) -> Response:
             {"name": o.name, "authority": o.authority, "address": o.address, "email": o.email,
              "phone": o.phone, "privacy_contact": o.privacy_contact,
              "data_protection_officer": o.data_protection_officer}
-            for o in await all_offices(session)
+            for o in await catalog.offices(session)
         ]
     settings = ctx(request).settings
     return render(request, "citizen/privacy.html",
@@ -109,23 +107,23 @@ def _steps(request: Request, with_office: bool) -> list[str]:
 async def resolve(request: Request, session: AsyncSession, choice: Choice) -> Step:
     """The first step whose choice is missing or no longer valid, else the details step."""
     t = translator(request)
-    services = await bookable_services(session)
-    if not services:
+    offered = await catalog.services(session)
+    if not offered:
         return Step("unavailable", "citizen/book_unavailable.html")
+    services = [o.service for o in offered]
     service = next((s for s in services if s.id == choice.service_id), None)
     if service is None:
-        counts = await service_office_counts(session)
         error = ""
         if choice.step == "service" or choice.service_id is not None or "service" in choice.bad:
             error = t.gettext("Choose what you need an appointment for.")
-        steps = _steps(request, any(n > 1 for n in counts.values()))
+        steps = _steps(request, any(len(o.office_ids) > 1 for o in offered))
         return Step("service", "citizen/book_service.html", {
             "steps": steps, "current": 0, "error": error, "selected": choice.service_id,
             "options": [service_option(t, s) for s in services],
         }, 422 if error else 200)
 
     assert service.id is not None
-    offices = await service_offices(session, service.id)
+    offices = await catalog.service_offices(session, service.id)
     with_office = len(offices) > 1
     steps = _steps(request, with_office)
     base = {"steps": steps, "service_name": service_name(service, t.lang)}

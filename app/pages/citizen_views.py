@@ -1,4 +1,5 @@
-"""Read queries and display helpers shared by the citizen pages (no writes, no Starlette)."""
+"""Display helpers shared by the citizen pages (no writes, no Starlette); their catalogue
+queries are ``booking.catalog``, shared with the API."""
 
 from __future__ import annotations
 
@@ -7,57 +8,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.i18n import Translator
 from app.pages.citizen_forms import N_, slot_value
 from booking.availability import Slot, zone
-from booking.models import Appointment, AppointmentStatus, Office, Service, ServiceOffice
+from booking.catalog import service_description, service_name
+from booking.models import Appointment, AppointmentStatus, Office, Service
 from booking.service import allowed_actions, hold_lapsed
 from core.types import utcnow
 
 # --- queries ---------------------------------------------------------------------------------
-
-
-async def bookable_services(session: AsyncSession) -> list[Service]:
-    """Active video services offered by at least one office, in the admin's order."""
-    offered = select(col(ServiceOffice.service_id))
-    result = await session.execute(
-        select(Service)
-        .where(
-            col(Service.active).is_(True),
-            col(Service.video).is_(True),
-            col(Service.id).in_(offered),
-        )
-        .order_by(col(Service.sort_order), col(Service.name))
-    )
-    return list(result.scalars().all())
-
-
-async def service_offices(session: AsyncSession, service_id: int) -> list[Office]:
-    result = await session.execute(
-        select(Office)
-        .join(ServiceOffice, col(ServiceOffice.office_id) == col(Office.id))
-        .where(col(ServiceOffice.service_id) == service_id)
-        .order_by(col(Office.name))
-    )
-    return list(result.scalars().all())
-
-
-async def service_office_counts(session: AsyncSession) -> dict[int, int]:
-    """How many offices offer each service (decides whether the flow asks for an office)."""
-    result = await session.execute(
-        select(col(ServiceOffice.service_id), func.count())
-        .group_by(col(ServiceOffice.service_id))
-    )
-    return {int(service_id): int(n) for service_id, n in result.all()}
-
-
-async def all_offices(session: AsyncSession) -> list[Office]:
-    result = await session.execute(select(Office).order_by(col(Office.name)))
-    return list(result.scalars().all())
 
 
 async def appointment_by_reference(session: AsyncSession, reference: str) -> Appointment | None:
@@ -68,16 +31,6 @@ async def appointment_by_reference(session: AsyncSession, reference: str) -> App
 
 
 # --- display helpers --------------------------------------------------------------------------
-
-
-def service_name(service: Service, lang: str) -> str:
-    return service.name_en if lang == "en" and service.name_en else service.name
-
-
-def service_description(service: Service, lang: str) -> str:
-    if lang == "en" and service.description_en:
-        return service.description_en
-    return service.description
 
 
 def fee_text(t: Translator, service: Service) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.lookup import find_appointment
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from calls.models import CallEvent, CallToken
 from core.audit import Actor, record
@@ -86,23 +87,6 @@ class StaffRef:
 
 
 # --- clerk access ------------------------------------------------------------------------------
-
-
-async def appointment_for_staff(
-    session: AsyncSession, user: StaffUser, reference: str
-) -> Appointment:
-    """The appointment ``reference``: 404 when unknown, 403 when not in one of the user's
-    offices."""
-    appointment = (
-        await session.execute(
-            select(Appointment).where(col(Appointment.reference) == reference[:20])
-        )
-    ).scalar_one_or_none()
-    if appointment is None:
-        raise NotFound()
-    if appointment.office_id not in await visible_office_ids(session, user):
-        raise Forbidden()
-    return appointment
 
 
 async def issue_call_token(
@@ -183,13 +167,10 @@ async def record_call_event(
     ``confirmed`` (a conditional update, so racing instances cannot both move it). Returns
     ``False`` for an unknown reference.
     """
-    appointment_id = (
-        await session.execute(
-            select(col(Appointment.id)).where(col(Appointment.reference) == reference)
-        )
-    ).scalar_one_or_none()
-    if appointment_id is None:
+    appointment = await find_appointment(session, reference)
+    if appointment is None or appointment.id is None:
         return False
+    appointment_id = appointment.id
     session.add(CallEvent(appointment_id=appointment_id, event=event, role=role,
                           staff_user_id=staff.id if staff and role == "clerk" else None, at=now))
     detail = {"reference": reference}

@@ -29,6 +29,7 @@ from booking.admin_validation import (
     id_list,
     text,
 )
+from booking.lookup import appointment_in_offices
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from core.audit import Actor, record
 from core.errors import NotFound
@@ -265,6 +266,14 @@ async def visible_office_ids(session: AsyncSession, user: StaffUser) -> list[int
     return (await user_office_ids(session, [user.id])).get(user.id, [])
 
 
+async def appointment_for_staff(
+    session: AsyncSession, user: StaffUser, reference: str
+) -> Appointment:
+    """The appointment ``reference``: 404 when unknown, 403 when not in one of the user's
+    offices."""
+    return await appointment_in_offices(session, reference, await visible_office_ids(session, user))
+
+
 @dataclass(frozen=True)
 class AgendaRow:
     reference: str
@@ -320,6 +329,7 @@ async def day_agenda(
 
 __all__ = [
     "FieldErrors",
+    "appointment_for_staff",
     "create_user",
     "create_user_from",
     "day_agenda",

@@ -25,16 +25,17 @@ from app.openapi import operation
 from app.settings import Settings
 from app.templating import request_language
 from booking.catalog import service_name
-from booking.models import Office, Service
+from booking.models import Office
+from booking.service import appointment_details
 from calls.service import (
     AgendaItem,
-    appointment_for_staff,
     clerk_agenda,
     clerk_offices,
     issue_call_token,
     join_window,
 )
 from core.types import utcnow
+from staff.service import appointment_for_staff
 
 # --- models ------------------------------------------------------------------------------------
 
@@ -149,9 +150,7 @@ async def appointment(request: Request) -> Response:
     state = ctx(request)
     async with state.db.transaction() as session:
         found = await appointment_for_staff(session, user, request.path_params["reference"])
-        office = await session.get(Office, found.office_id)
-        service = await session.get(Service, found.service_id)
-    assert office is not None and service is not None  # foreign keys
+        found, office, service = await appointment_details(session, found)
     waiting = await hub_of(state).is_waiting(found.reference)
     item = AgendaItem(found, office, service)
     return JSONResponse(item_out(item, waiting, state.settings, request_language(request)))

@@ -24,7 +24,6 @@ from app.context import ctx
 from app.http import read_body, read_json, validate
 from app.openapi import operation
 from app.postcall_batches import batch_files, default_day, office_list, print_room_takes_all
-from calls.service import appointment_for_staff
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, Invalid, NotFound
 from core.types import utcnow
@@ -32,7 +31,7 @@ from postcall import dispatch as dispatching
 from postcall.dispatch_models import Dispatch, HybridMailEvent
 from postcall.dispatch_providers import WebhookRejected, verify_webhook
 from staff.models import StaffUser
-from staff.service import staff_actor, visible_office_ids
+from staff.service import appointment_for_staff, staff_actor, visible_office_ids
 
 log = logging.getLogger("buergerbuero.dispatch")
 

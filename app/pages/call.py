@@ -30,14 +30,10 @@ from booking import service as booking
 from booking.catalog import service_name
 from booking.models import Appointment, AppointmentStatus
 from booking.service import hold_lapsed
-from calls.service import (
-    appointment_for_staff,
-    call_events,
-    issue_call_token,
-    join_window,
-)
+from calls.service import call_events, issue_call_token, join_window
 from core.errors import DomainError, Unauthorized
 from core.types import utcnow
+from staff.service import appointment_for_staff
 
 # --- what the citizen's page shows --------------------------------------------------------------
 

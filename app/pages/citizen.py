@@ -24,7 +24,6 @@ from app.pages import citizen_link
 from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
 from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
 from app.pages.citizen_views import (
-    appointment_by_reference,
     appointment_view,
     day_option,
     duration_text,
@@ -39,6 +38,7 @@ from booking import catalog
 from booking import service as booking
 from booking.availability import free_days, free_slots, zone
 from booking.catalog import service_name
+from booking.lookup import find_appointment
 from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 
@@ -318,7 +318,7 @@ async def book_done(request: Request) -> Response:
     if reference is None:
         return RedirectResponse("/book", status_code=303)
     async with state.db.transaction() as session:
-        appointment = await appointment_by_reference(session, reference)
+        appointment = await find_appointment(session, reference)
         if appointment is None:
             raise NotFound()
         appointment, office, service = await booking.appointment_details(session, appointment)

@@ -1,5 +1,5 @@
-"""Display helpers shared by the citizen pages (no writes, no Starlette); their catalogue
-queries are ``booking.catalog``, shared with the API."""
+"""Display helpers shared by the citizen pages (no writes, no Starlette); their queries are
+``booking.catalog`` and ``booking.lookup``, shared with the API."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
-
 from app.i18n import Translator
 from app.pages.citizen_forms import N_, slot_value
 from booking.availability import Slot, zone
@@ -19,16 +15,6 @@ from booking.catalog import service_description, service_name
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from booking.service import allowed_actions, hold_lapsed
 from core.types import utcnow
-
-# --- queries ---------------------------------------------------------------------------------
-
-
-async def appointment_by_reference(session: AsyncSession, reference: str) -> Appointment | None:
-    result = await session.execute(
-        select(Appointment).where(col(Appointment.reference) == reference)
-    )
-    return result.scalar_one_or_none()
-
 
 # --- display helpers --------------------------------------------------------------------------
 

@@ -52,13 +52,12 @@ from app.pages.staff import agenda_context, load_agenda
 from app.pages.staff_http import Form, read_form, redirect, render, translator
 from app.templating import request_language
 from booking.models import Office
-from calls.service import appointment_for_staff
 from cases import completion as cases
 from core.errors import Conflict, DomainError
 from core.types import utcnow
 from postcall import decisions
 from staff.models import StaffUser
-from staff.service import staff_actor
+from staff.service import appointment_for_staff, staff_actor
 
 POLL_SECONDS = 2.0
 STREAM_SECONDS = 55.0

@@ -24,18 +24,13 @@ from app.http import validate
 from app.openapi import operation
 from app.settings import Settings
 from app.templating import request_language
+from booking.agenda import AgendaItem, day_agenda
 from booking.catalog import service_name
 from booking.models import Office
 from booking.service import appointment_details
-from calls.service import (
-    AgendaItem,
-    clerk_agenda,
-    clerk_offices,
-    issue_call_token,
-    join_window,
-)
+from calls.service import issue_call_token, join_window
 from core.types import utcnow
-from staff.service import appointment_for_staff
+from staff.service import appointment_for_staff, office_ids_in_scope
 
 # --- models ------------------------------------------------------------------------------------
 
@@ -132,8 +127,8 @@ async def agenda(request: Request) -> Response:
     state = ctx(request)
     day = date.fromisoformat(query.date) if query.date else None
     async with state.db.transaction() as session:
-        offices = await clerk_offices(session, user, query.office_id)
-        items = await clerk_agenda(session, offices, day, utcnow())
+        office_ids = await office_ids_in_scope(session, user, query.office_id)
+        items = await day_agenda(session, office_ids, day, utcnow())
     waiting = await hub_of(state).waiting_rooms([i.appointment.reference for i in items])
     lang = request_language(request)
     return JSONResponse([

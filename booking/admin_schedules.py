@@ -54,6 +54,7 @@ from booking.models import (
 )
 from core.audit import Actor, record
 from core.errors import NotFound
+from core.link_tables import ids_per
 from core.types import utcnow
 
 SCHEDULE_FIELDS = {
@@ -98,15 +99,9 @@ async def get_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
 async def schedule_service_ids(
     session: AsyncSession, schedule_ids: Sequence[int] | None = None
 ) -> dict[int, list[int]]:
-    query = select(col(ScheduleService.schedule_id), col(ScheduleService.service_id)).order_by(
-        col(ScheduleService.service_id)
+    return await ids_per(
+        session, col(ScheduleService.schedule_id), col(ScheduleService.service_id), schedule_ids
     )
-    if schedule_ids is not None:
-        query = query.where(col(ScheduleService.schedule_id).in_(list(schedule_ids)))
-    result: dict[int, list[int]] = {}
-    for schedule_id, service_id in (await session.execute(query)).all():
-        result.setdefault(int(schedule_id), []).append(int(service_id))
-    return result
 
 
 async def _check_services(session: AsyncSession, office_id: int, ids: list[int]) -> None:

@@ -10,7 +10,6 @@ service the catalogue does not list has no free slots and cannot be booked: the 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
@@ -19,6 +18,7 @@ from sqlmodel import col
 
 from booking.models import Office, Service, ServiceOffice
 from core.errors import NotFound
+from core.link_tables import ids_per
 
 # The rule. A column expression, so the one-statement readers (``booking.slot_offer``) use it too.
 BOOKABLE = and_(col(Service.active).is_(True), col(Service.video).is_(True))
@@ -71,18 +71,13 @@ async def services(session: AsyncSession, *, office_id: int | None = None) -> li
         .order_by(col(Service.sort_order), col(Service.name), col(Service.id))
     )
     bookable = list(result.scalars().all())
-    links = await session.execute(
-        select(col(ServiceOffice.service_id), col(ServiceOffice.office_id)).order_by(
-            col(ServiceOffice.office_id)
-        )
+    by_service = await ids_per(
+        session, col(ServiceOffice.service_id), col(ServiceOffice.office_id)
     )
-    by_service: dict[int, list[int]] = defaultdict(list)
-    for service_id, oid in links.all():
-        by_service[service_id].append(oid)
     offered = [
         OfferedService(service, by_service[service.id])
         for service in bookable
-        if service.id is not None and by_service[service.id]
+        if service.id in by_service
     ]
     if office_id is not None:
         offered = [o for o in offered if office_id in o.office_ids]

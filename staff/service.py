@@ -31,6 +31,7 @@ from booking.lookup import appointment_in_offices
 from booking.models import Appointment, Office
 from core.audit import Actor, record
 from core.errors import Forbidden, NotFound
+from core.link_tables import ids_per
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -83,15 +84,7 @@ async def find_user_by_email(session: AsyncSession, email_address: str) -> Staff
 async def user_office_ids(
     session: AsyncSession, user_ids: Sequence[int] | None = None
 ) -> dict[int, list[int]]:
-    query = select(col(StaffOffice.user_id), col(StaffOffice.office_id)).order_by(
-        col(StaffOffice.office_id)
-    )
-    if user_ids is not None:
-        query = query.where(col(StaffOffice.user_id).in_(list(user_ids)))
-    result: dict[int, list[int]] = {}
-    for user_id, office_id in (await session.execute(query)).all():
-        result.setdefault(int(user_id), []).append(int(office_id))
-    return result
+    return await ids_per(session, col(StaffOffice.user_id), col(StaffOffice.office_id), user_ids)
 
 
 async def _check_email_free(session: AsyncSession, address: str, own_id: int | None) -> None:

@@ -48,7 +48,7 @@ from app.pages.desk_forms import (
     read_identity,
 )
 from app.pages.desk_views import DeskView, FormState, desk_view
-from app.pages.staff import agenda_context, load_agenda
+from app.pages.staff import load_agenda, render_agenda
 from app.pages.staff_http import Form, read_form, redirect, render, translator
 from app.templating import request_language
 from booking.models import Office
@@ -336,9 +336,7 @@ async def _agenda_stream(request: Request, user: StaffUser) -> AsyncIterator[str
 
 
 async def agenda_print(request: Request) -> Response:
-    user = await require_page_user(request)
-    data = await load_agenda(request, user)
-    return render(request, "staff/agenda_print.html", agenda_context(request, data))
+    return await render_agenda(request, "staff/agenda_print.html")
 
 
 routes: list[BaseRoute] = [

@@ -290,10 +290,15 @@ def agenda_context(request: Request, data: AgendaData) -> dict[str, Any]:
 AGENDA_NOTICES = {"no_show": "The appointment has been marked as missed."}
 
 
-async def agenda(request: Request) -> Response:
+async def render_agenda(request: Request, template: str) -> Response:
+    """The agenda the request asks for, as the page or as the printable day list."""
     user = await require_page_user(request)
     data = await load_agenda(request, user)
-    return render(request, "staff/agenda.html", agenda_context(request, data))
+    return render(request, template, agenda_context(request, data))
+
+
+async def agenda(request: Request) -> Response:
+    return await render_agenda(request, "staff/agenda.html")
 
 
 routes: list[BaseRoute] = [

@@ -41,6 +41,7 @@ from booking.admin_validation import (
     text,
     weekdays,
 )
+from booking.availability import office_today
 from booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -221,10 +222,6 @@ async def _set_schedule_services(session: AsyncSession, schedule_id: int, ids: l
     await session.flush()
 
 
-def _office_today(office: Office, now: dt.datetime) -> dt.date:
-    return now.astimezone(ZoneInfo(office.timezone)).date()
-
-
 async def create_schedule(
     session: AsyncSession, actor: Actor, values: Mapping[str, Any], now: dt.datetime | None = None
 ) -> Schedule:
@@ -234,7 +231,7 @@ async def create_schedule(
     service_ids: list[int] = data.pop("service_ids", [])
     full = {
         "weekdays": "0,1,2,3,4", "slot_minutes": 15, "capacity": 1, "valid_until": None,
-        "valid_from": _office_today(office, now or utcnow()), **data,
+        "valid_from": office_today(office, now), **data,
     }
     _check_shape(full)
     await _check_services(session, office.id or 0, service_ids)

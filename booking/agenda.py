@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.availability import zone
+from booking.availability import office_today, zone
 from booking.models import Appointment, AppointmentStatus, Office, Service
 
 
@@ -34,11 +34,6 @@ class AgendaItem:
     @property
     def citizen_name(self) -> str:
         return f"{self.appointment.given_name} {self.appointment.family_name}"
-
-
-def office_today(office: Office, now: datetime) -> date:
-    """The date of ``now`` on the office's wall clock."""
-    return now.astimezone(zone(office.timezone)).date()
 
 
 def day_bounds(office: Office, day: date) -> tuple[datetime, datetime]:

@@ -100,6 +100,11 @@ def local_date(value: datetime, tz: ZoneInfo) -> date:
     return value.astimezone(tz).date()
 
 
+def office_today(office: Office, now: datetime | None = None) -> date:
+    """The date on the office's wall clock at ``now`` (default: the current time)."""
+    return local_date(now or utcnow(), zone(office.timezone))
+
+
 def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime")
@@ -411,3 +416,16 @@ async def free_days(
         start_date=start_date, end_date=end_date, now=now,
     )
     return sorted({local_date(s.start, tz) for s in slots})
+
+
+async def days_ahead(
+    session: AsyncSession, *, service_id: int, office: Office, now: datetime | None = None
+) -> list[date]:
+    """``free_days`` from the office's today to the end of its booking window
+    (``horizon_days``): the days a citizen may choose from."""
+    assert office.id is not None
+    today = office_today(office, now)
+    return await free_days(
+        session, service_id=service_id, office_id=office.id, start_date=today,
+        end_date=today + timedelta(days=office.horizon_days), now=now,
+    )

@@ -9,7 +9,6 @@ the e-mailed link lives in ``citizen_link``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,10 +24,10 @@ from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, 
 from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
 from app.pages.citizen_views import (
     appointment_view,
-    day_option,
+    day_error,
+    day_page,
     duration_text,
     fee_text,
-    office_today,
     service_option,
     slot_groups,
     time_range,
@@ -36,13 +35,12 @@ from app.pages.citizen_views import (
 )
 from booking import catalog
 from booking import service as booking
-from booking.availability import free_days, free_slots, zone
+from booking.availability import days_ahead, free_slots, office_today, zone
 from booking.catalog import service_name
 from booking.lookup import find_appointment
 from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 
-DAYS_PER_PAGE = 10
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
 
@@ -205,29 +203,20 @@ async def _day_step(
     """The day step, or None when the chosen day is free (the flow goes on to the time)."""
     t = translator(request)
     assert service.id is not None and office.id is not None
-    today = office_today(office)
-    days = await free_days(session, service_id=service.id, office_id=office.id,
-                           start_date=today, end_date=today + timedelta(days=office.horizon_days))
+    days = await days_ahead(session, service_id=service.id, office=office)
     if choice.day is not None and choice.day in days:
         return None
-    error = ""
-    if choice.day is not None or "day" in choice.bad:
-        error = t.gettext("There are no free times on this day. Please choose another day.")
-    elif choice.step == "day":
-        error = t.gettext("Choose a day.")
-    page_from = choice.page_from or today
-    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
-    shown = days[first:first + DAYS_PER_PAGE]
+    error = day_error(t, choice)
+    page = day_page(t, days, choice.page_from or office_today(office))
     office_params = choice.params(upto="office")
     prev_href = next_href = ""
-    if first > 0:
-        prev_href = choice.url(upto="office", **{"from": days[max(0, first - DAYS_PER_PAGE)]
-                                                 .isoformat()})
-    if first + DAYS_PER_PAGE < len(days):
-        next_href = choice.url(upto="office", **{"from": days[first + DAYS_PER_PAGE].isoformat()})
+    if page.prev_from is not None:
+        prev_href = choice.url(upto="office", **{"from": page.prev_from.isoformat()})
+    if page.next_from is not None:
+        next_href = choice.url(upto="office", **{"from": page.next_from.isoformat()})
     return Step("day", "citizen/book_day.html", {
         **base, "current": 2 if with_office else 1, "error": error,
-        "options": [day_option(t, d) for d in shown],
+        "options": page.options,
         "selected": None, "prev_href": prev_href, "next_href": next_href,
         "back_href": choice.url(upto="service") if with_office else "/book",
         "form_action": "/book", "form_method": "get", "hidden": office_params,

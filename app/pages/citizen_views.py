@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.i18n import Translator
-from app.pages.citizen_forms import N_, slot_value
+from app.pages.citizen_forms import N_, Choice, slot_value
 from booking.availability import Slot, zone
 from booking.catalog import service_description, service_name
 from booking.models import Appointment, AppointmentStatus, Office, Service
@@ -38,10 +38,6 @@ def service_option(t: Translator, service: Service) -> dict[str, Any]:
     }
 
 
-def office_today(office: Office, now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(zone(office.timezone)).date()
-
-
 def local_day(value: datetime, office: Office) -> date:
     return value.astimezone(zone(office.timezone)).date()
 
@@ -59,6 +55,38 @@ def time_range(t: Translator, start: datetime, end: datetime, tz: str) -> str:
 
 def day_option(t: Translator, day: date) -> dict[str, Any]:
     return {"value": day.isoformat(), "title": t.date(day, "full")}
+
+
+DAYS_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class DayPage:
+    """The free days shown at once (from the day asked for), and where the pages before and
+    after begin."""
+
+    options: list[dict[str, Any]]
+    prev_from: date | None
+    next_from: date | None
+
+
+def day_page(t: Translator, days: list[date], page_from: date) -> DayPage:
+    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    return DayPage(
+        options=[day_option(t, d) for d in days[first:first + DAYS_PER_PAGE]],
+        prev_from=days[max(0, first - DAYS_PER_PAGE)] if first > 0 else None,
+        next_from=days[first + DAYS_PER_PAGE] if first + DAYS_PER_PAGE < len(days) else None,
+    )
+
+
+def day_error(t: Translator, choice: Choice) -> str:
+    """Why the day step shows again: the chosen day has no free time left, or none was chosen
+    (for the booking flow and for moving an appointment alike)."""
+    if choice.day is not None or "day" in choice.bad:
+        return t.gettext("There are no free times on this day. Please choose another day.")
+    if choice.step == "day":
+        return t.gettext("Choose a day.")
+    return ""
 
 
 MORNING = N_("Morning")

@@ -1,4 +1,5 @@
-"""The agenda's day: the office's local midnight to the next, in UTC (``booking.agenda``)."""
+"""The agenda's day: the office's local midnight to the next, in UTC (``booking.agenda``), and
+the office's today."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from booking.agenda import day_bounds, office_today
+from booking.agenda import day_bounds
+from booking.availability import office_today
 from booking.models import Office
 
 

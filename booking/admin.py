@@ -36,6 +36,7 @@ from booking.admin_validation import (
 from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, ServiceOffice
 from core.audit import Actor, record
 from core.errors import NotFound
+from core.link_tables import ids_per
 from core.types import utcnow
 
 OFFICE_FIELDS = {
@@ -211,15 +212,9 @@ async def service_office_ids(
     session: AsyncSession, service_ids: Sequence[int] | None = None
 ) -> dict[int, list[int]]:
     """Office ids per service (all services when ``service_ids`` is None)."""
-    query = select(col(ServiceOffice.service_id), col(ServiceOffice.office_id)).order_by(
-        col(ServiceOffice.office_id)
+    return await ids_per(
+        session, col(ServiceOffice.service_id), col(ServiceOffice.office_id), service_ids
     )
-    if service_ids is not None:
-        query = query.where(col(ServiceOffice.service_id).in_(list(service_ids)))
-    result: dict[int, list[int]] = {}
-    for service_id, office_id in (await session.execute(query)).all():
-        result.setdefault(int(service_id), []).append(int(office_id))
-    return result
 
 
 async def _check_service_name(session: AsyncSession, name: str, own_id: int | None) -> None:

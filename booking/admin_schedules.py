@@ -41,6 +41,7 @@ from booking.admin_validation import (
     text,
     weekdays,
 )
+from booking.availability import office_today
 from booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -54,6 +55,7 @@ from booking.models import (
 )
 from core.audit import Actor, record
 from core.errors import NotFound
+from core.link_tables import ids_per
 from core.types import utcnow
 
 SCHEDULE_FIELDS = {
@@ -98,15 +100,9 @@ async def get_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
 async def schedule_service_ids(
     session: AsyncSession, schedule_ids: Sequence[int] | None = None
 ) -> dict[int, list[int]]:
-    query = select(col(ScheduleService.schedule_id), col(ScheduleService.service_id)).order_by(
-        col(ScheduleService.service_id)
+    return await ids_per(
+        session, col(ScheduleService.schedule_id), col(ScheduleService.service_id), schedule_ids
     )
-    if schedule_ids is not None:
-        query = query.where(col(ScheduleService.schedule_id).in_(list(schedule_ids)))
-    result: dict[int, list[int]] = {}
-    for schedule_id, service_id in (await session.execute(query)).all():
-        result.setdefault(int(schedule_id), []).append(int(service_id))
-    return result
 
 
 async def _check_services(session: AsyncSession, office_id: int, ids: list[int]) -> None:
@@ -226,10 +222,6 @@ async def _set_schedule_services(session: AsyncSession, schedule_id: int, ids: l
     await session.flush()
 
 
-def _office_today(office: Office, now: dt.datetime) -> dt.date:
-    return now.astimezone(ZoneInfo(office.timezone)).date()
-
-
 async def create_schedule(
     session: AsyncSession, actor: Actor, values: Mapping[str, Any], now: dt.datetime | None = None
 ) -> Schedule:
@@ -239,7 +231,7 @@ async def create_schedule(
     service_ids: list[int] = data.pop("service_ids", [])
     full = {
         "weekdays": "0,1,2,3,4", "slot_minutes": 15, "capacity": 1, "valid_until": None,
-        "valid_from": _office_today(office, now or utcnow()), **data,
+        "valid_from": office_today(office, now), **data,
     }
     _check_shape(full)
     await _check_services(session, office.id or 0, service_ids)

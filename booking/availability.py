@@ -29,6 +29,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, case, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.catalog import BOOKABLE, load_office, load_service
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -97,6 +98,11 @@ def wall_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
 
 def local_date(value: datetime, tz: ZoneInfo) -> date:
     return value.astimezone(tz).date()
+
+
+def office_today(office: Office, now: datetime | None = None) -> date:
+    """The date on the office's wall clock at ``now`` (default: the current time)."""
+    return local_date(now or utcnow(), zone(office.timezone))
 
 
 def as_utc(value: datetime) -> datetime:
@@ -176,20 +182,6 @@ def plus_days(day: date, n: int) -> date:
 
 
 # --- queries -----------------------------------------------------------------------------------
-
-
-async def load_office(session: AsyncSession, office_id: int) -> Office:
-    office = await session.get(Office, office_id)
-    if office is None:
-        raise NotFound("This office does not exist.")
-    return office
-
-
-async def load_service(session: AsyncSession, service_id: int) -> Service:
-    service = await session.get(Service, service_id)
-    if service is None or not service.active:
-        raise NotFound("This service does not exist.")
-    return service
 
 
 async def is_offered(session: AsyncSession, service_id: int, office_id: int) -> bool:
@@ -291,9 +283,10 @@ async def next_hold_lapse(
 async def load_offer(
     session: AsyncSession, *, office_id: int, service_id: int
 ) -> tuple[Office, Service, bool]:
-    """The office, the active service and whether the office offers it, in one query.
+    """The office, the bookable service and whether the office offers it, in one query.
 
-    ``NotFound`` for an unknown office (checked first) or an unknown or inactive service.
+    ``NotFound`` for an unknown office (checked first) or an unknown or not bookable service
+    (``booking.catalog.BOOKABLE``).
     """
     offered = (
         select(col(ServiceOffice.service_id))
@@ -308,7 +301,7 @@ async def load_offer(
             select(Office, Service, offered)
             # One row of two unrelated tables: the join condition picks the service.
             .join_from(Office, Service, col(Service.id) == service_id)
-            .where(col(Office.id) == office_id, col(Service.active))
+            .where(col(Office.id) == office_id, BOOKABLE)
         )
     ).first()
     if row is None:
@@ -333,8 +326,8 @@ async def free_slots(
 ) -> list[Slot]:
     """Bookable slots between two office-local dates (inclusive), earliest first.
 
-    Raises ``NotFound`` for an unknown office or an unknown or inactive service. A service the
-    office does not offer simply has no slots there.
+    Raises ``NotFound`` for an unknown office or an unknown or not bookable service. A service
+    the office does not offer simply has no slots there.
     """
     now = now or utcnow()
     office, service, offered = await load_offer(
@@ -423,3 +416,16 @@ async def free_days(
         start_date=start_date, end_date=end_date, now=now,
     )
     return sorted({local_date(s.start, tz) for s in slots})
+
+
+async def days_ahead(
+    session: AsyncSession, *, service_id: int, office: Office, now: datetime | None = None
+) -> list[date]:
+    """``free_days`` from the office's today to the end of its booking window
+    (``horizon_days``): the days a citizen may choose from."""
+    assert office.id is not None
+    today = office_today(office, now)
+    return await free_days(
+        session, service_id=service_id, office_id=office.id, start_date=today,
+        end_date=today + timedelta(days=office.horizon_days), now=now,
+    )

@@ -12,6 +12,7 @@ a small table below (German default, English).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from icalendar import (
@@ -153,6 +154,25 @@ def build_ics(
 
     cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+def calendar_download(
+    appointment: Appointment,
+    office: Office,
+    service: Service,
+    *,
+    link_url: str,
+    lang: str,
+    mail_from: str,
+) -> tuple[bytes, str]:
+    """The appointment as a download from the link page and ``GET /api/v1/me/calendar.ics``:
+    the calendar file as the mails carry it (the sender's address as organizer, the method the
+    appointment's state calls for) and its file name."""
+    body = build_ics(
+        appointment, office, service, method=method_for(appointment), link_url=link_url,
+        lang=lang, organizer=parseaddr(mail_from)[1] or None,
+    )
+    return body, f"termin-{appointment.reference}.ics"
 
 
 def _description(

@@ -1,11 +1,11 @@
 """Is this start a bookable slot? Everything a booking needs to know, read in one statement.
 
-A booking (and a move) needs the office's zone and booking window, whether the service is active
-and offered there, whether the day is closed, and the schedules that may run that day. Those
-come from six tables; ``load_slot_offer`` reads them with one prepared statement (one row per
-schedule), and ``pick_slot`` decides in Python, with the same answers and messages for every
-caller. Seats are not part of it: whether a slot still has a free place is the database's
-decision when the seat is claimed (``booking.seats``).
+A booking (and a move) needs the office's zone and booking window, whether the service is
+bookable (``booking.catalog.BOOKABLE``) and offered there, whether the day is closed, and the
+schedules that may run that day. Those come from six tables; ``load_slot_offer`` reads them
+with one prepared statement (one row per schedule), and ``pick_slot`` decides in Python, with
+the same answers and messages for every caller. Seats are not part of it: whether a slot still
+has a free place is the database's decision when the seat is claimed (``booking.seats``).
 
 The office-local day of an instant lies within one day of its UTC date in any zone, so closures
 are looked up for those three days and the schedules for that range; ``pick_slot`` keeps what
@@ -30,6 +30,7 @@ from booking.availability import (
     wall_to_utc,
     zone,
 )
+from booking.catalog import BOOKABLE
 from booking.models import (
     Closure,
     Office,
@@ -95,7 +96,7 @@ def _closed_on(day: BindParameter[date]) -> Exists:
 _STATEMENT = (
     select(
         _office.c.id, _office.c.timezone, _office.c.min_notice_minutes, _office.c.horizon_days,
-        _service.c.id, _service.c.duration_minutes, _service.c.active,
+        _service.c.id, _service.c.duration_minutes, BOOKABLE,
         exists().where(_service_office.c.service_id == _service.c.id,
                        _service_office.c.office_id == _office.c.id),
         *(_closed_on(day) for day in _DAYS),
@@ -123,7 +124,7 @@ _STATEMENT = (
 async def load_slot_offer(
     session: AsyncSession, *, office_id: int, service_id: int, start: datetime
 ) -> SlotOffer:
-    """``NotFound`` for an unknown office (first) or an unknown or inactive service."""
+    """``NotFound`` for an unknown office (first) or an unknown or not bookable service."""
     utc_day = as_utc(start).date()
     days = (plus_days(utc_day, -1), utc_day, plus_days(utc_day, 1))
     params: dict[str, object] = {"office_id": office_id, "service_id": service_id}

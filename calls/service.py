@@ -1,5 +1,4 @@
-"""The call's bookkeeping in the database: who may join, clerk call tokens, the event record,
-the clerk's agenda.
+"""The call's bookkeeping in the database: who may join, clerk call tokens, the event record.
 
 Like the booking services these take a session, raise domain errors and never commit. The
 signalling package knows nothing of this; ``app.calls`` wires it to the hub.
@@ -10,19 +9,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.lookup import find_appointment
+from booking.models import Appointment, AppointmentStatus
 from calls.models import CallEvent, CallToken
 from core.audit import Actor, record
-from core.errors import Conflict, Forbidden, NotFound, WrongState
+from core.errors import Conflict, WrongState
 from staff.models import StaffUser
 from staff.service import staff_actor, visible_office_ids
 
@@ -86,23 +84,6 @@ class StaffRef:
 
 
 # --- clerk access ------------------------------------------------------------------------------
-
-
-async def appointment_for_staff(
-    session: AsyncSession, user: StaffUser, reference: str
-) -> Appointment:
-    """The appointment ``reference``: 404 when unknown, 403 when not in one of the user's
-    offices."""
-    appointment = (
-        await session.execute(
-            select(Appointment).where(col(Appointment.reference) == reference[:20])
-        )
-    ).scalar_one_or_none()
-    if appointment is None:
-        raise NotFound()
-    if appointment.office_id not in await visible_office_ids(session, user):
-        raise Forbidden()
-    return appointment
 
 
 async def issue_call_token(
@@ -183,13 +164,10 @@ async def record_call_event(
     ``confirmed`` (a conditional update, so racing instances cannot both move it). Returns
     ``False`` for an unknown reference.
     """
-    appointment_id = (
-        await session.execute(
-            select(col(Appointment.id)).where(col(Appointment.reference) == reference)
-        )
-    ).scalar_one_or_none()
-    if appointment_id is None:
+    appointment = await find_appointment(session, reference)
+    if appointment is None or appointment.id is None:
         return False
+    appointment_id = appointment.id
     session.add(CallEvent(appointment_id=appointment_id, event=event, role=role,
                           staff_user_id=staff.id if staff and role == "clerk" else None, at=now))
     detail = {"reference": reference}
@@ -222,61 +200,3 @@ async def call_events(session: AsyncSession, appointment_id: int) -> list[CallEv
         .order_by(col(CallEvent.at), col(CallEvent.id))
     )
     return list((await session.execute(query)).scalars())
-
-
-# --- the clerk's agenda ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgendaItem:
-    appointment: Appointment
-    office: Office
-    service: Service
-
-
-async def clerk_offices(
-    session: AsyncSession, user: StaffUser, office_id: int | None
-) -> list[Office]:
-    """The offices the agenda covers: all of the user's, or the one asked for (403 when it is
-    not theirs, 404 when it does not exist)."""
-    visible = await visible_office_ids(session, user)
-    if office_id is not None:
-        if office_id not in visible:
-            exists = await session.get(Office, office_id)
-            raise Forbidden() if exists is not None else NotFound()
-        visible = [office_id]
-    if not visible:
-        return []
-    query = select(Office).where(col(Office.id).in_(visible)).order_by(col(Office.id))
-    return list((await session.execute(query)).scalars())
-
-
-def office_today(office: Office, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(office.timezone)).date()
-
-
-async def clerk_agenda(
-    session: AsyncSession, offices: Sequence[Office], day: date | None, now: datetime
-) -> list[AgendaItem]:
-    """Appointments of ``day`` (default: today in each office's zone) by start time. Lapsed
-    holds (``expired``) never became appointments and are left out."""
-    items: list[AgendaItem] = []
-    for office in offices:
-        zone = ZoneInfo(office.timezone)
-        local_day = day or office_today(office, now)
-        low = datetime.combine(local_day, time(), zone)
-        high = datetime.combine(local_day + timedelta(days=1), time(), zone)
-        query = (
-            select(Appointment, Service)
-            .join(Service, col(Service.id) == col(Appointment.service_id))
-            .where(
-                col(Appointment.office_id) == office.id,
-                col(Appointment.start_at) >= low,
-                col(Appointment.start_at) < high,
-                col(Appointment.status) != AppointmentStatus.expired.value,
-            )
-        )
-        for appointment, service in (await session.execute(query)).all():
-            items.append(AgendaItem(appointment, office, service))
-    items.sort(key=lambda i: (i.appointment.start_at, i.office.id or 0, i.appointment.reference))
-    return items

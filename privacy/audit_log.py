@@ -18,7 +18,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.models import Appointment, Office
+from booking.lookup import find_appointment
+from booking.models import Office
 from cases.models import Case
 from core.audit import AuditEvent
 
@@ -82,12 +83,8 @@ async def display_zone(session: AsyncSession) -> str:
 
 
 async def _appointment_ids(session: AsyncSession, reference: str) -> list[str]:
-    found = (
-        await session.execute(
-            select(col(Appointment.id)).where(col(Appointment.reference) == reference[:20])
-        )
-    ).scalars().all()
-    ids = [str(i) for i in found]
+    found = await find_appointment(session, reference)
+    ids = [str(found.id)] if found is not None else []
     by_case = (
         await session.execute(
             select(col(Case.appointment_id)).where(col(Case.case_number) == reference[:40])

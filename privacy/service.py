@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from booking.service import normalize_email
 from cases.milestones import Milestone
 from cases.models import Case, CaseItem, IdentityCheck, PaymentStatus
 from core.audit import Actor, AuditEvent, record
@@ -67,15 +68,6 @@ def placeholder_email(appointment_id: int) -> str:
 
 def is_anonymised(appointment: Appointment) -> bool:
     return appointment.email_norm.endswith("@" + PLACEHOLDER_DOMAIN)
-
-
-def normalize_subject_email(email: str) -> str:
-    """Like the booking's normalisation (lower case, no ``+tag``): one mailbox, one subject."""
-    value = email.strip().lower()
-    local, at, domain = value.rpartition("@")
-    if not at:
-        return value
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 @dataclass
@@ -169,7 +161,7 @@ async def apply_retention(
 async def subject_appointments(session: AsyncSession, email: str) -> list[Appointment]:
     query = (
         select(Appointment)
-        .where(col(Appointment.email_norm) == normalize_subject_email(email))
+        .where(col(Appointment.email_norm) == normalize_email(email))
         .order_by(col(Appointment.start_at))
     )
     return list((await session.execute(query)).scalars())
@@ -238,7 +230,7 @@ async def export_subject(session: AsyncSession, email: str) -> dict[str, Any]:
     wanted += [("dispatch", str(i)) for i in dispatch_ids]
     audit = await _audit_events(session, wanted)
     return {
-        "email": normalize_subject_email(email),
+        "email": normalize_email(email),
         "exported_at": utcnow().isoformat(),
         "appointments": [_row(a, ("link_nonce", "token_hash")) for a in appointments],
         "identity_checks": [_row(r) for r in await _rows(

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,9 +27,11 @@ from booking.admin_validation import (
     id_list,
     text,
 )
-from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.lookup import appointment_in_offices
+from booking.models import Appointment, Office
 from core.audit import Actor, record
-from core.errors import NotFound
+from core.errors import Forbidden, NotFound
+from core.link_tables import ids_per
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -84,15 +84,7 @@ async def find_user_by_email(session: AsyncSession, email_address: str) -> Staff
 async def user_office_ids(
     session: AsyncSession, user_ids: Sequence[int] | None = None
 ) -> dict[int, list[int]]:
-    query = select(col(StaffOffice.user_id), col(StaffOffice.office_id)).order_by(
-        col(StaffOffice.office_id)
-    )
-    if user_ids is not None:
-        query = query.where(col(StaffOffice.user_id).in_(list(user_ids)))
-    result: dict[int, list[int]] = {}
-    for user_id, office_id in (await session.execute(query)).all():
-        result.setdefault(int(user_id), []).append(int(office_id))
-    return result
+    return await ids_per(session, col(StaffOffice.user_id), col(StaffOffice.office_id), user_ids)
 
 
 async def _check_email_free(session: AsyncSession, address: str, own_id: int | None) -> None:
@@ -253,7 +245,7 @@ async def record_login_success(
     await session.execute(update(StaffUser).where(col(StaffUser.id) == user_id).values(**values))
 
 
-# --- the agenda --------------------------------------------------------------------------------
+# --- office scope ------------------------------------------------------------------------------
 
 
 async def visible_office_ids(session: AsyncSession, user: StaffUser) -> list[int]:
@@ -265,68 +257,37 @@ async def visible_office_ids(session: AsyncSession, user: StaffUser) -> list[int
     return (await user_office_ids(session, [user.id])).get(user.id, [])
 
 
-@dataclass(frozen=True)
-class AgendaRow:
-    reference: str
-    start: dt.datetime
-    end: dt.datetime
-    status: str
-    service_name: str
-    service_name_en: str
-    citizen_name: str
-    office_id: int
-    office_name: str
-    timezone: str
+async def office_ids_in_scope(
+    session: AsyncSession, user: StaffUser, office_id: int | None
+) -> list[int]:
+    """All of the user's offices, or the one asked for: 403 when it is not theirs, 404 when it
+    does not exist."""
+    visible = await visible_office_ids(session, user)
+    if office_id is None:
+        return visible
+    if office_id not in visible:
+        raise Forbidden() if await session.get(Office, office_id) is not None else NotFound()
+    return [office_id]
 
 
-async def day_agenda(
-    session: AsyncSession, office_ids: Sequence[int], day: dt.date
-) -> list[AgendaRow]:
-    """Appointments on ``day`` in each office's own time zone, by start time.
-
-    Lapsed holds (``expired``) are left out: they never became appointments.
-    """
-    if not office_ids:
-        return []
-    offices = (
-        await session.execute(select(Office).where(col(Office.id).in_(list(office_ids))))
-    ).scalars().all()
-    rows: list[AgendaRow] = []
-    for office in offices:
-        zone = ZoneInfo(office.timezone)
-        low = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
-        high = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
-        query = (
-            select(Appointment, Service)
-            .join(Service, col(Service.id) == col(Appointment.service_id))
-            .where(
-                col(Appointment.office_id) == office.id,
-                col(Appointment.start_at) >= low,
-                col(Appointment.start_at) < high,
-                col(Appointment.status) != AppointmentStatus.expired.value,
-            )
-        )
-        for appointment, service in (await session.execute(query)).all():
-            rows.append(AgendaRow(
-                reference=appointment.reference, start=appointment.start_at,
-                end=appointment.end_at, status=appointment.status,
-                service_name=service.name, service_name_en=service.name_en,
-                citizen_name=f"{appointment.given_name} {appointment.family_name}",
-                office_id=office.id or 0, office_name=office.name, timezone=office.timezone,
-            ))
-    rows.sort(key=lambda r: (r.start, r.office_name, r.reference))
-    return rows
+async def appointment_for_staff(
+    session: AsyncSession, user: StaffUser, reference: str
+) -> Appointment:
+    """The appointment ``reference``: 404 when unknown, 403 when not in one of the user's
+    offices."""
+    return await appointment_in_offices(session, reference, await visible_office_ids(session, user))
 
 
 __all__ = [
     "FieldErrors",
+    "appointment_for_staff",
     "create_user",
     "create_user_from",
-    "day_agenda",
     "delete_user",
     "find_user_by_email",
     "get_user",
     "list_users",
+    "office_ids_in_scope",
     "record_login_failure",
     "record_login_success",
     "staff_actor",

@@ -20,8 +20,8 @@ from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json
 from app.postcall_views import case_milestones_out
 from app.templating import request_language
-from booking.ics import build_ics, method_for
-from booking.models import Appointment
+from booking.ics import calendar_download
+from booking.models import Appointment, Office, Service
 from booking.service import (
     allowed_actions,
     appointment_details,
@@ -129,21 +129,21 @@ async def calendar(request: Request) -> Response:
     async with state.db.transaction() as session:
         appointment = await find_by_token(session, state.links, token)
         appointment, office, service = await appointment_details(session, appointment)
-        data = build_ics(
-            appointment, office, service,
-            method=method_for(appointment),
-            link_url=f"{state.settings.base_url}/t/{token}",
-            lang=request_language(request),
-            organizer=state.settings.mail_from,
-        )
-        filename = f"{appointment.reference}.ics"
-    return Response(
-        data,
-        media_type="text/calendar; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
+        return calendar_response(state, appointment, office, service, token,
+                                 request_language(request))
+
+
+def calendar_response(state: AppContext, appointment: Appointment, office: Office,
+                      service: Service, token: str, lang: str) -> Response:
+    """The calendar download, for this endpoint and the link page (``/t/{token}/calendar.ics``)
+    alike."""
+    body, filename = calendar_download(
+        appointment, office, service, link_url=f"{state.settings.base_url}/t/{token}",
+        lang=lang, mail_from=state.settings.mail_from,
     )
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    })
 
 
 routes: list[BaseRoute] = [

@@ -17,23 +17,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.openapi import operation
-from app.api.schemas import QueryId, iso, service_name
+from app.api.schemas import QueryId, iso
 from app.auth import require_api_user
 from app.calls import hub_of
 from app.context import ctx
 from app.http import validate
 from app.settings import Settings
 from app.templating import request_language
-from booking.models import Office, Service
-from calls.service import (
-    AgendaItem,
-    appointment_for_staff,
-    clerk_agenda,
-    clerk_offices,
-    issue_call_token,
-    join_window,
-)
+from booking.agenda import AgendaItem, day_agenda
+from booking.catalog import service_name
+from booking.models import Office
+from booking.service import appointment_details
+from calls.service import issue_call_token, join_window
 from core.types import utcnow
+from staff.service import appointment_for_staff, office_ids_in_scope
 
 # --- models ------------------------------------------------------------------------------------
 
@@ -130,8 +127,8 @@ async def agenda(request: Request) -> Response:
     state = ctx(request)
     day = date.fromisoformat(query.date) if query.date else None
     async with state.db.transaction() as session:
-        offices = await clerk_offices(session, user, query.office_id)
-        items = await clerk_agenda(session, offices, day, utcnow())
+        office_ids = await office_ids_in_scope(session, user, query.office_id)
+        items = await day_agenda(session, office_ids, day, utcnow())
     waiting = await hub_of(state).waiting_rooms([i.appointment.reference for i in items])
     lang = request_language(request)
     return JSONResponse([
@@ -148,9 +145,7 @@ async def appointment(request: Request) -> Response:
     state = ctx(request)
     async with state.db.transaction() as session:
         found = await appointment_for_staff(session, user, request.path_params["reference"])
-        office = await session.get(Office, found.office_id)
-        service = await session.get(Service, found.service_id)
-    assert office is not None and service is not None  # foreign keys
+        found, office, service = await appointment_details(session, found)
     waiting = await hub_of(state).is_waiting(found.reference)
     item = AgendaItem(found, office, service)
     return JSONResponse(item_out(item, waiting, state.settings, request_language(request)))

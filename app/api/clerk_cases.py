@@ -3,7 +3,7 @@ reopening and the audit trail.
 
 Access: any staff account, limited to the appointments of its offices (admins: all). An unknown
 reference is 404 and another office's appointment 403, exactly as in the clerk's call API
-(``calls.service.appointment_for_staff``): references are random and only staff reach these
+(``staff.service.appointment_for_staff``): references are random and only staff reach these
 endpoints, so telling "not yours" from "not there" reveals nothing a clerk could use, and a
 clear 403 helps a clerk who opened the wrong office's link. A citizen's link token is not a
 staff token (401).
@@ -32,14 +32,13 @@ from app.http import MalformedJSON, read_body, read_json, validate
 from app.settings import Settings
 from app.templating import request_language
 from booking.models import Appointment, Office, Service
-from calls.service import appointment_for_staff
 from cases import completion as cases
 from cases.identity import identity_checks
 from cases.models import Case, CaseState, Outcome
 from core.errors import Conflict, DomainError, Invalid, NotFound
 from postcall import decisions
 from privacy.audit_log import AuditFilter, bound, display_zone, search_audit
-from staff.service import staff_actor
+from staff.service import appointment_for_staff, staff_actor
 
 T = TypeVar("T", bound=BaseModel)
 ERRORS: dict[int, Any] = {401: None, 403: None, 404: None}

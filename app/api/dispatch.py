@@ -23,7 +23,6 @@ from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx, print_room_takes_all
 from app.http import read_body, read_json, validate
-from calls.service import appointment_for_staff
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, Invalid, NotFound
 from core.types import utcnow
@@ -32,7 +31,12 @@ from postcall.dispatch_models import Dispatch, HybridMailEvent
 from postcall.dispatch_providers import WebhookRejected, verify_webhook
 from postcall.print_room import batch_files, default_day, office_list
 from staff.models import StaffUser
-from staff.service import staff_actor, visible_office_ids
+from staff.service import (
+    appointment_for_staff,
+    office_ids_in_scope,
+    staff_actor,
+    visible_office_ids,
+)
 
 log = logging.getLogger("buergerbuero.dispatch")
 
@@ -42,12 +46,7 @@ HYBRID_ACTOR = Actor("system", None, "hybrid-mail")
 
 async def _offices(request: Request, user: StaffUser, office_id: int | None) -> list[int]:
     async with ctx(request).db.transaction() as session:
-        visible = await visible_office_ids(session, user)
-    if office_id is None:
-        return visible
-    if office_id not in visible:
-        raise Forbidden()
-    return [office_id]
+        return await office_ids_in_scope(session, user, office_id)
 
 
 async def _zone(request: Request, office_ids: list[int]) -> str:
@@ -58,9 +57,11 @@ async def _zone(request: Request, office_ids: list[int]) -> str:
 
 @operation(
     "The dispatch queue of my offices, newest first", tag="clerk", auth="staff",
-    query=s.DispatchQuery, responses={200: list[s.DispatchOut], 422: None, **ERRORS},
+    query=s.DispatchQuery, responses={200: list[s.DispatchOut], 404: None, 422: None, **ERRORS},
 )
 async def list_dispatch(request: Request) -> Response:
+    """``office_id``: one of my offices (403 for another one, 404 for none), as for the
+    agenda."""
     user = await require_api_user(request)
     query = validate(s.DispatchQuery, dict(request.query_params))
     office_ids = await _offices(request, user, query.office_id)

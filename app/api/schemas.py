@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from booking.availability import Slot
-from booking.catalog import OfferedService
+from booking.catalog import OfferedService, service_description, service_name
 from booking.models import Appointment, Office, Service
 from booking.service import Actions
 
@@ -289,10 +289,6 @@ def iso(value: datetime, tz: str | ZoneInfo) -> str:
     return value.astimezone(zone).isoformat(timespec="seconds")
 
 
-def service_name(service: Service, lang: str) -> str:
-    return service.name_en if lang == "en" and service.name_en else service.name
-
-
 def office_out(office: Office) -> dict[str, Any]:
     return OfficeOut(
         id=office.id or 0, name=office.name, timezone=office.timezone,
@@ -303,9 +299,8 @@ def office_out(office: Office) -> dict[str, Any]:
 
 def service_out(offered: OfferedService, lang: str) -> dict[str, Any]:
     s = offered.service
-    description = s.description_en if lang == "en" and s.description_en else s.description
     return ServiceOut(
-        id=s.id or 0, name=service_name(s, lang), description=description,
+        id=s.id or 0, name=service_name(s, lang), description=service_description(s, lang),
         duration_minutes=s.duration_minutes, fee_cents=s.fee_cents, currency=s.currency,
         video=s.video, requires_identity=s.requires_identity, office_ids=offered.office_ids,
     ).model_dump()

@@ -23,20 +23,17 @@ from app.context import ctx
 from app.pages import staff_http
 from app.pages.citizen_forms import N_
 from app.pages.citizen_http import limit, prefer_language, render, translator
-from app.pages.citizen_views import appointment_view, local_day, service_name, time_range
+from app.pages.citizen_views import appointment_view, local_day, time_range
 from app.pages.staff import STATUS_LABELS
 from booking import service as booking
+from booking.catalog import service_name
 from booking.models import Appointment, AppointmentStatus
 from booking.service import hold_lapsed
-from calls.service import (
-    appointment_for_staff,
-    call_events,
-    issue_call_token,
-    join_window,
-)
+from calls.service import call_events, issue_call_token, join_window
 from core.errors import DomainError, Unauthorized
 from core.i18n import Translator
 from core.types import utcnow
+from staff.service import appointment_for_staff
 
 # --- what the citizen's page shows --------------------------------------------------------------
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from booking.models import Appointment, Office
+from booking.lookup import find_appointment
+from booking.models import Office
 from cases.completion import completed_case
 from cases.models import Case, CaseItem
 from core.i18n import Translator
@@ -100,9 +99,7 @@ async def citizen_case_view(
     session: AsyncSession, reference: str, t: Translator
 ) -> CaseView | None:
     """The completed case of the appointment ``reference``, if there is one."""
-    appointment = (
-        await session.execute(select(Appointment).where(col(Appointment.reference) == reference))
-    ).scalar_one_or_none()
+    appointment = await find_appointment(session, reference)
     if appointment is None or appointment.id is None:
         return None
     found = await completed_case(session, appointment.id)

@@ -9,7 +9,6 @@ the e-mailed link lives in ``citizen_link``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,28 +23,24 @@ from app.pages import citizen_link
 from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
 from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
 from app.pages.citizen_views import (
-    all_offices,
-    appointment_by_reference,
     appointment_view,
-    bookable_services,
-    day_option,
+    day_error,
+    day_page,
     duration_text,
     fee_text,
-    office_today,
-    service_name,
-    service_office_counts,
-    service_offices,
     service_option,
     slot_groups,
     time_range,
     zone_note,
 )
+from booking import catalog
 from booking import service as booking
-from booking.availability import free_days, free_slots, zone
+from booking.availability import days_ahead, free_slots, office_today, zone
+from booking.catalog import service_name
+from booking.lookup import find_appointment
 from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 
-DAYS_PER_PAGE = 10
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
 
@@ -62,10 +57,11 @@ STEP_DETAILS = N_("Your details")
 async def start(request: Request) -> Response:
     t = translator(request)
     async with ctx(request).db.transaction() as session:
+        services = [offered.service for offered in await catalog.services(session)]
         rows = [
             {"id": s.id, "name": service_name(s, t.lang), "duration": duration_text(t, s),
              "fee": fee_text(t, s)}
-            for s in await bookable_services(session)
+            for s in services
         ]
     return render(request, "citizen/start.html", {"services": rows})
 
@@ -76,7 +72,7 @@ async def privacy(request: Request) -> Response:
             {"name": o.name, "authority": o.authority, "address": o.address, "email": o.email,
              "phone": o.phone, "privacy_contact": o.privacy_contact,
              "data_protection_officer": o.data_protection_officer}
-            for o in await all_offices(session)
+            for o in await catalog.offices(session)
         ]
     settings = ctx(request).settings
     return render(request, "citizen/privacy.html",
@@ -109,23 +105,23 @@ def _steps(request: Request, with_office: bool) -> list[str]:
 async def resolve(request: Request, session: AsyncSession, choice: Choice) -> Step:
     """The first step whose choice is missing or no longer valid, else the details step."""
     t = translator(request)
-    services = await bookable_services(session)
-    if not services:
+    offered = await catalog.services(session)
+    if not offered:
         return Step("unavailable", "citizen/book_unavailable.html")
+    services = [o.service for o in offered]
     service = next((s for s in services if s.id == choice.service_id), None)
     if service is None:
-        counts = await service_office_counts(session)
         error = ""
         if choice.step == "service" or choice.service_id is not None or "service" in choice.bad:
             error = t.gettext("Choose what you need an appointment for.")
-        steps = _steps(request, any(n > 1 for n in counts.values()))
+        steps = _steps(request, any(len(o.office_ids) > 1 for o in offered))
         return Step("service", "citizen/book_service.html", {
             "steps": steps, "current": 0, "error": error, "selected": choice.service_id,
             "options": [service_option(t, s) for s in services],
         }, 422 if error else 200)
 
     assert service.id is not None
-    offices = await service_offices(session, service.id)
+    offices = await catalog.service_offices(session, service.id)
     with_office = len(offices) > 1
     steps = _steps(request, with_office)
     base = {"steps": steps, "service_name": service_name(service, t.lang)}
@@ -207,29 +203,20 @@ async def _day_step(
     """The day step, or None when the chosen day is free (the flow goes on to the time)."""
     t = translator(request)
     assert service.id is not None and office.id is not None
-    today = office_today(office)
-    days = await free_days(session, service_id=service.id, office_id=office.id,
-                           start_date=today, end_date=today + timedelta(days=office.horizon_days))
+    days = await days_ahead(session, service_id=service.id, office=office)
     if choice.day is not None and choice.day in days:
         return None
-    error = ""
-    if choice.day is not None or "day" in choice.bad:
-        error = t.gettext("There are no free times on this day. Please choose another day.")
-    elif choice.step == "day":
-        error = t.gettext("Choose a day.")
-    page_from = choice.page_from or today
-    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
-    shown = days[first:first + DAYS_PER_PAGE]
+    error = day_error(t, choice)
+    page = day_page(t, days, choice.page_from or office_today(office))
     office_params = choice.params(upto="office")
     prev_href = next_href = ""
-    if first > 0:
-        prev_href = choice.url(upto="office", **{"from": days[max(0, first - DAYS_PER_PAGE)]
-                                                 .isoformat()})
-    if first + DAYS_PER_PAGE < len(days):
-        next_href = choice.url(upto="office", **{"from": days[first + DAYS_PER_PAGE].isoformat()})
+    if page.prev_from is not None:
+        prev_href = choice.url(upto="office", **{"from": page.prev_from.isoformat()})
+    if page.next_from is not None:
+        next_href = choice.url(upto="office", **{"from": page.next_from.isoformat()})
     return Step("day", "citizen/book_day.html", {
         **base, "current": 2 if with_office else 1, "error": error,
-        "options": [day_option(t, d) for d in shown],
+        "options": page.options,
         "selected": None, "prev_href": prev_href, "next_href": next_href,
         "back_href": choice.url(upto="service") if with_office else "/book",
         "form_action": "/book", "form_method": "get", "hidden": office_params,
@@ -320,7 +307,7 @@ async def book_done(request: Request) -> Response:
     if reference is None:
         return RedirectResponse("/book", status_code=303)
     async with state.db.transaction() as session:
-        appointment = await appointment_by_reference(session, reference)
+        appointment = await find_appointment(session, reference)
         if appointment is None:
             raise NotFound()
         appointment, office, service = await booking.appointment_details(session, appointment)

@@ -7,7 +7,6 @@ An unknown or expired token gets the same friendly "link not valid" page, with n
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.citizen import calendar_response
 from app.booking_policy import policy_from
 from app.context import ctx
 from app.pages.case_views import CaseView, citizen_case_view
@@ -23,21 +23,19 @@ from app.pages.citizen_http import limit, prefer_language, read_form, render, tr
 from app.pages.citizen_views import (
     AppointmentView,
     appointment_view,
-    day_option,
+    day_error,
+    day_page,
     local_day,
-    office_today,
     slot_groups,
     zone_note,
 )
 from app.pages.postcall_pages import StatusView, citizen_status_view
 from booking import service as booking
-from booking.availability import free_days, free_slots
-from booking.ics import build_ics, method_for
+from booking.availability import days_ahead, free_slots, office_today
 from booking.models import Appointment, Office, Service
 from core.audit import Actor
 from core.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
 
-DAYS_PER_PAGE = 10
 DONE_NOTICES = ("confirmed", "cancelled", "rescheduled")
 
 
@@ -175,9 +173,7 @@ async def _reschedule_context(
         "reschedule": True, "steps": [], "zone_note": zone_note(t, office),
         "switch_url": f"{base}/reschedule",
     }
-    today = office_today(office)
-    days = await free_days(session, service_id=service.id, office_id=office.id,
-                           start_date=today, end_date=today + timedelta(days=office.horizon_days))
+    days = await days_ahead(session, service_id=service.id, office=office)
     if choice.day is not None and choice.day in days:
         slots = await free_slots(session, service_id=service.id, office_id=office.id,
                                  start_date=choice.day, end_date=choice.day)
@@ -190,21 +186,16 @@ async def _reschedule_context(
                 "step_field": "",
             })
             return "citizen/book_slot.html", context, 200
-    error = ""
-    if choice.day is not None or "day" in choice.bad:
-        error = t.gettext("There are no free times on this day. Please choose another day.")
-    elif choice.step == "day":
-        error = t.gettext("Choose a day.")
-    page_from = choice.page_from or today
-    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    error = day_error(t, choice)
+    page = day_page(t, days, choice.page_from or office_today(office))
     prev_href = next_href = ""
-    if first > 0:
-        prev_href = f"{base}/reschedule?from={days[max(0, first - DAYS_PER_PAGE)].isoformat()}"
-    if first + DAYS_PER_PAGE < len(days):
-        next_href = f"{base}/reschedule?from={days[first + DAYS_PER_PAGE].isoformat()}"
+    if page.prev_from is not None:
+        prev_href = f"{base}/reschedule?from={page.prev_from.isoformat()}"
+    if page.next_from is not None:
+        next_href = f"{base}/reschedule?from={page.next_from.isoformat()}"
     context.update({
         "error": error, "selected": None, "no_days": not days,
-        "options": [day_option(t, d) for d in days[first:first + DAYS_PER_PAGE]],
+        "options": page.options,
         "prev_href": prev_href, "next_href": next_href, "back_href": base,
         "form_action": f"{base}/reschedule", "form_method": "get", "hidden": {},
         "step_field": "day",
@@ -271,18 +262,13 @@ async def reschedule(request: Request) -> Response:
 async def calendar(request: Request) -> Response:
     """Download the appointment as an .ics file (a GET that only reads)."""
     await limit(request, "token")
-    link = f"{ctx(request).settings.base_url}{_base(request)}"
     try:
         async with ctx(request).db.transaction() as session:
             appointment, office, service = await _open(request, session)
-            body = build_ics(appointment, office, service, method=method_for(appointment),
-                             link_url=link, lang=translator(request).lang)
-            filename = f"termin-{appointment.reference}.ics"
+            return calendar_response(ctx(request), appointment, office, service,
+                                     request.path_params["token"], translator(request).lang)
     except LinkInvalid:
         return _invalid(request)
-    return Response(body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-    })
 
 
 routes: list[BaseRoute] = [

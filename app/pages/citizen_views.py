@@ -1,4 +1,5 @@
-"""Read queries and display helpers shared by the citizen pages (no writes, no Starlette)."""
+"""Display helpers shared by the citizen pages (no writes, no Starlette); their queries are
+``booking.catalog`` and ``booking.lookup``, shared with the API."""
 
 from __future__ import annotations
 
@@ -7,77 +8,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
-
-from app.pages.citizen_forms import N_, slot_value
+from app.pages.citizen_forms import N_, Choice, slot_value
 from booking.availability import Slot, zone
-from booking.models import Appointment, AppointmentStatus, Office, Service, ServiceOffice
+from booking.catalog import service_description, service_name
+from booking.models import Appointment, AppointmentStatus, Office, Service
 from booking.service import allowed_actions, hold_lapsed
 from core.i18n import Translator
 from core.types import utcnow
 
-# --- queries ---------------------------------------------------------------------------------
-
-
-async def bookable_services(session: AsyncSession) -> list[Service]:
-    """Active video services offered by at least one office, in the admin's order."""
-    offered = select(col(ServiceOffice.service_id))
-    result = await session.execute(
-        select(Service)
-        .where(
-            col(Service.active).is_(True),
-            col(Service.video).is_(True),
-            col(Service.id).in_(offered),
-        )
-        .order_by(col(Service.sort_order), col(Service.name))
-    )
-    return list(result.scalars().all())
-
-
-async def service_offices(session: AsyncSession, service_id: int) -> list[Office]:
-    result = await session.execute(
-        select(Office)
-        .join(ServiceOffice, col(ServiceOffice.office_id) == col(Office.id))
-        .where(col(ServiceOffice.service_id) == service_id)
-        .order_by(col(Office.name))
-    )
-    return list(result.scalars().all())
-
-
-async def service_office_counts(session: AsyncSession) -> dict[int, int]:
-    """How many offices offer each service (decides whether the flow asks for an office)."""
-    result = await session.execute(
-        select(col(ServiceOffice.service_id), func.count())
-        .group_by(col(ServiceOffice.service_id))
-    )
-    return {int(service_id): int(n) for service_id, n in result.all()}
-
-
-async def all_offices(session: AsyncSession) -> list[Office]:
-    result = await session.execute(select(Office).order_by(col(Office.name)))
-    return list(result.scalars().all())
-
-
-async def appointment_by_reference(session: AsyncSession, reference: str) -> Appointment | None:
-    result = await session.execute(
-        select(Appointment).where(col(Appointment.reference) == reference)
-    )
-    return result.scalar_one_or_none()
-
-
 # --- display helpers --------------------------------------------------------------------------
-
-
-def service_name(service: Service, lang: str) -> str:
-    return service.name_en if lang == "en" and service.name_en else service.name
-
-
-def service_description(service: Service, lang: str) -> str:
-    if lang == "en" and service.description_en:
-        return service.description_en
-    return service.description
 
 
 def fee_text(t: Translator, service: Service) -> str:
@@ -99,10 +38,6 @@ def service_option(t: Translator, service: Service) -> dict[str, Any]:
     }
 
 
-def office_today(office: Office, now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(zone(office.timezone)).date()
-
-
 def local_day(value: datetime, office: Office) -> date:
     return value.astimezone(zone(office.timezone)).date()
 
@@ -120,6 +55,38 @@ def time_range(t: Translator, start: datetime, end: datetime, tz: str) -> str:
 
 def day_option(t: Translator, day: date) -> dict[str, Any]:
     return {"value": day.isoformat(), "title": t.date(day, "full")}
+
+
+DAYS_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class DayPage:
+    """The free days shown at once (from the day asked for), and where the pages before and
+    after begin."""
+
+    options: list[dict[str, Any]]
+    prev_from: date | None
+    next_from: date | None
+
+
+def day_page(t: Translator, days: list[date], page_from: date) -> DayPage:
+    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    return DayPage(
+        options=[day_option(t, d) for d in days[first:first + DAYS_PER_PAGE]],
+        prev_from=days[max(0, first - DAYS_PER_PAGE)] if first > 0 else None,
+        next_from=days[first + DAYS_PER_PAGE] if first + DAYS_PER_PAGE < len(days) else None,
+    )
+
+
+def day_error(t: Translator, choice: Choice) -> str:
+    """Why the day step shows again: the chosen day has no free time left, or none was chosen
+    (for the booking flow and for moving an appointment alike)."""
+    if choice.day is not None or "day" in choice.bad:
+        return t.gettext("There are no free times on this day. Please choose another day.")
+    if choice.step == "day":
+        return t.gettext("Choose a day.")
+    return ""
 
 
 MORNING = N_("Morning")

@@ -48,17 +48,16 @@ from app.pages.desk_forms import (
     read_identity,
 )
 from app.pages.desk_views import DeskView, FormState, desk_view
-from app.pages.staff import agenda_context, load_agenda
+from app.pages.staff import load_agenda, render_agenda
 from app.pages.staff_http import Form, read_form, redirect, render, translator
 from app.templating import request_language
 from booking.models import Office
-from calls.service import appointment_for_staff
 from cases import completion as cases
 from core.errors import Conflict, DomainError
 from core.types import utcnow
 from postcall import decisions
 from staff.models import StaffUser
-from staff.service import staff_actor
+from staff.service import appointment_for_staff, staff_actor
 
 POLL_SECONDS = 2.0
 STREAM_SECONDS = 55.0
@@ -337,9 +336,7 @@ async def _agenda_stream(request: Request, user: StaffUser) -> AsyncIterator[str
 
 
 async def agenda_print(request: Request) -> Response:
-    user = await require_page_user(request)
-    data = await load_agenda(request, user)
-    return render(request, "staff/agenda_print.html", agenda_context(request, data))
+    return await render_agenda(request, "staff/agenda_print.html")
 
 
 routes: list[BaseRoute] = [

@@ -18,7 +18,8 @@ from sqlmodel import col
 
 from app.pages.citizen_forms import N_
 from app.pages.staff import STATUS_LABELS
-from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.models import Appointment, AppointmentStatus, Service
+from booking.service import appointment_details
 from cases import completion as cases
 from cases.identity import (
     CHECKABLE,
@@ -210,9 +211,7 @@ async def desk_view(
     """The panels of ``appointment`` as they stand in the database now, with a failed form's
     values and errors when given."""
     assert appointment.id is not None
-    office = await session.get(Office, appointment.office_id)
-    service = await session.get(Service, appointment.service_id)
-    assert office is not None and service is not None  # foreign keys
+    _, office, service = await appointment_details(session, appointment)
     checks = await identity_checks(session, appointment.id)
     latest = checks[0] if checks else None
     found = await cases.completed_case(session, appointment.id)

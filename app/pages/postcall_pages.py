@@ -12,9 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -30,6 +28,7 @@ from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
 from app.postcall_views import MilestoneView, milestone_views
 from booking import service as booking
+from booking.lookup import find_appointment
 from booking.models import Appointment, Office
 from cases.completion import completed_case
 from cases.milestones import milestones
@@ -60,9 +59,7 @@ async def citizen_status_view(session: AsyncSession, reference: str, t: Translat
                               notice: str = "") -> StatusView | None:
     """Milestones, documents and feedback of the appointment ``reference``; None before the
     call is over (nothing to show yet)."""
-    appointment = (await session.execute(
-        select(Appointment).where(col(Appointment.reference) == reference)
-    )).scalar_one_or_none()
+    appointment = await find_appointment(session, reference)
     if appointment is None or appointment.id is None:
         return None
     over = await call_over(session, appointment.id)

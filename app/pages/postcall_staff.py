@@ -23,7 +23,8 @@ from starlette.routing import BaseRoute, Route
 from app.auth import check_csrf, require_page_user
 from app.context import ctx, print_room_takes_all
 from app.pages.staff_http import error_message, read_form, redirect, render, translator
-from booking.models import Appointment, Office
+from booking.lookup import find_appointment
+from booking.models import Office
 from core.errors import DomainError
 from postcall import dispatch as dispatching
 from postcall import feedback as feedbacks
@@ -218,9 +219,8 @@ async def address_save(request: Request) -> Response:
     try:
         async with ctx(request).db.transaction(write=True) as session:
             row = await dispatching.row_of(session, found)
-            appointment = (await session.execute(
-                select(Appointment).where(col(Appointment.reference) == row.reference)
-            )).scalar_one()
+            appointment = await find_appointment(session, row.reference)
+            assert appointment is not None  # the letter's appointment (a foreign key)
             await dispatching.set_postal_address(session, appointment, text.splitlines(),
                                                  staff_actor(user))
     except DomainError as exc:

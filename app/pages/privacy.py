@@ -13,8 +13,8 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import check_csrf, require_page_user
 from app.context import ctx
-from app.pages.citizen_views import all_offices
 from app.pages.staff_http import read_form, render, translator
+from booking import catalog
 from privacy import actions as privacy
 from privacy.service import subject_appointments
 from staff.service import staff_actor
@@ -85,7 +85,7 @@ async def imprint(request: Request) -> Response:
     async with ctx(request).db.transaction() as session:
         offices = [{"name": o.name, "authority": o.authority, "address": o.address,
                     "email": o.email, "phone": o.phone, "imprint": o.imprint}
-                   for o in await all_offices(session)]
+                   for o in await catalog.offices(session)]
     return render(request, "privacy/imprint.html", {"offices": offices})
 
 

@@ -30,11 +30,14 @@ from app.calls import hub_of
 from app.context import ctx
 from app.pages.staff_http import error_message, read_form, redirect, render, translator
 from booking.admin_validation import FIRST_DAY, LAST_DAY
+from booking.agenda import AgendaItem, day_agenda
+from booking.catalog import service_name
 from booking.models import Office
 from core.errors import RateLimited
+from core.i18n import Translator
 from core.types import utcnow
 from staff.models import StaffUser
-from staff.service import AgendaRow, day_agenda, visible_office_ids
+from staff.service import visible_office_ids
 from staff.sessions import InvalidCredentials, LoginLocked, find_session_user
 
 STATUS_KINDS = {
@@ -168,12 +171,12 @@ def _squeeze(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def matches(row: AgendaRow, query: str) -> bool:
+def matches(item: AgendaItem, query: str) -> bool:
     """The search: part of the reference, or of the citizen's name (either order)."""
     needle = _squeeze(query)
-    if needle and needle in _squeeze(row.reference):
+    if needle and needle in _squeeze(item.appointment.reference):
         return True
-    name = row.citizen_name.casefold()
+    name = item.citizen_name.casefold()
     return all(word in name for word in query.casefold().split())
 
 
@@ -219,6 +222,21 @@ class AgendaData:
         return urlencode({**pairs, **extra})
 
 
+def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime) -> AgendaEntry:
+    a, tz = item.appointment, item.office.timezone
+    return AgendaEntry(
+        reference=a.reference,
+        time=f"{t.time(a.start_at, tz)}–{t.time(a.end_at, tz)}",
+        service=service_name(item.service, t.lang),
+        citizen=item.citizen_name, office=item.office.name, status=a.status,
+        label=t.gettext(STATUS_LABELS.get(a.status, a.status)),
+        kind=STATUS_KINDS.get(a.status, "neutral"),
+        waiting=waiting and a.status in JOINABLE,
+        can_join=a.status in JOINABLE,
+        can_no_show=a.status == "confirmed" and a.start_at <= now,
+    )
+
+
 async def load_agenda(request: Request, user: StaffUser) -> AgendaData:
     """The day (``?date=``, default today), office (``?office_id=``) and search (``?q=``) the
     request asks for, with each appointment's live status (waiting from the call hub)."""
@@ -233,26 +251,13 @@ async def load_agenda(request: Request, user: StaffUser) -> AgendaData:
         zone = ZoneInfo(offices[0].timezone if offices else "Europe/Berlin")
         raw_day = request.query_params.get("date")
         day = _parse_day(raw_day) or now.astimezone(zone).date()
-        rows = await day_agenda(session, chosen, day)
+        items = await day_agenda(session, chosen, day, now)
     query = " ".join(request.query_params.get("q", "").split())[:100]
     if query:
-        rows = [r for r in rows if matches(r, query)]
-    waiting = await hub_of(state).waiting_rooms([r.reference for r in rows]) if rows else set()
-    entries = [
-        AgendaEntry(
-            reference=r.reference,
-            time=f"{t.time(r.start, r.timezone)}–{t.time(r.end, r.timezone)}",
-            service=r.service_name_en if t.lang == "en" and r.service_name_en
-            else r.service_name,
-            citizen=r.citizen_name, office=r.office_name, status=r.status,
-            label=t.gettext(STATUS_LABELS.get(r.status, r.status)),
-            kind=STATUS_KINDS.get(r.status, "neutral"),
-            waiting=r.reference in waiting and r.status in JOINABLE,
-            can_join=r.status in JOINABLE,
-            can_no_show=r.status == "confirmed" and r.start <= now,
-        )
-        for r in rows
-    ]
+        items = [i for i in items if matches(i, query)]
+    references = [i.appointment.reference for i in items]
+    waiting = await hub_of(state).waiting_rooms(references) if items else set()
+    entries = [_entry(t, i, i.appointment.reference in waiting, now) for i in items]
     return AgendaData(
         day=day,
         date_error=t.gettext("Please enter a date as YYYY-MM-DD.")
@@ -283,10 +288,15 @@ def agenda_context(request: Request, data: AgendaData) -> dict[str, Any]:
 AGENDA_NOTICES = {"no_show": "The appointment has been marked as missed."}
 
 
-async def agenda(request: Request) -> Response:
+async def render_agenda(request: Request, template: str) -> Response:
+    """The agenda the request asks for, as the page or as the printable day list."""
     user = await require_page_user(request)
     data = await load_agenda(request, user)
-    return render(request, "staff/agenda.html", agenda_context(request, data))
+    return render(request, template, agenda_context(request, data))
+
+
+async def agenda(request: Request) -> Response:
+    return await render_agenda(request, "staff/agenda.html")
 
 
 routes: list[BaseRoute] = [

@@ -354,6 +354,29 @@ async def test_service_not_offered_at_office(
     assert "not offered" in error["message"]
 
 
+async def test_only_video_services_are_listed_and_bookable(
+    client: httpx.AsyncClient, db: Database, seeded: World
+) -> None:
+    """The catalogue's rule (``booking.catalog.BOOKABLE``) on every public path: a service not
+    offered by video is not listed, has no free slots and cannot be booked, like an unknown
+    one; nothing is written."""
+    on_site = await add_service(db, [seeded.office], name="Personalausweis", video=False)
+    await add_schedule(db, seeded.office, [on_site])
+    for query in ("", f"?office_id={seeded.office_id}"):
+        r = await client.get(f"/api/v1/services{query}")
+        assert [s["id"] for s in r.json()] == [seeded.service_id], query
+    r = await client.get("/api/v1/availability", params={
+        "service_id": on_site.id, "office_id": seeded.office_id,
+        "from": DAY.isoformat(), "to": DAY.isoformat()})
+    assert_error(r, 404, "not_found")
+    body = booking(seeded, iso(DAY, 9), service_id=on_site.id)
+    assert_error(await client.post("/api/v1/appointments", json=body), 404, "not_found")
+    assert await appointments(db) == []
+    # The same slot of the video service is free and bookable.
+    r = await client.post("/api/v1/appointments", json=booking(seeded, iso(DAY, 9)))
+    assert r.status_code == 201, r.text
+
+
 async def test_per_email_limit(client: httpx.AsyncClient, seeded: World) -> None:
     emails = ["erika@example.com", "Erika@Example.com", "erika+2@example.com"]
     for i, email in enumerate(emails):

@@ -14,8 +14,8 @@ from app.db import Database
 from booking import service as service_module
 from booking.availability import Candidate, day_candidates, local_date, zone
 from booking.links import LinkKeys
-from booking.models import Appointment, Schedule, SlotSeat
-from booking.service import BookingPolicy, CitizenInput, book, cancel
+from booking.models import Appointment, Schedule, Service, SlotSeat
+from booking.service import BookingPolicy, CitizenInput, book, cancel, reschedule
 from booking.slot_offer import SlotOffer, WeeklyOpening, load_slot_offer, pick_slot
 from core.audit import Actor, AuditEvent
 from core.errors import NotASlot, NotFound
@@ -156,6 +156,34 @@ async def test_unknown_office_comes_first_then_the_service(db: Database) -> None
                 await load_slot_offer(session, office_id=w.office_id, service_id=service_id,
                                       start=start)
             assert exc.value.msgid == "This service does not exist."
+
+
+async def test_a_service_not_offered_by_video_is_not_bookable(
+    db: Database, links: LinkKeys
+) -> None:
+    """``booking.catalog.BOOKABLE`` decides for the booking as for the listings: a service not
+    offered by video is refused like an unknown one, when booking and when moving."""
+    w = await world(db)
+    day = date(2026, 11, 23)
+    async with db.transaction(write=True) as session:
+        booked = await book(session, links, POLICY, service_id=w.service_id,
+                            office_id=w.office_id, start=local(day, 9), citizen=citizen(),
+                            locale="de", now=NOW)
+    async with db.transaction(write=True) as session:
+        service = await session.get(Service, w.service_id)
+        assert service is not None
+        service.video = False
+    async with db.transaction(write=True) as session:
+        with pytest.raises(NotFound) as exc:
+            await book(session, links, POLICY, service_id=w.service_id, office_id=w.office_id,
+                       start=local(day, 10), citizen=citizen(), locale="de", now=NOW)
+        assert exc.value.msgid == "This service does not exist."
+        appointment = await session.get(Appointment, booked.appointment.id)
+        assert appointment is not None
+        with pytest.raises(NotFound):
+            await reschedule(session, POLICY, appointment, local(day, 10), now=NOW)
+    [only] = await appointments(db)
+    assert only.start_at == local(day, 9)
 
 
 async def test_a_reference_in_use_is_drawn_again(

@@ -15,7 +15,15 @@ from booking.models import Service
 from calls.models import CallToken
 from calls.service import call_token_hash
 from tests.calls.conftest import CLERK, PASSWORD, state_of
-from tests.staff.helpers import add_appointment, add_office, add_service, add_user, bearer
+from tests.staff.helpers import (
+    CHANGEOVER_DAYS,
+    add_appointment,
+    add_office,
+    add_service,
+    add_user,
+    bearer,
+    berlin,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -185,6 +193,24 @@ async def test_agenda_of_a_day_and_an_office(desk: Desk) -> None:
                               headers={**desk.headers, "Accept-Language": "en"},
                               params={"date": day.isoformat()})
     assert r.json()[0]["service"]["name"] == "Registration certificate"
+
+
+@pytest.mark.parametrize("season", list(CHANGEOVER_DAYS))
+async def test_agenda_on_a_dst_changeover_day(desk: Desk, season: str) -> None:
+    """The day is Berlin's midnight to midnight in UTC: neither the UTC day nor 24 hours."""
+    day, times = CHANGEOVER_DAYS[season]
+    inside = [(await desk.appointment(berlin(day, h, m, fold)))[0] for h, m, fold, _ in times]
+    for other in (berlin(day - dt.timedelta(days=1), 23, 45),
+                  berlin(day + dt.timedelta(days=1), 0, 15)):
+        await desk.appointment(other)
+    r = await desk.client.get("/api/v1/clerk/appointments", headers=desk.headers,
+                              params={"date": day.isoformat()})
+    assert r.status_code == 200, r.text
+    items = r.json()
+    assert [i["reference"] for i in items] == inside
+    assert [i["start"] for i in items] == [
+        f"{day.isoformat()}T{h:02d}:{m:02d}:00{offset}" for h, m, _, offset in times
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from tests.calls.peers import Signal
 from tests.cases.conftest import CLERK_A, Desk, build_desk
 from tests.conftest import live_server
 from tests.desk.conftest import csrf
-from tests.staff.helpers import page_login
+from tests.staff.helpers import CHANGEOVER_DAYS, add_appointment, berlin, page_login
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -104,6 +105,36 @@ async def test_another_day_by_the_picker(desk: Desk) -> None:
     assert f'data-events="/staff/agenda/events?date={day.isoformat()}' in r.text
     r = await desk.client.get("/staff", params={"date": "gestern"})
     assert 'id="date-error"' in r.text
+
+
+@pytest.mark.parametrize("season", list(CHANGEOVER_DAYS))
+async def test_agenda_page_on_a_dst_changeover_day(desk: Desk, season: str) -> None:
+    """The page shows the same day as the API: Berlin's midnight to midnight, 23 or 25 hours,
+    each time with its own offset."""
+    day, times = CHANGEOVER_DAYS[season]
+    inside = []
+    for hour, minute, fold, _ in times:
+        appointment_id, _ = await add_appointment(
+            desk.app, office_id=desk.office_a, service_id=desk.certificate,
+            start=berlin(day, hour, minute, fold))
+        [found] = await desk.rows(Appointment, id=appointment_id)
+        inside.append(found.reference)
+    outside = []
+    for start in (berlin(day - dt.timedelta(days=1), 23, 45),
+                  berlin(day + dt.timedelta(days=1), 0, 15)):
+        appointment_id, _ = await add_appointment(
+            desk.app, office_id=desk.office_a, service_id=desk.certificate, start=start)
+        [found] = await desk.rows(Appointment, id=appointment_id)
+        outside.append(found.reference)
+    r = await desk.client.get("/staff", params={"date": day.isoformat()})
+    assert r.status_code == 200
+    shown_in_order = re.findall(r'id="row-([^"]+)"', r.text)
+    assert shown_in_order == inside
+    ends = [berlin(day, h, m, fold) + dt.timedelta(minutes=15) for h, m, fold, _ in times]
+    for reference, (hour, minute, _, _), end in zip(inside, times, ends, strict=True):
+        local_end = end.astimezone(BERLIN)
+        assert f"{hour:02d}:{minute:02d}–{local_end:%H:%M}" in row_of(r.text, reference)
+    assert not set(outside) & set(shown_in_order)
 
 
 async def test_printable_day_list(desk: Desk) -> None:

@@ -200,3 +200,13 @@ async def test_the_hybrid_mail_webhook_is_refused_when_no_service_is_configured(
     r = await desk.client.post("/api/v1/webhooks/hybrid-mail", content=body,
                                headers={"Signature": sign(body, "")})
     assert r.status_code == 400 and r.json()["error"]["code"] == "webhook_rejected"
+
+
+async def test_one_office_of_the_queue_is_scoped_like_the_agenda(desk: Desk) -> None:
+    """``office_id`` on the dispatch queue as on the agenda: mine 200, another office's 403, an
+    office that does not exist 404."""
+    for path in ("/api/v1/clerk/dispatch", "/api/v1/clerk/appointments"):
+        for office_id, status in ((desk.office_a, 200), (desk.office_b, 403), (999999, 404)):
+            r = await desk.client.get(path, params={"office_id": office_id},
+                                      headers=desk.clerk_a)
+            assert r.status_code == status, (path, office_id, r.text)

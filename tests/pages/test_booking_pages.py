@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from booking.models import Appointment
+from booking.models import Appointment, Service
 from core.jobs import Job
 from tests.conftest import running
 from tests.pages.helpers import (
@@ -240,6 +240,38 @@ async def test_missing_choices_show_errors_and_bad_parameters_no_500(
         assert h1_count(r.text) == 1
     r = await client.get(f"/book?service={seeded.service_id}&step=day")
     assert r.status_code == 422 and "Bitte wählen Sie einen Tag." in r.text
+
+
+async def test_pages_and_api_refuse_a_service_not_offered_by_video(
+    app: Starlette, client: httpx.AsyncClient, seeded: Seed
+) -> None:
+    """One catalogue (``booking.catalog``) for the pages and the API: once a service is no
+    longer offered by video it is not listed, the flow asks for a service again, and a form
+    filled while it still was bookable books nothing, on the pages as through the API."""
+    day, slot, page = await walk_to_details(client, seeded)
+    async with app_ctx(app).db.transaction(write=True) as session:
+        service = await session.get(Service, seeded.service_id)
+        assert service is not None
+        service.video = False
+    r = await client.get("/")
+    assert "Lebensbescheinigung" in r.text and "Meldebescheinigung" not in r.text
+    r = await client.get(f"/book?service={seeded.service_id}")
+    assert r.status_code == 422
+    assert radio_values(r.text, "service") == [str(seeded.free_service_id)]
+    before = await counts(app)
+    r = await client.post("/book", data=details_form(csrf_of(page), seeded.service_id, day, slot))
+    assert r.status_code == 422
+    assert radio_values(r.text, "service") == [str(seeded.free_service_id)]
+    assert await counts(app) == before
+    r = await client.get("/api/v1/services")
+    assert [s["id"] for s in r.json()] == [seeded.free_service_id]
+    r = await client.post("/api/v1/appointments", json={
+        "service_id": seeded.service_id, "office_id": seeded.office_id, "start": slot,
+        "citizen": {"given_name": "Erika", "family_name": "Mustermann",
+                    "email": "erika@example.org"}, "locale": "de",
+    })
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+    assert await counts(app) == before
 
 
 async def test_office_step_appears_with_two_offices(app: Starlette,

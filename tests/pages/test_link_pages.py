@@ -231,6 +231,33 @@ async def test_calendar_download(
     assert start.dt == (await load(app, reference)).start_at
 
 
+async def test_the_link_page_and_the_api_give_the_same_calendar_file(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    """One calendar download (``booking.ics.calendar_download``) behind the link page and the
+    API: the same file name and the same event, with the sender's address as organizer, as
+    the mails have it."""
+    application = create_app(settings_factory(
+        mail_from="Bürgerbüro Musterstadt <termine@musterstadt.example>"))
+    async with running(application):
+        seeded = await seed(application)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://testserver") as client:
+            reference = await book_via_pages(client, seeded)
+            token = await token_of(application, reference)
+            page = await client.get(f"/t/{token}/calendar.ics")
+            api = await client.get("/api/v1/me/calendar.ics",
+                                   headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == api.status_code == 200
+    expected = f'attachment; filename="termin-{reference}.ics"'
+    assert page.headers["content-disposition"] == api.headers["content-disposition"] == expected
+    events = [Calendar.from_ical(r.content).walk("VEVENT")[0] for r in (page, api)]
+    assert [str(e["ORGANIZER"]) for e in events] == ["mailto:termine@musterstadt.example"] * 2
+    for event in events:
+        del event["DTSTAMP"]  # the moment of the download
+    assert events[0].to_ical() == events[1].to_ical()
+
+
 async def test_page_speaks_the_booking_language_until_one_is_chosen(
     app: Starlette, seeded: Seed
 ) -> None:

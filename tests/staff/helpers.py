@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
@@ -18,6 +19,22 @@ from staff.service import create_user
 PASSWORD = "Vier-Kerzen-am-Adventskranz"
 ADMIN_EMAIL = "admin@stadt.example"
 CLERK_EMAIL = "clerk@stadt.example"
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# Europe/Berlin's changeover days, each with wall times on it (hour, minute, fold) and their UTC
+# offset: 23 hours (02:00 → 03:00) and 25 hours (03:00 → 02:00, the hour from 02:00 twice).
+CHANGEOVER_DAYS = {
+    "spring": (dt.date(2026, 3, 29), [(0, 15, 0, "+01:00"), (1, 45, 0, "+01:00"),
+                                      (3, 0, 0, "+02:00"), (23, 45, 0, "+02:00")]),
+    "autumn": (dt.date(2026, 10, 25), [(0, 15, 0, "+02:00"), (2, 30, 0, "+02:00"),
+                                       (2, 30, 1, "+01:00"), (23, 45, 0, "+01:00")]),
+}
+
+
+def berlin(day: dt.date, hour: int, minute: int, fold: int = 0) -> dt.datetime:
+    """A wall-clock time in Berlin (``fold=1``: the second of a repeated hour), in UTC."""
+    wall = dt.datetime.combine(day, dt.time(hour, minute), BERLIN).replace(fold=fold)
+    return wall.astimezone(dt.UTC)
 
 
 def context(app: Starlette) -> AppContext:

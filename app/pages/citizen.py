@@ -21,7 +21,7 @@ from app.booking_policy import policy_from
 from app.context import ctx
 from app.metrics import metrics_of
 from app.pages import citizen_link
-from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
+from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors
 from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
 from app.pages.citizen_views import (
     all_offices,
@@ -40,6 +40,7 @@ from app.pages.citizen_views import (
     time_range,
     zone_note,
 )
+from app.signing import sign, unsign
 from booking import service as booking
 from booking.availability import free_days, free_slots, zone
 from booking.models import Office, Service
@@ -303,7 +304,7 @@ async def book_submit(request: Request) -> Response:
 
     response = RedirectResponse("/book/done", status_code=303)
     response.set_cookie(
-        BOOKED_COOKIE, sign(state.secret_key, "booked", reference, BOOKED_MAX_AGE),
+        BOOKED_COOKIE, sign(state.secret_key, "booked", reference),
         max_age=BOOKED_MAX_AGE, path="/book/done", httponly=True, samesite="lax",
         secure=secure_cookies(request),
     )
@@ -316,7 +317,8 @@ async def book_done(request: Request) -> Response:
     No link token here: with double opt-in only the mailbox owner may confirm.
     """
     state = ctx(request)
-    reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE))
+    reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE),
+                       BOOKED_MAX_AGE)
     if reference is None:
         return RedirectResponse("/book", status_code=303)
     async with state.db.transaction() as session:

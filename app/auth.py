@@ -1,4 +1,4 @@
-"""Staff authentication: login with throttling, sessions (web cookie and API bearer), CSRF.
+"""Staff authentication: login with throttling, sessions (web cookie and API bearer).
 
 A session's secret is 256 random bits given to the client once; the database keeps only
 ``HMAC-SHA256(secret_key, ...)`` of it, so a copy of the table yields no usable login. Web and API
@@ -9,6 +9,9 @@ Throttling has two layers: a per-IP limit (rule ``login``) and a per-address cou
 the account for ``login_lockout_minutes`` after ``login_max_failures`` failures. Unknown
 addresses are counted the same way (in the rate-limit store) and checked against a dummy hash,
 so neither the answer nor its timing tells whether an account exists.
+
+The forms of a signed-in page are protected by the one CSRF mechanism of all pages
+(``app/csrf.py``); ``require_page_user`` binds its tokens to the session.
 """
 
 from __future__ import annotations
@@ -17,9 +20,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from limits import RateLimitItemPerMinute
@@ -31,8 +32,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from app import csrf
 from app.context import AppContext, ctx
-from app.http import bearer_token, client_ip
+from app.http import bearer_token, client_ip, cookie_secure
 from core.audit import Actor, record
 from core.errors import DomainError, Forbidden, Unauthorized
 from core.types import utcnow
@@ -47,8 +49,6 @@ from staff.service import (
 )
 
 SESSION_COOKIE = "buero_staff"
-LOGIN_COOKIE = "buero_login"
-CSRF_FIELD = "csrf_token"
 
 
 class InvalidCredentials(Unauthorized):
@@ -62,15 +62,9 @@ class LoginLocked(DomainError):
     message = "Too many failed sign-in attempts. Please try again in %(minutes)s minutes."
 
 
-class CsrfFailed(Forbidden):
-    code = "csrf_failed"
-    message = "The form has expired. Please reload the page and try again."
-
-
 @dataclass(frozen=True)
 class NewSession:
     token: str  # given to the client once; never stored or logged
-    csrf_token: str
     expires_at: dt.datetime
 
 
@@ -86,7 +80,6 @@ async def open_session(
     lifetime: dt.timedelta, now: dt.datetime,
 ) -> NewSession:
     token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32) if kind == "web" else ""
     expires = now + lifetime
     # Expired logins of this user are dropped here rather than by a periodic job.
     await session.execute(
@@ -95,9 +88,9 @@ async def open_session(
         )
     )
     session.add(StaffSession(token_hash=token_hash(secret_key, token), user_id=user_id,
-                             kind=kind, csrf_token=csrf, expires_at=expires))
+                             kind=kind, expires_at=expires))
     await session.flush()
-    return NewSession(token, csrf, expires)
+    return NewSession(token, expires)
 
 
 async def find_session_user(
@@ -264,37 +257,13 @@ async def require_page_user(request: Request, *, role: str | None = None) -> Sta
         raise HTTPException(303, headers={"Location": location})
     staff_session, user = found
     request.state.staff_user = user
-    request.state.csrf_token = staff_session.csrf_token
+    csrf.bind_to_session(request, staff_session.token_hash)
     _check_role(user, role)
     return user
 
 
-# --- CSRF --------------------------------------------------------------------------------------
 
-
-def login_csrf_token(secret_key: bytes, cookie_value: str) -> str:
-    """The login form's token: bound to a random pre-session cookie with the server key, so a
-    cookie planted by another site or subdomain is of no use without the key."""
-    digest = hmac.new(secret_key, b"login-csrf\x00" + cookie_value.encode(), hashlib.sha256)
-    return digest.hexdigest()
-
-
-def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
-    """Refuse (403) a state-changing form post without the session's (or login's) CSRF token."""
-    sent = form.get(CSRF_FIELD)
-    expected = getattr(request.state, "csrf_token", "") or ""
-    if not expected:
-        cookie = request.cookies.get(LOGIN_COOKIE, "")
-        if cookie:
-            expected = login_csrf_token(ctx(request).secret_key, cookie)
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(
-        sent.encode("utf-8", "replace"), expected.encode()
-    ):
-        raise CsrfFailed()
-
-
-def cookie_secure(request: Request) -> bool:
-    return ctx(request).settings.base_url.startswith("https://")
+# --- the session cookie ------------------------------------------------------------------------
 
 
 def set_session_cookie(request: Request, response: Response, new: NewSession) -> None:

@@ -1,4 +1,4 @@
-"""Small request helpers shared by the JSON handlers."""
+"""Small request helpers shared by the handlers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import HTTPConnection, Request
 
+from app.context import ctx
 from core.errors import DomainError, Invalid, Unauthorized
 
 T = TypeVar("T", bound=BaseModel)
@@ -100,3 +101,9 @@ def bearer_token(conn: HTTPConnection) -> str:
 def client_ip(conn: HTTPConnection) -> str:
     """The client address as the ASGI server saw it (uvicorn applies --proxy-headers)."""
     return conn.client.host if conn.client else "unknown"
+
+
+def cookie_secure(conn: HTTPConnection) -> bool:
+    """Cookies get ``Secure`` when the site is served over https (a Secure cookie would never
+    come back over the plain http of development)."""
+    return ctx(conn).settings.base_url.startswith("https://")

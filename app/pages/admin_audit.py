@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from app.auth import require_page_user
 from app.context import ctx
 from app.i18n import Translator
-from app.pages.staff_http import render, translator
+from app.templating import render, translator
 from core.audit import AuditEvent
 from privacy.audit_log import (
     AuditFilter,

@@ -18,14 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.auth import check_csrf, require_page_user
+from app.auth import require_page_user
 from app.context import ctx
+from app.forms import read_form
 from app.i18n import Translator
-from app.pages import staff_http
 from app.pages.citizen_forms import N_
-from app.pages.citizen_http import limit, prefer_language, render, translator
+from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import appointment_view, local_day, service_name, time_range
 from app.pages.staff import STATUS_LABELS
+from app.templating import render, translator
 from booking import service as booking
 from booking.models import Appointment, AppointmentStatus
 from booking.service import hold_lapsed
@@ -206,7 +207,7 @@ class BookingData:
 
 async def _booking(request: Request, reference: str) -> BookingData:
     user = await require_page_user(request)
-    t = staff_http.translator(request)
+    t = translator(request)
     async with ctx(request).db.transaction() as session:
         appointment = await appointment_for_staff(session, user, reference)
         appointment, office, service = await booking.appointment_details(session, appointment)
@@ -234,15 +235,15 @@ async def _booking(request: Request, reference: str) -> BookingData:
 
 async def clerk_call(request: Request) -> Response:
     data = await _booking(request, request.path_params["reference"])
-    t = staff_http.translator(request)
-    return staff_http.render(request, "call/clerk.html", {
+    t = translator(request)
+    return render(request, "call/clerk.html", {
         "booking": data, "messages": texts(t, SHARED_TEXTS, CLERK_TEXTS),
     })
 
 
 def _json_error(request: Request, status: int, code: str, msgid: str,
                 params: dict[str, Any] | None = None) -> JSONResponse:
-    message = staff_http.translator(request).gettext(msgid, **(params or {}))
+    message = translator(request).gettext(msgid, **(params or {}))
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
@@ -261,10 +262,9 @@ async def clerk_call_token(request: Request) -> Response:
         return _json_error(request, 401, "unauthorized",
                            "Your session has expired. Please log in again.")
     state = ctx(request)
-    form = await staff_http.read_form(request)
     now = utcnow()
     try:
-        check_csrf(request, form)
+        await read_form(request)
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user,
                                                       request.path_params["reference"])

@@ -19,10 +19,12 @@ from starlette.routing import BaseRoute, Route
 
 from app.booking_policy import policy_from
 from app.context import ctx
+from app.forms import read_form
+from app.http import cookie_secure
 from app.metrics import metrics_of
 from app.pages import citizen_link
 from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors
-from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
+from app.pages.citizen_http import limit
 from app.pages.citizen_views import (
     all_offices,
     appointment_by_reference,
@@ -41,6 +43,7 @@ from app.pages.citizen_views import (
     zone_note,
 )
 from app.signing import sign, unsign
+from app.templating import render, translator
 from booking import service as booking
 from booking.availability import free_days, free_slots, zone
 from booking.models import Office, Service
@@ -306,7 +309,7 @@ async def book_submit(request: Request) -> Response:
     response.set_cookie(
         BOOKED_COOKIE, sign(state.secret_key, "booked", reference),
         max_age=BOOKED_MAX_AGE, path="/book/done", httponly=True, samesite="lax",
-        secure=secure_cookies(request),
+        secure=cookie_secure(request),
     )
     return response
 

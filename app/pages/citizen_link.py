@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Route
 
 from app.booking_policy import policy_from
 from app.context import ctx
+from app.forms import read_form
 from app.pages.case_views import CaseView, citizen_case_view
 from app.pages.citizen_forms import Choice, parse_slot
-from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
+from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import (
     AppointmentView,
     appointment_view,
@@ -30,6 +31,7 @@ from app.pages.citizen_views import (
     zone_note,
 )
 from app.pages.postcall_pages import StatusView, citizen_status_view
+from app.templating import render, translator
 from booking import service as booking
 from booking.availability import free_days, free_slots
 from booking.ics import build_ics, method_for

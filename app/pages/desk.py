@@ -37,8 +37,9 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
 from app.api.clerk_cases import case_policy, render_case
-from app.auth import check_csrf, require_page_user, safe_next
+from app.auth import require_page_user, safe_next
 from app.context import ctx
+from app.forms import Form, read_form
 from app.pages import call as call_pages
 from app.pages.desk_forms import (
     FormInvalid,
@@ -49,8 +50,8 @@ from app.pages.desk_forms import (
 )
 from app.pages.desk_views import DeskView, FormState, desk_view
 from app.pages.staff import agenda_context, load_agenda
-from app.pages.staff_http import Form, read_form, redirect, render, translator
-from app.templating import request_language
+from app.pages.staff_http import redirect
+from app.templating import render, request_language, translator
 from booking.models import Office
 from calls.service import appointment_for_staff
 from cases import completion as cases
@@ -151,9 +152,7 @@ def _json_error(request: Request, exc: DomainError) -> Response:
 
 async def _form(request: Request) -> tuple[StaffUser, Form]:
     user = await _user(request)
-    form = await read_form(request)
-    check_csrf(request, form)
-    return user, form
+    return user, await read_form(request)
 
 
 # --- identity check ------------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from app.api.citizen_docs import (
     receipt_document,
 )
 from app.context import ctx
+from app.forms import read_form
 from app.i18n import Translator
-from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
+from app.pages.citizen_http import limit, prefer_language
 from app.postcall_views import MilestoneView, milestone_views
+from app.templating import render, translator
 from booking import service as booking
 from booking.models import Appointment, Office
 from cases.completion import completed_case

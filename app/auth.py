@@ -34,6 +34,7 @@ from starlette.responses import Response
 
 from app import csrf
 from app.context import AppContext, ctx
+from app.errors import answer_in_json
 from app.http import bearer_token, client_ip, cookie_secure
 from core.audit import Actor, record
 from core.errors import DomainError, Forbidden, Unauthorized
@@ -54,6 +55,10 @@ SESSION_COOKIE = "buero_staff"
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
     message = "The e-mail address or the password is wrong."
+
+
+class SessionExpired(Unauthorized):
+    message = "Your session has expired. Please log in again."
 
 
 class LoginLocked(DomainError):
@@ -261,6 +266,17 @@ async def require_page_user(request: Request, *, role: str | None = None) -> Sta
     _check_role(user, role)
     return user
 
+
+async def require_script_user(request: Request) -> StaffUser:
+    """The session's user for a request of a page's script: its errors are answered in JSON,
+    and without a session with 401 rather than a redirect to the login page."""
+    answer_in_json(request)
+    try:
+        return await require_page_user(request)
+    except HTTPException as exc:
+        if exc.status_code != 303:
+            raise
+        raise SessionExpired() from exc
 
 
 # --- the session cookie ------------------------------------------------------------------------

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.auth import require_page_user
+from app.auth import require_page_user, require_script_user
 from app.context import ctx
 from app.forms import read_form
 from app.i18n import Translator
@@ -36,7 +34,7 @@ from calls.service import (
     issue_call_token,
     join_window,
 )
-from core.errors import DomainError, Unauthorized
+from core.errors import Unauthorized
 from core.types import utcnow
 
 # --- what the citizen's page shows --------------------------------------------------------------
@@ -241,40 +239,24 @@ async def clerk_call(request: Request) -> Response:
     })
 
 
-def _json_error(request: Request, status: int, code: str, msgid: str,
-                params: dict[str, Any] | None = None) -> JSONResponse:
-    message = translator(request).gettext(msgid, **(params or {}))
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
 async def clerk_call_token(request: Request) -> Response:
     """A call token for the page's own WebSocket, as JSON (the page's script asks for it).
 
-    Errors are JSON too (the script reads them): 401 when the page session is gone, 403 for a
-    bad CSRF token or another office, 404 for an unknown reference, 409 when the appointment
-    cannot be called (any more).
+    Errors are in the one JSON error shape too (the script reads them): 401 when the page
+    session is gone, 403 for a bad CSRF token or another office, 404 for an unknown reference,
+    409 when the appointment cannot be called (any more).
     """
-    try:
-        user = await require_page_user(request)
-    except HTTPException as exc:
-        if exc.status_code != 303:
-            raise
-        return _json_error(request, 401, "unauthorized",
-                           "Your session has expired. Please log in again.")
+    user = await require_script_user(request)
+    await read_form(request)
     state = ctx(request)
     now = utcnow()
-    try:
-        await read_form(request)
-        async with state.db.transaction(write=True) as session:
-            appointment = await appointment_for_staff(session, user,
-                                                      request.path_params["reference"])
-            window = join_window(appointment, state.settings.join_before_minutes,
-                                 state.settings.join_after_minutes)
-            issued = await issue_call_token(
-                session, state.secret_key, appointment, user, window=window,
-                max_lifetime=timedelta(minutes=state.settings.call_token_minutes), now=now)
-    except DomainError as exc:
-        return _json_error(request, exc.status, exc.code, exc.msgid, exc.params)
+    async with state.db.transaction(write=True) as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        window = join_window(appointment, state.settings.join_before_minutes,
+                             state.settings.join_after_minutes)
+        issued = await issue_call_token(
+            session, state.secret_key, appointment, user, window=window,
+            max_lifetime=timedelta(minutes=state.settings.call_token_minutes), now=now)
     return JSONResponse({"token": issued.token, "expires_at": issued.expires_at.isoformat()},
                         headers={"Cache-Control": "no-store"})
 

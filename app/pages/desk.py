@@ -7,7 +7,9 @@ so the rules live in one place. Each endpoint answers in the form its caller ask
 
 * ``X-Requested-With: desk`` (static/js/desk-panels.js): the re-rendered panel(s) as an HTML
   fragment (200, or 409/422 with the errors beside the fields), so the video call keeps running;
-* ``Accept: application/json``: the API's JSON shapes (errors as ``{"error": {...}}``);
+* ``Accept: application/json``: the API's JSON shapes, errors in the one error shape of
+  ``app/errors.py`` (``{"error": {"code", "message", "details"}}``; so are the script's
+  errors that are not about the form: an expired session, a refused token, another office);
 * a plain form post (no JavaScript): 303 back to the call page, or the call page again with the
   errors (422/409).
 
@@ -32,13 +34,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
 from app.api.clerk_cases import case_policy, render_case
-from app.auth import require_page_user, safe_next
+from app.auth import require_page_user, require_script_user, safe_next
 from app.context import ctx
+from app.errors import json_error
 from app.forms import Form, read_form
 from app.pages import call as call_pages
 from app.pages.desk_forms import (
@@ -83,25 +86,10 @@ def _reference(request: Request) -> str:
 
 
 async def _user(request: Request) -> StaffUser:
-    """The session's user; for script callers a JSON 401 rather than a login redirect."""
-    try:
+    """The session's user; for script callers errors in JSON (a 401, not a login redirect)."""
+    if _mode(request) == "page":
         return await require_page_user(request)
-    except HTTPException as exc:
-        if exc.status_code == 303 and _mode(request) != "page":
-            t = translator(request)
-            raise _JsonError(401, "unauthorized",
-                             t.gettext("Your session has expired. Please log in again.")) from exc
-        raise
-
-
-class _JsonError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message
-
-    def response(self) -> Response:
-        return JSONResponse({"error": {"code": self.code, "message": self.message}},
-                            status_code=self.status)
+    return await require_script_user(request)
 
 
 async def _load(request: Request, user: StaffUser, *, identity: FormState | None = None,
@@ -142,12 +130,12 @@ async def _answer(
     return render(request, "call/_desk_fragment.html", {"desk": view}, status)
 
 
-def _json_error(request: Request, exc: DomainError) -> Response:
-    body: dict[str, Any] = {"code": exc.code,
-                            "message": translator(request).gettext(exc.msgid, **exc.params)}
-    if exc.field:
-        body["field"] = exc.field
-    return JSONResponse({"error": body}, status_code=exc.status)
+def _invalid_json(invalid: FormInvalid) -> Response:
+    """A form that could not be read, for a JSON caller: 422 with each field's message."""
+    errors = {key: message for key, message in invalid.state.errors.items() if key}
+    first = next(iter(errors.values()), "")
+    return json_error(422, "validation_error", first,
+                      [{"field": key, "message": message} for key, message in errors.items()])
 
 
 async def _form(request: Request) -> tuple[StaffUser, Form]:
@@ -159,18 +147,13 @@ async def _form(request: Request) -> tuple[StaffUser, Form]:
 
 
 async def verification(request: Request) -> Response:
-    try:
-        user, form = await _form(request)
-    except _JsonError as exc:
-        return exc.response()
+    user, form = await _form(request)
     t = translator(request)
     try:
         data = read_identity(t, form)
     except FormInvalid as invalid:
         if _mode(request) == "json":
-            field = next(iter(invalid.state.errors))
-            return JSONResponse({"error": {"code": "validation_error", "field": field,
-                                           "message": invalid.state.errors[field]}}, 422)
+            return _invalid_json(invalid)
         return await _answer(request, user, status=422, parts=("identity",),
                              anchor="identity-check", identity=invalid.state)
     try:
@@ -186,10 +169,8 @@ async def verification(request: Request) -> Response:
                     check, office.timezone if office else "UTC"),
             }
     except DomainError as exc:
-        if exc.status in _NOT_THE_FORM:
+        if exc.status in _NOT_THE_FORM or _mode(request) == "json":
             raise
-        if _mode(request) == "json":
-            return _json_error(request, exc)
         return await _answer(request, user, status=exc.status, parts=("identity",),
                              anchor="identity-check", identity=identity_error(t, form, exc))
     if _mode(request) == "json":
@@ -205,19 +186,14 @@ async def verification(request: Request) -> Response:
 
 
 async def complete(request: Request) -> Response:
-    try:
-        user, form = await _form(request)
-    except _JsonError as exc:
-        return exc.response()
+    user, form = await _form(request)
     t = translator(request)
     state = ctx(request)
     try:
         data, rows = read_completion(t, form)
     except FormInvalid as invalid:
         if _mode(request) == "json":
-            field = next(iter(invalid.state.errors))
-            return JSONResponse({"error": {"code": "validation_error", "field": field,
-                                           "message": invalid.state.errors[field]}}, 422)
+            return _invalid_json(invalid)
         return await _answer(request, user, status=422, parts=("completion",),
                              anchor="desk-completion", completion=invalid.state)
     try:
@@ -249,7 +225,7 @@ async def complete(request: Request) -> Response:
 async def _complete_failed(request: Request, user: StaffUser, form: Form, exc: DomainError,
                            rows: list[int]) -> Response:
     if _mode(request) == "json":
-        return _json_error(request, exc)
+        raise exc
     state = completion_error(translator(request), form, exc, rows)
     return await _answer(request, user, status=exc.status, parts=("completion",),
                          anchor="desk-completion", completion=state)
@@ -260,10 +236,7 @@ async def _complete_failed(request: Request, user: StaffUser, form: Form, exc: D
 
 async def no_show(request: Request) -> Response:
     """From the agenda (back to it, ``next``) or from the call page's panel."""
-    try:
-        user, form = await _form(request)
-    except _JsonError as exc:
-        return exc.response()
+    user, form = await _form(request)
     t = translator(request)
     try:
         async with ctx(request).db.transaction(write=True) as session:
@@ -272,10 +245,8 @@ async def no_show(request: Request) -> Response:
             out = {"reference": appointment.reference, "status": appointment.status,
                    "case": None}
     except DomainError as exc:
-        if exc.status in _NOT_THE_FORM or _mode(request) == "page":
+        if exc.status in _NOT_THE_FORM or _mode(request) != "fragment":
             raise
-        if _mode(request) == "json":
-            return _json_error(request, exc)
         failed = FormState(errors={"": t.gettext(exc.msgid, **exc.params)})
         return await _answer(request, user, status=exc.status, parts=("completion",),
                              anchor="desk-completion", completion=failed)
@@ -300,13 +271,8 @@ async def back_to_call(request: Request) -> Response:
 
 
 async def agenda_events(request: Request) -> Response:
-    try:
-        user = await require_page_user(request)
-    except HTTPException as exc:
-        if exc.status_code != 303:
-            raise
-        return PlainTextResponse("unauthorized", status_code=401,
-                                 headers={"Cache-Control": "no-store"})
+    # Without a session 401 (in the one JSON shape): EventSource then stops instead of retrying.
+    user = await require_script_user(request)
     return StreamingResponse(_agenda_stream(request, user), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -13,8 +13,7 @@ from app.api.schemas import iso
 from app.i18n import Translator
 from cases.milestones import Milestone, MilestoneKind, milestones
 from cases.models import Case
-
-N_ = str  # marks a message id for extraction without translating it here
+from core.messages import N_
 
 LABELS: dict[str, str] = {
     MilestoneKind.completed: N_("Request completed"),

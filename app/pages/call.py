@@ -20,7 +20,6 @@ from app.auth import require_page_user, require_script_user
 from app.context import ctx
 from app.forms import read_form
 from app.i18n import Translator
-from app.pages.citizen_forms import N_
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import appointment_view, local_day, service_name, time_range
 from app.pages.staff import STATUS_LABELS
@@ -35,6 +34,7 @@ from calls.service import (
     join_window,
 )
 from core.errors import Unauthorized
+from core.messages import N_
 from core.types import utcnow
 
 # --- what the citizen's page shows --------------------------------------------------------------

@@ -23,7 +23,7 @@ from app.forms import read_form
 from app.http import cookie_secure
 from app.metrics import metrics_of
 from app.pages import citizen_link
-from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors
+from app.pages.citizen_forms import Choice, DetailsForm, FieldErrors
 from app.pages.citizen_http import limit
 from app.pages.citizen_views import (
     all_offices,
@@ -48,6 +48,7 @@ from booking import service as booking
 from booking.availability import free_days, free_slots, zone
 from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
+from core.messages import N_
 
 DAYS_PER_PAGE = 10
 BOOKED_COOKIE = "citizen_booked"

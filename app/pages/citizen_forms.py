@@ -13,11 +13,7 @@ from urllib.parse import urlencode
 from email_validator import EmailNotValidError, validate_email
 
 from booking.service import CitizenInput
-
-
-def N_(msgid: str) -> str:  # the conventional name that message extractors look for
-    """Mark a message id for translation; it is translated where it is shown."""
-    return msgid
+from core.messages import N_
 
 # --- choices of the booking flow ----------------------------------------------------------------
 

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.i18n import Translator
-from app.pages.citizen_forms import N_, slot_value
+from app.pages.citizen_forms import slot_value
 from booking.availability import Slot, zone
 from booking.models import Appointment, AppointmentStatus, Office, Service, ServiceOffice
 from booking.service import allowed_actions, hold_lapsed
+from core.messages import N_
 from core.types import utcnow
 
 # --- queries ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.i18n import Translator
-from app.pages.citizen_forms import N_
 from app.pages.staff import STATUS_LABELS
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from cases import completion as cases
@@ -28,6 +27,7 @@ from cases.identity import (
     identity_checks,
 )
 from cases.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
+from core.messages import N_
 
 ITEM_ROWS = 4  # fee-schedule rows in the form; more than one service per call is rare
 DEFAULT_AUTHORITY = "Bundesamt für Justiz"  # posts the certificate of good conduct itself

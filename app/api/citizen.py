@@ -19,9 +19,10 @@ from app.context import AppContext, ctx
 from app.http import bearer_token, client_ip, read_json
 from app.openapi import operation
 from app.postcall_views import case_milestones_out
+from app.settings import Settings
 from app.templating import request_language
 from booking.ics import build_ics, method_for
-from booking.models import Appointment
+from booking.models import Appointment, Office, Service
 from booking.service import (
     allowed_actions,
     appointment_details,
@@ -129,21 +130,20 @@ async def calendar(request: Request) -> Response:
     async with state.db.transaction() as session:
         appointment = await find_by_token(session, state.links, token)
         appointment, office, service = await appointment_details(session, appointment)
-        data = build_ics(
-            appointment, office, service,
-            method=method_for(appointment),
-            link_url=f"{state.settings.base_url}/t/{token}",
-            lang=request_language(request),
-            organizer=state.settings.mail_from,
-        )
-        filename = f"{appointment.reference}.ics"
-    return Response(
-        data,
-        media_type="text/calendar; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+        return calendar_response(state.settings, appointment, office, service, token=token,
+                                 lang=request_language(request))
+
+
+def calendar_response(settings: Settings, appointment: Appointment, office: Office,
+                      service: Service, *, token: str, lang: str) -> Response:
+    """The appointment as an ``.ics`` download, the same for the API and the link page: the
+    current method (a cancelled appointment cancels), the link, the sender as organizer."""
+    body = build_ics(appointment, office, service, method=method_for(appointment),
+                     link_url=f"{settings.base_url}/t/{token}", lang=lang,
+                     organizer=settings.mail_from)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="termin-{appointment.reference}.ics"',
+    })
 
 
 routes: list[BaseRoute] = [

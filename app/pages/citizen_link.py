@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.citizen import calendar_response
 from app.booking_policy import policy_from
 from app.context import ctx
 from app.forms import read_form
@@ -34,7 +35,6 @@ from app.pages.postcall_pages import StatusView, citizen_status_view
 from app.templating import render, translator
 from booking import service as booking
 from booking.availability import free_days, free_slots
-from booking.ics import build_ics, method_for
 from booking.models import Appointment, Office, Service
 from core.audit import Actor
 from core.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
@@ -273,18 +273,14 @@ async def reschedule(request: Request) -> Response:
 async def calendar(request: Request) -> Response:
     """Download the appointment as an .ics file (a GET that only reads)."""
     await limit(request, "token")
-    link = f"{ctx(request).settings.base_url}{_base(request)}"
     try:
         async with ctx(request).db.transaction() as session:
             appointment, office, service = await _open(request, session)
-            body = build_ics(appointment, office, service, method=method_for(appointment),
-                             link_url=link, lang=translator(request).lang)
-            filename = f"termin-{appointment.reference}.ics"
+            return calendar_response(ctx(request).settings, appointment, office, service,
+                                     token=request.path_params["token"],
+                                     lang=translator(request).lang)
     except LinkInvalid:
         return _invalid(request)
-    return Response(body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-    })
 
 
 routes: list[BaseRoute] = [

@@ -226,6 +226,8 @@ async def test_calendar_download(
     assert len(events) == 1
     start: Any = events[0]["DTSTART"]
     assert start.dt == (await load(app, reference)).start_at
+    # The same file as the API's (app/api/citizen.py calendar_response): the sender organizes.
+    assert str(events[0]["ORGANIZER"]) == f"mailto:{app.state.ctx.settings.mail_from}"
 
 
 async def test_page_speaks_the_booking_language_until_one_is_chosen(

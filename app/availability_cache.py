@@ -55,6 +55,7 @@ from app.context import AppContext
 from booking import availability_changes
 from booking.availability_changes import Offices
 from booking.availability_window import Window
+from signaling.pubsub import PubSubReader, text
 
 log = logging.getLogger("buergerbuero.availability")
 
@@ -272,8 +273,7 @@ class RedisInvalidation:
         self.redis = redis
         self.cache = cache
         self.origin = uuid.uuid4().hex
-        self._pubsub: Any = None
-        self._reader: asyncio.Task[None] | None = None
+        self._reader: PubSubReader | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: asyncio.Future[None] | None = None
@@ -282,9 +282,10 @@ class RedisInvalidation:
         """Subscribe, and return once Redis confirmed it: no change announced later is missed."""
         self._loop = asyncio.get_running_loop()
         self._subscribed = self._loop.create_future()
-        self._pubsub = self.redis.pubsub()
-        await self._pubsub.subscribe(CHANNEL)
-        self._reader = asyncio.create_task(self._read(), name="availability-invalidation")
+        self._reader = PubSubReader(self.redis.pubsub(), self._handle,
+                                    name="availability-invalidation")
+        await self._reader.pubsub.subscribe(CHANNEL)
+        self._reader.start()
         async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
             await asyncio.shield(self._subscribed)
 
@@ -308,22 +309,8 @@ class RedisInvalidation:
         except Exception as exc:
             log.warning("could not publish an availability change: %s", type(exc).__name__)
 
-    async def _read(self) -> None:
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("reading availability changes from Redis failed; retrying",
-                            exc_info=True)
-                await asyncio.sleep(0.5)
-                continue
-            if message:
-                self._handle(message)
-
     def _handle(self, message: dict[str, Any]) -> None:
-        kind = _text(message.get("type"))
+        kind = text(message.get("type"))
         if kind == "subscribe":
             # (Re)subscribed: whatever was published while we were not is lost; start afresh.
             self.cache.invalidate(None)
@@ -347,17 +334,8 @@ class RedisInvalidation:
                 async with asyncio.timeout(2):
                     await asyncio.gather(*self._sending, return_exceptions=True)
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await self._reader.close()
             self._reader = None
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-            self._pubsub = None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # --- the app's lifespan ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from app.api.case_schemas import citizen_case_out
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
-from app.http import bearer_token, client_ip, read_json
+from app.http import bearer_token, client_ip, read_json_later
 from app.openapi import operation
 from app.postcall_views import case_milestones_out
 from app.settings import Settings
@@ -33,7 +33,6 @@ from booking.service import (
 )
 from cases.completion import completed_case
 from core.audit import Actor
-from core.errors import DomainError, Invalid
 
 ERRORS = {401: None, 429: None}
 
@@ -105,19 +104,10 @@ async def cancel_me(request: Request) -> Response:
 )
 async def reschedule_me(request: Request) -> Response:
     state, token = await _token(request)
-    # Read the body before the write transaction (never wait on a client while holding it),
-    # but report a bad body only after the token: a stranger learns nothing but 401.
-    body: RescheduleIn | None = None
-    problem: DomainError | None = None
-    try:
-        body = await read_json(request, RescheduleIn)
-    except DomainError as exc:
-        problem = exc
+    body = await read_json_later(request, RescheduleIn)
     async with state.db.transaction(write=True) as session:
         appointment = await find_by_token(session, state.links, token)
-        if problem is not None or body is None:
-            raise problem or Invalid()
-        await reschedule(session, policy_from(state.settings), appointment, body.start)
+        await reschedule(session, policy_from(state.settings), appointment, body.value().start)
         return await _render(request, session, appointment)
 
 

@@ -30,7 +30,7 @@ from app.pages.citizen_views import (
     appointment_by_reference,
     appointment_view,
     bookable_services,
-    day_option,
+    day_list,
     duration_text,
     fee_text,
     office_today,
@@ -50,7 +50,6 @@ from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 from core.messages import N_
 
-DAYS_PER_PAGE = 10
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
 
@@ -217,30 +216,14 @@ async def _day_step(
                            start_date=today, end_date=today + timedelta(days=office.horizon_days))
     if choice.day is not None and choice.day in days:
         return None
-    error = ""
-    if choice.day is not None or "day" in choice.bad:
-        error = t.gettext("There are no free times on this day. Please choose another day.")
-    elif choice.step == "day":
-        error = t.gettext("Choose a day.")
-    page_from = choice.page_from or today
-    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
-    shown = days[first:first + DAYS_PER_PAGE]
-    office_params = choice.params(upto="office")
-    prev_href = next_href = ""
-    if first > 0:
-        prev_href = choice.url(upto="office", **{"from": days[max(0, first - DAYS_PER_PAGE)]
-                                                 .isoformat()})
-    if first + DAYS_PER_PAGE < len(days):
-        next_href = choice.url(upto="office", **{"from": days[first + DAYS_PER_PAGE].isoformat()})
+    listing, status = day_list(t, choice, days, today,
+                               lambda day: choice.url(upto="office", **{"from": day.isoformat()}))
     return Step("day", "citizen/book_day.html", {
-        **base, "current": 2 if with_office else 1, "error": error,
-        "options": [day_option(t, d) for d in shown],
-        "selected": None, "prev_href": prev_href, "next_href": next_href,
+        **base, **listing, "current": 2 if with_office else 1,
         "back_href": choice.url(upto="service") if with_office else "/book",
-        "form_action": "/book", "form_method": "get", "hidden": office_params,
-        "step_field": "day", "no_days": not days,
-    }, 422 if error else 200, service_id=service.id, office_id=office.id,
-        office_zone=office.timezone)
+        "form_action": "/book", "form_method": "get", "hidden": choice.params(upto="office"),
+        "step_field": "day",
+    }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone)
 
 
 async def book_page(request: Request) -> Response:

@@ -25,7 +25,7 @@ from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import (
     AppointmentView,
     appointment_view,
-    day_option,
+    day_list,
     local_day,
     office_today,
     slot_groups,
@@ -39,7 +39,6 @@ from booking.models import Appointment, Office, Service
 from core.audit import Actor
 from core.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
 
-DAYS_PER_PAGE = 10
 DONE_NOTICES = ("confirmed", "cancelled", "rescheduled")
 
 
@@ -192,26 +191,13 @@ async def _reschedule_context(
                 "step_field": "",
             })
             return "citizen/book_slot.html", context, 200
-    error = ""
-    if choice.day is not None or "day" in choice.bad:
-        error = t.gettext("There are no free times on this day. Please choose another day.")
-    elif choice.step == "day":
-        error = t.gettext("Choose a day.")
-    page_from = choice.page_from or today
-    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
-    prev_href = next_href = ""
-    if first > 0:
-        prev_href = f"{base}/reschedule?from={days[max(0, first - DAYS_PER_PAGE)].isoformat()}"
-    if first + DAYS_PER_PAGE < len(days):
-        next_href = f"{base}/reschedule?from={days[first + DAYS_PER_PAGE].isoformat()}"
+    listing, status = day_list(t, choice, days, today,
+                               lambda day: f"{base}/reschedule?from={day.isoformat()}")
     context.update({
-        "error": error, "selected": None, "no_days": not days,
-        "options": [day_option(t, d) for d in days[first:first + DAYS_PER_PAGE]],
-        "prev_href": prev_href, "next_href": next_href, "back_href": base,
-        "form_action": f"{base}/reschedule", "form_method": "get", "hidden": {},
-        "step_field": "day",
+        **listing, "back_href": base, "form_action": f"{base}/reschedule",
+        "form_method": "get", "hidden": {}, "step_field": "day",
     })
-    return "citizen/book_day.html", context, 422 if error else 200
+    return "citizen/book_day.html", context, status
 
 
 async def reschedule_page(request: Request) -> Response:

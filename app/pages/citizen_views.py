@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.i18n import Translator
-from app.pages.citizen_forms import slot_value
+from app.pages.citizen_forms import Choice, slot_value
 from booking.availability import Slot, zone
 from booking.models import Appointment, AppointmentStatus, Office, Service, ServiceOffice
 from booking.service import allowed_actions, hold_lapsed
@@ -121,6 +122,30 @@ def time_range(t: Translator, start: datetime, end: datetime, tz: str) -> str:
 
 def day_option(t: Translator, day: date) -> dict[str, Any]:
     return {"value": day.isoformat(), "title": t.date(day, "full")}
+
+
+DAYS_PER_PAGE = 10
+
+
+def day_list(t: Translator, choice: Choice, days: list[date], today: date,
+             page_url: Callable[[date], str]) -> tuple[dict[str, Any], int]:
+    """The day step of booking and of moving: a page of the free ``days`` from the one asked
+    for (``page_url`` links the pages before and after), and why the chosen day cannot be
+    taken; with the page's status (422 with an error)."""
+    error = ""
+    if choice.day is not None or "day" in choice.bad:
+        error = t.gettext("There are no free times on this day. Please choose another day.")
+    elif choice.step == "day":
+        error = t.gettext("Choose a day.")
+    page_from = choice.page_from or today
+    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    last = first + DAYS_PER_PAGE
+    return {
+        "error": error, "selected": None, "no_days": not days,
+        "options": [day_option(t, d) for d in days[first:last]],
+        "prev_href": page_url(days[max(0, first - DAYS_PER_PAGE)]) if first > 0 else "",
+        "next_href": page_url(days[last]) if last < len(days) else "",
+    }, 422 if error else 200
 
 
 MORNING = N_("Morning")

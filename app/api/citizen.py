@@ -7,6 +7,8 @@ is even looked at: probing for tokens is slow as well as hopeless (256 bits).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -78,11 +80,8 @@ async def me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def confirm_me(request: Request) -> Response:
-    state, token = await _token(request)
-    async with state.db.transaction(write=True) as session:
-        appointment = await find_by_token(session, state.links, token)
-        await confirm(session, policy_from(state.settings), appointment)
-        return await _render(request, session, appointment)
+    return await _change(request, lambda session, state, appointment: confirm(
+        session, policy_from(state.settings), appointment))
 
 
 @operation(
@@ -90,10 +89,19 @@ async def confirm_me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def cancel_me(request: Request) -> Response:
+    return await _change(request, lambda session, _state, appointment: cancel(
+        session, appointment, Actor.citizen()))
+
+
+async def _change(
+    request: Request,
+    change: Callable[[AsyncSession, AppContext, Appointment], Awaitable[object]],
+) -> Response:
+    """One change of the link's appointment in a write transaction; answers the new state."""
     state, token = await _token(request)
     async with state.db.transaction(write=True) as session:
         appointment = await find_by_token(session, state.links, token)
-        await cancel(session, appointment, Actor.citizen())
+        await change(session, state, appointment)
         return await _render(request, session, appointment)
 
 

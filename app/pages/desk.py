@@ -130,8 +130,22 @@ async def _answer(
     return render(request, "call/_desk_fragment.html", {"desk": view}, status)
 
 
-def _invalid_json(invalid: FormInvalid) -> Response:
-    """A form that could not be read, for a JSON caller: 422 with each field's message."""
+_ANCHORS = {"identity": "identity-check", "completion": "desk-completion"}
+
+
+async def _refused(request: Request, user: StaffUser, part: str, state: FormState,
+                   status: int) -> Response:
+    """The ``part`` panel again after a refused post, its errors beside its fields."""
+    return await _answer(request, user, status=status, parts=(part,), anchor=_ANCHORS[part],
+                         identity=state if part == "identity" else None,
+                         completion=state if part == "completion" else None)
+
+
+async def _unreadable(request: Request, user: StaffUser, part: str,
+                      invalid: FormInvalid) -> Response:
+    """A form that could not be read (422): each field's message, as JSON or in the panel."""
+    if _mode(request) != "json":
+        return await _refused(request, user, part, invalid.state, 422)
     errors = {key: message for key, message in invalid.state.errors.items() if key}
     first = next(iter(errors.values()), "")
     return json_error(422, "validation_error", first,
@@ -152,10 +166,7 @@ async def verification(request: Request) -> Response:
     try:
         data = read_identity(t, form)
     except FormInvalid as invalid:
-        if _mode(request) == "json":
-            return _invalid_json(invalid)
-        return await _answer(request, user, status=422, parts=("identity",),
-                             anchor="identity-check", identity=invalid.state)
+        return await _unreadable(request, user, "identity", invalid)
     try:
         async with ctx(request).db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
@@ -171,8 +182,8 @@ async def verification(request: Request) -> Response:
     except DomainError as exc:
         if exc.status in _NOT_THE_FORM or _mode(request) == "json":
             raise
-        return await _answer(request, user, status=exc.status, parts=("identity",),
-                             anchor="identity-check", identity=identity_error(t, form, exc))
+        return await _refused(request, user, "identity", identity_error(t, form, exc),
+                              exc.status)
     if _mode(request) == "json":
         return JSONResponse(out)
     announce = (t.gettext("The identity check has been recorded: identity verified.")
@@ -192,10 +203,7 @@ async def complete(request: Request) -> Response:
     try:
         data, rows = read_completion(t, form)
     except FormInvalid as invalid:
-        if _mode(request) == "json":
-            return _invalid_json(invalid)
-        return await _answer(request, user, status=422, parts=("completion",),
-                             anchor="desk-completion", completion=invalid.state)
+        return await _unreadable(request, user, "completion", invalid)
     try:
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
@@ -227,8 +235,7 @@ async def _complete_failed(request: Request, user: StaffUser, form: Form, exc: D
     if _mode(request) == "json":
         raise exc
     state = completion_error(translator(request), form, exc, rows)
-    return await _answer(request, user, status=exc.status, parts=("completion",),
-                         anchor="desk-completion", completion=state)
+    return await _refused(request, user, "completion", state, exc.status)
 
 
 # --- no-show -------------------------------------------------------------------------------------
@@ -248,8 +255,7 @@ async def no_show(request: Request) -> Response:
         if exc.status in _NOT_THE_FORM or _mode(request) != "fragment":
             raise
         failed = FormState(errors={"": t.gettext(exc.msgid, **exc.params)})
-        return await _answer(request, user, status=exc.status, parts=("completion",),
-                             anchor="desk-completion", completion=failed)
+        return await _refused(request, user, "completion", failed, exc.status)
     mode = _mode(request)
     if mode == "json":
         return JSONResponse(out)

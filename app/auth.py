@@ -1,19 +1,18 @@
 """Staff authentication over HTTP: login with throttling, the session cookie and bearer token
-(the sessions themselves are ``staff/sessions.py``), CSRF.
+(the sessions themselves are ``staff/sessions.py``).
 
 Throttling has two layers: a per-IP limit (rule ``login``) and a per-address counter that locks
 the account for ``login_lockout_minutes`` after ``login_max_failures`` failures. Unknown
 addresses are counted the same way (in the rate-limit store) and checked against a dummy hash,
 so neither the answer nor its timing tells whether an account exists.
+
+The forms of a signed-in page are protected by the one CSRF mechanism of all pages
+(``app/csrf.py``); ``require_page_user`` binds its tokens to the session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
 from limits import RateLimitItemPerMinute
@@ -22,8 +21,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from app import csrf
+from app.api.http import bearer_token, client_ip, cookie_secure
 from app.context import AppContext, ctx
-from app.http import bearer_token, client_ip
+from app.errors import answer_in_json
 from core.audit import Actor, record
 from core.errors import Forbidden, Unauthorized
 from core.types import utcnow
@@ -46,13 +47,10 @@ from staff.sessions import (
 )
 
 SESSION_COOKIE = "buero_staff"
-LOGIN_COOKIE = "buero_login"
-CSRF_FIELD = "csrf_token"
 
 
-class CsrfFailed(Forbidden):
-    code = "csrf_failed"
-    message = "The form has expired. Please reload the page and try again."
+class SessionExpired(Unauthorized):
+    message = "Your session has expired. Please log in again."
 
 
 # --- login -------------------------------------------------------------------------------------
@@ -188,37 +186,24 @@ async def require_page_user(request: Request, *, role: str | None = None) -> Sta
         raise HTTPException(303, headers={"Location": location})
     staff_session, user = found
     request.state.staff_user = user
-    request.state.csrf_token = staff_session.csrf_token
+    csrf.bind_to_session(request, staff_session.token_hash)
     _check_role(user, role)
     return user
 
 
-# --- CSRF --------------------------------------------------------------------------------------
+async def require_script_user(request: Request) -> StaffUser:
+    """The session's user for a request of a page's script: its errors are answered in JSON,
+    and without a session with 401 rather than a redirect to the login page."""
+    answer_in_json(request)
+    try:
+        return await require_page_user(request)
+    except HTTPException as exc:
+        if exc.status_code != 303:
+            raise
+        raise SessionExpired() from exc
 
 
-def login_csrf_token(secret_key: bytes, cookie_value: str) -> str:
-    """The login form's token: bound to a random pre-session cookie with the server key, so a
-    cookie planted by another site or subdomain is of no use without the key."""
-    digest = hmac.new(secret_key, b"login-csrf\x00" + cookie_value.encode(), hashlib.sha256)
-    return digest.hexdigest()
-
-
-def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
-    """Refuse (403) a state-changing form post without the session's (or login's) CSRF token."""
-    sent = form.get(CSRF_FIELD)
-    expected = getattr(request.state, "csrf_token", "") or ""
-    if not expected:
-        cookie = request.cookies.get(LOGIN_COOKIE, "")
-        if cookie:
-            expected = login_csrf_token(ctx(request).secret_key, cookie)
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(
-        sent.encode("utf-8", "replace"), expected.encode()
-    ):
-        raise CsrfFailed()
-
-
-def cookie_secure(request: Request) -> bool:
-    return ctx(request).settings.base_url.startswith("https://")
+# --- the session cookie ------------------------------------------------------------------------
 
 
 def set_session_cookie(request: Request, response: Response, new: NewSession) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse
 
 from app.db import Database
 from app.settings import Settings
@@ -14,7 +15,14 @@ from core.i18n import I18n
 
 if TYPE_CHECKING:
     from app.ratelimit import RateLimiter
-    from app.templating import Templates
+
+
+class PageTemplates(Protocol):
+    """What handlers use of the pages' templates (``app.templating.Templates``); a protocol,
+    since the templates' own module reads this context for the request's tokens."""
+
+    def response(self, request: Request, name: str, context: dict[str, Any] | None = None,
+                 status: int = 200) -> HTMLResponse: ...
 
 
 @dataclass
@@ -24,7 +32,7 @@ class AppContext:
     links: LinkKeys
     i18n: I18n
     secret_key: bytes
-    templates: Templates
+    templates: PageTemplates
     limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -1,7 +1,10 @@
-"""One error shape for the API: ``{"error": {"code", "message"}}``, in the request's language.
+"""One error shape: ``{"error": {"code", "message", "details"?}}``, in the request's language.
 
-Pages get the same errors rendered as an HTML page. Nothing a client sends may produce a 500;
-an unexpected exception is logged (without request data) and answered with a generic message.
+The API answers every error so, and so do the page endpoints that our pages' scripts call
+(``answer_in_json``: the clerk's call token, the desk panels); ``details`` lists the fields
+concerned (``{"field", "message"}``). Pages get the same errors rendered as an HTML page.
+Nothing a client sends may produce a 500; an unexpected exception is logged (without request
+data) and answered with a generic message.
 """
 
 from __future__ import annotations
@@ -35,8 +38,29 @@ HTTP_CODES = {
 }
 
 
-def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+def answer_in_json(request: Request) -> None:
+    """Answer this request's errors in the JSON shape, though it is not under ``/api/`` (an
+    endpoint a page's script calls)."""
+    request.state.json_errors = True
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or \
+        getattr(request.state, "json_errors", False) is True
+
+
+def json_error(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The one JSON error body; ``message`` is already in the request's language."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=dict(headers or {}))
 
 
 def error_response(
@@ -47,14 +71,14 @@ def error_response(
     params: dict[str, Any] | None = None,
     details: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    field: str | None = None,
 ) -> Response:
     translator = request_translator(request, ctx(request).i18n)
     message = translator.gettext(msgid, **(params or {}))
-    if is_api(request):
-        body: dict[str, Any] = {"code": code, "message": message}
-        if details:
-            body["details"] = details
-        return JSONResponse({"error": body}, status_code=status, headers=dict(headers or {}))
+    if wants_json(request):
+        if field and not details:
+            details = [{"field": field, "message": message}]
+        return json_error(status, code, message, details, headers)
     templates = ctx(request).templates
     try:
         page = templates.response(
@@ -72,7 +96,7 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     headers = {"Retry-After": "60"} if exc.status == 429 else None
     return error_response(
-        request, exc.status, exc.code, exc.msgid, exc.params, exc.details, headers
+        request, exc.status, exc.code, exc.msgid, exc.params, exc.details, headers, exc.field
     )
 
 

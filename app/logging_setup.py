@@ -123,6 +123,17 @@ def _timestamp(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
+def _fields(record: logging.LogRecord) -> dict[str, object]:
+    """What every line says first, in both formats."""
+    return {
+        "ts": _timestamp(record),
+        "level": record.levelname,
+        "logger": record.name,
+        "request_id": getattr(record, "request_id", "-"),
+        "msg": _message(record),
+    }
+
+
 def _kv_value(value: object) -> str:
     text = redact_text(str(value))
     if text and not re.search(r"[\s\"=]", text):
@@ -134,13 +145,7 @@ class KeyValueFormatter(logging.Formatter):
     """``ts=... level=INFO logger=... request_id=... msg="..." key=value`` (logfmt)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, object] = {
-            "ts": _timestamp(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
-            "msg": _message(record),
-        }
+        fields = _fields(record)
         fields.update(_extras(record))
         return " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
 
@@ -149,13 +154,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log shippers."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, object] = {
-            "ts": _timestamp(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
-            "msg": _message(record),
-        }
+        fields = _fields(record)
         for key, value in _extras(record).items():
             fields[key] = (
                 value if isinstance(value, int | float | bool) or value is None

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
+from app import csrf
+from app.context import ctx
 from core.i18n import I18n, Translator
 from core.rendering import Renderer
 
@@ -43,3 +45,20 @@ def request_language(request: Request) -> str:
 
 def request_translator(request: Request, i18n: I18n) -> Translator:
     return i18n.translator(request_language(request))
+
+
+def translator(request: Request) -> Translator:
+    """The request's language (``?lang=``, its cookie, or the browser's), for handlers."""
+    return request_translator(request, ctx(request).i18n)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    """A page in the request's language; its forms carry the CSRF token (``app/csrf.py``),
+    and a browser seen for the first time gets the token's cookie with it."""
+    fresh = csrf.prepare(request)
+    response = ctx(request).templates.response(request, name, context, status)
+    if fresh is not None:
+        csrf.set_cookie(request, response, fresh)
+    return response

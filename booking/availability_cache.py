@@ -34,18 +34,15 @@ Concurrent misses of one key compute once (single flight). Answers carry a stron
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 import math
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.availability_changes import Offices
@@ -232,98 +229,3 @@ def _retrieve(future: asyncio.Future[Answer]) -> None:
     # Every waiter may have gone; an error is then theirs to have seen, not the loop's to log.
     if not future.cancelled():
         future.exception()
-
-
-class RedisInvalidation:
-    """Tells other instances which offices changed, and hears what they tell (Redis pub/sub)."""
-
-    def __init__(self, redis: Any, cache: AvailabilityCache) -> None:
-        self.redis = redis
-        self.cache = cache
-        self.origin = uuid.uuid4().hex
-        self._pubsub: Any = None
-        self._reader: asyncio.Task[None] | None = None
-        self._sending: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._subscribed: asyncio.Future[None] | None = None
-
-    async def start(self) -> None:
-        """Subscribe, and return once Redis confirmed it: no change announced later is missed."""
-        self._loop = asyncio.get_running_loop()
-        self._subscribed = self._loop.create_future()
-        self._pubsub = self.redis.pubsub()
-        await self._pubsub.subscribe(CHANNEL)
-        self._reader = asyncio.create_task(self._read(), name="availability-invalidation")
-        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
-            await asyncio.shield(self._subscribed)
-
-    def publish(self, offices: Offices) -> None:
-        """Send after a local commit (called from the commit listener, so it must not block)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None or loop is not self._loop:
-            return  # a commit outside this app's loop (a script): only the age bound helps
-        message = json.dumps({"origin": self.origin,
-                              "offices": None if offices is None else sorted(offices)})
-        task = loop.create_task(self._send(message))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _send(self, message: str) -> None:
-        try:
-            await self.redis.publish(CHANNEL, message)
-        except Exception as exc:
-            log.warning("could not publish an availability change: %s", type(exc).__name__)
-
-    async def _read(self) -> None:
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("reading availability changes from Redis failed; retrying",
-                            exc_info=True)
-                await asyncio.sleep(0.5)
-                continue
-            if message:
-                self._handle(message)
-
-    def _handle(self, message: dict[str, Any]) -> None:
-        kind = _text(message.get("type"))
-        if kind == "subscribe":
-            # (Re)subscribed: whatever was published while we were not is lost; start afresh.
-            self.cache.invalidate(None)
-            if self._subscribed is not None and not self._subscribed.done():
-                self._subscribed.set_result(None)
-        elif kind == "message":
-            try:
-                data = json.loads(message["data"])
-                origin, offices = data["origin"], data["offices"]
-                changed = None if offices is None else frozenset(int(o) for o in offices)
-            except (ValueError, KeyError, TypeError):
-                log.warning("ignoring a malformed availability change message")
-                self.cache.invalidate(None)
-                return
-            if origin != self.origin:
-                self.cache.invalidate(changed)
-
-    async def close(self) -> None:
-        if self._sending:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2):
-                    await asyncio.gather(*self._sending, return_exceptions=True)
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-            self._pubsub = None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from cases.milestones import MilestoneKind
 from core.i18n import Translator
-
-N_ = str  # marks a message id for extraction without translating it here
+from core.messages import N_
 
 LABELS: dict[str, str] = {
     MilestoneKind.completed: N_("Request completed"),

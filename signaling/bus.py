@@ -14,12 +14,13 @@ deliver ``msg`` (or ``raw``, a relayed client frame's text, sent on as it is) an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from signaling.pubsub import PubSubReader, text
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -121,9 +122,7 @@ class RedisBus:
         # A per-instance channel keeps the PubSub connection subscribed (and readable) while
         # no room is; nothing is published there.
         self._instance_channel = f"{prefix}instance:{uuid.uuid4().hex}"
-        # Any: the redis-py stubs in use predate PubSub.aclose().
-        self._pubsub: Any = None
-        self._reader: asyncio.Task[None] | None = None
+        self._reader: PubSubReader | None = None
         self._deliver: Deliver | None = None
         self._counts: dict[str, int] = {}
         self._pending: dict[str, asyncio.Future[None]] = {}
@@ -134,7 +133,8 @@ class RedisBus:
 
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
-        self._pubsub = self.client.pubsub()
+        self._reader = PubSubReader(self.client.pubsub(), self._on_message,
+                                    name="signaling-redis-bus")
         await self._subscribe(self._instance_channel)
 
     async def _subscribe(self, channel: str) -> None:
@@ -142,10 +142,10 @@ class RedisBus:
         # means no envelope published after join() returns can be missed.
         future = asyncio.get_running_loop().create_future()
         self._pending[channel] = future
+        assert self._reader is not None, "start() first"
         try:
-            await self._pubsub.subscribe(channel)
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read(), name="signaling-redis-bus")
+            await self._reader.pubsub.subscribe(channel)
+            self._reader.start()
             async with asyncio.timeout(self.subscribe_timeout):
                 await future
         finally:
@@ -164,51 +164,31 @@ class RedisBus:
             if count > 0:
                 self._counts[room] = count
                 return
-            if self._counts.pop(room, None) is not None and self._pubsub is not None:
-                await self._pubsub.unsubscribe(self.channel(room))
+            if self._counts.pop(room, None) is not None and self._reader is not None:
+                await self._reader.pubsub.unsubscribe(self.channel(room))
 
     async def publish(self, room: str, envelope: Envelope) -> None:
         await self.client.publish(self.channel(room), json.dumps(envelope, separators=(",", ":")))
 
-    async def _read(self) -> None:
+    def _on_message(self, message: dict[str, Any]) -> None:
         room_prefix = f"{self.prefix}room:"
-        while True:
+        kind = text(message.get("type"))
+        channel = text(message.get("channel"))
+        if kind == "subscribe":
+            future = self._pending.get(channel)
+            if future is not None and not future.done():
+                future.set_result(None)
+        elif kind == "message" and channel.startswith(room_prefix) and self._deliver:
             try:
-                message = await self._pubsub.get_message(timeout=None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("reading from Redis pub/sub failed; retrying", exc_info=True)
-                await asyncio.sleep(0.5)
-                continue
-            if not message:
-                continue
-            kind = _text(message.get("type"))
-            channel = _text(message.get("channel"))
-            if kind == "subscribe":
-                future = self._pending.get(channel)
-                if future is not None and not future.done():
-                    future.set_result(None)
-            elif kind == "message" and channel.startswith(room_prefix) and self._deliver:
-                try:
-                    envelope = json.loads(message["data"])
-                except ValueError:
-                    log.warning("ignoring a malformed envelope on the signalling bus")
-                    continue
-                _deliver_safely(self._deliver, channel[len(room_prefix):], envelope)
+                envelope = json.loads(message["data"])
+            except ValueError:
+                log.warning("ignoring a malformed envelope on the signalling bus")
+                return
+            _deliver_safely(self._deliver, channel[len(room_prefix):], envelope)
 
     async def close(self) -> None:
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await self._reader.close()
             self._reader = None
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-            self._pubsub = None
         self._counts.clear()
         self._deliver = None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -44,9 +44,11 @@ class StaffOffice(SQLModel, table=True):
 
 
 class StaffSession(SQLModel, table=True):
-    """A login: ``kind`` is ``web`` (cookie, with CSRF token) or ``api`` (bearer token).
+    """A login: ``kind`` is ``web`` (cookie) or ``api`` (bearer token).
 
-    Only a keyed hash of the session secret is stored.
+    Only a keyed hash of the session secret is stored. The forms of a web session carry tokens
+    signed over that hash (``app/csrf.py``); ``csrf_token`` is no longer written and its column
+    goes with the next schema migration.
     """
 
     __tablename__ = "staff_session"

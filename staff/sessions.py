@@ -36,7 +36,6 @@ class LoginLocked(DomainError):
 @dataclass(frozen=True)
 class NewSession:
     token: str  # given to the client once; never stored or logged
-    csrf_token: str
     expires_at: dt.datetime
 
 
@@ -49,7 +48,6 @@ async def open_session(
     lifetime: dt.timedelta, now: dt.datetime,
 ) -> NewSession:
     token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32) if kind == "web" else ""
     expires = now + lifetime
     # Expired logins of this user are dropped here rather than by a periodic job.
     await session.execute(
@@ -58,9 +56,9 @@ async def open_session(
         )
     )
     session.add(StaffSession(token_hash=token_hash(secret_key, token), user_id=user_id,
-                             kind=kind, csrf_token=csrf, expires_at=expires))
+                             kind=kind, expires_at=expires))
     await session.flush()
-    return NewSession(token, csrf, expires)
+    return NewSession(token, expires)
 
 
 async def find_session_user(

@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import admin_schemas as s
+from app.api.http import read_json
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
-from app.http import read_json
 from booking import admin, admin_schedules
 from booking.admin_validation import Duplicate
 from core.audit import Actor

@@ -7,10 +7,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.admin_schemas import MeOut, TokenOut, TokenRequest
+from app.api.http import read_json
 from app.api.openapi import operation
 from app.auth import api_token_logout, login, require_api_user
 from app.context import ctx
-from app.http import read_json
 from staff.service import user_office_ids
 
 

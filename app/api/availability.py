@@ -1,22 +1,32 @@
-"""The availability cache over HTTP, and its place in the app's lifespan.
+"""The availability cache over HTTP, between instances, and in the app's lifespan.
 
-The cache itself (what is kept, when it is dropped, how instances tell each other) is
-``booking/availability_cache.py``; this module serves a kept answer as a response (200, or 304
-for a matching ``If-None-Match``) and starts and stops the cache with the app.
+The cache itself (what is kept, when it is dropped) is ``booking/availability_cache.py``; this
+module serves a kept answer as a response (200, or 304 for a matching ``If-None-Match``), tells
+the other instances of each change over Redis pub/sub, and starts and stops the cache with the
+app.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.context import AppContext
 from booking import availability_changes
-from booking.availability_cache import Answer, AvailabilityCache, RedisInvalidation
+from booking.availability_cache import CHANNEL, SUBSCRIBE_TIMEOUT_SECONDS, Answer, AvailabilityCache
 from booking.availability_changes import Offices
+from signaling.pubsub import PubSubReader, text
+
+log = logging.getLogger("buergerbuero.availability")
 
 EXTRAS_KEY = "availability_cache"
 
@@ -46,6 +56,78 @@ def _matches(if_none_match: str, etag: str) -> bool:
     # Weak comparison (RFC 9110 §13.1.2): a W/ prefix does not matter here.
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
+
+
+class RedisInvalidation:
+    """Tells other instances which offices changed, and hears what they tell (Redis pub/sub)."""
+
+    def __init__(self, redis: Any, cache: AvailabilityCache) -> None:
+        self.redis = redis
+        self.cache = cache
+        self.origin = uuid.uuid4().hex
+        self._reader: PubSubReader | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._subscribed: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        """Subscribe, and return once Redis confirmed it: no change announced later is missed."""
+        self._loop = asyncio.get_running_loop()
+        self._subscribed = self._loop.create_future()
+        self._reader = PubSubReader(self.redis.pubsub(), self._handle,
+                                    name="availability-invalidation")
+        await self._reader.pubsub.subscribe(CHANNEL)
+        self._reader.start()
+        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+            await asyncio.shield(self._subscribed)
+
+    def publish(self, offices: Offices) -> None:
+        """Send after a local commit (called from the commit listener, so it must not block)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop is not self._loop:
+            return  # a commit outside this app's loop (a script): only the age bound helps
+        message = json.dumps({"origin": self.origin,
+                              "offices": None if offices is None else sorted(offices)})
+        task = loop.create_task(self._send(message))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, message: str) -> None:
+        try:
+            await self.redis.publish(CHANNEL, message)
+        except Exception as exc:
+            log.warning("could not publish an availability change: %s", type(exc).__name__)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = text(message.get("type"))
+        if kind == "subscribe":
+            # (Re)subscribed: whatever was published while we were not is lost; start afresh.
+            self.cache.invalidate(None)
+            if self._subscribed is not None and not self._subscribed.done():
+                self._subscribed.set_result(None)
+        elif kind == "message":
+            try:
+                data = json.loads(message["data"])
+                origin, offices = data["origin"], data["offices"]
+                changed = None if offices is None else frozenset(int(o) for o in offices)
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignoring a malformed availability change message")
+                self.cache.invalidate(None)
+                return
+            if origin != self.origin:
+                self.cache.invalidate(changed)
+
+    async def close(self) -> None:
+        if self._sending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await asyncio.gather(*self._sending, return_exceptions=True)
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
 
 
 @dataclass

@@ -7,18 +7,21 @@ is even looked at: probing for tokens is slow as well as hopeless (256 bits).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.case_schemas import citizen_case_out
+from app.api.http import bearer_token, client_ip, read_json_later
 from app.api.openapi import operation
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
-from app.http import bearer_token, client_ip, read_json
 from app.postcall_views import case_milestones_out
+from app.settings import Settings
 from app.templating import request_language
 from booking.ics import calendar_download
 from booking.models import Appointment, Office, Service
@@ -32,7 +35,6 @@ from booking.service import (
 )
 from cases.completion import completed_case
 from core.audit import Actor
-from core.errors import DomainError, Invalid
 
 ERRORS = {401: None, 429: None}
 
@@ -78,11 +80,8 @@ async def me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def confirm_me(request: Request) -> Response:
-    state, token = await _token(request)
-    async with state.db.transaction(write=True) as session:
-        appointment = await find_by_token(session, state.links, token)
-        await confirm(session, policy_from(state.settings), appointment)
-        return await _render(request, session, appointment)
+    return await _change(request, lambda session, state, appointment: confirm(
+        session, policy_from(state.settings), appointment))
 
 
 @operation(
@@ -90,10 +89,19 @@ async def confirm_me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def cancel_me(request: Request) -> Response:
+    return await _change(request, lambda session, _state, appointment: cancel(
+        session, appointment, Actor.citizen()))
+
+
+async def _change(
+    request: Request,
+    change: Callable[[AsyncSession, AppContext, Appointment], Awaitable[object]],
+) -> Response:
+    """One change of the link's appointment in a write transaction; answers the new state."""
     state, token = await _token(request)
     async with state.db.transaction(write=True) as session:
         appointment = await find_by_token(session, state.links, token)
-        await cancel(session, appointment, Actor.citizen())
+        await change(session, state, appointment)
         return await _render(request, session, appointment)
 
 
@@ -104,19 +112,10 @@ async def cancel_me(request: Request) -> Response:
 )
 async def reschedule_me(request: Request) -> Response:
     state, token = await _token(request)
-    # Read the body before the write transaction (never wait on a client while holding it),
-    # but report a bad body only after the token: a stranger learns nothing but 401.
-    body: RescheduleIn | None = None
-    problem: DomainError | None = None
-    try:
-        body = await read_json(request, RescheduleIn)
-    except DomainError as exc:
-        problem = exc
+    body = await read_json_later(request, RescheduleIn)
     async with state.db.transaction(write=True) as session:
         appointment = await find_by_token(session, state.links, token)
-        if problem is not None or body is None:
-            raise problem or Invalid()
-        await reschedule(session, policy_from(state.settings), appointment, body.start)
+        await reschedule(session, policy_from(state.settings), appointment, body.value().start)
         return await _render(request, session, appointment)
 
 
@@ -129,17 +128,17 @@ async def calendar(request: Request) -> Response:
     async with state.db.transaction() as session:
         appointment = await find_by_token(session, state.links, token)
         appointment, office, service = await appointment_details(session, appointment)
-        return calendar_response(state, appointment, office, service, token,
-                                 request_language(request))
+        return calendar_response(state.settings, appointment, office, service, token=token,
+                                 lang=request_language(request))
 
 
-def calendar_response(state: AppContext, appointment: Appointment, office: Office,
-                      service: Service, token: str, lang: str) -> Response:
-    """The calendar download, for this endpoint and the link page (``/t/{token}/calendar.ics``)
-    alike."""
+def calendar_response(settings: Settings, appointment: Appointment, office: Office,
+                      service: Service, *, token: str, lang: str) -> Response:
+    """The appointment as an ``.ics`` download, the same for the API and the link page: the
+    current method (a cancelled appointment cancels), the link, the sender as organizer."""
     body, filename = calendar_download(
-        appointment, office, service, link_url=f"{state.settings.base_url}/t/{token}",
-        lang=lang, mail_from=state.settings.mail_from,
+        appointment, office, service, link_url=f"{settings.base_url}/t/{token}", lang=lang,
+        mail_from=settings.mail_from,
     )
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',

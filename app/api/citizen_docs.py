@@ -22,10 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
+from app.api.http import bearer_token, client_ip, read_json, read_json_later, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import AppContext, ctx
-from app.http import bearer_token, client_ip, read_json, validate
 from app.postcall_views import milestones_out
 from app.templating import request_language
 from booking.models import Appointment
@@ -34,7 +34,7 @@ from calls.models import CallEvent
 from cases.completion import completed_case
 from cases.models import Case, Payment, PaymentStatus
 from cases.status_lookup import lookup, normalize_case_number
-from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, NotFound
 from postcall import feedback as feedbacks
 from postcall.dispatch_models import CaseDocument, DocumentKind
 from postcall.notices import (
@@ -179,16 +179,10 @@ async def get_feedback(request: Request) -> Response:
 async def post_feedback(request: Request) -> Response:
     """409 `feedback_not_open` before the call is over, `feedback_given` the second time."""
     state, token = await _citizen(request)
-    problem: DomainError | None = None
-    body: s.FeedbackIn | None = None
-    try:
-        body = await read_json(request, s.FeedbackIn)
-    except DomainError as exc:
-        problem = exc
+    deferred = await read_json_later(request, s.FeedbackIn)
     async with state.db.transaction(write=True) as session:
         appointment = await find_by_token(session, state.links, token)
-        if problem is not None or body is None:
-            raise problem or Invalid()
+        body = deferred.value()
         assert appointment.id is not None
         over = await call_over(session, appointment.id)
         await feedbacks.give_feedback(session, appointment, body.rating, body.comment,

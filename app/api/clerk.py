@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.http import validate
 from app.api.openapi import operation
 from app.api.schemas import QueryId, iso
 from app.auth import require_api_user
 from app.calls import hub_of
 from app.context import ctx
-from app.http import validate
 from app.settings import Settings
 from app.templating import request_language
 from booking.agenda import AgendaItem, day_agenda

@@ -14,10 +14,8 @@ bad body is reported only after the access check, so a stranger learns nothing b
 
 from __future__ import annotations
 
-import json
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -25,22 +23,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
+from app.api.http import read_json_later, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
-from app.http import MalformedJSON, read_body, read_json, validate
 from app.settings import Settings
 from app.templating import request_language
 from booking.models import Appointment, Office, Service
 from cases import completion as cases
 from cases.identity import identity_checks
 from cases.models import Case, CaseState, Outcome
-from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, NotFound
 from postcall import decisions
 from privacy.audit_log import AuditFilter, bound, display_zone, search_audit
 from staff.service import appointment_for_staff, staff_actor
 
-T = TypeVar("T", bound=BaseModel)
 ERRORS: dict[int, Any] = {401: None, 403: None, 404: None}
 BODY_ERRORS: dict[int, Any] = {400: None, 409: None, 413: None, 422: None}
 
@@ -51,37 +48,6 @@ def case_policy(settings: Settings) -> cases.CasePolicy:
         fee_due_days=settings.fee_due_days,
         online_payment=bool(settings.stripe_secret_key),
     )
-
-
-async def _body(request: Request, model: type[T]) -> tuple[T | None, DomainError | None]:
-    try:
-        return await read_json(request, model), None
-    except DomainError as exc:
-        return None, exc
-
-
-async def _optional_body(
-    request: Request, model: type[T]
-) -> tuple[T | None, DomainError | None]:
-    """Like ``_body``, but no body at all means the model's defaults."""
-    try:
-        raw = await read_body(request)
-        if not raw.strip():
-            return model(), None
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise Invalid("The request body must be a JSON object.")
-        return validate(model, data), None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, MalformedJSON()
-    except DomainError as exc:
-        return None, exc
-
-
-def _checked(body: T | None, problem: DomainError | None) -> T:
-    if problem is not None or body is None:
-        raise problem or Invalid()
-    return body
 
 
 async def _zone(session: AsyncSession, appointment: Appointment) -> str:
@@ -137,10 +103,10 @@ async def verification(request: Request) -> Response:
     """Several checks may be recorded; the latest counts. Only while the appointment is
     `confirmed` or `in_call`. Unknown fields are refused (422)."""
     user = await require_api_user(request)
-    body, problem = await _body(request, s.VerificationIn)
+    body = await read_json_later(request, s.VerificationIn)
     async with ctx(request).db.transaction(write=True) as session:
         appointment = await appointment_for_staff(session, user, request.path_params["reference"])
-        data = _checked(body, problem)
+        data = body.value()
         check = await cases.record_verification(session, appointment, cases.VerificationInput(
             document_type=data.document_type, checks=frozenset(data.checks),
             outcome=data.outcome, reason_code=data.reason_code, reason=data.reason,
@@ -163,13 +129,13 @@ async def complete(request: Request) -> Response:
     """409 `identity_required` when the service needs a verified identity and the latest check
     is not verified; 409 `already_completed` the second time."""
     user = await require_api_user(request)
-    body, problem = await _body(request, s.CompletionIn)
+    body = await read_json_later(request, s.CompletionIn)
     state = ctx(request)
     try:
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user,
                                                       request.path_params["reference"])
-            data = _checked(body, problem)
+            data = body.value()
             case = await decisions.complete(session, appointment, cases.CompletionInput(
                 items=tuple(cases.ItemInput(i.service_id, i.quantity) for i in data.items),
                 payment=data.payment, delivery=data.delivery,
@@ -208,10 +174,10 @@ async def reopen(request: Request) -> Response:
     replaces its items, payment and delivery. Refused (409 `cannot_reopen`) once the fee is
     paid or the documents are printed or posted. The body (`reason`) is optional."""
     user = await require_api_user(request, role="admin")
-    body, problem = await _optional_body(request, s.ReopenIn)
+    body = await read_json_later(request, s.ReopenIn, optional=True)
     async with ctx(request).db.transaction(write=True) as session:
         appointment = await appointment_for_staff(session, user, request.path_params["reference"])
-        data = _checked(body, problem)
+        data = body.value()
         case = await decisions.reopen(session, appointment, staff_actor(user), reason=data.reason)
         tz = await _zone(session, appointment)
         rendered = (await render_case(session, case, tz, request_language(request))

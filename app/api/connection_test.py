@@ -22,13 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.http import bearer_token, client_ip, read_json_later
 from app.api.openapi import operation
 from app.context import AppContext, ctx
-from app.http import bearer_token, client_ip, read_json
 from booking.models import Appointment, AppointmentStatus
 from booking.service import find_by_token
 from calls.echo import ConnectionTests, ice_servers_for
-from core.errors import DomainError, Invalid, NotFound, WrongState
+from core.errors import NotFound, WrongState
 from core.types import utcnow
 
 # A test makes sense until the call is over.
@@ -117,20 +117,14 @@ async def ice_servers(request: Request) -> Response:
 async def start(request: Request) -> Response:
     state, appointment = await _appointment(request)
     # The body after the token: a stranger learns nothing but 401.
-    problem: DomainError | None = None
-    body: OfferIn | None = None
-    try:
-        body = await read_json(request, OfferIn)
-    except DomainError as exc:
-        problem = exc
+    body = await read_json_later(request, OfferIn)
     if appointment.status not in TESTABLE:
         raise WrongState()
-    if problem is not None or body is None:
-        raise problem or Invalid()
+    sdp = body.value().sdp
     tests = _tests(state)
     tests.check_capacity()  # before counting against the link's limit
     await state.limiter.hit("connection_test", appointment.reference)
-    report, answer = await tests.start(appointment.reference, body.sdp)
+    report, answer = await tests.start(appointment.reference, sdp)
     return JSONResponse(
         {"id": report.id, "type": "answer", "sdp": answer, "expires_at": report.expires_at,
          "report": report.public()},

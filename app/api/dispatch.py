@@ -19,12 +19,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
+from app.api.http import read_body, read_json, read_json_later, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx, print_room_takes_all
-from app.http import read_body, read_json, validate
 from core.audit import Actor
-from core.errors import DomainError, Forbidden, Invalid, NotFound
+from core.errors import Forbidden, NotFound
 from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import Dispatch, HybridMailEvent
@@ -104,19 +104,13 @@ async def set_status(request: Request) -> Response:
     """409 `illegal_transition` for a step the letter cannot take; the state it already is in
     is accepted and changes nothing. Each change is audited and announced to the citizen."""
     user = await require_api_user(request)
-    problem: DomainError | None = None
-    body: s.DispatchStatusIn | None = None
-    try:
-        body = await read_json(request, s.DispatchStatusIn)
-    except DomainError as exc:
-        problem = exc
+    body = await read_json_later(request, s.DispatchStatusIn)
     dispatch = await _visible_dispatch(request, user, request.path_params["id"])
-    if problem is not None or body is None:
-        raise problem or Invalid()
+    status = body.value().status
     tz = await _zone(request, [dispatch.office_id])
     async with ctx(request).db.transaction(write=True) as session:
         found = await dispatching.get_dispatch(session, request.path_params["id"])
-        await dispatching.set_status(session, found, body.status, staff_actor(user))
+        await dispatching.set_status(session, found, status, staff_actor(user))
         row = await dispatching.row_of(session, found)
     return JSONResponse(s.dispatch_out(row, tz))
 
@@ -209,17 +203,10 @@ async def get_address(request: Request) -> Response:
 async def put_address(request: Request) -> Response:
     """409 `address_locked` once the letter is printed or handed over."""
     user = await require_api_user(request)
-    problem: DomainError | None = None
-    body: s.PostalAddressIn | None = None
-    try:
-        body = await read_json(request, s.PostalAddressIn)
-    except DomainError as exc:
-        problem = exc
+    body = await read_json_later(request, s.PostalAddressIn)
     async with ctx(request).db.transaction(write=True) as session:
         appointment = await appointment_for_staff(session, user, request.path_params["reference"])
-        if problem is not None or body is None:
-            raise problem or Invalid()
-        lines = await dispatching.set_postal_address(session, appointment, body.lines,
+        lines = await dispatching.set_postal_address(session, appointment, body.value().lines,
                                                      staff_actor(user))
     return JSONResponse({
         "reference": appointment.reference, "lines": list(lines),

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.http import bearer_token, client_ip, read_body, read_json
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
-from app.http import bearer_token, client_ip, read_body, read_json
 from app.payments import provider_for, start_online_payment
 from booking.service import find_by_token
 from postcall.payments.errors import OnlinePaymentUnavailable

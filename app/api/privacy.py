@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.http import read_json, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
-from app.http import read_json, validate
 from privacy import actions as privacy
 from staff.service import staff_actor
 

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.availability import cache_of, respond
+from app.api.http import client_ip, read_json, validate
 from app.api.openapi import operation
 from app.api.schemas import (
     AvailabilityOut,
@@ -22,7 +23,6 @@ from app.api.schemas import (
 )
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
-from app.http import client_ip, read_json, validate
 from app.metrics import metrics_of
 from app.templating import request_language
 from booking import catalog

@@ -18,9 +18,9 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
+from app.api.http import client_ip
 from app.calls import hub_of
 from app.context import ctx
-from app.http import client_ip
 from core.errors import RateLimited
 from signaling import CloseCode
 

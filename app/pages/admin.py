@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.admin import RESOURCES, Resource
-from app.auth import check_csrf, require_page_user
+from app.auth import require_page_user
 from app.context import ctx
 from app.pages.admin_forms import (
     PAGE_RESOURCES,
@@ -29,14 +29,9 @@ from app.pages.admin_forms import (
     parse_form,
     submitted_values,
 )
-from app.pages.staff_http import (
-    error_message,
-    field_messages,
-    read_form,
-    redirect,
-    render,
-    translator,
-)
+from app.pages.forms import read_form
+from app.pages.staff_http import error_message, field_messages, redirect
+from app.templating import render, translator
 from booking import admin
 from booking.admin_validation import Duplicate
 from core.errors import Conflict, DomainError, Invalid, NotFound
@@ -169,7 +164,6 @@ async def _save(request: Request, object_id: int | None) -> Response:
     user = await _admin(request)
     page, res = _resource(request)
     form = await read_form(request)
-    check_csrf(request, form)
     editing = object_id is not None
     if object_id is not None:
         async with ctx(request).db.transaction() as session:
@@ -242,7 +236,7 @@ async def delete(request: Request) -> Response:
     user = await _admin(request)
     page, res = _resource(request)
     object_id = _object_id(request)
-    check_csrf(request, await read_form(request))
+    await read_form(request)
     try:
         async with ctx(request).db.transaction(write=True) as session:
             await res.delete(session, staff_actor(user), object_id)

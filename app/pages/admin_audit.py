@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import require_page_user
 from app.context import ctx
-from app.pages.staff_http import render, translator
+from app.templating import render, translator
 from core.audit import AuditEvent
 from core.i18n import Translator
+from core.messages import N_
 from privacy.audit_log import (
     AuditFilter,
     bound,
@@ -32,11 +33,6 @@ from privacy.audit_log import (
 
 PER_PAGE = 50
 FILTER_FIELDS = ("from", "to", "actor", "action", "reference")
-
-
-def N_(msgid: str) -> str:
-    """Marks a message id for translation where it is defined; translated when shown."""
-    return msgid
 
 
 ACTION_LABELS: dict[str, str] = {

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.pages.staff_http import Form
+from app.pages.forms import Form
 from booking.admin import OFFICE_FIELDS, SERVICE_FIELDS
 from booking.admin_schedules import CLOSURE_FIELDS, SCHEDULE_FIELDS
 from booking.admin_validation import REQUIRED, FieldError, FieldErrors, Validator, clean

@@ -11,27 +11,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.auth import check_csrf, require_page_user
+from app.auth import require_page_user, require_script_user
 from app.context import ctx
-from app.pages import staff_http
-from app.pages.citizen_forms import N_
-from app.pages.citizen_http import limit, prefer_language, render, translator
+from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import appointment_view, local_day, time_range
+from app.pages.forms import read_form
 from app.pages.staff import STATUS_LABELS
+from app.templating import render, translator
 from booking import service as booking
 from booking.catalog import service_name
 from booking.models import Appointment, AppointmentStatus
 from booking.service import hold_lapsed
-from calls.service import call_events, issue_call_token, join_window
-from core.errors import DomainError, Unauthorized
+from calls.service import (
+    call_events,
+    issue_call_token,
+    join_window,
+)
+from core.errors import Unauthorized
 from core.i18n import Translator
+from core.messages import N_
 from core.types import utcnow
 from staff.service import appointment_for_staff
 
@@ -203,7 +206,7 @@ class BookingData:
 
 async def _booking(request: Request, reference: str) -> BookingData:
     user = await require_page_user(request)
-    t = staff_http.translator(request)
+    t = translator(request)
     async with ctx(request).db.transaction() as session:
         appointment = await appointment_for_staff(session, user, reference)
         appointment, office, service = await booking.appointment_details(session, appointment)
@@ -231,47 +234,30 @@ async def _booking(request: Request, reference: str) -> BookingData:
 
 async def clerk_call(request: Request) -> Response:
     data = await _booking(request, request.path_params["reference"])
-    t = staff_http.translator(request)
-    return staff_http.render(request, "call/clerk.html", {
+    t = translator(request)
+    return render(request, "call/clerk.html", {
         "booking": data, "messages": texts(t, SHARED_TEXTS, CLERK_TEXTS),
     })
-
-
-def _json_error(request: Request, status: int, code: str, msgid: str,
-                params: dict[str, Any] | None = None) -> JSONResponse:
-    message = staff_http.translator(request).gettext(msgid, **(params or {}))
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 async def clerk_call_token(request: Request) -> Response:
     """A call token for the page's own WebSocket, as JSON (the page's script asks for it).
 
-    Errors are JSON too (the script reads them): 401 when the page session is gone, 403 for a
-    bad CSRF token or another office, 404 for an unknown reference, 409 when the appointment
-    cannot be called (any more).
+    Errors are in the one JSON error shape too (the script reads them): 401 when the page
+    session is gone, 403 for a bad CSRF token or another office, 404 for an unknown reference,
+    409 when the appointment cannot be called (any more).
     """
-    try:
-        user = await require_page_user(request)
-    except HTTPException as exc:
-        if exc.status_code != 303:
-            raise
-        return _json_error(request, 401, "unauthorized",
-                           "Your session has expired. Please log in again.")
+    user = await require_script_user(request)
+    await read_form(request)
     state = ctx(request)
-    form = await staff_http.read_form(request)
     now = utcnow()
-    try:
-        check_csrf(request, form)
-        async with state.db.transaction(write=True) as session:
-            appointment = await appointment_for_staff(session, user,
-                                                      request.path_params["reference"])
-            window = join_window(appointment, state.settings.join_before_minutes,
-                                 state.settings.join_after_minutes)
-            issued = await issue_call_token(
-                session, state.secret_key, appointment, user, window=window,
-                max_lifetime=timedelta(minutes=state.settings.call_token_minutes), now=now)
-    except DomainError as exc:
-        return _json_error(request, exc.status, exc.code, exc.msgid, exc.params)
+    async with state.db.transaction(write=True) as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        window = join_window(appointment, state.settings.join_before_minutes,
+                             state.settings.join_after_minutes)
+        issued = await issue_call_token(
+            session, state.secret_key, appointment, user, window=window,
+            max_lifetime=timedelta(minutes=state.settings.call_token_minutes), now=now)
     return JSONResponse({"token": issued.token, "expires_at": issued.expires_at.isoformat()},
                         headers={"Cache-Control": "no-store"})
 

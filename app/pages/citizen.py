@@ -16,16 +16,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.http import cookie_secure
 from app.booking_policy import policy_from
 from app.context import ctx
 from app.metrics import metrics_of
 from app.pages import citizen_link
-from app.pages.citizen_forms import N_, Choice, DetailsForm, FieldErrors, sign, unsign
-from app.pages.citizen_http import limit, read_form, render, secure_cookies, translator
+from app.pages.citizen_forms import Choice, DetailsForm, FieldErrors
+from app.pages.citizen_http import limit
 from app.pages.citizen_views import (
     appointment_view,
-    day_error,
-    day_page,
+    day_list,
     duration_text,
     fee_text,
     service_option,
@@ -33,6 +33,8 @@ from app.pages.citizen_views import (
     time_range,
     zone_note,
 )
+from app.pages.forms import read_form
+from app.templating import render, translator
 from booking import catalog
 from booking import service as booking
 from booking.availability import days_ahead, free_slots, office_today, zone
@@ -40,6 +42,8 @@ from booking.catalog import service_name
 from booking.lookup import find_appointment
 from booking.models import Office, Service
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
+from core.messages import N_
+from core.signing import sign, unsign
 
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
@@ -206,23 +210,14 @@ async def _day_step(
     days = await days_ahead(session, service_id=service.id, office=office)
     if choice.day is not None and choice.day in days:
         return None
-    error = day_error(t, choice)
-    page = day_page(t, days, choice.page_from or office_today(office))
-    office_params = choice.params(upto="office")
-    prev_href = next_href = ""
-    if page.prev_from is not None:
-        prev_href = choice.url(upto="office", **{"from": page.prev_from.isoformat()})
-    if page.next_from is not None:
-        next_href = choice.url(upto="office", **{"from": page.next_from.isoformat()})
+    listing, status = day_list(t, choice, days, office_today(office),
+                               lambda day: choice.url(upto="office", **{"from": day.isoformat()}))
     return Step("day", "citizen/book_day.html", {
-        **base, "current": 2 if with_office else 1, "error": error,
-        "options": page.options,
-        "selected": None, "prev_href": prev_href, "next_href": next_href,
+        **base, **listing, "current": 2 if with_office else 1,
         "back_href": choice.url(upto="service") if with_office else "/book",
-        "form_action": "/book", "form_method": "get", "hidden": office_params,
-        "step_field": "day", "no_days": not days,
-    }, 422 if error else 200, service_id=service.id, office_id=office.id,
-        office_zone=office.timezone)
+        "form_action": "/book", "form_method": "get", "hidden": choice.params(upto="office"),
+        "step_field": "day",
+    }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone)
 
 
 async def book_page(request: Request) -> Response:
@@ -290,9 +285,9 @@ async def book_submit(request: Request) -> Response:
 
     response = RedirectResponse("/book/done", status_code=303)
     response.set_cookie(
-        BOOKED_COOKIE, sign(state.secret_key, "booked", reference, BOOKED_MAX_AGE),
+        BOOKED_COOKIE, sign(state.secret_key, "booked", reference),
         max_age=BOOKED_MAX_AGE, path="/book/done", httponly=True, samesite="lax",
-        secure=secure_cookies(request),
+        secure=cookie_secure(request),
     )
     return response
 
@@ -303,7 +298,8 @@ async def book_done(request: Request) -> Response:
     No link token here: with double opt-in only the mailbox owner may confirm.
     """
     state = ctx(request)
-    reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE))
+    reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE),
+                       BOOKED_MAX_AGE)
     if reference is None:
         return RedirectResponse("/book", status_code=303)
     async with state.db.transaction() as session:

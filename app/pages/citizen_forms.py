@@ -1,19 +1,9 @@
-"""Citizen page input: CSRF tokens without server state, signed short-lived values, the choices
-of the booking flow (query parameters) and the details form with an error message per field.
-
-Citizens have no session, so CSRF uses a signed double-submit token: a random cookie value and a
-form field holding HMAC(secret key, cookie value). A forged form needs the cookie's value, which
-another site cannot read, and a cookie planted by a neighbour host does not match without the key.
-"""
+"""Citizen page input: the choices of the booking flow (query parameters) and the details form
+with an error message per field."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,75 +13,7 @@ from urllib.parse import urlencode
 from email_validator import EmailNotValidError, validate_email
 
 from booking.service import CitizenInput
-
-CSRF_COOKIE = "citizen_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_COOKIE_MAX_AGE = 7 * 24 * 3600
-_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-
-
-def N_(msgid: str) -> str:  # the conventional name that message extractors look for
-    """Mark a message id for translation; it is translated where it is shown."""
-    return msgid
-
-
-# --- CSRF --------------------------------------------------------------------------------------
-
-
-def new_csrf_cookie() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def csrf_cookie_ok(value: str | None) -> bool:
-    return value is not None and bool(_COOKIE_VALUE.match(value))
-
-
-def csrf_token_for(secret_key: bytes, cookie_value: str) -> str:
-    digest = hmac.new(secret_key, b"citizen-csrf\x00" + cookie_value.encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
-
-
-def csrf_valid(secret_key: bytes, cookie_value: str | None, submitted: object) -> bool:
-    if not csrf_cookie_ok(cookie_value) or not isinstance(submitted, str) or not submitted:
-        return False
-    assert cookie_value is not None
-    expected = csrf_token_for(secret_key, cookie_value)
-    return hmac.compare_digest(expected.encode(), submitted.encode())
-
-
-# --- signed values -----------------------------------------------------------------------------
-
-
-def sign(
-    secret_key: bytes, purpose: str, value: str, max_age: int, now: float | None = None
-) -> str:
-    """``value`` with an expiry and a MAC; readable by ``unsign`` with the same purpose only."""
-    expires = int((now if now is not None else time.time()) + max_age)
-    payload = base64.urlsafe_b64encode(value.encode()).rstrip(b"=").decode()
-    body = f"{payload}.{expires}"
-    return f"{body}.{_mac(secret_key, purpose, body)}"
-
-
-def unsign(
-    secret_key: bytes, purpose: str, signed: str | None, now: float | None = None
-) -> str | None:
-    if not signed or signed.count(".") != 2:
-        return None
-    payload, expires, mac = signed.split(".")
-    if not hmac.compare_digest(_mac(secret_key, purpose, f"{payload}.{expires}"), mac):
-        return None
-    if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
-        return None
-    try:
-        return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _mac(secret_key: bytes, purpose: str, body: str) -> str:
-    digest = hmac.new(secret_key, f"{purpose}\x00{body}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
+from core.messages import N_
 
 # --- choices of the booking flow ----------------------------------------------------------------
 

@@ -19,17 +19,18 @@ from app.booking_policy import policy_from
 from app.context import ctx
 from app.pages.case_views import CaseView, citizen_case_view
 from app.pages.citizen_forms import Choice, parse_slot
-from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
+from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import (
     AppointmentView,
     appointment_view,
-    day_error,
-    day_page,
+    day_list,
     local_day,
     slot_groups,
     zone_note,
 )
+from app.pages.forms import read_form
 from app.pages.postcall_pages import StatusView, citizen_status_view
+from app.templating import render, translator
 from booking import service as booking
 from booking.availability import days_ahead, free_slots, office_today
 from booking.models import Appointment, Office, Service
@@ -186,21 +187,13 @@ async def _reschedule_context(
                 "step_field": "",
             })
             return "citizen/book_slot.html", context, 200
-    error = day_error(t, choice)
-    page = day_page(t, days, choice.page_from or office_today(office))
-    prev_href = next_href = ""
-    if page.prev_from is not None:
-        prev_href = f"{base}/reschedule?from={page.prev_from.isoformat()}"
-    if page.next_from is not None:
-        next_href = f"{base}/reschedule?from={page.next_from.isoformat()}"
+    listing, status = day_list(t, choice, days, office_today(office),
+                               lambda day: f"{base}/reschedule?from={day.isoformat()}")
     context.update({
-        "error": error, "selected": None, "no_days": not days,
-        "options": page.options,
-        "prev_href": prev_href, "next_href": next_href, "back_href": base,
-        "form_action": f"{base}/reschedule", "form_method": "get", "hidden": {},
-        "step_field": "day",
+        **listing, "back_href": base, "form_action": f"{base}/reschedule",
+        "form_method": "get", "hidden": {}, "step_field": "day",
     })
-    return "citizen/book_day.html", context, 422 if error else 200
+    return "citizen/book_day.html", context, status
 
 
 async def reschedule_page(request: Request) -> Response:
@@ -265,8 +258,9 @@ async def calendar(request: Request) -> Response:
     try:
         async with ctx(request).db.transaction() as session:
             appointment, office, service = await _open(request, session)
-            return calendar_response(ctx(request), appointment, office, service,
-                                     request.path_params["token"], translator(request).lang)
+            return calendar_response(ctx(request).settings, appointment, office, service,
+                                     token=request.path_params["token"],
+                                     lang=translator(request).lang)
     except LinkInvalid:
         return _invalid(request)
 

@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.pages.citizen_forms import N_, Choice, slot_value
+from app.pages.citizen_forms import Choice, slot_value
 from booking.availability import Slot, zone
 from booking.catalog import service_description, service_name
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from booking.service import allowed_actions, hold_lapsed
 from core.i18n import Translator
+from core.messages import N_
 from core.types import utcnow
 
 # --- display helpers --------------------------------------------------------------------------
@@ -60,33 +62,25 @@ def day_option(t: Translator, day: date) -> dict[str, Any]:
 DAYS_PER_PAGE = 10
 
 
-@dataclass(frozen=True)
-class DayPage:
-    """The free days shown at once (from the day asked for), and where the pages before and
-    after begin."""
-
-    options: list[dict[str, Any]]
-    prev_from: date | None
-    next_from: date | None
-
-
-def day_page(t: Translator, days: list[date], page_from: date) -> DayPage:
-    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
-    return DayPage(
-        options=[day_option(t, d) for d in days[first:first + DAYS_PER_PAGE]],
-        prev_from=days[max(0, first - DAYS_PER_PAGE)] if first > 0 else None,
-        next_from=days[first + DAYS_PER_PAGE] if first + DAYS_PER_PAGE < len(days) else None,
-    )
-
-
-def day_error(t: Translator, choice: Choice) -> str:
-    """Why the day step shows again: the chosen day has no free time left, or none was chosen
-    (for the booking flow and for moving an appointment alike)."""
+def day_list(t: Translator, choice: Choice, days: list[date], today: date,
+             page_url: Callable[[date], str]) -> tuple[dict[str, Any], int]:
+    """The day step of booking and of moving: a page of the free ``days`` from the one asked
+    for (``page_url`` links the pages before and after), and why the chosen day cannot be
+    taken; with the page's status (422 with an error)."""
+    error = ""
     if choice.day is not None or "day" in choice.bad:
-        return t.gettext("There are no free times on this day. Please choose another day.")
-    if choice.step == "day":
-        return t.gettext("Choose a day.")
-    return ""
+        error = t.gettext("There are no free times on this day. Please choose another day.")
+    elif choice.step == "day":
+        error = t.gettext("Choose a day.")
+    page_from = choice.page_from or today
+    first = next((i for i, d in enumerate(days) if d >= page_from), len(days))
+    last = first + DAYS_PER_PAGE
+    return {
+        "error": error, "selected": None, "no_days": not days,
+        "options": [day_option(t, d) for d in days[first:last]],
+        "prev_href": page_url(days[max(0, first - DAYS_PER_PAGE)]) if first > 0 else "",
+        "next_href": page_url(days[last]) if last < len(days) else "",
+    }, 422 if error else 200
 
 
 MORNING = N_("Morning")

@@ -7,7 +7,9 @@ so the rules live in one place. Each endpoint answers in the form its caller ask
 
 * ``X-Requested-With: desk`` (static/js/desk-panels.js): the re-rendered panel(s) as an HTML
   fragment (200, or 409/422 with the errors beside the fields), so the video call keeps running;
-* ``Accept: application/json``: the API's JSON shapes (errors as ``{"error": {...}}``);
+* ``Accept: application/json``: the API's JSON shapes, errors in the one error shape of
+  ``app/errors.py`` (``{"error": {"code", "message", "details"}}``; so are the script's
+  errors that are not about the form: an expired session, a refused token, another office);
 * a plain form post (no JavaScript): 303 back to the call page, or the call page again with the
   errors (422/409).
 
@@ -32,13 +34,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
 from app.api.clerk_cases import case_policy, render_case
-from app.auth import check_csrf, require_page_user, safe_next
+from app.auth import require_page_user, require_script_user, safe_next
 from app.context import ctx
+from app.errors import json_error
 from app.pages import call as call_pages
 from app.pages.desk_forms import (
     FormInvalid,
@@ -48,9 +51,10 @@ from app.pages.desk_forms import (
     read_identity,
 )
 from app.pages.desk_views import DeskView, FormState, desk_view
+from app.pages.forms import Form, read_form
 from app.pages.staff import load_agenda, render_agenda
-from app.pages.staff_http import Form, read_form, redirect, render, translator
-from app.templating import request_language
+from app.pages.staff_http import redirect
+from app.templating import render, request_language, translator
 from booking.models import Office
 from cases import completion as cases
 from core.errors import Conflict, DomainError
@@ -81,25 +85,10 @@ def _reference(request: Request) -> str:
 
 
 async def _user(request: Request) -> StaffUser:
-    """The session's user; for script callers a JSON 401 rather than a login redirect."""
-    try:
+    """The session's user; for script callers errors in JSON (a 401, not a login redirect)."""
+    if _mode(request) == "page":
         return await require_page_user(request)
-    except HTTPException as exc:
-        if exc.status_code == 303 and _mode(request) != "page":
-            t = translator(request)
-            raise _JsonError(401, "unauthorized",
-                             t.gettext("Your session has expired. Please log in again.")) from exc
-        raise
-
-
-class _JsonError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message
-
-    def response(self) -> Response:
-        return JSONResponse({"error": {"code": self.code, "message": self.message}},
-                            status_code=self.status)
+    return await require_script_user(request)
 
 
 async def _load(request: Request, user: StaffUser, *, identity: FormState | None = None,
@@ -140,39 +129,43 @@ async def _answer(
     return render(request, "call/_desk_fragment.html", {"desk": view}, status)
 
 
-def _json_error(request: Request, exc: DomainError) -> Response:
-    body: dict[str, Any] = {"code": exc.code,
-                            "message": translator(request).gettext(exc.msgid, **exc.params)}
-    if exc.field:
-        body["field"] = exc.field
-    return JSONResponse({"error": body}, status_code=exc.status)
+_ANCHORS = {"identity": "identity-check", "completion": "desk-completion"}
+
+
+async def _refused(request: Request, user: StaffUser, part: str, state: FormState,
+                   status: int) -> Response:
+    """The ``part`` panel again after a refused post, its errors beside its fields."""
+    return await _answer(request, user, status=status, parts=(part,), anchor=_ANCHORS[part],
+                         identity=state if part == "identity" else None,
+                         completion=state if part == "completion" else None)
+
+
+async def _unreadable(request: Request, user: StaffUser, part: str,
+                      invalid: FormInvalid) -> Response:
+    """A form that could not be read (422): each field's message, as JSON or in the panel."""
+    if _mode(request) != "json":
+        return await _refused(request, user, part, invalid.state, 422)
+    errors = {key: message for key, message in invalid.state.errors.items() if key}
+    first = next(iter(errors.values()), "")
+    return json_error(422, "validation_error", first,
+                      [{"field": key, "message": message} for key, message in errors.items()])
 
 
 async def _form(request: Request) -> tuple[StaffUser, Form]:
     user = await _user(request)
-    form = await read_form(request)
-    check_csrf(request, form)
-    return user, form
+    return user, await read_form(request)
 
 
 # --- identity check ------------------------------------------------------------------------------
 
 
 async def verification(request: Request) -> Response:
-    try:
-        user, form = await _form(request)
-    except _JsonError as exc:
-        return exc.response()
+    user, form = await _form(request)
     t = translator(request)
     try:
         data = read_identity(t, form)
     except FormInvalid as invalid:
-        if _mode(request) == "json":
-            field = next(iter(invalid.state.errors))
-            return JSONResponse({"error": {"code": "validation_error", "field": field,
-                                           "message": invalid.state.errors[field]}}, 422)
-        return await _answer(request, user, status=422, parts=("identity",),
-                             anchor="identity-check", identity=invalid.state)
+        return await _unreadable(request, user, "identity", invalid)
     try:
         async with ctx(request).db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
@@ -186,12 +179,10 @@ async def verification(request: Request) -> Response:
                     check, office.timezone if office else "UTC"),
             }
     except DomainError as exc:
-        if exc.status in _NOT_THE_FORM:
+        if exc.status in _NOT_THE_FORM or _mode(request) == "json":
             raise
-        if _mode(request) == "json":
-            return _json_error(request, exc)
-        return await _answer(request, user, status=exc.status, parts=("identity",),
-                             anchor="identity-check", identity=identity_error(t, form, exc))
+        return await _refused(request, user, "identity", identity_error(t, form, exc),
+                              exc.status)
     if _mode(request) == "json":
         return JSONResponse(out)
     announce = (t.gettext("The identity check has been recorded: identity verified.")
@@ -205,21 +196,13 @@ async def verification(request: Request) -> Response:
 
 
 async def complete(request: Request) -> Response:
-    try:
-        user, form = await _form(request)
-    except _JsonError as exc:
-        return exc.response()
+    user, form = await _form(request)
     t = translator(request)
     state = ctx(request)
     try:
         data, rows = read_completion(t, form)
     except FormInvalid as invalid:
-        if _mode(request) == "json":
-            field = next(iter(invalid.state.errors))
-            return JSONResponse({"error": {"code": "validation_error", "field": field,
-                                           "message": invalid.state.errors[field]}}, 422)
-        return await _answer(request, user, status=422, parts=("completion",),
-                             anchor="desk-completion", completion=invalid.state)
+        return await _unreadable(request, user, "completion", invalid)
     try:
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
@@ -249,10 +232,9 @@ async def complete(request: Request) -> Response:
 async def _complete_failed(request: Request, user: StaffUser, form: Form, exc: DomainError,
                            rows: list[int]) -> Response:
     if _mode(request) == "json":
-        return _json_error(request, exc)
+        raise exc
     state = completion_error(translator(request), form, exc, rows)
-    return await _answer(request, user, status=exc.status, parts=("completion",),
-                         anchor="desk-completion", completion=state)
+    return await _refused(request, user, "completion", state, exc.status)
 
 
 # --- no-show -------------------------------------------------------------------------------------
@@ -260,10 +242,7 @@ async def _complete_failed(request: Request, user: StaffUser, form: Form, exc: D
 
 async def no_show(request: Request) -> Response:
     """From the agenda (back to it, ``next``) or from the call page's panel."""
-    try:
-        user, form = await _form(request)
-    except _JsonError as exc:
-        return exc.response()
+    user, form = await _form(request)
     t = translator(request)
     try:
         async with ctx(request).db.transaction(write=True) as session:
@@ -272,13 +251,10 @@ async def no_show(request: Request) -> Response:
             out = {"reference": appointment.reference, "status": appointment.status,
                    "case": None}
     except DomainError as exc:
-        if exc.status in _NOT_THE_FORM or _mode(request) == "page":
+        if exc.status in _NOT_THE_FORM or _mode(request) != "fragment":
             raise
-        if _mode(request) == "json":
-            return _json_error(request, exc)
         failed = FormState(errors={"": t.gettext(exc.msgid, **exc.params)})
-        return await _answer(request, user, status=exc.status, parts=("completion",),
-                             anchor="desk-completion", completion=failed)
+        return await _refused(request, user, "completion", failed, exc.status)
     mode = _mode(request)
     if mode == "json":
         return JSONResponse(out)
@@ -300,13 +276,8 @@ async def back_to_call(request: Request) -> Response:
 
 
 async def agenda_events(request: Request) -> Response:
-    try:
-        user = await require_page_user(request)
-    except HTTPException as exc:
-        if exc.status_code != 303:
-            raise
-        return PlainTextResponse("unauthorized", status_code=401,
-                                 headers={"Cache-Control": "no-store"})
+    # Without a session 401 (in the one JSON shape): EventSource then stops instead of retrying.
+    user = await require_script_user(request)
     return StreamingResponse(_agenda_stream(request, user), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

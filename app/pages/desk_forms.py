@@ -13,16 +13,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from starlette.datastructures import ImmutableMultiDict
-
 from app.pages.desk_views import CHECKS, ITEM_ROWS, FormState, identity_defaults
+from app.pages.forms import Form
 from cases import completion as cases
 from cases.identity import FEATURES_BY_TYPE, REQUIRED_CHECKS, VerificationInput
 from cases.models import Outcome, ReasonCode
 from core.errors import DomainError
 from core.i18n import Translator
-
-Form = ImmutableMultiDict[str, str]
 
 # Message ids of the domain whose field is narrower on the page than in the API.
 _FEATURE_COUNT = "Check at least %(count)s security features of the document."

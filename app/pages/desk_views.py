@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.pages.citizen_forms import N_
 from app.pages.staff import STATUS_LABELS
 from booking.models import Appointment, AppointmentStatus, Service
 from booking.service import appointment_details
@@ -29,6 +28,7 @@ from cases.identity import (
 )
 from cases.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
 from core.i18n import Translator
+from core.messages import N_
 
 ITEM_ROWS = 4  # fee-schedule rows in the form; more than one service per call is rare
 DEFAULT_AUTHORITY = "Bundesamt für Justiz"  # posts the certificate of good conduct itself

@@ -23,9 +23,11 @@ from starlette.routing import BaseRoute, Route
 
 from app.context import ctx
 from app.middleware import CSP
-from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
+from app.pages.citizen_http import limit, prefer_language
+from app.pages.forms import read_form
 from app.payments import online_payment_offered, provider_for, start_online_payment
 from app.settings import Settings
+from app.templating import render, translator
 from booking import service as booking
 from core.errors import Conflict, DomainError, Unauthorized
 from postcall.payments.flows import check_return

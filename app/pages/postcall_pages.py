@@ -25,8 +25,10 @@ from app.api.citizen_docs import (
     receipt_document,
 )
 from app.context import ctx
-from app.pages.citizen_http import limit, prefer_language, read_form, render, translator
+from app.pages.citizen_http import limit, prefer_language
+from app.pages.forms import read_form
 from app.postcall_views import MilestoneView, milestone_views
+from app.templating import render, translator
 from booking import service as booking
 from booking.lookup import find_appointment
 from booking.models import Appointment, Office

@@ -20,9 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app.auth import check_csrf, require_page_user
+from app.auth import require_page_user
 from app.context import ctx, print_room_takes_all
-from app.pages.staff_http import error_message, read_form, redirect, render, translator
+from app.pages.forms import read_form
+from app.pages.staff_http import error_message, redirect
+from app.templating import render, translator
 from booking.lookup import find_appointment
 from booking.models import Office
 from core.errors import DomainError
@@ -148,7 +150,6 @@ async def batch_csv(request: Request) -> Response:
 async def batch_mark(request: Request) -> Response:
     user = await require_page_user(request)
     form = await read_form(request)
-    check_csrf(request, form)
     _, office_ids, office_id, day = await _scope(request, user, form)
     target = form.get("status", "")
     if target not in ("printed", "posted"):
@@ -173,7 +174,6 @@ async def _own_dispatch(request: Request, user: StaffUser) -> Dispatch | None:
 async def status_change(request: Request) -> Response:
     user = await require_page_user(request)
     form = await read_form(request)
-    check_csrf(request, form)
     day = _day(form.get("date"))
     back = f"/staff/dispatch?{_query(day, None)}" if day else "/staff/dispatch?"
     found = await _own_dispatch(request, user)
@@ -211,7 +211,6 @@ async def address_page(request: Request) -> Response:
 async def address_save(request: Request) -> Response:
     user = await require_page_user(request)
     form = await read_form(request)
-    check_csrf(request, form)
     found = await _own_dispatch(request, user)
     if found is None:
         return redirect("/staff/dispatch")

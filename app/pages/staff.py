@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -14,13 +13,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.auth import (
-    LOGIN_COOKIE,
     SESSION_COOKIE,
-    check_csrf,
     clear_session_cookie,
-    cookie_secure,
     login,
-    login_csrf_token,
     page_logout,
     require_page_user,
     safe_next,
@@ -28,7 +23,9 @@ from app.auth import (
 )
 from app.calls import hub_of
 from app.context import ctx
-from app.pages.staff_http import error_message, read_form, redirect, render, translator
+from app.pages.forms import read_form
+from app.pages.staff_http import error_message, redirect
+from app.templating import render, translator
 from booking.admin_validation import FIRST_DAY, LAST_DAY
 from booking.agenda import AgendaItem, day_agenda
 from booking.catalog import service_name
@@ -67,22 +64,12 @@ def _login_page(
     alert: str | None = None, notice: str | None = None, status: int = 200,
     next_url: str | None = None,
 ) -> Response:
-    """The login form with a CSRF token bound to a pre-session cookie."""
-    state = ctx(request)
-    cookie = request.cookies.get(LOGIN_COOKIE, "")
-    fresh = not (16 <= len(cookie) <= 100)
-    if fresh:
-        cookie = secrets.token_urlsafe(32)
-    request.state.csrf_token = login_csrf_token(state.secret_key, cookie)
+    """The login form; like every form, its CSRF token is bound to the browser's cookie."""
     next_url = safe_next(next_url or request.query_params.get("next"))
-    response = render(request, "staff/login.html", {
+    return render(request, "staff/login.html", {
         "email": email, "errors": errors or {}, "alert": alert, "notice": notice,
         "next_url": next_url, "switch_url": "/staff/login",
     }, status)
-    if fresh:
-        response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600 * 12, path="/staff",
-                            httponly=True, samesite="lax", secure=cookie_secure(request))
-    return response
 
 
 async def _already_logged_in(request: Request) -> bool:
@@ -107,7 +94,6 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     form = await read_form(request)
-    check_csrf(request, form)
     t = translator(request)
     email = form.get("email", "").strip()
     password = form.get("password", "")
@@ -131,13 +117,12 @@ async def login_submit(request: Request) -> Response:
     await page_logout(request)  # a login replaces any earlier session of this browser
     response = redirect(next_url)
     set_session_cookie(request, response, new)
-    response.delete_cookie(LOGIN_COOKIE, path="/staff")
     return response
 
 
 async def logout(request: Request) -> Response:
     await require_page_user(request)
-    check_csrf(request, await read_form(request))
+    await read_form(request)
     await page_logout(request)
     response = redirect("/staff/login?logged_out=1")
     clear_session_cookie(request, response)

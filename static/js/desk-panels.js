@@ -2,7 +2,9 @@
 //
 // Without this script every form posts and the page comes back (which would drop the video
 // call). With it, the forms are sent in the background (`X-Requested-With: desk`) and the
-// server's re-rendered panel replaces the old one, so the call keeps running. It also hides
+// server's re-rendered panel replaces the old one, so the call keeps running; a refusal that
+// is not about the form (an expired session or form, another office) comes in the site's one
+// JSON error shape, `{"error": {"code", "message"}}`, and its message is shown. It also hides
 // what does not apply: the other document types' security features, the reason fields of a
 // verified check, the authority's name unless another authority delivers, and empty item rows
 // (behind "Add another item"); and it shows the running total of the fee items.
@@ -129,7 +131,19 @@ function replaceParts(html) {
   return fragment;
 }
 
-function showFailure(form) {
+/** The message of a JSON error answer, or "" (no answer, or not one of ours). */
+async function errorMessage(response) {
+  const type = response?.headers.get("content-type") || "";
+  if (!type.startsWith("application/json")) return "";
+  try {
+    const data = await response.json();
+    return (data && data.error && data.error.message) || "";
+  } catch {
+    return "";
+  }
+}
+
+function showFailure(form, message) {
   let note = form.querySelector("[data-send-failed]");
   if (!note) {
     note = document.createElement("p");
@@ -138,7 +152,7 @@ function showFailure(form) {
     note.dataset.sendFailed = "";
     form.prepend(note);
   }
-  note.textContent = desk.dataset.textFailed;
+  note.textContent = message || desk.dataset.textFailed;
 }
 
 async function send(form, submitter) {
@@ -151,7 +165,7 @@ async function send(form, submitter) {
     response = await fetch(form.action, {
       method: "POST",
       body: new URLSearchParams(data),
-      headers: { "X-Requested-With": "desk", Accept: "text/html" },
+      headers: { "X-Requested-With": "desk", Accept: "text/html, application/json" },
       credentials: "same-origin",
     });
   } catch {
@@ -163,7 +177,7 @@ async function send(form, submitter) {
   const type = response?.headers.get("content-type") || "";
   const fragment = response && type.startsWith("text/html") ? replaceParts(await response.text()) : null;
   if (!fragment) {
-    showFailure(form);
+    showFailure(form, await errorMessage(response));
     return;
   }
   enhance();

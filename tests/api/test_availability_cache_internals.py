@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from booking.availability_cache import CHANNEL, AvailabilityCache, Computed, RedisInvalidation
+from app.api.availability import RedisInvalidation
+from booking.availability_cache import CHANNEL, AvailabilityCache, Computed
 from tests.conftest import REDIS_URL, SHARED_REDIS, require
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)

@@ -181,7 +181,7 @@ async def test_calendar_file(
     r = await client.get("/api/v1/me/calendar.ics", headers=auth(token))
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/calendar")
-    assert reference in r.headers["content-disposition"]
+    assert r.headers["content-disposition"] == f'attachment; filename="termin-{reference}.ics"'
     cal = Calendar.from_ical(r.content)
     assert cal["method"] == "REQUEST"
     [event] = cal.walk("VEVENT")

@@ -167,6 +167,8 @@ async def test_the_stream_needs_a_session(desk: Desk, app: Starlette) -> None:
                                  base_url="http://testserver") as stranger:
         r = await stranger.get("/staff/agenda/events")
     assert r.status_code == 401  # EventSource gives up instead of retrying a login page
+    assert r.json()["error"]["code"] == "unauthorized"
+    assert r.headers["cache-control"] == "no-store"
 
 
 # --- the live stream, from a real server ---------------------------------------------------------

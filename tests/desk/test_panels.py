@@ -133,6 +133,11 @@ async def test_posts_need_the_session_and_its_csrf_token(desk: Desk, app: Starle
     r = await desk.client.post(f"/staff/call/{reference}/verification",
                                data={**VERIFIED, "csrf_token": "forged"}, headers=FRAGMENT)
     assert r.status_code == 403
+    # The script shows the message of the one JSON error shape.
+    assert r.json() == {"error": {
+        "code": "csrf_failed",
+        "message": "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen "
+                   "Sie es noch einmal."}}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://testserver") as stranger:
         r = await stranger.post(f"/staff/call/{reference}/verification", data=VERIFIED,
@@ -244,7 +249,11 @@ async def test_identity_form_without_javascript_and_as_json(desk: Desk) -> None:
     assert body["verification"]["security_features"] == ["hologram", "colour_shift",
                                                          "tactile_relief"]
     r = await post(desk, reference, "verification", {**VERIFIED, "outcome": ""}, JSON)
-    assert r.status_code == 422 and r.json()["error"]["field"] == "outcome"
+    assert r.status_code == 422
+    error = r.json()["error"]  # the one error shape of the API (app/errors.py)
+    assert set(error) == {"code", "message", "details"} and error["code"] == "validation_error"
+    assert error["details"][0]["field"] == "outcome"
+    assert error["message"] == error["details"][0]["message"] != ""
 
 
 # --- completion ----------------------------------------------------------------------------------

@@ -330,6 +330,46 @@ async def test_form_body_limits(client: httpx.AsyncClient, seeded: Seed) -> None
     assert r.status_code == 400
 
 
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+async def test_form_limits_answer_a_translated_page(client: httpx.AsyncClient,
+                                                     seeded: Seed) -> None:
+    """Every refusal of the form reader (app/pages/forms.py) is an error page in the request's
+    language with its own message, never a 500; the limits hold before the CSRF check."""
+    assert (await client.get("/")).status_code == 200  # the browser has its CSRF cookie
+    cases: list[tuple[bytes, dict[str, str], int, str, str]] = [
+        (b"x" * (16 * 1024 + 1), FORM, 413, "Dieses Formular ist zu groß",
+         "This form is too large to be sent."),
+        ("&".join(f"f{i}=1" for i in range(41)).encode(), FORM, 400,
+         "Dieses Formular hat mehr Felder oder längere Eingaben",
+         "This form has more fields or longer entries than it may have."),
+        (b"comment=" + b"x" * 10_001, FORM, 400,
+         "Dieses Formular hat mehr Felder oder längere Eingaben",
+         "This form has more fields or longer entries than it may have."),
+        (b"given_name=%FF%FE", FORM, 400, "Dieses Formular konnte nicht gelesen werden",
+         "This form could not be read."),
+        (b"given_name=\xff\xfe", FORM, 400, "Dieses Formular konnte nicht gelesen werden",
+         "This form could not be read."),
+        (b"given_name=a%00b", FORM, 400, "Dieses Formular konnte nicht gelesen werden",
+         "This form could not be read."),
+        (b'{"given_name": "Erika"}', {"content-type": "application/json"}, 415,
+         "Bitte senden Sie dieses Formular von seiner Seite",
+         "Please send this form from its page on this site."),
+    ]
+    for body, headers, status, german, english in cases:
+        for path, text in (("/book?lang=de", german), ("/book?lang=en", english)):
+            r = await client.post(path, content=body, headers=headers)
+            assert r.status_code == status, (body[:40], path)
+            assert r.headers["content-type"].startswith("text/html")
+            assert text in r.text, (body[:40], path)
+    # Within the limits, the same form reaches the CSRF check (and the booking's own checks).
+    r = await client.post("/book", content=("&".join(f"f{i}=1" for i in range(38))
+                                            + "&comment=" + "x" * 10_000).encode(),
+                          headers=FORM)
+    assert r.status_code == 403
+
+
 async def test_appointment_rows_are_untouched_by_the_choosing_steps(
     app: Starlette, client: httpx.AsyncClient, seeded: Seed
 ) -> None:

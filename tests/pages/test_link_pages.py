@@ -229,6 +229,8 @@ async def test_calendar_download(
     assert len(events) == 1
     start: Any = events[0]["DTSTART"]
     assert start.dt == (await load(app, reference)).start_at
+    # The same file as the API's (app/api/citizen.py calendar_response): the sender organizes.
+    assert str(events[0]["ORGANIZER"]) == f"mailto:{app.state.ctx.settings.mail_from}"
 
 
 async def test_the_link_page_and_the_api_give_the_same_calendar_file(

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import httpx
 
+from app import csrf as csrf_tokens
 from app.main import create_app
-from app.pages.citizen_forms import CSRF_COOKIE, csrf_token_for
 from app.settings import Settings
 from tests.conftest import running
 from tests.pages.helpers import csrf_of
@@ -18,7 +18,7 @@ from tests.payments.conftest import World
 
 def csrf(world: World) -> str:
     """The form token for the citizen cookie this client got with its last page."""
-    return csrf_token_for(world.state.secret_key, world.client.cookies[CSRF_COOKIE])
+    return csrf_tokens.token(world.state.secret_key, world.client.cookies[csrf_tokens.COOKIE])
 
 
 async def test_the_appointment_page_links_to_the_pay_page(world: World) -> None:

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from app import csrf
 from app.main import create_app
 from app.settings import Settings
 from staff.models import StaffSession
@@ -46,7 +47,7 @@ async def test_login_page_has_the_contract_fields(client: httpx.AsyncClient) -> 
     assert '<label for="email">' in r.text and '<label for="password">' in r.text
     assert 'autocomplete="current-password"' in r.text
     assert "Anmeldung für Mitarbeitende" in r.text  # German by default
-    cookie = _set_cookie(r, "buero_login")
+    cookie = _set_cookie(r, "buero_csrf")
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     english = await client.get("/staff/login?lang=en")
     assert "Staff login" in english.text
@@ -66,10 +67,14 @@ async def test_login_sets_a_session_cookie(app: Starlette, client: httpx.AsyncCl
     async with context(app).db.transaction() as session:
         stored = (await session.execute(select(StaffSession))).scalars().one()
         assert stored.kind == "web" and stored.token_hash != token
-        assert len(stored.csrf_token) >= 32
     agenda = await client.get("/staff")
     assert agenda.status_code == 200
     assert CLERK_EMAIL in agenda.text
+    # The page's forms carry a token bound to this session, not only to the browser's cookie.
+    key, browser = context(app).secret_key, client.cookies["buero_csrf"]
+    assert len(browser) >= 32
+    assert form_token(agenda.text) == csrf.token(key, browser, stored.token_hash)
+    assert form_token(agenda.text) != csrf.token(key, browser)
 
 
 async def test_cookie_is_secure_behind_https(
@@ -175,6 +180,50 @@ async def test_logout_needs_csrf_and_ends_the_session(
     assert (await client.get("/staff")).status_code == 303
     async with context(app).db.transaction() as session:
         assert (await session.execute(select(StaffSession))).scalars().all() == []
+
+
+async def test_a_form_token_works_only_in_its_own_session(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await add_user(app, CLERK_EMAIL)
+    # A token from a page without a session (the login form, any citizen page) ...
+    before = form_token((await client.get("/staff/login")).text)
+    status_page = form_token((await client.get("/status")).text)
+    await page_login(client, CLERK_EMAIL)
+    # ... is no token for a signed-in form.
+    for stale in (before, status_page):
+        assert (await client.post("/staff/logout", data={"csrf_token": stale})).status_code \
+            == 403
+    first = await session_token(client)
+    # A second login in the same browser (same CSRF cookie): the first session's tokens are void.
+    client.cookies.delete("buero_staff")
+    assert (await page_login(client, CLERK_EMAIL)).status_code == 303
+    assert (await client.post("/staff/logout", data={"csrf_token": first})).status_code == 403
+    second = await session_token(client)
+    assert second != first
+    assert (await client.post("/staff/logout", data={"csrf_token": second})).status_code == 303
+
+
+async def test_signed_in_staff_have_the_larger_form_limits(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    many = "&".join(f"f{i}=1" for i in range(100)).encode()  # over the anonymous 40 fields
+    big = b"note=" + b"x" * 9_000 + b"&" + b"&".join(b"n=" + b"y" * 8_000 for _ in range(3))
+    for body in (many, big):  # before the login: refused by the limits
+        r = await client.post("/staff/login", content=body, headers=form)
+        assert r.status_code in (400, 413) and "text/html" in r.headers["content-type"]
+    await add_user(app, CLERK_EMAIL)
+    await page_login(client, CLERK_EMAIL)
+    for body in (many, big):  # signed in: within the limits, so only the token is missing
+        assert (await client.post("/staff/logout", content=body, headers=form)).status_code \
+            == 403
+    r = await client.post("/staff/logout", content=b"x" * (64 * 1024 + 1), headers=form)
+    assert r.status_code == 413 and "Dieses Formular ist zu groß" in r.text
+    r = await client.post("/staff/logout", headers=form,
+                          content="&".join(f"f{i}=1" for i in range(401)).encode())
+    assert r.status_code == 400 and "mehr Felder oder längere Eingaben" in r.text
+    assert (await client.get("/staff")).status_code == 200  # nothing of this signed out
 
 
 async def test_clerk_gets_403_on_admin_pages(app: Starlette, client: httpx.AsyncClient) -> None:

@@ -20,7 +20,7 @@ PY_FILES = [
     "app/auth.py", "staff/sessions.py", "staff/passwords.py", "staff/service.py", "app/api/auth.py",
     "app/api/admin.py", "booking/admin.py", "booking/admin_schedules.py",
     "booking/admin_validation.py", "app/pages/staff.py", "app/pages/staff_http.py",
-    "app/pages/admin.py", "app/pages/admin_forms.py",
+    "app/pages/admin.py", "app/pages/admin_forms.py", "app/csrf.py", "app/pages/forms.py",
 ]
 TEMPLATE_DIRS = ["app/templates/staff", "app/templates/admin"]
 

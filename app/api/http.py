@@ -1,13 +1,15 @@
-"""Small request helpers shared by the JSON handlers."""
+"""Small request helpers shared by the handlers."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import HTTPConnection, Request
 
+from app.context import ctx
 from core.errors import DomainError, Invalid, Unauthorized
 
 T = TypeVar("T", bound=BaseModel)
@@ -41,7 +43,10 @@ async def read_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
 
 async def read_json(request: Request, model: type[T]) -> T:
     """Parse and validate a JSON body; errors become 400/413/422 in the contract's shape."""
-    body = await read_body(request)
+    return _parse(await read_body(request), model)
+
+
+def _parse(body: bytes, model: type[T]) -> T:
     try:
         data: Any = json.loads(body) if body else None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -51,6 +56,36 @@ async def read_json(request: Request, model: type[T]) -> T:
     if _has_nul(data):
         raise ControlCharacters()
     return validate(model, data)
+
+
+@dataclass(frozen=True)
+class Deferred(Generic[T]):
+    """A body read now and judged later: ``value()`` raises what was wrong with it."""
+
+    body: T | None
+    problem: DomainError | None
+
+    def value(self) -> T:
+        if self.problem is not None or self.body is None:
+            raise self.problem or Invalid()
+        return self.body
+
+
+async def read_json_later(request: Request, model: type[T], *,
+                          optional: bool = False) -> Deferred[T]:
+    """Read and check the JSON body now, but report a bad one only through ``value()``.
+
+    Now: before the handler opens a write transaction (it never waits on a client while holding
+    one). Later: once the handler knows who is asking, so a stranger learns nothing but 401.
+    ``optional``: no body at all means the model's defaults.
+    """
+    try:
+        body = await read_body(request)
+        if optional and not body.strip():
+            return Deferred(model(), None)
+        return Deferred(_parse(body, model), None)
+    except DomainError as exc:
+        return Deferred(None, exc)
 
 
 class ControlCharacters(DomainError):
@@ -100,3 +135,9 @@ def bearer_token(conn: HTTPConnection) -> str:
 def client_ip(conn: HTTPConnection) -> str:
     """The client address as the ASGI server saw it (uvicorn applies --proxy-headers)."""
     return conn.client.host if conn.client else "unknown"
+
+
+def cookie_secure(conn: HTTPConnection) -> bool:
+    """Cookies get ``Secure`` when the site is served over https (a Secure cookie would never
+    come back over the plain http of development)."""
+    return ctx(conn).settings.base_url.startswith("https://")

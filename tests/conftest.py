@@ -83,19 +83,27 @@ def pg_template() -> Iterator[str]:
 
 class PgCopies:
     """Fresh copies of the template, made ahead of the tests that take them and dropped after
-    them, in two threads of their own. On a busy disk a ``CREATE DATABASE`` takes a second or
-    more and a ``DROP DATABASE`` as long (it forces a checkpoint); the tests need not wait for
-    either. Each test still gets a database no other test has touched."""
+    them, in threads of their own; each test still gets a database no other test has touched.
+
+    A ``DROP DATABASE`` forces a checkpoint: a second or more when other suites share the
+    server, longer than most tests take. Drops run several at a time (drops waiting together
+    are served by one checkpoint) and apart from the copies, which take a fraction of a second.
+    With too many drops waiting, a test's teardown waits for the oldest: a slow server slows
+    the tests down rather than filling its disk."""
 
     AHEAD = 2  # copies being made or ready before a test asks
+    DROP_THREADS = 4
+    MAX_DROPS_WAITING = 16
 
     def __init__(self, admin_url: str, template: str) -> None:
         self._admin_url = admin_url
         self._template = template
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pg-copies")
+        self._creating = ThreadPoolExecutor(max_workers=self.AHEAD, thread_name_prefix="pg-copy")
+        self._dropping = ThreadPoolExecutor(max_workers=self.DROP_THREADS,
+                                            thread_name_prefix="pg-drop")
         self._ahead: deque[Future[str]] = deque(
-            self._threads.submit(self._create) for _ in range(self.AHEAD))
-        self._drops: list[Future[None]] = []
+            self._creating.submit(self._create) for _ in range(self.AHEAD))
+        self._drops: deque[Future[None]] = deque()
 
     def _create(self) -> str:
         name = f"buero_t_{uuid.uuid4().hex[:12]}"
@@ -107,18 +115,23 @@ class PgCopies:
         asyncio.run(_pg_admin(self._admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def take(self) -> str:
-        self._ahead.append(self._threads.submit(self._create))
+        self._ahead.append(self._creating.submit(self._create))
         return self._ahead.popleft().result()
 
     def drop(self, name: str) -> None:
-        self._drops.append(self._threads.submit(self._drop, name))
+        self._drops.append(self._dropping.submit(self._drop, name))
+        # Finished drops are let go (a failed one fails here); too many waiting: wait.
+        while self._drops and (self._drops[0].done()
+                               or len(self._drops) > self.MAX_DROPS_WAITING):
+            self._drops.popleft().result()
 
     def close(self) -> None:
         """Drop the copies nobody took and wait for every drop; a failed one fails here."""
         for future in self._ahead:
             if not future.cancel():
                 self.drop(future.result())
-        self._threads.shutdown(wait=True)
+        self._creating.shutdown(wait=True)
+        self._dropping.shutdown(wait=True)
         for dropped in self._drops:
             dropped.result()
 
@@ -216,12 +229,13 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def threads_ended(before: set[threading.Thread], timeout: float = 10.0) -> None:
-    """Wait for the threads started since ``before`` to end (not the event loop's executor
-    threads: they live as long as the loop). aiosqlite's thread of a connection that failed
-    reports to the loop as it ends; after this and one turn of the loop the report has reached
-    this test's loop, not a closed one, and nothing waited a fixed time for it."""
+    """Wait for the plain threads started since ``before`` to end (named ``Thread-N``, as
+    aiosqlite's are; not the workers of thread pools, which live on). aiosqlite's thread of a
+    connection that failed reports to the loop as it ends; after this and one turn of the loop
+    the report has reached this test's loop, not a closed one, and nothing waited a fixed time
+    for it."""
     for thread in set(threading.enumerate()) - before:
-        if not thread.name.startswith("asyncio_"):
+        if thread.name.startswith("Thread-"):
             thread.join(timeout)
 
 

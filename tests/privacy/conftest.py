@@ -39,7 +39,7 @@ OTHER = "someone.else@example.org"
 
 @pytest.fixture(autouse=True)
 def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Real argon2id with small cost parameters (see tests/admin/conftest.py)."""
+    """Real argon2id with small cost parameters (see tests/app/admin/conftest.py)."""
     monkeypatch.setattr(passwords, "_hasher",
                         PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
     passwords._dummy_hash.cache_clear()

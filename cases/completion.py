@@ -116,6 +116,29 @@ async def case_items(session: AsyncSession, case_id: int) -> list[CaseItem]:
     return list((await session.execute(query)).scalars())
 
 
+@dataclass(frozen=True)
+class CaseRecord:
+    """A case with what every letter and e-mail about it names: its items, office, appointment."""
+
+    case: Case
+    items: list[CaseItem]
+    office: Office
+    appointment: Appointment
+
+
+async def case_record(session: AsyncSession, case_id: int) -> CaseRecord | None:
+    """None for an unknown case, or one whose office or appointment is gone."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        return None
+    items = await case_items(session, case_id)
+    office = await session.get(Office, case.office_id)
+    appointment = await session.get(Appointment, case.appointment_id)
+    if office is None or appointment is None:
+        return None
+    return CaseRecord(case=case, items=items, office=office, appointment=appointment)
+
+
 async def completed_case(
     session: AsyncSession, appointment_id: int
 ) -> tuple[Case, list[CaseItem]] | None:

@@ -24,9 +24,9 @@ import logging
 from sqlalchemy import or_, select, update
 from sqlmodel import col
 
-from booking.models import Appointment, Office
+from cases.completion import case_record
 from cases.milestones import Milestone, MilestoneKind, reach
-from cases.models import Case, CaseItem, CaseState, PaymentStatus
+from cases.models import Case, CaseState, PaymentStatus
 from core.jobs import Job, payload_int
 from core.types import utcnow
 from mail.cases import (
@@ -52,19 +52,14 @@ log = logging.getLogger("buergerbuero.postcall")
 
 async def _mail_facts(env: MailEnv, case_id: int) -> CaseMail | None:
     async with env.db.transaction() as session:
-        case = await session.get(Case, case_id)
-        if case is None:
+        if await session.get(Case, case_id) is None:
             return None
-        items = list((await session.execute(
-            select(CaseItem).where(col(CaseItem.case_id) == case_id)
-            .order_by(col(CaseItem.position), col(CaseItem.id))
-        )).scalars())
-        office = await session.get(Office, case.office_id)
-        appointment = await session.get(Appointment, case.appointment_id)
-    if office is None or appointment is None:
+        record = await case_record(session, case_id)
+    if record is None:
         raise PermanentMailError("case without office or appointment")
-    return CaseMail(case=case, items=items, office=office, appointment=appointment,
-                    link_url=env.link_url(appointment.link_nonce))
+    return CaseMail(case=record.case, items=record.items, office=record.office,
+                    appointment=record.appointment,
+                    link_url=env.link_url(record.appointment.link_nonce))
 
 
 async def _claim_mail(env: MailEnv, document: CaseDocument, job: Job) -> bool:

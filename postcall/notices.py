@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import Appointment, Office
+from cases.completion import case_record
 from cases.milestones import Milestone, MilestoneKind, reach
 from cases.models import Case, CaseItem, CaseState, Delivery, Payment, PaymentStatus
 from core.audit import Actor
@@ -221,20 +222,13 @@ async def served_document(session: AsyncSession, case: Case) -> CaseDocument | N
 
 
 async def case_facts(session: AsyncSession, case_id: int) -> CaseFacts | None:
-    case = await session.get(Case, case_id)
-    if case is None:
-        return None
-    items = list((await session.execute(
-        select(CaseItem).where(col(CaseItem.case_id) == case_id)
-        .order_by(col(CaseItem.position), col(CaseItem.id))
-    )).scalars())
-    office = await session.get(Office, case.office_id)
-    appointment = await session.get(Appointment, case.appointment_id)
-    if office is None or appointment is None:
+    record = await case_record(session, case_id)
+    if record is None:
         return None
     return CaseFacts(
-        case=case, items=items, office=office, appointment=appointment,
-        address=await postal_address(session, case.appointment_id),
+        case=record.case, items=record.items, office=record.office,
+        appointment=record.appointment,
+        address=await postal_address(session, record.case.appointment_id),
         latest_notice=await latest_document(session, case_id, (DocumentKind.fee_notice,)),
     )
 

@@ -258,9 +258,10 @@ def bound_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def live_server(application: Starlette, **config: Any) -> AsyncIterator[str]:
-    """Serve ``application`` with a real uvicorn on loopback; yields its base URL."""
-    sock = bound_socket()
+async def serve_on(application: Starlette, sock: socket.socket,
+                   **config: Any) -> AsyncIterator[str]:
+    """Serve ``application`` with a real uvicorn on a socket bound in advance (the app's
+    ``base_url`` can name it before the server starts); yields its base URL."""
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
@@ -281,3 +282,10 @@ async def live_server(application: Starlette, **config: Any) -> AsyncIterator[st
             await task
         finally:
             sock.close()
+
+
+@asynccontextmanager
+async def live_server(application: Starlette, **config: Any) -> AsyncIterator[str]:
+    """Serve ``application`` with a real uvicorn on loopback; yields its base URL."""
+    async with serve_on(application, bound_socket(), **config) as url:
+        yield url

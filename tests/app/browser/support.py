@@ -6,19 +6,14 @@ page after page."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import uvicorn
 from playwright.async_api import Page, Request, WebSocket
 from starlette.applications import Starlette
 
@@ -33,30 +28,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # The slot the citizen picks starts at least this far ahead: the booking still takes it, and
 # the video room (open 15 minutes before the start) is open by the time the citizen joins.
 LEAD = dt.timedelta(minutes=3)
-
-
-@asynccontextmanager
-async def serve_on(application: Starlette, sock: socket.socket) -> AsyncIterator[str]:
-    """Like ``tests.conftest.live_server``, on a socket bound in advance: the app's
-    ``base_url`` (links in e-mails) is known before the server starts."""
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
-        if server.started:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        try:
-            await task
-        finally:
-            sock.close()
 
 
 async def key_to(page: Page, selector: str, key: str = "Tab", limit: int = 80) -> None:

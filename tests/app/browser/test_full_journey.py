@@ -37,7 +37,6 @@ from tests.app.browser.support import (
     press_on,
     radio_values,
     seed_open_offices,
-    serve_on,
     space_on,
     text_of,
 )
@@ -56,7 +55,7 @@ from tests.app.pages.helpers import load
 from tests.calls.test_turn import SECRET, Turn, turnserver
 from tests.cases.conftest import ADMIN, CLERK_A, build_desk
 from tests.chromium import have_chromium
-from tests.conftest import bound_socket, live_server, require
+from tests.conftest import bound_socket, live_server, require, serve_on
 from tests.postcall.notices.support import bearer, complete, configure_offices, set_appointment
 from tests.postcall.payments.fake_stripe import FakeStripe
 from tests.smtp_support import SmtpSink, wait_for

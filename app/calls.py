@@ -17,6 +17,7 @@ from app.metrics import metrics_of
 from app.settings import Settings
 from calls.echo import ConnectionTests, EchoConfig
 from calls.gate import CallGate
+from core.types import utcnow
 from signaling import (
     Hub,
     IceConfig,
@@ -56,6 +57,7 @@ def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
         on_event=gate.on_event,
         ice_servers=ice_config(settings),
         limits=Limits(hello_timeout=settings.call_hello_timeout_seconds),
+        now=utcnow,  # the product's one clock, also for the join window
     )
 
 

@@ -21,7 +21,7 @@ import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiortc import (
@@ -88,11 +88,12 @@ class Report:
 
 
 def ice_servers_for(
-    config: EchoConfig, user_id: str, now: datetime
+    config: EchoConfig, user_id: str
 ) -> tuple[list[dict[str, Any]], datetime]:
     """STUN and TURN (with short-lived credentials) for a connection test, in the browser's
-    ``RTCIceServer`` shape, and when the credentials expire."""
-    expires_at = now + min(TURN_CREDENTIAL_LIFETIME, timedelta(seconds=config.turn_ttl_seconds))
+    ``RTCIceServer`` shape, and when the credentials expire. The expiry is wall-clock time,
+    not the services' clock (``utcnow``): coturn checks it against its own clock."""
+    expires_at = datetime.now(UTC) + min(TURN_CREDENTIAL_LIFETIME, timedelta(seconds=config.turn_ttl_seconds))
     servers = ice_servers(list(config.stun_urls), list(config.turn_urls), config.turn_secret,
                           user_id, expires_at)
     return servers, expires_at
@@ -177,7 +178,7 @@ class ConnectionTests:
             id=secrets.token_urlsafe(16), reference=reference,
             expires_at=(now + timedelta(seconds=self.config.seconds)).isoformat(),
         )
-        servers, _ = ice_servers_for(self.config, f"echo-{reference}", now)
+        servers, _ = ice_servers_for(self.config, f"echo-{reference}")
         # An explicit list, even when empty: aiortc's default is a public STUN server.
         pc = RTCPeerConnection(RTCConfiguration(iceServers=_aiortc_servers(servers)))
         test = _Test(report, pc, time.monotonic())

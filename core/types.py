@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -41,5 +41,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class Clock:
+    """The one clock the services read (``utcnow``). Tests shift it (``shift``) to put "now" at
+    a chosen time of day instead of depending on when they run; production never shifts it."""
+
+    offset: timedelta = timedelta(0)
+
+    @classmethod
+    def shift(cls, offset: timedelta) -> None:
+        cls.offset = offset
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + Clock.offset

@@ -17,8 +17,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -30,12 +32,14 @@ from starlette.applications import Starlette
 from app.all_models import metadata
 from app.main import create_app
 from app.settings import Settings
+from core.types import Clock
 
 pytest_plugins = ["tests.smtp_support", "tests.chromium"]
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("BUERO_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("BUERO_TEST_REDIS_URL")
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 # pytest-xdist runs the tests with this mark in one worker, one after another: their apps share
@@ -56,6 +60,21 @@ def require(condition: bool, what: str) -> None:
 
 
 # --- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def office_hours() -> Iterator[datetime]:
+    """Puts the services' clock (``core.types.utcnow``) at 11:00 today, Berlin time, running on
+    from there: tests that create appointments "in five minutes" and read today's agenda must
+    not depend on whether they run at midnight. Returns that moment (aware, UTC)."""
+    real = datetime.now(UTC)
+    local = real.astimezone(BERLIN)
+    target = local.replace(hour=11, minute=0, second=0, microsecond=0)
+    Clock.shift(target - local)
+    try:
+        yield target.astimezone(UTC)
+    finally:
+        Clock.shift(timedelta(0))
 
 
 @pytest.fixture(scope="session")

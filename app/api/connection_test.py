@@ -29,7 +29,6 @@ from booking.models import Appointment, AppointmentStatus
 from booking.service import find_by_token
 from calls.echo import ConnectionTests, ice_servers_for
 from core.errors import NotFound, WrongState
-from core.types import utcnow
 
 # A test makes sense until the call is over.
 TESTABLE = frozenset({
@@ -105,7 +104,7 @@ async def _appointment(request: Request) -> tuple[AppContext, Appointment]:
 async def ice_servers(request: Request) -> Response:
     state, appointment = await _appointment(request)
     config = _tests(state).config
-    servers, expires_at = ice_servers_for(config, f"test-{appointment.reference}", utcnow())
+    servers, expires_at = ice_servers_for(config, f"test-{appointment.reference}")
     return JSONResponse({"ice_servers": servers, "expires_at": expires_at.isoformat()})
 
 

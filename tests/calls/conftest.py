@@ -22,6 +22,7 @@ from app.settings import Settings
 from booking.models import Appointment
 from calls.models import CallEvent
 from core.audit import AuditEvent
+from core.types import utcnow
 from staff import passwords
 from tests.conftest import live_server
 from tests.staff.helpers import add_appointment, add_office, add_service, add_user, bearer
@@ -69,7 +70,7 @@ class CallSite:
                           status: str = "confirmed", minutes: int = 15,
                           office_id: int | None = None) -> tuple[str, str]:
         """A new appointment; returns (reference, citizen link token)."""
-        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + start_in
+        start = utcnow().replace(microsecond=0) + start_in
         appointment_id, token = await add_appointment(
             self.app, office_id=office_id or self.office_id, service_id=self.service_id,
             start=start, status=status, minutes=minutes,

@@ -3,8 +3,14 @@ CONTRACT alone: tokens from the API, signalling over ``WebSocket /ws/call``, med
 
 from __future__ import annotations
 
+import pytest
+
 from tests.calls.conftest import CallSite
 from tests.calls.peers import Signal, call_and_see_each_other, eventually
+
+
+# They read "today's" agenda: run at 11:00 Berlin time, whenever they run (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("office_hours")
 
 
 async def test_citizen_and_clerk_see_each_other(site: CallSite) -> None:

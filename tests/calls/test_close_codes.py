@@ -13,11 +13,16 @@ from sqlalchemy import update
 
 from app.settings import Settings
 from calls.models import CallToken
+from core.types import utcnow
 from staff.models import StaffOffice, StaffUser
 from tests.calls.conftest import CLERK, CallSite, serve_site
 from tests.calls.peers import Signal
 
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+
+
+# They read "today's" agenda: run at 11:00 Berlin time, whenever they run (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("office_hours")
 
 
 class Room:
@@ -102,7 +107,7 @@ async def test_4401_expired_or_revoked_call_token(site: CallSite, room: Room) ->
     expired = await site.call_token(reference)
     async with site.state.db.transaction(write=True) as session:
         await session.execute(update(CallToken).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+            expires_at=utcnow() - dt.timedelta(seconds=1)))
     sig = await Signal.open(site.base)
     await sig.send({"type": "hello", "token": expired})
     await sig.closed_with(4401)
@@ -123,7 +128,7 @@ async def test_4401_expired_link(site: CallSite, room: Room) -> None:
     async with site.state.db.transaction(write=True) as session:
         await session.execute(
             update(Appointment).where(Appointment.reference == reference)  # type: ignore[arg-type]
-            .values(link_expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+            .values(link_expires_at=utcnow() - dt.timedelta(seconds=1)))
     sig = await Signal.open(site.base)
     await sig.send({"type": "hello", "token": token})
     await sig.closed_with(4401)

@@ -15,7 +15,8 @@ from tests.calls.conftest import seed_site
 from tests.calls.peers import MediaPeer, Signal, call, eventually
 from tests.conftest import REDIS_URL, SHARED_REDIS, live_server, require
 
-pytestmark = pytest.mark.redis
+# They read "today's" agenda: run at 11:00 Berlin time, whenever they run (tests/conftest.py).
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("office_hours")]
 
 
 @SHARED_REDIS

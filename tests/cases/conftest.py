@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from app.context import AppContext
 from booking.models import Appointment, Service, ServiceOffice
 from core.audit import AuditEvent
+from core.types import utcnow
 from staff import passwords
 from tests.staff.helpers import add_appointment, add_office, add_user, bearer, token_for
 
@@ -85,7 +86,7 @@ class Desk:
                           status: str = "confirmed",
                           start_in: dt.timedelta = dt.timedelta(minutes=-5)) -> tuple[str, str]:
         """A new appointment (default: started five minutes ago); (reference, link token)."""
-        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + start_in
+        start = utcnow().replace(microsecond=0) + start_in
         appointment_id, token = await add_appointment(
             self.app, office_id=self.office_a if office == "a" else self.office_b,
             service_id=service_id or self.certificate, start=start, status=status,

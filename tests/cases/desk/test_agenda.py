@@ -30,6 +30,10 @@ from tests.staff.helpers import CHANGEOVER_DAYS, add_appointment, berlin, page_l
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+# They read "today's" agenda: run at 11:00 Berlin time, whenever they run (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("office_hours")
+
+
 def row_of(html: str, reference: str) -> str:
     marker = f'id="row-{reference}"'
     assert marker in html, f"{reference} is not in the agenda"

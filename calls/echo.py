@@ -93,7 +93,8 @@ def ice_servers_for(
     """STUN and TURN (with short-lived credentials) for a connection test, in the browser's
     ``RTCIceServer`` shape, and when the credentials expire. The expiry is wall-clock time,
     not the services' clock (``utcnow``): coturn checks it against its own clock."""
-    expires_at = datetime.now(UTC) + min(TURN_CREDENTIAL_LIFETIME, timedelta(seconds=config.turn_ttl_seconds))
+    lifetime = min(TURN_CREDENTIAL_LIFETIME, timedelta(seconds=config.turn_ttl_seconds))
+    expires_at = datetime.now(UTC) + lifetime
     servers = ice_servers(list(config.stun_urls), list(config.turn_urls), config.turn_secret,
                           user_id, expires_at)
     return servers, expires_at

@@ -8,7 +8,6 @@ import pytest
 from tests.calls.conftest import CallSite
 from tests.calls.peers import Signal, call_and_see_each_other, eventually
 
-
 # They read "today's" agenda: run at 11:00 Berlin time, whenever they run (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("office_hours")
 

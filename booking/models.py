@@ -161,6 +161,14 @@ class Appointment(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("schedule.id", ondelete="SET NULL"), nullable=True),
     )
+    # The request (``cases``) this appointment is a channel of. Booking only carries the key:
+    # requests build on appointments, not the other way round (README "Architecture").
+    case_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("case_file.id", ondelete="RESTRICT"), nullable=True, index=True
+        ),
+    )
     start_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
     end_at: dt.datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=AppointmentStatus.reserved, max_length=20, index=True)

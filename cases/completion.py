@@ -3,16 +3,18 @@ missed appointment, and (admins) reopening either.
 
 Rules, in one place:
 
-* **Complete** an appointment that is ``confirmed`` or ``in_call``: items from the fee schedule
-  (each service once, quantity 1..20; name, fee and fee-schedule reference are copied at this
-  moment, free services allowed), a payment (``invoice`` = fee notice, ``online``, ``none``) and
-  a delivery (``post``, ``email``, ``pickup``, ``external`` with the authority's name). A total of
-  0 needs no payment (``payment`` becomes ``none``, ``payment_status`` ``not_required``); a total
-  above 0 is ``open`` and due ``fee_due_days`` after today, and ``none`` is refused. ``online``
-  is refused unless online payment is configured. ``post`` queues the dispatch, ``external``
-  is ``forwarded``, the others need none. A service that requires identity needs the latest
-  identity check to be verified (409 ``identity_required``). The case gets its number
-  (``cases.numbers``) and the appointment becomes ``completed``. Completing again is 409.
+* **Complete** the request of an appointment that is ``confirmed`` or ``in_call``: items from
+  the fee schedule (each service once, quantity 1..20; name, fee and fee-schedule reference are
+  copied at this moment, free services allowed), a payment (``invoice`` = fee notice,
+  ``online``, ``none``) and a delivery (``post``, ``email``, ``pickup``, ``external`` with the
+  authority's name). A total of 0 needs no payment (``payment`` becomes ``none``,
+  ``payment_status`` ``not_required``); a total above 0 is ``open`` and due ``fee_due_days``
+  after today, and ``none`` is refused. ``online`` is refused unless online payment is
+  configured. ``post`` queues the dispatch, ``external`` is ``forwarded``, the others need none.
+  A service that requires identity needs the latest identity check of the applicant (person 1 of
+  the request) to be verified (409 ``identity_required``). The request gets its case number
+  (``cases.numbers``) and becomes ``completed``; the appointment becomes ``completed``.
+  Completing again is 409.
 * **No-show**: only a ``confirmed`` appointment (not one in the call or finished), and only
   once its start time has passed.
 * **Reopen** (admins): a ``completed`` or ``no_show`` appointment goes back to ``confirmed``.
@@ -45,6 +47,7 @@ from cases.identity import (
     no_document_number,
     record_verification,
 )
+from cases.intake import request_of
 from cases.models import (
     Case,
     CaseItem,
@@ -103,7 +106,12 @@ class CompletionInput:
 
 
 async def case_of(session: AsyncSession, appointment_id: int) -> Case | None:
-    query = select(Case).where(col(Case.appointment_id) == appointment_id)
+    """The decided (completed or reopened) request of an appointment; None while it is open."""
+    query = (
+        select(Case)
+        .join(Appointment, col(Appointment.case_id) == col(Case.id))
+        .where(col(Appointment.id) == appointment_id, col(Case.state) != CaseState.open)
+    )
     return (await session.execute(query)).scalars().first()
 
 
@@ -118,7 +126,8 @@ async def case_items(session: AsyncSession, case_id: int) -> list[CaseItem]:
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """A case with what every letter and e-mail about it names: its items, office, appointment."""
+    """A case with what every letter and e-mail about it names: its items, office, and the
+    appointment it was decided in (its latest)."""
 
     case: Case
     items: list[CaseItem]
@@ -133,7 +142,9 @@ async def case_record(session: AsyncSession, case_id: int) -> CaseRecord | None:
         return None
     items = await case_items(session, case_id)
     office = await session.get(Office, case.office_id)
-    appointment = await session.get(Appointment, case.appointment_id)
+    query = (select(Appointment).where(col(Appointment.case_id) == case_id)
+             .order_by(col(Appointment.start_at).desc(), col(Appointment.id).desc()).limit(1))
+    appointment = (await session.execute(query)).scalars().first()
     if office is None or appointment is None:
         return None
     return CaseRecord(case=case, items=items, office=office, appointment=appointment)
@@ -221,11 +232,8 @@ def _delivery(delivery: str, authority: str) -> tuple[str, str, str]:
     return delivery, DISPATCH_FOR[Delivery(delivery)].value, authority
 
 
-async def _verified_check_id(
-    session: AsyncSession, appointment: Appointment, service: Service
-) -> int | None:
-    assert appointment.id is not None
-    latest = await latest_check(session, appointment.id)
+async def _verified_check_id(session: AsyncSession, case: Case, service: Service) -> int | None:
+    latest = await latest_check(session, case.id)
     verified = latest if latest is not None and latest.outcome == Outcome.verified else None
     if service.requires_identity and verified is None:
         raise IdentityRequired()
@@ -258,23 +266,19 @@ async def complete(
     office = await session.get(Office, appointment.office_id)
     if service is None or office is None or office.id is None or appointment.id is None:
         raise NotFound()
-    check_id = await _verified_check_id(session, appointment, service)
+    case = await request_of(session, appointment)
+    check_id = await _verified_check_id(session, case, service)
     today = now.astimezone(ZoneInfo(office.timezone)).date()
     due = today + timedelta(days=policy.fee_due_days) if payment_status == "open" else None
 
-    case = await case_of(session, appointment.id)
-    if case is None:
-        number = await allocate_case_number(session, year=today.year, fmt=policy.number_format,
-                                            office_id=office.id)
-        case = Case(appointment_id=appointment.id, office_id=office.id, case_number=number,
-                    payment=payment, payment_status=payment_status, delivery=delivery,
-                    dispatch_status=dispatch_status, created_at=now)
-        session.add(case)
+    if case.state == CaseState.open:
+        case.case_number = await allocate_case_number(
+            session, year=today.year, fmt=policy.number_format, office_id=office.id)
     elif case.state == CaseState.reopened:
-        case.revision += 1
         await session.execute(delete(CaseItem).where(col(CaseItem.case_id) == case.id))
     else:
         raise AlreadyCompleted()
+    case.revision += 1
     case.state = CaseState.completed.value
     case.amount_cents = amount
     case.currency = items[0].currency

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import Appointment, AppointmentStatus, Office
+from cases.intake import request_of
 from cases.models import DocumentType, IdentityCheck, Outcome, ReasonCode
 from core.audit import Actor, record
 from core.errors import Invalid, NotFound, WrongState
@@ -100,6 +101,10 @@ class VerificationInput:
     reason: str = ""
     valid_until: date | None = None
     note: str = ""
+    person: int = 1  # 1 is the applicant; others of the same request are 2, 3, ...
+
+
+MAX_PERSONS = 20
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,8 @@ async def record_verification(
     *,
     now: datetime | None = None,
 ) -> IdentityCheck:
-    """Store one identity check of ``appointment`` (confirmed or in the call); audited."""
+    """Store one identity check, made in the call of ``appointment`` (confirmed or in the
+    call), on the request the appointment belongs to; audited."""
     now = now or utcnow()
     # Lock the appointment: a check must not slip in beside a concurrent completion.
     await session.refresh(appointment, with_for_update=True)
@@ -187,12 +193,18 @@ async def record_verification(
     if office is None:
         raise NotFound()
     checked = validate_verification(data, office_today(office, now))
+    if not 1 <= data.person <= MAX_PERSONS:
+        raise Invalid("The person must be between 1 and %(max)s.", field="person",
+                      max=MAX_PERSONS)
     if appointment.status not in CHECKABLE:
         raise WrongState()
     assert appointment.id is not None
+    case = await request_of(session, appointment)
+    assert case.id is not None
     check = IdentityCheck(
-        appointment_id=appointment.id, checked_at=now, checked_by_id=actor.id,
-        checked_by_label=actor.label[:254], document_type=checked.document_type,
+        case_id=case.id, person=data.person, appointment_id=appointment.id, checked_at=now,
+        checked_by_id=actor.id, checked_by_label=actor.label[:254],
+        document_type=checked.document_type,
         checks=",".join(checked.checks), outcome=checked.outcome,
         reason_code=checked.reason_code, reason=checked.reason,
         valid_until=checked.valid_until, note=checked.note,
@@ -200,7 +212,7 @@ async def record_verification(
     session.add(check)
     await session.flush()
     record(session, actor, "identity.check", "appointment", appointment.id, {
-        "reference": appointment.reference, "check_id": check.id,
+        "reference": appointment.reference, "check_id": check.id, "person": data.person,
         "document_type": checked.document_type, "outcome": checked.outcome,
         "reason_code": checked.reason_code,
         "features": [c for c in checked.checks if c in SECURITY_FEATURES],
@@ -208,21 +220,32 @@ async def record_verification(
     return check
 
 
-async def identity_checks(session: AsyncSession, appointment_id: int) -> list[IdentityCheck]:
-    """Every check of the appointment, newest first."""
+async def identity_checks(session: AsyncSession, case_id: int | None) -> list[IdentityCheck]:
+    """Every check of the request (every person), newest first; none without a request."""
+    if case_id is None:
+        return []
     query = (
         select(IdentityCheck)
-        .where(col(IdentityCheck.appointment_id) == appointment_id)
+        .where(col(IdentityCheck.case_id) == case_id)
         .order_by(col(IdentityCheck.checked_at).desc(), col(IdentityCheck.id).desc())
     )
     return list((await session.execute(query)).scalars())
 
 
-async def latest_check(session: AsyncSession, appointment_id: int) -> IdentityCheck | None:
-    """The check that counts: the latest one."""
+def applicant_check(checks: list[IdentityCheck]) -> IdentityCheck | None:
+    """The applicant's (person 1) check that counts, from ``identity_checks``: the latest."""
+    return next((c for c in checks if c.person == 1), None)
+
+
+async def latest_check(
+    session: AsyncSession, case_id: int | None, person: int = 1
+) -> IdentityCheck | None:
+    """The check of one person of the request that counts: the latest one."""
+    if case_id is None:
+        return None
     query = (
         select(IdentityCheck)
-        .where(col(IdentityCheck.appointment_id) == appointment_id)
+        .where(col(IdentityCheck.case_id) == case_id, col(IdentityCheck.person) == person)
         .order_by(col(IdentityCheck.checked_at).desc(), col(IdentityCheck.id).desc())
         .limit(1)
     )

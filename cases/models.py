@@ -1,5 +1,10 @@
-"""Tables of the clerk's desk: identity checks, cases (with their fee items) and the counter
-that numbers cases.
+"""Tables of the request (Vorgang) at the centre: the request itself (``case_file``), its
+identity checks, its fee items and the counter that numbers decided requests.
+
+A request stands on its own: a reference, the citizen, the service, the office and its state.
+A video appointment is one channel that belongs to a request (``appointment.case_id``); a
+request may have none (an online request) or several (identity checked in a later call). The
+decision (items, payment, delivery, case number) is filled in when the clerk completes it.
 
 What an identity check keeps is deliberately narrow (German ID law, PAuswG §20: copies of an ID
 card only with consent, so "the ID was presented" is the normal record): who checked, when, the
@@ -49,8 +54,16 @@ class ReasonCode(StrEnum):
 
 
 class CaseState(StrEnum):
+    open = "open"  # received, not decided yet
     completed = "completed"
     reopened = "reopened"  # an admin reopened the appointment; the next completion replaces it
+
+
+class Channel(StrEnum):
+    """How the request reached the office."""
+
+    video = "video"  # a booked video appointment
+    online = "online"  # a form, without an appointment
 
 
 class Payment(StrEnum):
@@ -86,19 +99,29 @@ class DispatchStatus(StrEnum):
 
 
 class IdentityCheck(SQLModel, table=True):
-    """One identity check during a call; several may be recorded, the latest counts."""
+    """One identity check of one person of a request; several may be recorded, the latest per
+    person counts. Person 1 is the applicant; a request for several people (a family) numbers
+    the others 2, 3, ... The appointment is the call the check was made in, if any."""
 
     __tablename__ = "identity_check"
     __table_args__ = (
         _one_of("document_type", DocumentType, "ck_identity_check_document_type"),
         _one_of("outcome", Outcome, "ck_identity_check_outcome"),
+        CheckConstraint("person >= 1 AND person <= 20", name="ck_identity_check_person"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    appointment_id: int = Field(
+    case_id: int = Field(
         sa_column=Column(
-            Integer, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False, index=True
+            Integer, ForeignKey("case_file.id", ondelete="CASCADE"), nullable=False, index=True
         )
+    )
+    person: int = Field(default=1)
+    appointment_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("appointment.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
     )
     checked_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The staff member (no foreign key, like the audit trail: the record outlives the account).
@@ -116,57 +139,100 @@ class IdentityCheck(SQLModel, table=True):
         return [name for name in self.checks.split(",") if name]
 
 
+def _one_of_or_open(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
+    """``column`` is one of ``values``, or empty: not decided yet."""
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ('', {listed})", name=name)
+
+
+# A decided request (completed or reopened) has all of its decision; an open one may not.
+DECIDED = (
+    "state = 'open' OR (case_number IS NOT NULL AND completed_at IS NOT NULL AND revision >= 1"
+    " AND payment <> '' AND payment_status <> '' AND delivery <> '' AND dispatch_status <> '')"
+)
+
+
 class Case(SQLModel, table=True):
-    """The completed request of one appointment, keyed by its case number (Kassenzeichen)."""
+    """A citizen's request (Vorgang). Its reference is what the citizen and the clerk quote
+    (a video request takes its first appointment's); its case number (Kassenzeichen) is given
+    when it is decided. The citizen's name and contact are the request's own copy: the
+    appointment keeps the booking's, for its mails and its per-address limit."""
 
     __tablename__ = "case_file"  # "case" is an SQL keyword
     __table_args__ = (
         CheckConstraint("amount_cents >= 0", name="ck_case_file_amount"),
-        CheckConstraint("revision >= 1", name="ck_case_file_revision"),
+        CheckConstraint("revision >= 0", name="ck_case_file_revision"),
         _one_of("state", CaseState, "ck_case_file_state"),
-        _one_of("payment", Payment, "ck_case_file_payment"),
-        _one_of("payment_status", PaymentStatus, "ck_case_file_payment_status"),
-        _one_of("delivery", Delivery, "ck_case_file_delivery"),
-        _one_of("dispatch_status", DispatchStatus, "ck_case_file_dispatch_status"),
+        _one_of("channel", Channel, "ck_case_file_channel"),
+        _one_of_or_open("payment", Payment, "ck_case_file_payment"),
+        _one_of_or_open("payment_status", PaymentStatus, "ck_case_file_payment_status"),
+        _one_of_or_open("delivery", Delivery, "ck_case_file_delivery"),
+        _one_of_or_open("dispatch_status", DispatchStatus, "ck_case_file_dispatch_status"),
+        CheckConstraint(DECIDED, name="ck_case_file_decided"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    appointment_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("appointment.id", ondelete="RESTRICT"), nullable=False,
-            unique=True,
-        )
-    )
+    reference: str = Field(max_length=20, unique=True, index=True)
+    channel: str = Field(default=Channel.video, max_length=10)
     office_id: int = Field(
         sa_column=Column(
             Integer, ForeignKey("office.id", ondelete="RESTRICT"), nullable=False, index=True
         )
     )
-    case_number: str = Field(max_length=40, unique=True, index=True)
-    state: str = Field(default=CaseState.completed, max_length=10)
+    service_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service.id", ondelete="RESTRICT"), nullable=False)
+    )
+    given_name: str = Field(default="", max_length=100)
+    family_name: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=50)
+    date_of_birth: dt.date | None = None
+    locale: str = Field(default="de", max_length=5)
+
+    case_number: str | None = Field(default=None, max_length=40, unique=True, index=True)
+    state: str = Field(default=CaseState.open, max_length=10, index=True)
     # Counts completions: a reopened and completed-again case has revision 2 (corrected notice).
-    revision: int = Field(default=1)
+    revision: int = Field(default=0)
     amount_cents: int = Field(default=0)
     currency: str = Field(default="EUR", max_length=3)
-    payment: str = Field(max_length=10)
-    payment_status: str = Field(max_length=20, index=True)
-    delivery: str = Field(max_length=10)
-    dispatch_status: str = Field(max_length=20, index=True)
+    # Empty while the request is open (``ck_case_file_decided``).
+    payment: str = Field(default="", max_length=10)
+    payment_status: str = Field(default="", max_length=20, index=True)
+    delivery: str = Field(default="", max_length=10)
+    dispatch_status: str = Field(default="", max_length=20, index=True)
     external_authority: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=1000)
     due_date: dt.date | None = None  # the fee is due then (open payments only)
     identity_check_id: int | None = Field(
         default=None,
         sa_column=Column(
-            Integer, ForeignKey("identity_check.id", ondelete="SET NULL"), nullable=True
+            Integer,
+            ForeignKey("identity_check.id", ondelete="SET NULL", use_alter=True,
+                       name="fk_case_file_identity_check_id_identity_check"),
+            nullable=True,
         ),
     )
-    completed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    completed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_by_id: int | None = None
     completed_by_label: str = Field(default="", max_length=254)
     reopened_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def number(self) -> str:
+        """The case number of a decided request (asking an open one is a programming error:
+        letters, payments and lookups only ever see decided requests)."""
+        if self.case_number is None:
+            raise ValueError(f"request {self.reference} is not decided yet")
+        return self.case_number
+
+    @property
+    def decided_at(self) -> dt.datetime:
+        """When a decided request was (last) completed."""
+        if self.completed_at is None:
+            raise ValueError(f"request {self.reference} is not decided yet")
+        return self.completed_at
 
 
 class CaseItem(SQLModel, table=True):

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.models import Appointment, Office
+from booking.models import Office
 from cases.milestones import Milestone, milestones
 from cases.models import Case, CaseState
 from core.errors import NotFound
@@ -65,20 +65,18 @@ async def lookup(session: AsyncSession, key: bytes, case_number: str,
     number = normalize_case_number(case_number)
     given = _mac(key, number, date_of_birth)
     row = (await session.execute(
-        select(Case, col(Appointment.date_of_birth), col(Office.timezone))
-        .join(Appointment, col(Appointment.id) == col(Case.appointment_id))
+        select(Case, col(Case.date_of_birth), col(Office.timezone))
         .join(Office, col(Office.id) == col(Case.office_id))
         .where(col(Case.case_number) == number)
     )).first()
     case, born, zone = row if row is not None else (None, None, "UTC")
     usable = case is not None and case.state == CaseState.completed and born is not None
     # Without a usable case the comparison runs against a value no input can produce.
-    actual = _mac(key, case.case_number, born) if usable and case is not None \
-        else _mac(key, "", None)
+    actual = _mac(key, number, born) if usable else _mac(key, "", None)
     if not hmac.compare_digest(given, actual) or case is None or case.id is None:
         raise StatusNotFound()
     return StatusAnswer(
-        case_id=case.id, case_number=case.case_number, payment_status=case.payment_status,
+        case_id=case.id, case_number=number, payment_status=case.payment_status,
         dispatch_status=case.dispatch_status, delivery=case.delivery,
         external_authority=case.external_authority, timezone=zone,
         milestones=await milestones(session, case.id),

@@ -87,7 +87,7 @@ async def _mark_mailed(env: MailEnv, document_id: int, case_id: int,
 
 
 def _notice_extra(env: MailEnv, mail: CaseMail, document: CaseDocument) -> dict[str, object]:
-    t = env.i18n.translator(mail.appointment.locale)
+    t = env.i18n.translator(mail.case.locale)
     case = mail.case
     currency = case.currency
 
@@ -100,7 +100,7 @@ def _notice_extra(env: MailEnv, mail: CaseMail, document: CaseDocument) -> dict[
         "refund_amount": money(document.refund_cents),
         "due_date": t.date(document.due_date, "long") if document.due_date else "",
         "rows": [(t.gettext("Fee"), t.money(document.total_cents, currency))],
-        "bank_rows": bank_rows(t, authority_for(mail.office), case.case_number,
+        "bank_rows": bank_rows(t, authority_for(mail.office), case.number,
                                document.open_cents, document.due_date, currency)
         if document.open_cents else [],
     }
@@ -114,7 +114,7 @@ async def _send_notice(env: MailEnv, job: Job, document: CaseDocument, *,
         return
     mail.attachments.append(pdf_attachment(
         document.pdf, "Geaenderter-Bescheid" if document.corrected else "Gebuehrenbescheid",
-        mail.case.case_number))
+        mail.case.number))
     mail.extra = _notice_extra(env, mail, document)
     message = build_case_mail(env, "notice", mail, message_id=message_id(
         job.id, "notice", mail.case, env.base_url))
@@ -165,9 +165,9 @@ async def send_receipt(env: MailEnv, job: Job) -> None:
     mail = await _mail_facts(env, case_id)
     if mail is None or not await _claim_mail(env, document, job):
         return
-    t = env.i18n.translator(mail.appointment.locale)
+    t = env.i18n.translator(mail.case.locale)
     mail.attachments.append(pdf_attachment(document.pdf, "Zahlungsbestaetigung",
-                                           mail.case.case_number))
+                                           mail.case.number))
     paid = t.money(document.total_cents, mail.case.currency)
     mail.extra = {"paid_amount": paid, "rows": [(t.gettext("Paid"), paid)]}
     message = build_case_mail(env, "receipt", mail, message_id=message_id(
@@ -189,9 +189,9 @@ async def send_reminder(env: MailEnv, job: Job) -> None:
     mail = await _mail_facts(env, case_id)
     if document is None or mail is None or document.open_cents <= 0:
         return
-    t = env.i18n.translator(mail.appointment.locale)
+    t = env.i18n.translator(mail.case.locale)
     authority = authority_for(mail.office)
-    number, currency = mail.case.case_number, mail.case.currency
+    number, currency = mail.case.number, mail.case.currency
     mail.attachments += [
         pdf_attachment(document.pdf, "Gebuehrenbescheid", number),
         girocode_png(authority, number, document.open_cents),

@@ -96,17 +96,17 @@ def build_case_mail(env: MailEnv, template: str, mail: CaseMail, *, message_id: 
                     now: datetime | None = None) -> EmailMessage:
     if template not in TEMPLATES:
         raise ValueError(f"unknown mail template {template!r}")
-    appointment, office, case = mail.appointment, mail.office, mail.case
-    t = env.i18n.translator(appointment.locale)
+    office, case = mail.office, mail.case
+    t = env.i18n.translator(case.locale)
     extra = dict(mail.extra)
     if template == "milestone":
         extra["label"] = milestone_label(t, extra["kind"], extra.get("detail", ""))
         extra["explanation"] = milestone_explanation(t, extra["kind"], extra.get("detail", ""))
         extra["date_text"] = t.datetime(extra["at"], office.timezone, "medium")
-    citizen_name = f"{appointment.given_name} {appointment.family_name}".strip()
+    citizen_name = f"{case.given_name} {case.family_name}".strip()
     message = compose(
-        env, t, f"case/{template}", subject=_subject(t, template, case.case_number, extra),
-        office=office, to=(citizen_name, appointment.email), message_id=message_id, now=now,
+        env, t, f"case/{template}", subject=_subject(t, template, case.number, extra),
+        office=office, to=(citizen_name, case.email), message_id=message_id, now=now,
         attachments=tuple(mail.attachments), citizen_name=citizen_name,
         case_number=case.case_number, service_names=service_names(t, mail.items),
         link_url=mail.link_url, rows=extra.pop("rows", []), **extra,

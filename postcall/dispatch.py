@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import Appointment
+from cases.intake import request_of
 from cases.milestones import MilestoneKind, reach
 from cases.models import Case, CaseState
 from core.audit import Actor, record
@@ -114,8 +115,11 @@ def clean_address(lines: Sequence[str]) -> tuple[str, ...]:
     return cleaned
 
 
-async def postal_address(session: AsyncSession, appointment_id: int) -> tuple[str, ...]:
-    query = select(PostalAddress).where(col(PostalAddress.appointment_id) == appointment_id)
+async def postal_address(session: AsyncSession, case_id: int | None) -> tuple[str, ...]:
+    """The lines of the request's postal address (none yet: empty)."""
+    if case_id is None:
+        return ()
+    query = select(PostalAddress).where(col(PostalAddress.case_id) == case_id)
     found = (await session.execute(query)).scalars().first()
     return tuple(found.line_list()) if found is not None else ()
 
@@ -123,23 +127,23 @@ async def postal_address(session: AsyncSession, appointment_id: int) -> tuple[st
 async def set_postal_address(
     session: AsyncSession, appointment: Appointment, lines: Sequence[str], actor: Actor
 ) -> tuple[str, ...]:
-    """Store where the letters go; refused once a letter of the case is printed or posted."""
+    """Store where the letters of the appointment's request go; refused once a letter of the
+    request is printed or posted."""
     cleaned = clean_address(lines)
     assert appointment.id is not None
-    case = (await session.execute(
-        select(Case).where(col(Case.appointment_id) == appointment.id)
-    )).scalars().first()
-    if case is not None and case.id is not None:
+    case = await request_of(session, appointment)
+    if case.id is not None:
         handed = await session.execute(
             select(col(Dispatch.id)).where(col(Dispatch.case_id) == case.id,
                                            col(Dispatch.status).in_(HANDED_OVER))
         )
         if handed.first() is not None:
             raise AddressLocked()
-    query = select(PostalAddress).where(col(PostalAddress.appointment_id) == appointment.id)
+    assert case.id is not None
+    query = select(PostalAddress).where(col(PostalAddress.case_id) == case.id)
     row = (await session.execute(query.with_for_update())).scalars().first()
     if row is None:
-        row = PostalAddress(appointment_id=appointment.id)
+        row = PostalAddress(case_id=case.id)
         session.add(row)
     row.lines = "\n".join(cleaned)
     row.updated_at = utcnow()
@@ -289,24 +293,19 @@ async def _rows(session: AsyncSession, dispatches: list[Dispatch]) -> list[Dispa
     if not dispatches:
         return []
     case_ids = {d.case_id for d in dispatches}
-    found = await session.execute(
-        select(Case, Appointment)
-        .join(Appointment, col(Appointment.id) == col(Case.appointment_id))
-        .where(col(Case.id).in_(case_ids))
-    )
-    pairs = {case.id: (case, appointment) for case, appointment in found}
+    found = await session.execute(select(Case).where(col(Case.id).in_(case_ids)))
+    cases = {case.id: case for case in found.scalars()}
     addresses = await session.execute(
-        select(PostalAddress).where(col(PostalAddress.appointment_id).in_(
-            [a.id for _, a in pairs.values()]))
+        select(PostalAddress).where(col(PostalAddress.case_id).in_(case_ids))
     )
-    by_appointment = {a.appointment_id: tuple(a.line_list()) for a in addresses.scalars()}
+    by_case = {a.case_id: tuple(a.line_list()) for a in addresses.scalars()}
     rows = []
     for dispatch in dispatches:
-        case, appointment = pairs[dispatch.case_id]
+        case = cases[dispatch.case_id]
         rows.append(DispatchRow(
-            dispatch=dispatch, case_number=case.case_number, reference=appointment.reference,
-            recipient_name=f"{appointment.given_name} {appointment.family_name}".strip(),
-            address_lines=by_appointment.get(appointment.id or 0, ()),
+            dispatch=dispatch, case_number=case.number, reference=case.reference,
+            recipient_name=f"{case.given_name} {case.family_name}".strip(),
+            address_lines=by_case.get(dispatch.case_id, ()),
         ))
     return rows
 

@@ -54,7 +54,7 @@ async def submit_dispatch(db: Transactions, provider: DispatchProvider,
                 row.updated_at = utcnow()
 
     status = await provider.hand_over(
-        OutgoingLetter(dispatch_id=dispatch_id, case_number=case.case_number, pdf=document.pdf),
+        OutgoingLetter(dispatch_id=dispatch_id, case_number=case.number, pdf=document.pdf),
         dispatch.provider_ref, remember)
     async with db.transaction(write=True) as session:
         row = await session.get(Dispatch, dispatch_id, with_for_update=True)

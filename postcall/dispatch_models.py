@@ -47,16 +47,16 @@ class DispatchState(StrEnum):
 class PostalAddress(SQLModel, table=True):
     """Where the citizen's letters go: the lines after the name (street, postcode and town).
 
-    Keyed by the appointment, so the clerk can take it down during the call, before the case
-    exists. The name printed above it is the booking's.
+    Keyed by the request, so the clerk can take it down during the call, before the request
+    is decided. The name printed above it is the request's.
     """
 
     __tablename__ = "postal_address"
 
     id: int | None = Field(default=None, primary_key=True)
-    appointment_id: int = Field(
+    case_id: int = Field(
         sa_column=Column(
-            Integer, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False,
+            Integer, ForeignKey("case_file.id", ondelete="CASCADE"), nullable=False,
             unique=True,
         )
     )

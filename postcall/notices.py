@@ -115,8 +115,9 @@ def authority_for(office: Office) -> Authority:
         raise LetterUnavailable(str(exc)) from exc
 
 
-def recipient_for(appointment: Appointment, address: tuple[str, ...]) -> LetterAddress:
-    name = f"{appointment.given_name} {appointment.family_name}".strip()
+def recipient_for(case: Case, address: tuple[str, ...]) -> LetterAddress:
+    """The window address: the request's citizen and postal address."""
+    name = f"{case.given_name} {case.family_name}".strip()
     return LetterAddress(lines=(name, *address))
 
 
@@ -142,7 +143,7 @@ def _base(facts: CaseFacts, issue_date: dt.date) -> dict[str, Any]:
     zone = ZoneInfo(facts.office.timezone)
     return {
         "authority": authority_for(facts.office),
-        "recipient": recipient_for(facts.appointment, facts.address),
+        "recipient": recipient_for(facts.case, facts.address),
         "case_number": facts.case.case_number,
         "issue_date": issue_date,
         "service": _service_text(facts.items),
@@ -228,7 +229,7 @@ async def case_facts(session: AsyncSession, case_id: int) -> CaseFacts | None:
     return CaseFacts(
         case=record.case, items=record.items, office=record.office,
         appointment=record.appointment,
-        address=await postal_address(session, record.case.appointment_id),
+        address=await postal_address(session, record.case.id),
         latest_notice=await latest_document(session, case_id, (DocumentKind.fee_notice,)),
     )
 
@@ -335,7 +336,7 @@ async def make_corrected_notice(db: Transactions, case_id: int,
 
     def maker(facts: CaseFacts, issue_date: dt.date) -> tuple[DocumentKind, Any]:
         latest = facts.latest_notice
-        corrects = latest.issue_date if latest is not None else facts.case.completed_at.date()
+        corrects = latest.issue_date if latest is not None else facts.case.decided_at.date()
         return DocumentKind.fee_notice, notice_data(facts, issue_date, corrects=corrects,
                                                     payment=payment)
 
@@ -363,7 +364,7 @@ async def ensure_letter(db: Transactions, case_id: int) -> CaseDocument | None:
         facts = await case_facts(session, case_id)
     if facts is None:
         return None
-    key = address_key(recipient_for(facts.appointment, facts.address))
+    key = address_key(recipient_for(facts.case, facts.address))
     if notice is not None and notice.address_key == key:
         return notice
     if notice is not None:
@@ -391,7 +392,7 @@ async def after_completion(session: AsyncSession, case: Case) -> None:
     """What a completion sets going, in the completing transaction (see the module doc)."""
     assert case.id is not None
     office = await session.get(Office, case.office_id)
-    today = office_today(office) if office is not None else case.completed_at.date()
+    today = office_today(office) if office is not None else case.decided_at.date()
     system = Actor.system()
     notice = needs_notice(case)
     # The fee notice mail tells the citizen as well: no separate "completed" mail then.

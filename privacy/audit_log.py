@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.lookup import find_appointment
-from booking.models import Office
+from booking.models import Appointment, Office
 from cases.models import Case
 from core.audit import AuditEvent
 
@@ -87,7 +87,9 @@ async def _appointment_ids(session: AsyncSession, reference: str) -> list[str]:
     ids = [str(found.id)] if found is not None else []
     by_case = (
         await session.execute(
-            select(col(Case.appointment_id)).where(col(Case.case_number) == reference[:40])
+            select(col(Appointment.id))
+            .join(Case, col(Case.id) == col(Appointment.case_id))
+            .where(col(Case.case_number) == reference[:40])
         )
     ).scalars().all()
     return ids + [str(i) for i in by_case]

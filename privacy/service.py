@@ -76,19 +76,25 @@ class ErasureResult:
     retained: list[tuple[str, str]] = field(default_factory=list)  # (reference, reason code)
 
 
-async def _case_of(session: AsyncSession, appointment_id: int) -> Case | None:
-    query = select(Case).where(col(Case.appointment_id) == appointment_id)
-    return (await session.execute(query)).scalars().first()
+async def _request_of(session: AsyncSession, appointment: Appointment) -> Case | None:
+    if appointment.case_id is None:
+        return None
+    return await session.get(Case, appointment.case_id)
 
 
 async def hold_reason(session: AsyncSession, appointment: Appointment) -> str | None:
-    """Why this appointment's personal data must be kept now, or None."""
+    """Why this appointment's personal data (and its request's) must be kept now, or None."""
     if appointment.status in ACTIVE_STATUSES:
         return "active"
     assert appointment.id is not None
-    case = await _case_of(session, appointment.id)
+    case = await _request_of(session, appointment)
     if case is None:
         return None
+    others = select(col(Appointment.id)).where(
+        col(Appointment.case_id) == case.id, col(Appointment.id) != appointment.id,
+        col(Appointment.status).in_(ACTIVE_STATUSES))
+    if (await session.execute(others)).first() is not None:
+        return "active"  # the request goes on in another appointment
     if case.payment_status in OPEN_PAYMENTS:
         return "fee_open"
     pending = select(col(Dispatch.id)).where(
@@ -112,19 +118,23 @@ async def anonymise(session: AsyncSession, appointment: Appointment, now: dt.dat
     appointment.token_hash = secrets.token_hex(32)
     appointment.link_expires_at = min(appointment.link_expires_at, now)
     appointment.updated_at = now
-    await session.execute(
-        delete(PostalAddress).where(col(PostalAddress.appointment_id) == appointment.id)
-    )
     for fb in (await session.execute(
         select(Feedback).where(col(Feedback.appointment_id) == appointment.id)
     )).scalars():
         fb.comment = ""
-    for check in (await session.execute(
-        select(IdentityCheck).where(col(IdentityCheck.appointment_id) == appointment.id)
-    )).scalars():
-        check.note = ""
-    case = await _case_of(session, appointment.id)
+    case = await _request_of(session, appointment)
     if case is not None:
+        # The request's own copy of the citizen's data goes the same way.
+        case.given_name = case.family_name = ANONYMISED_NAME
+        case.email = appointment.email
+        case.phone = ""
+        case.date_of_birth = None
+        case.updated_at = now
+        await session.execute(delete(PostalAddress).where(col(PostalAddress.case_id) == case.id))
+        for check in (await session.execute(
+            select(IdentityCheck).where(col(IdentityCheck.case_id) == case.id)
+        )).scalars():
+            check.note = ""
         await session.execute(delete(CaseDocument).where(col(CaseDocument.case_id) == case.id))
     await session.flush()
 
@@ -202,7 +212,8 @@ async def export_subject(session: AsyncSession, email: str) -> dict[str, Any]:
     person; the letters are listed with their metadata and checksum."""
     appointments = await subject_appointments(session, email)
     appointment_ids = [a.id for a in appointments if a.id is not None]
-    cases = await _rows(session, Case, col(Case.appointment_id), appointment_ids)
+    request_ids = sorted({a.case_id for a in appointments if a.case_id is not None})
+    cases = await _rows(session, Case, col(Case.id), request_ids)
     case_ids = [c.id for c in cases if c.id is not None]
     by_case: dict[str, list[dict[str, Any]]] = {}
     for name, model, column in (
@@ -234,9 +245,9 @@ async def export_subject(session: AsyncSession, email: str) -> dict[str, Any]:
         "exported_at": utcnow().isoformat(),
         "appointments": [_row(a, ("link_nonce", "token_hash")) for a in appointments],
         "identity_checks": [_row(r) for r in await _rows(
-            session, IdentityCheck, col(IdentityCheck.appointment_id), appointment_ids)],
+            session, IdentityCheck, col(IdentityCheck.case_id), case_ids)],
         "postal_addresses": [_row(r) for r in await _rows(
-            session, PostalAddress, col(PostalAddress.appointment_id), appointment_ids)],
+            session, PostalAddress, col(PostalAddress.case_id), case_ids)],
         "feedback": [_row(r) for r in await _rows(
             session, Feedback, col(Feedback.appointment_id), appointment_ids)],
         "cases": case_out,

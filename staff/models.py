@@ -47,8 +47,7 @@ class StaffSession(SQLModel, table=True):
     """A login: ``kind`` is ``web`` (cookie) or ``api`` (bearer token).
 
     Only a keyed hash of the session secret is stored. The forms of a web session carry tokens
-    signed over that hash (``app/csrf.py``); ``csrf_token`` is no longer written and its column
-    goes with the next schema migration.
+    signed over that hash (``app/csrf.py``).
     """
 
     __tablename__ = "staff_session"
@@ -61,6 +60,5 @@ class StaffSession(SQLModel, table=True):
         )
     )
     kind: str = Field(default="web", max_length=10)
-    csrf_token: str = Field(default="", max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

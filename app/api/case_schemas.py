@@ -233,7 +233,7 @@ def case_out(case: Case, items: list[CaseItem], tz: str, lang: str) -> dict[str,
         "dispatch_status": case.dispatch_status,
         "external_authority": case.external_authority or None,
         "due_date": case.due_date.isoformat() if case.due_date else None,
-        "completed_at": iso(case.completed_at, tz), "completed_by": case.completed_by_label,
+        "completed_at": iso(case.decided_at, tz), "completed_by": case.completed_by_label,
         "note": case.note,
         "items": [
             CaseItemOut(service_id=i.service_id, name=_item_name(i, lang),

@@ -125,7 +125,7 @@ def pdf_response(document: CaseDocument, case_number: str) -> Response:
 async def fee_notice(request: Request) -> Response:
     state, token = await _citizen(request)
     _, case = await citizen_case(state, token)
-    return pdf_response(await fee_document(state, case), case.case_number)
+    return pdf_response(await fee_document(state, case), case.number)
 
 
 @operation(
@@ -135,7 +135,7 @@ async def fee_notice(request: Request) -> Response:
 async def receipt(request: Request) -> Response:
     state, token = await _citizen(request)
     _, case = await citizen_case(state, token)
-    return pdf_response(await receipt_document(state, case), case.case_number)
+    return pdf_response(await receipt_document(state, case), case.number)
 
 
 # --- feedback ------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from booking import catalog
 from booking.availability_cache import Computed
 from booking.availability_cache import render as render_availability
 from booking.availability_window import window_availability
-from booking.service import CitizenInput, book
+from booking.service import CitizenInput
+from cases.intake import book
 from core.errors import SlotTaken
 
 

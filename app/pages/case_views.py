@@ -84,7 +84,7 @@ def case_view(t: Translator, case: Case, items: list[CaseItem],
         return t.money(cents, currency) if cents else t.gettext("Free of charge")
 
     return CaseView(
-        case_number=case.case_number,
+        case_number=case.number,
         items=[CaseItemView(name(i), i.quantity, money(i.amount_cents, i.currency))
                for i in items],
         total=money(case.amount_cents, case.currency),

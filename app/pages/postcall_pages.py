@@ -125,7 +125,7 @@ async def _document(request: Request, *, receipt: bool) -> Response:
                           else fee_document(state, case))
     except DomainError:
         return RedirectResponse(f"/t/{request.path_params['token']}", status_code=303)
-    return pdf_response(document, case.case_number)
+    return pdf_response(document, case.number)
 
 
 async def fee_notice_download(request: Request) -> Response:

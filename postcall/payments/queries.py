@@ -103,5 +103,5 @@ async def payment_state(session: AsyncSession, appointment_id: int) -> PaymentSt
     if case is None or case.state != CaseState.completed or case.id is None:
         return None
     pending = any(a.status == AttemptStatus.pending for a in await attempts_of(session, case.id))
-    return PaymentState(case.case_number, case.amount_cents, case.currency, case.payment,
+    return PaymentState(case.number, case.amount_cents, case.currency, case.payment,
                         case.payment_status, pending)

@@ -194,7 +194,7 @@ async def begin_attempt(
         "amount_cents": case.amount_cents, "provider": provider,
     })
     request = CheckoutRequest(
-        case_number=case.case_number, attempt_ref=public_id, currency=case.currency,
+        case_number=case.number, attempt_ref=public_id, currency=case.currency,
         items=lines,
         success_url=f"{base_url}/pay/return/{public_id}?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base_url}/pay/cancel/{public_id}",

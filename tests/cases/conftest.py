@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from app.context import AppContext
 from booking.models import Appointment, Service, ServiceOffice
+from cases.models import Case, CaseState
 from core.audit import AuditEvent
 from core.types import utcnow
 from staff import passwords
@@ -116,6 +117,10 @@ class Desk:
             for name, value in where.items():
                 query = query.where(col(getattr(model, name)) == value)
             return list((await session.execute(query)).scalars())
+
+    async def decided(self) -> list[Case]:
+        """The decided requests (completed or reopened); every appointment has an open one."""
+        return [case for case in await self.rows(Case) if case.state != CaseState.open]
 
     async def appointment_row(self, reference: str) -> Appointment:
         found = await self.rows(Appointment, reference=reference)

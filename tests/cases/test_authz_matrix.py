@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cases.models import Case, IdentityCheck
+from cases.models import IdentityCheck
 from core.audit import AuditEvent
 from tests.cases.conftest import VERIFIED, Desk
 from tests.staff.helpers import bearer
@@ -62,7 +62,7 @@ async def send(desk: Desk, call: Call, ref: str, headers: dict[str, str]) -> int
 async def nothing_changed(desk: Desk, reference: str, status: str = "confirmed") -> None:
     assert (await desk.appointment_row(reference)).status == status
     assert await desk.rows(IdentityCheck) == []
-    assert await desk.rows(Case) == []
+    assert await desk.decided() == []
 
 
 async def test_a_clerk_cannot_touch_another_offices_appointments(desk: Desk) -> None:

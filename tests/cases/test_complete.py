@@ -16,7 +16,7 @@ from sqlmodel import col
 from app.main import create_app
 from app.settings import Settings
 from booking.models import Service
-from cases.models import Case, CaseItem
+from cases.models import CaseItem
 from tests.cases.conftest import Desk, build_desk
 from tests.conftest import running
 from tests.staff.helpers import bearer
@@ -54,7 +54,7 @@ async def test_complete_creates_the_case(desk: Desk) -> None:
     ]
     appointment = await desk.appointment_row(reference)
     assert appointment.status == "completed"
-    rows = await desk.rows(Case)
+    rows = await desk.decided()
     assert len(rows) == 1 and rows[0].identity_check_id is not None
     assert rows[0].completed_by_label == "clerk.a@stadt.example"
     events = await desk.audit("case.complete")
@@ -167,7 +167,7 @@ async def test_bad_completions_are_422(
     assert error["code"] == "validation_error"
     assert expected in error["message"], error
     assert (await desk.appointment_row(reference)).status == "confirmed"
-    assert await desk.rows(Case) == []
+    assert await desk.decided() == []
 
 
 async def test_each_service_once(desk: Desk) -> None:
@@ -198,7 +198,7 @@ async def test_completing_twice_is_409(desk: Desk) -> None:
     again = await desk.complete(reference)
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_completed"
-    assert len(await desk.rows(Case)) == 1
+    assert len(await desk.decided()) == 1
 
 
 @pytest.mark.parametrize("status", ["reserved", "no_show", "cancelled", "expired"])

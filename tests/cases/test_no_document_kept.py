@@ -55,8 +55,9 @@ def test_the_identity_check_keeps_exactly_these_fields() -> None:
     # A new column here must be a conscious decision: update this list and the privacy notes.
     columns = {c.name: c for c in metadata.tables["identity_check"].columns}
     assert set(columns) == {
-        "id", "appointment_id", "checked_at", "checked_by_id", "checked_by_label",
-        "document_type", "checks", "outcome", "reason_code", "reason", "valid_until", "note",
+        "id", "case_id", "person", "appointment_id", "checked_at", "checked_by_id",
+        "checked_by_label", "document_type", "checks", "outcome", "reason_code", "reason",
+        "valid_until", "note",
     }
     for name in ("reason", "note", "checks"):
         length = string_length(columns[name])

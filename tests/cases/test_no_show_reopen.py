@@ -92,7 +92,7 @@ async def test_reopen_and_complete_again_keeps_the_number(desk: Desk) -> None:
     assert case["case_number"] == first["case_number"]
     assert (case["revision"], case["state"], case["amount_cents"]) == (2, "completed", 1300)
     assert [i["name"] for i in case["items"]] == ["Führungszeugnis"]
-    assert len(await desk.rows(Case)) == 1
+    assert len(await desk.decided()) == 1
     assert len(await desk.rows(CaseItem)) == 1
     me = (await desk.client.get("/api/v1/me", headers=bearer(token))).json()
     assert me["case"]["case_number"] == first["case_number"]
@@ -148,6 +148,6 @@ async def test_reopen_sets_the_case_state(desk: Desk) -> None:
     await desk.verify(reference)
     await desk.complete(reference)
     await reopen(desk, reference)
-    rows = await desk.rows(Case)
+    rows = await desk.decided()
     assert rows[0].state == "reopened" and rows[0].reopened_at is not None
     assert rows[0].revision == 1

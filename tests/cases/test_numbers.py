@@ -17,6 +17,7 @@ from app.settings import Settings
 from cases.models import Case, CaseNumberCounter
 from cases.numbers import DEFAULT_FORMAT, check_number_format, next_sequence
 from tests.cases.conftest import Desk
+from tests.staff.helpers import decide
 
 YEAR = dt.datetime.now(ZoneInfo("Europe/Berlin")).year
 
@@ -75,7 +76,7 @@ async def test_concurrent_completions_get_distinct_numbers(desk: Desk) -> None:
     assert [r.status_code for r in responses] == [200] * 12, [r.text for r in responses]
     numbers = sorted(r.json()["case"]["case_number"] for r in responses)
     assert numbers == [f"{YEAR}-{n:06d}" for n in range(1, 13)]
-    assert len(await desk.rows(Case)) == 12
+    assert len(await desk.decided()) == 12
 
 
 async def test_concurrent_double_completion_makes_one_case(desk: Desk) -> None:
@@ -83,7 +84,7 @@ async def test_concurrent_double_completion_makes_one_case(desk: Desk) -> None:
     body = {"items": [{"service_id": desk.life}], "payment": "none", "delivery": "pickup"}
     responses = await asyncio.gather(*(desk.complete(reference, body) for _ in range(5)))
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409, 409]
-    assert len(await desk.rows(Case)) == 1
+    assert len(await desk.decided()) == 1
 
 
 async def test_the_database_refuses_a_duplicate_number(desk: Desk) -> None:
@@ -94,7 +95,8 @@ async def test_the_database_refuses_a_duplicate_number(desk: Desk) -> None:
     row = await desk.appointment_row(second)
     with pytest.raises(IntegrityError):
         async with desk.state.db.transaction(write=True) as session:
-            session.add(Case(appointment_id=row.id or 0, office_id=row.office_id,
-                             case_number=number, payment="none", payment_status="not_required",
-                             delivery="pickup", dispatch_status="not_required"))
+            request = await session.get(Case, row.case_id)
+            assert request is not None
+            decide(request, case_number=number, payment="none", payment_status="not_required",
+                   delivery="pickup", dispatch_status="not_required")
             await session.flush()

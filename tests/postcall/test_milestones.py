@@ -10,9 +10,10 @@ from sqlmodel import col
 from app.db import Database
 from booking.links import LinkKeys
 from booking.models import Appointment, Office, Service
+from cases.intake import open_request
 from cases.milestones import MAIL_JOB, MilestoneKind, milestones, reach
-from cases.models import Case
 from core.jobs import Job
+from tests.staff.helpers import decide
 
 
 async def _case(db: Database) -> int:
@@ -35,10 +36,9 @@ async def _case(db: Database) -> int:
         session.add(appointment)
         await session.flush()
         assert appointment.id is not None
-        case = Case(appointment_id=appointment.id, office_id=office.id,
-                    case_number="2026-000001", payment="invoice", payment_status="open",
-                    delivery="post", dispatch_status="queued", amount_cents=1000)
-        session.add(case)
+        case = decide(await open_request(session, appointment), case_number="2026-000001",
+                      payment="invoice", payment_status="open", delivery="post",
+                      dispatch_status="queued", amount_cents=1000)
         await session.flush()
         assert case.id is not None
         return case.id

@@ -16,8 +16,9 @@ from starlette.applications import Starlette
 
 from booking.models import Appointment
 from calls.models import CallEvent
+from cases.intake import open_request
 from cases.milestones import Milestone
-from cases.models import Case, CaseItem, IdentityCheck
+from cases.models import CaseItem, IdentityCheck
 from core.audit import Actor, record
 from core.types import utcnow
 from postcall.dispatch_models import CaseDocument, Feedback, PostalAddress
@@ -30,6 +31,7 @@ from tests.staff.helpers import (
     add_user,
     bearer,
     context,
+    decide,
     token_for,
 )
 
@@ -89,11 +91,12 @@ async def add_booking(
         booked = Booked(appointment.id, appointment.reference, token)
         record(session, Actor("citizen", None, "citizen"), "appointment.book", "appointment",
                appointment.id, {"reference": appointment.reference})
-        session.add(PostalAddress(appointment_id=appointment.id,
-                                  lines="Hauptstraße 1\n73760 Ostfildern"))
+        request = await open_request(session, appointment)
+        session.add(PostalAddress(case_id=request.id, lines="Hauptstraße 1\n73760 Ostfildern"))
         if payment_status is None:
             return booked
-        check = IdentityCheck(appointment_id=appointment.id, document_type="id_card",
+        check = IdentityCheck(case_id=request.id, appointment_id=appointment.id,
+                              document_type="id_card",
                               checks="photo_matches", outcome="verified",
                               note="Bürgerin trug Brille")
         session.add(check)
@@ -101,11 +104,10 @@ async def add_booking(
         session.add(Feedback(appointment_id=appointment.id, office_id=office_id, rating=5,
                              comment="Sehr freundlich, Erika"))
         await session.flush()
-        case = Case(appointment_id=appointment.id, office_id=office_id,
-                    case_number=f"2026-{secrets.randbelow(10**6):06d}", amount_cents=1250,
-                    payment="invoice", payment_status=payment_status, delivery="email",
-                    dispatch_status="not_required", identity_check_id=check.id)
-        session.add(case)
+        case = decide(request, case_number=f"2026-{secrets.randbelow(10**6):06d}",
+                      amount_cents=1250, payment="invoice", payment_status=payment_status,
+                      delivery="email", dispatch_status="not_required",
+                      identity_check_id=check.id)
         await session.flush()
         assert case.id is not None
         booked.case_id = case.id

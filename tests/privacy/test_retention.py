@@ -54,12 +54,15 @@ async def test_retention_anonymises_old_ended_appointments(
     me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {world.old_done.token}"})
     assert me.status_code == 401
 
-    assert await _count(app, PostalAddress, col(PostalAddress.appointment_id), done.id) == 0
-    assert world.old_done.case_id is not None
+    assert await _count(app, PostalAddress, col(PostalAddress.case_id), done.case_id) == 0
+    assert world.old_done.case_id is not None and done.case_id == world.old_done.case_id
     assert await _count(app, CaseDocument, col(CaseDocument.case_id), world.old_done.case_id) == 0
     async with context(app).db.transaction() as session:
         case = await session.get(Case, world.old_done.case_id)
         assert case is not None and case.amount_cents == 1250 and case.case_number
+        # The request's copy of the citizen's data goes too.
+        assert (case.given_name, case.family_name) == (ANONYMISED_NAME, ANONYMISED_NAME)
+        assert case.email == done.email and case.phone == "" and case.date_of_birth is None
         items = (await session.execute(
             select(CaseItem).where(col(CaseItem.case_id) == case.id))).scalars().all()
         assert [i.amount_cents for i in items] == [1250]
@@ -67,7 +70,7 @@ async def test_retention_anonymises_old_ended_appointments(
             select(Feedback).where(col(Feedback.appointment_id) == done.id))).scalar_one()
         assert feedback.rating == 5 and feedback.comment == ""
         check = (await session.execute(
-            select(IdentityCheck).where(col(IdentityCheck.appointment_id) == done.id))
+            select(IdentityCheck).where(col(IdentityCheck.case_id) == done.case_id))
         ).scalar_one()
         assert check.outcome == "verified" and check.note == ""
         events = (await session.execute(
@@ -80,8 +83,8 @@ async def test_retention_anonymises_old_ended_appointments(
     for booked in (world.old_open_fee, world.recent_done, world.upcoming):
         kept = await _appointment(app, booked)
         assert kept.given_name == "Erika" and kept.phone, booked
-    assert await _count(app, PostalAddress, col(PostalAddress.appointment_id),
-                        world.old_open_fee.id) == 1
+    kept_request = (await _appointment(app, world.old_open_fee)).case_id
+    assert await _count(app, PostalAddress, col(PostalAddress.case_id), kept_request) == 1
 
     # A second run changes nothing more.
     await retention_task(context(app))

@@ -13,7 +13,10 @@ from starlette.applications import Starlette
 
 from app.context import AppContext
 from booking.models import Appointment, Office, Schedule, ScheduleService, Service, ServiceOffice
+from cases.intake import open_request
+from cases.models import Case, CaseState
 from core.audit import Actor, AuditEvent
+from core.types import utcnow
 from staff.service import create_user
 
 PASSWORD = "Vier-Kerzen-am-Adventskranz"
@@ -106,7 +109,8 @@ async def add_appointment(
     schedule_id: int | None = None, status: str = "confirmed", minutes: int = 15,
     given_name: str = "Erika", family_name: str = "Mustermann",
 ) -> tuple[int, str]:
-    """An appointment row written directly; returns (id, citizen link token)."""
+    """An appointment row written directly, with its open request (as booking makes them);
+    returns (id, citizen link token)."""
     state = context(app)
     nonce = state.links.new_nonce()
     token = state.links.token_for(nonce)
@@ -122,8 +126,20 @@ async def add_appointment(
         )
         session.add(appointment)
         await session.flush()
+        await open_request(session, appointment)
         assert appointment.id is not None
         return appointment.id, token
+
+
+def decide(case: Case, **fields: Any) -> Case:
+    """Fill in a request's decision as the desk's completion would (for tests that need a
+    decided request without going through the desk): completed, revision 1, ``fields``."""
+    case.state = CaseState.completed.value
+    case.revision = max(case.revision, 1)
+    case.completed_at = case.completed_at or utcnow()
+    for name, value in fields.items():
+        setattr(case, name, value)
+    return case
 
 
 async def audit_events(app: Starlette, action: str | None = None) -> list[AuditEvent]:

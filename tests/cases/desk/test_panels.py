@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from cases.models import Case, IdentityCheck
+from cases.models import IdentityCheck
 from core.audit import AuditEvent
 from tests.cases.conftest import CLERK_B, Desk
 from tests.cases.desk.conftest import csrf, other_client
@@ -120,7 +120,7 @@ async def test_panels_of_another_office_are_refused(desk: Desk, app: Starlette) 
     assert r.status_code == 403
     assert (await post(desk, reference, "no-show", {})).status_code == 403
     assert (await desk.client.get("/staff/call/NOPE-NOPE")).status_code == 404
-    assert await checks_of(desk) == [] and await desk.rows(Case) == []
+    assert await checks_of(desk) == [] and await desk.decided() == []
     assert (await desk.appointment_row(reference)).status == "confirmed"
     # Clerk B may.
     async with other_client(app, CLERK_B) as clerk_b:
@@ -274,14 +274,14 @@ async def test_completion_needs_a_verified_identity_then_shows_the_case_number(
     assert "Für diese Leistung ist eine geprüfte Identität nötig" in r.text or \
         "Identität" in r.text.split('id="completion-general-error"', 1)[1][:400]
     assert 'id="desk-identity"' not in r.text
-    assert await desk.rows(Case) == []
+    assert await desk.decided() == []
 
     assert (await post(desk, reference, "verification", VERIFIED, FRAGMENT)).status_code == 200
     r = await post(desk, reference, "complete", completion(
         desk, item_service=[str(desk.certificate), str(desk.life), "", ""],
         item_quantity=["2", "1", "1", "1"], note="Zweimal für Arbeitgeber"), FRAGMENT)
     assert r.status_code == 200, r.text
-    [case] = await desk.rows(Case)
+    [case] = await desk.decided()
     assert case.amount_cents == 2000 and case.payment == "invoice" and case.delivery == "post"
     assert case.dispatch_status == "queued" and case.note == "Zweimal für Arbeitgeber"
     assert f'<p class="case-number" id="desk-case-number" aria-describedby="desk-case-number-label">{case.case_number}</p>' in r.text  # noqa: E501
@@ -321,7 +321,7 @@ async def test_completion_errors_show_beside_their_field(desk: Desk) -> None:
         assert f'id="{field_id}-error"' in r.text, (change, r.text)
         error = r.text.split(f'id="{field_id}-error"', 1)[1][:400]
         assert message in error, (change, error)
-    assert await desk.rows(Case) == []
+    assert await desk.decided() == []
 
 
 async def test_free_service_external_authority_and_json(desk: Desk) -> None:
@@ -344,7 +344,7 @@ async def test_free_service_external_authority_and_json(desk: Desk) -> None:
     assert r.headers["location"] == f"/staff/call/{reference}#desk-completion"
     page = await desk.client.get(f"/staff/call/{reference}")
     assert "Versand durch eine andere Behörde: Bundesamt für Justiz" in page.text
-    cases_ = {c.delivery: c for c in await desk.rows(Case)}
+    cases_ = {c.delivery: c for c in await desk.decided()}
     assert cases_["external"].dispatch_status == "forwarded"
 
 

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from core.audit import AuditEvent
+from core.types import utcnow
 from postcall.dispatch_models import Dispatch
 from tests.cases.conftest import CLERK_A, Desk
+from tests.conftest import BERLIN
 from tests.postcall.notices.support import (
     attachments,
     bearer,
@@ -65,7 +67,7 @@ async def test_a_postal_case_goes_through_the_print_room(desk: Desk, smtp_sink: 
     assert r.status_code == 200, r.text
     assert r.json() == {"reference": reference, "name": "Erika Mustermann", "lines": ADDRESS}
 
-    day = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    day = (utcnow().astimezone(BERLIN).date() + dt.timedelta(days=1)).isoformat()
     csv_r = await desk.client.get("/api/v1/clerk/dispatch/batch.csv", headers=desk.clerk_a)
     assert csv_r.status_code == 200 and csv_r.headers["content-type"].startswith("text/csv")
     rows = manifest(csv_r.text)
@@ -175,7 +177,7 @@ async def test_the_print_room_page(desk: Desk, smtp_sink: SmtpSink, tmp_path: Pa
     pdf_link = page.text.split('id="batch-pdf"')[0].rsplit('href="', 1)[1].split('"')[0]
     pdf = await desk.client.get(pdf_link.replace("&amp;", "&"))
     assert pdf.status_code == 200 and pdf_pages(pdf.content, tmp_path) == 2
-    day = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    day = (utcnow().astimezone(BERLIN).date() + dt.timedelta(days=1)).isoformat()
     r = await desk.client.post("/staff/dispatch/batch", data={
         "csrf_token": form_token(page.text), "date": day, "status": "printed",
         "upto": pdf_link.split("upto=")[1]})

@@ -64,10 +64,19 @@ async def failed_jobs(app: Starlette) -> list[Job]:
         return list(rows.scalars())
 
 
+CITIZEN_FIELDS = {"given_name", "family_name", "email", "phone", "date_of_birth", "locale"}
+
+
 async def set_appointment(app: Starlette, reference: str, **values: Any) -> None:
+    """Change an appointment as if it had been booked so; the citizen's data goes to its
+    request's copy too (booking writes both)."""
     async with state_of(app).db.transaction(write=True) as session:
         await session.execute(update(Appointment)
                               .where(col(Appointment.reference) == reference).values(**values))
+        citizen = {k: v for k, v in values.items() if k in CITIZEN_FIELDS}
+        if citizen:
+            await session.execute(update(Case).where(col(Case.reference) == reference)
+                                  .values(**citizen))
 
 
 async def complete(desk: Desk, *, payment: str = "invoice", delivery: str = "email",

@@ -18,7 +18,8 @@ from starlette.applications import Starlette
 
 from app.context import AppContext
 from app.settings import Settings
-from booking.models import Service, ServiceOffice
+from booking.models import Appointment, Service, ServiceOffice
+from cases.intake import request_of
 from cases.milestones import Milestone
 from cases.models import Case, CaseItem
 from core.audit import AuditEvent
@@ -26,7 +27,7 @@ from core.jobs import Job
 from postcall.payments.models import PaymentAttempt, ProcessedWebhookEvent, Refund
 from staff import passwords
 from tests.postcall.payments.fake_stripe import FakeStripe
-from tests.staff.helpers import add_appointment, add_office, add_user, bearer, token_for
+from tests.staff.helpers import add_appointment, add_office, add_user, bearer, decide, token_for
 
 ADMIN = "admin@stadt.example"
 CLERK = "clerk@stadt.example"
@@ -101,17 +102,13 @@ class World:
         number = f"2026-{next(_numbers):06d}"
         amount = sum(fee * quantity for _name, fee, quantity in items)
         async with self.state.db.transaction(write=True) as session:
-            if locale != "de":
-                from booking.models import Appointment
-
-                row = await session.get(Appointment, appointment_id)
-                assert row is not None
-                row.locale = locale
-            case = Case(appointment_id=appointment_id, office_id=office_id, case_number=number,
-                        amount_cents=amount, payment=payment, payment_status=status,
-                        delivery="email", dispatch_status="not_required",
-                        due_date=dt.date.today() + dt.timedelta(days=14))
-            session.add(case)
+            row = await session.get(Appointment, appointment_id)
+            assert row is not None
+            row.locale = locale
+            case = decide(await request_of(session, row), case_number=number,
+                          amount_cents=amount, payment=payment, payment_status=status,
+                          delivery="email", dispatch_status="not_required", locale=locale,
+                          due_date=dt.date.today() + dt.timedelta(days=14))
             await session.flush()
             assert case.id is not None
             for position, (name, fee, quantity) in enumerate(items):

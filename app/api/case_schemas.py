@@ -58,6 +58,10 @@ class VerificationIn(BaseModel):
     )
     note: str = Field(default="", max_length=500,
                       description="Never a document number: text shaped like one is refused.")
+    person: Annotated[StrictInt, Field(ge=1, le=20)] = Field(
+        default=1, description="Whose document: 1 is the applicant, 2, 3, ... further people "
+        "of the same request (e.g. a family). Completion needs the applicant's.",
+    )
 
 
 class ItemIn(BaseModel):
@@ -113,6 +117,7 @@ class AuditQuery(BaseModel):
 
 class VerificationOut(BaseModel):
     id: int
+    person: int
     checked_at: str
     checked_by: str
     document_type: str
@@ -212,8 +217,8 @@ class AuditPageOut(BaseModel):
 def verification_out(check: IdentityCheck, tz: str) -> dict[str, Any]:
     names = check.check_list()
     return VerificationOut(
-        id=check.id or 0, checked_at=iso(check.checked_at, tz), checked_by=check.checked_by_label,
-        document_type=check.document_type, checks=names,
+        id=check.id or 0, person=check.person, checked_at=iso(check.checked_at, tz),
+        checked_by=check.checked_by_label, document_type=check.document_type, checks=names,
         security_features=[n for n in names if n in SECURITY_FEATURES], outcome=check.outcome,
         reason_code=check.reason_code or None, reason=check.reason,
         valid_until=check.valid_until.isoformat() if check.valid_until else None,

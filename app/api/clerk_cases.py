@@ -31,7 +31,7 @@ from app.settings import Settings
 from app.templating import request_language
 from booking.models import Appointment, Office, Service
 from cases import completion as cases
-from cases.identity import identity_checks
+from cases.identity import applicant_check, identity_checks, latest_check
 from cases.models import Case, CaseState, Outcome
 from core.errors import Conflict, NotFound
 from postcall import decisions
@@ -66,9 +66,9 @@ async def desk_details(session: AsyncSession, appointment: Appointment,
     assert appointment.id is not None
     tz = await _zone(session, appointment)
     service = await session.get(Service, appointment.service_id)
-    checks = await identity_checks(session, appointment.id)
+    checks = await identity_checks(session, appointment.case_id)
     case = await cases.case_of(session, appointment.id)
-    latest = checks[0] if checks else None
+    latest = applicant_check(checks)
     return s.DeskOut.model_validate({
         "reference": appointment.reference, "status": appointment.status,
         "requires_identity": bool(service and service.requires_identity),
@@ -110,11 +110,12 @@ async def verification(request: Request) -> Response:
         check = await cases.record_verification(session, appointment, cases.VerificationInput(
             document_type=data.document_type, checks=frozenset(data.checks),
             outcome=data.outcome, reason_code=data.reason_code, reason=data.reason,
-            valid_until=data.valid_until, note=data.note,
+            valid_until=data.valid_until, note=data.note, person=data.person,
         ), staff_actor(user))
+        applicant = await latest_check(session, check.case_id)
         out = {
             "reference": appointment.reference,
-            "identity_verified": check.outcome == Outcome.verified,
+            "identity_verified": applicant is not None and applicant.outcome == Outcome.verified,
             "verification": s.verification_out(check, await _zone(session, appointment)),
         }
     return JSONResponse(out)

@@ -24,6 +24,7 @@ from cases.identity import (
     CHECKABLE,
     FEATURES_BY_TYPE,
     MIN_FEATURES,
+    applicant_check,
     identity_checks,
 )
 from cases.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
@@ -212,8 +213,8 @@ async def desk_view(
     values and errors when given."""
     assert appointment.id is not None
     _, office, service = await appointment_details(session, appointment)
-    checks = await identity_checks(session, appointment.id)
-    latest = checks[0] if checks else None
+    checks = await identity_checks(session, appointment.case_id)
+    latest = applicant_check(checks)
     found = await cases.completed_case(session, appointment.id)
     services = await fee_schedule(session)
     payments = {k: v for k, v in PAYMENTS.items() if k != "online" or online_payment}

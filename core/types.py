@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -54,3 +54,25 @@ class Clock:
 
 def utcnow() -> datetime:
     return datetime.now(UTC) + Clock.offset
+
+
+# Every day a person or an office can mean. Outside, a date is a typing error or a probe, and
+# date arithmetic (time zones, a day's end, "+ 1 day") at the ends of the calendar overflows.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+def within_calendar(day: date) -> date:
+    """``day`` if it lies within ``EARLIEST_DAY``..``LATEST_DAY``; ValueError otherwise."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(f"a date between {EARLIEST_DAY.isoformat()} and "
+                         f"{LATEST_DAY.isoformat()}")
+    return day
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written YYYY-MM-DD, within ``EARLIEST_DAY``..``LATEST_DAY``; ValueError
+    otherwise (the one parser of dates that clients send)."""
+    if len(text) != 10:
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return within_calendar(date.fromisoformat(text))

@@ -23,10 +23,10 @@ from app.api.http import read_json
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
+from app.routing import ID
 from booking import admin, admin_schedules
 from booking.admin_validation import Duplicate
 from core.audit import Actor
-from core.errors import NotFound
 from staff.service import (
     create_user_from,
     delete_user,
@@ -38,7 +38,6 @@ from staff.service import (
 )
 
 Json = dict[str, Any]
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -116,9 +115,8 @@ RESOURCES = [
 
 
 def _object_id(request: Request) -> int:
-    value = int(request.path_params["id"])
-    if value > MAX_ID:  # beyond any id; also keeps the database's integer type from overflowing
-        raise NotFound()
+    value = request.path_params["id"]  # at most MAX_ID: larger ids match no route (app.routing)
+    assert isinstance(value, int)
     return value
 
 
@@ -188,10 +186,10 @@ def _handlers(res: Resource) -> list[BaseRoute]:
     return [
         Route(base, list_items, methods=["GET"], name=f"admin_{res.path}_list"),
         Route(base, create_item, methods=["POST"], name=f"admin_{res.path}_create"),
-        Route(base + "/{id:int}", read_item, methods=["GET"], name=f"admin_{res.path}_read"),
-        Route(base + "/{id:int}", update_item, methods=["PATCH"],
+        Route(base + f"/{ID}", read_item, methods=["GET"], name=f"admin_{res.path}_read"),
+        Route(base + f"/{ID}", update_item, methods=["PATCH"],
               name=f"admin_{res.path}_update"),
-        Route(base + "/{id:int}", delete_item, methods=["DELETE"],
+        Route(base + f"/{ID}", delete_item, methods=["DELETE"],
               name=f"admin_{res.path}_delete"),
     ]
 

@@ -7,7 +7,7 @@ hub's room store, so it is right on every instance.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from booking.catalog import service_name
 from booking.models import Office
 from booking.service import appointment_details
 from calls.service import issue_call_token, join_window
-from core.types import utcnow
+from core.types import parse_day, utcnow
 from staff.service import appointment_for_staff, office_ids_in_scope
 
 # --- models ------------------------------------------------------------------------------------
@@ -49,9 +49,7 @@ class AgendaQuery(BaseModel):
         if value is None:
             return None
         try:
-            if len(value) != 10:
-                raise ValueError
-            date.fromisoformat(value)
+            parse_day(value)
         except ValueError:
             raise ValueError("expected a date as YYYY-MM-DD") from None
         return value
@@ -125,7 +123,7 @@ async def agenda(request: Request) -> Response:
     user = await require_api_user(request)
     query = validate(AgendaQuery, dict(request.query_params))
     state = ctx(request)
-    day = date.fromisoformat(query.date) if query.date else None
+    day = parse_day(query.date) if query.date else None
     async with state.db.transaction() as session:
         office_ids = await office_ids_in_scope(session, user, query.office_id)
         items = await day_agenda(session, office_ids, day, utcnow())

@@ -23,6 +23,7 @@ from app.api.http import read_body, read_json, read_json_later, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx, print_room_takes_all
+from app.routing import ID
 from core.audit import Actor
 from core.errors import Forbidden, NotFound
 from core.types import utcnow
@@ -257,8 +258,8 @@ routes: list[BaseRoute] = [
     Route("/api/v1/clerk/dispatch/batch.pdf", batch_pdf, methods=["GET"]),
     Route("/api/v1/clerk/dispatch/batch.csv", batch_csv, methods=["GET"]),
     Route("/api/v1/clerk/dispatch/batch/status", batch_status, methods=["POST"]),
-    Route("/api/v1/clerk/dispatch/{id:int}", get_dispatch, methods=["GET"]),
-    Route("/api/v1/clerk/dispatch/{id:int}/status", set_status, methods=["POST"]),
+    Route(f"/api/v1/clerk/dispatch/{ID}", get_dispatch, methods=["GET"]),
+    Route(f"/api/v1/clerk/dispatch/{ID}/status", set_status, methods=["POST"]),
     Route("/api/v1/clerk/appointments/{reference}/postal-address", get_address,
           methods=["GET"]),
     Route("/api/v1/clerk/appointments/{reference}/postal-address", put_address,

@@ -49,12 +49,11 @@ async def read_json(request: Request, model: type[T]) -> T:
 def _parse(body: bytes, model: type[T]) -> T:
     try:
         data: Any = json.loads(body) if body else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise MalformedJSON() from exc
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
-    if _has_nul(data):
-        raise ControlCharacters()
+    _check_values(data)
     return validate(model, data)
 
 
@@ -94,15 +93,33 @@ class ControlCharacters(DomainError):
     message = "The request contains characters that are not allowed."
 
 
-def _has_nul(value: Any) -> bool:
-    """True when a NUL character hides anywhere in parsed JSON (databases refuse it)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+class TooDeep(DomainError):
+    status = 422
+    code = "validation_error"
+    message = "The request is nested too deeply."
+
+
+# No body of the API nests deeper than a few levels; anything beyond this is refused before
+# validation (a deep body would otherwise exhaust the validators' recursion).
+MAX_DEPTH = 16
+
+
+def _check_values(data: Any) -> None:
+    """Refuse NUL characters anywhere in parsed JSON (databases refuse them) and nesting
+    beyond ``MAX_DEPTH``; iterative, so no body can exhaust the stack here."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ControlCharacters()
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise TooDeep()
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
 
 
 

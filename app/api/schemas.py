@@ -28,12 +28,12 @@ from pydantic import (
     field_validator,
 )
 
+from app.routing import MAX_ID
 from booking.availability import Slot
 from booking.catalog import OfferedService, service_description, service_name
 from booking.models import Appointment, Office, Service
 from booking.service import Actions
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+from core.types import parse_day, within_calendar
 
 Id = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 QueryId = Annotated[int, Field(gt=0, le=MAX_ID)]  # query strings are text: "12" is fine
@@ -67,8 +67,15 @@ def _text_only(value: Any) -> Any:
     return value
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
-IsoDate = Annotated[date, BeforeValidator(_text_only)]
+def _within_calendar(moment: datetime) -> datetime:
+    within_calendar(moment.date())
+    return moment
+
+
+IsoDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_text_only), AfterValidator(_within_calendar)
+]
+IsoDate = Annotated[date, BeforeValidator(_text_only), AfterValidator(within_calendar)]
 
 
 def _date_or_datetime(value: Any) -> date | datetime:
@@ -82,8 +89,10 @@ def _date_or_datetime(value: Any) -> date | datetime:
         text = text[:19] + "+" + text[20:]
     try:
         if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text)
+            return parse_day(text)
+        moment = datetime.fromisoformat(text)
+        within_calendar(moment.date())
+        return moment
     except ValueError:
         raise ValueError("expected a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
 

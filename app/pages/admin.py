@@ -31,6 +31,7 @@ from app.pages.admin_forms import (
 )
 from app.pages.forms import read_form
 from app.pages.staff_http import error_message, field_messages, redirect
+from app.routing import ID
 from app.templating import render, translator
 from booking import admin
 from booking.admin_validation import Duplicate
@@ -40,7 +41,6 @@ from staff.models import StaffUser
 from staff.service import staff_actor
 
 API_RESOURCES: dict[str, Resource] = {r.path: r for r in RESOURCES}
-MAX_ID = 2**31 - 1
 
 DONE_MESSAGES = {
     "created": "Saved. The entry was created.",
@@ -57,9 +57,8 @@ def _resource(request: Request) -> tuple[PageResource, Resource]:
 
 
 def _object_id(request: Request) -> int:
-    value = int(request.path_params["id"])
-    if value > MAX_ID:
-        raise NotFound()
+    value = request.path_params["id"]  # at most MAX_ID: larger ids match no route (app.routing)
+    assert isinstance(value, int)
     return value
 
 
@@ -253,8 +252,8 @@ routes: list[BaseRoute] = [
     Route("/admin/{resource}", list_page, methods=["GET"]),
     Route("/admin/{resource}/new", new_page, methods=["GET"]),
     Route("/admin/{resource}/new", create, methods=["POST"]),
-    Route("/admin/{resource}/{id:int}", edit_page, methods=["GET"]),
-    Route("/admin/{resource}/{id:int}", update, methods=["POST"]),
-    Route("/admin/{resource}/{id:int}/delete", delete_page, methods=["GET"]),
-    Route("/admin/{resource}/{id:int}/delete", delete, methods=["POST"]),
+    Route(f"/admin/{{resource}}/{ID}", edit_page, methods=["GET"]),
+    Route(f"/admin/{{resource}}/{ID}", update, methods=["POST"]),
+    Route(f"/admin/{{resource}}/{ID}/delete", delete_page, methods=["GET"]),
+    Route(f"/admin/{{resource}}/{ID}/delete", delete, methods=["POST"]),
 ]

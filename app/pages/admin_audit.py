@@ -21,6 +21,7 @@ from app.templating import render, translator
 from core.audit import AuditEvent
 from core.i18n import Translator
 from core.messages import N_
+from core.types import parse_day
 from privacy.audit_log import (
     AuditFilter,
     bound,
@@ -76,9 +77,7 @@ def action_label(t: Translator, action: str) -> str:
 
 
 def _day(value: str) -> date | None:
-    if len(value) != 10:
-        raise ValueError(value)
-    return date.fromisoformat(value)
+    return parse_day(value)
 
 
 def _read_filter(t: Translator, values: dict[str, str]) -> tuple[

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.service import CitizenInput
 from core.messages import N_
+from core.types import parse_day as parse_iso_day
 
 # --- choices of the booking flow ----------------------------------------------------------------
 
@@ -26,10 +27,10 @@ def parse_id(value: object) -> int | None:
 
 
 def parse_day(value: object) -> date | None:
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str):
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_iso_day(value)
     except ValueError:
         return None
 
@@ -203,7 +204,7 @@ def parse_birth_date(value: str) -> date | None:
         match = _DOB_DAY_FIRST.match(value)
         if match:
             day, month, year = (int(part) for part in match.groups())
-            return date(year, month, day)
+            return date(year, month, day)  # checked against the calendar by the caller
         if len(value) == 10:
             return date.fromisoformat(value)
     except ValueError:

@@ -20,6 +20,7 @@ from cases.identity import FEATURES_BY_TYPE, REQUIRED_CHECKS, VerificationInput
 from cases.models import Outcome, ReasonCode
 from core.errors import DomainError
 from core.i18n import Translator
+from core.types import parse_day
 
 # Message ids of the domain whose field is narrower on the page than in the API.
 _FEATURE_COUNT = "Check at least %(count)s security features of the document."
@@ -75,7 +76,7 @@ def read_identity(t: Translator, form: Form) -> VerificationInput:
     valid_until: date | None = None
     if values["valid_until"]:
         try:
-            valid_until = date.fromisoformat(str(values["valid_until"]))
+            valid_until = parse_day(str(values["valid_until"]))
         except ValueError:
             state.errors["valid_until"] = t.gettext("Please enter a date as YYYY-MM-DD.")
     if state.errors:

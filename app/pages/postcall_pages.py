@@ -38,6 +38,7 @@ from cases.models import Payment, PaymentStatus
 from cases.status_lookup import StatusNotFound, lookup
 from core.errors import DomainError, Unauthorized
 from core.i18n import Translator
+from core.types import within_calendar
 from postcall import feedback as feedbacks
 from postcall.notices import needs_notice
 
@@ -168,7 +169,7 @@ def _parse_birth(value: str) -> dt.date | None:
     value = value.strip()
     for parse in (dt.date.fromisoformat, lambda v: dt.datetime.strptime(v, "%d.%m.%Y").date()):
         try:
-            return parse(value)
+            return within_calendar(parse(value))
         except ValueError:
             continue
     return None

@@ -24,10 +24,12 @@ from app.auth import require_page_user
 from app.context import ctx, print_room_takes_all
 from app.pages.forms import read_form
 from app.pages.staff_http import error_message, redirect
+from app.routing import ID
 from app.templating import render, translator
 from booking.lookup import find_appointment
 from booking.models import Office
 from core.errors import DomainError
+from core.types import parse_day
 from postcall import dispatch as dispatching
 from postcall import feedback as feedbacks
 from postcall.dispatch_models import Dispatch, DispatchState
@@ -54,7 +56,7 @@ def _int(value: str | None) -> int | None:
 
 def _day(value: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value) if value else None
+        return parse_day(value) if value else None
     except ValueError:
         return None
 
@@ -265,8 +267,8 @@ routes: list[BaseRoute] = [
     Route("/staff/dispatch/batch.pdf", batch_pdf, methods=["GET"]),
     Route("/staff/dispatch/batch.csv", batch_csv, methods=["GET"]),
     Route("/staff/dispatch/batch", batch_mark, methods=["POST"]),
-    Route("/staff/dispatch/{id:int}/status", status_change, methods=["POST"]),
-    Route("/staff/dispatch/{id:int}/address", address_page, methods=["GET"]),
-    Route("/staff/dispatch/{id:int}/address", address_save, methods=["POST"]),
+    Route(f"/staff/dispatch/{ID}/status", status_change, methods=["POST"]),
+    Route(f"/staff/dispatch/{ID}/address", address_page, methods=["GET"]),
+    Route(f"/staff/dispatch/{ID}/address", address_save, methods=["POST"]),
     Route("/admin/feedback", feedback_page, methods=["GET"]),
 ]

@@ -26,13 +26,12 @@ from app.context import ctx
 from app.pages.forms import read_form
 from app.pages.staff_http import error_message, redirect
 from app.templating import render, translator
-from booking.admin_validation import FIRST_DAY, LAST_DAY
 from booking.agenda import AgendaItem, day_agenda
 from booking.catalog import service_name
 from booking.models import Office
 from core.errors import RateLimited
 from core.i18n import Translator
-from core.types import utcnow
+from core.types import parse_day, utcnow
 from staff.models import StaffUser
 from staff.service import visible_office_ids
 from staff.sessions import InvalidCredentials, LoginLocked, find_session_user
@@ -139,10 +138,9 @@ def _parse_day(value: str | None) -> dt.date | None:
     if not value:
         return None
     try:
-        day = dt.date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
         return None
-    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _parse_office(value: str | None, allowed: list[int]) -> int | None:

@@ -5,7 +5,9 @@ Every field here is documented in the README's configuration table; a test fails
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -150,6 +152,15 @@ class Settings(BaseSettings):
             return self
         if not self.secret_key:
             raise SettingsError("BUERO_SECRET_KEY must be set in production")
+        for name in SECRETS:
+            value = getattr(self, name)
+            if value and _placeholder(value):
+                raise SettingsError(f"BUERO_{name.upper()} still holds the example's value; "
+                                    "set your own")
+        if entropy_bits(self.secret_key) < MIN_SECRET_BITS:
+            raise SettingsError(
+                "BUERO_SECRET_KEY is too weak for production (at least 32 random bytes); "
+                "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
         if not self.base_url.startswith("https://"):
             raise SettingsError("BUERO_BASE_URL must be https in production")
         if self.database_url.startswith("sqlite") and _is_network_path(self.database_url):
@@ -186,6 +197,40 @@ class Settings(BaseSettings):
 
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+# Settings that hold secrets; in production none may keep a value of the shipped examples.
+SECRETS = ("secret_key", "smtp_password", "turn_secret", "stripe_secret_key",
+           "stripe_webhook_secret", "hybrid_mail_client_secret", "hybrid_mail_webhook_secret")
+MIN_SECRET_BITS = 256
+_EXAMPLE_MARKERS = ("change-me", "changeme", "example")
+
+
+def _placeholder(value: str) -> bool:
+    """A value from the shipped examples (``CHANGE-ME...``) or of that kind."""
+    lowered = value.lower()
+    return any(marker in lowered for marker in _EXAMPLE_MARKERS)
+
+
+def entropy_bits(value: str) -> float:
+    """A cautious estimate of the randomness in ``value``: its length times the bits per
+    character of the smallest usual alphabet it is written in (hex 4, base64 6, printable 6.5),
+    capped by how varied its characters are (a repeated pattern counts for little)."""
+    if not value:
+        return 0.0
+    if all(c in "0123456789abcdefABCDEF" for c in value):
+        per_char = 4.0
+    elif all(c.isascii() and (c.isalnum() or c in "-_+/=") for c in value):
+        per_char = 6.0
+    else:
+        per_char = 6.5
+    counts = Counter(value)
+    shannon = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    # Random text of this length shows about this many bits per character; far less means a
+    # pattern (aaaa..., abcabc...).
+    if shannon < min(per_char, math.log2(len(value))) * 0.6:
+        per_char = shannon
+    return len(value) * per_char
 
 
 def _is_network_path(url: str) -> bool:

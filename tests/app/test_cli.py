@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -249,7 +250,7 @@ def test_demo_refuses_production(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BUERO_ENV", "production")
-    monkeypatch.setenv("BUERO_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("BUERO_SECRET_KEY", secrets.token_urlsafe(32))
     monkeypatch.setenv("BUERO_BASE_URL", "https://buergerbuero.example")
     assert main(["demo"]) == 1
     assert "production" in capsys.readouterr().err

@@ -10,6 +10,7 @@ and reference, real ids) so the handlers get past their lookups.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +186,8 @@ async def test_api_and_error_responses_have_the_headers(world: World) -> None:
 async def test_hsts_and_secure_cookies_in_production(
     settings_factory: Callable[..., Settings], quick_hashes: None
 ) -> None:
-    settings = settings_factory(env="production", base_url="https://buergerbuero.example.de")
+    settings = settings_factory(env="production", base_url="https://buergerbuero.example.de",
+                                secret_key=secrets.token_urlsafe(32))
     app = create_app(settings)
     async with running(app):
         seed = await seed_offices(app)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,6 +57,15 @@ class Attachment:
     filename: str
 
 
+def mailbox(name: str, address: str) -> Address:
+    """A mailbox whose display name stays a name: built as an ``Address``, so the header is
+    written with the name quoted (or encoded) as one piece, and no text an admin typed (an
+    office called ``Amt <x@evil.example>``) can become a visible address. Line breaks and other
+    control characters in the name become spaces."""
+    clean = " ".join("".join(c if c.isprintable() else " " for c in name).split())
+    return Address(display_name=clean, addr_spec=address)
+
+
 def mail_domain(base_url: str) -> str:
     return urlsplit(base_url).hostname or "localhost"
 
@@ -73,10 +83,10 @@ def compose(
     sender_name, sender_address = parseaddr(env.mail_from)
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = formataddr((sender_name or office.name, sender_address))
-    message["To"] = formataddr(to)
+    message["From"] = mailbox(sender_name or office.name, sender_address)
+    message["To"] = mailbox(*to)
     if office.email:
-        message["Reply-To"] = formataddr((office.name, office.email))
+        message["Reply-To"] = mailbox(office.name, office.email)
     message["Date"] = format_datetime(now or utcnow())
     message["Message-ID"] = message_id or make_msgid(domain=mail_domain(env.base_url))
     message["Auto-Submitted"] = "auto-generated"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -124,16 +125,26 @@ def render_batch(documents: Sequence[FeeNoticeData | ReceiptData | bytes]) -> by
     return _finish(writer)
 
 
+# What starts a formula in Excel and LibreOffice, also in the full-width forms they accept.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PARTS = re.compile(r"([;,\t])")
+
+
 def _cell(text: str) -> str:
-    # A name like "=HYPERLINK(...)" would run as a formula when the print room opens the file
-    # in a spreadsheet; a leading apostrophe keeps it text (OWASP's CSV-injection advice).
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A text cell that no spreadsheet runs as a formula (OWASP's CSV-injection advice: a
+    leading apostrophe keeps it text). A spreadsheet set to German conventions splits at ``;``
+    (and some at ``,``) however the file is quoted, so every such part is neutralised, not only
+    the cell's start: ``x;=1+1`` becomes ``x;'=1+1``."""
+    parts = _PARTS.split(text)
+    return "".join(f"'{part}" if part.lstrip(" ").startswith(FORMULA_STARTS) else part
+                   for part in parts)
 
 
 def manifest_csv(entries: Iterable[ManifestEntry]) -> str:
-    """RFC 4180 CSV (comma, CRLF) with a header row; addresses as one comma-separated column."""
+    """RFC 4180 CSV (comma, CRLF, every cell quoted) with a header row; addresses as one
+    comma-separated column, every text cell neutralised against formulas (``_cell``)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(MANIFEST_COLUMNS)
     for entry in entries:
         writer.writerow(

@@ -399,7 +399,7 @@ def test_manifest_csv(tmp_path: Path) -> None:
         ]
     )
     content = manifest_csv(batch.entries)
-    assert content.startswith(",".join(MANIFEST_COLUMNS) + "\r\n")
+    assert content.startswith(",".join(f'"{c}"' for c in MANIFEST_COLUMNS) + "\r\n")
     rows = list(csv.DictReader(io.StringIO(content)))
     assert rows == [
         {
@@ -413,6 +413,25 @@ def test_manifest_csv(tmp_path: Path) -> None:
             "pages": "3", "first_page": "3", "last_page": "6", "sheets": "2",
         },
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["x;=1+1;", "x,=1+1", "Anna; +49 711", "a;@SUM(A1)",
+                                  "x; -2+3", "x;\uff1d1+1", "Eva\t=1"])
+def test_no_part_of_a_manifest_cell_is_a_formula(name: str) -> None:
+    """Opened with ``;`` or ``,`` as the separator (German spreadsheet settings), whatever the
+    quoting: no field starts a formula."""
+    hostile = LetterAddress.of(name, "Weg 1, =cmd|' /C calc'!A0", "12345 Ort")
+    batch = build_batch([BatchLetter(reference="D-1", document=foreign_pdf(1),
+                                     recipient=hostile)])
+    content = manifest_csv(batch.entries)
+    starts = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+    for separator in (";", ",", "\t"):
+        for line in content.splitlines()[1:]:
+            for field in line.split(separator):
+                field = field.strip().strip('"').strip()
+                assert not field.startswith(starts), (separator, field)
+    [row] = list(csv.DictReader(io.StringIO(content)))
+    assert row["recipient"].replace("'", "") == name  # only apostrophes added
 
 
 def test_batch_refuses_what_cannot_be_printed() -> None:

@@ -37,7 +37,18 @@ from core.types import parse_day, within_calendar
 
 Id = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 QueryId = Annotated[int, Field(gt=0, le=MAX_ID)]  # query strings are text: "12" is fine
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+def _one_line(value: str) -> str:
+    # A line break in a name would end up in mail headers and letters; the page forms refuse
+    # it as well (booking.admin_validation.text, app/pages/citizen_forms.py).
+    if not value.isprintable():
+        raise ValueError("a name is one line of text, without control characters")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_one_line),
+]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=50, pattern=r"^[0-9 +()/.\-]*$")
 ]

@@ -57,3 +57,19 @@ async def test_a_taken_slot_leaves_no_request(client: httpx.AsyncClient, db: Dat
         appointments = (await session.execute(
             select(func.count()).select_from(Appointment))).scalar_one()
     assert (requests, appointments) == (1, 1)
+
+
+async def test_names_with_line_breaks_are_refused(client: httpx.AsyncClient, db: Database,
+                                                  seeded: World) -> None:
+    for field, value in (("given_name", "Erika\r\nBcc: x@evil.example"),
+                         ("family_name", "Muster\x00mann"), ("family_name", "Muster\tmann")):
+        body = booking(seeded, iso(DAY, 11))
+        body["citizen"][field] = value
+        r = await client.post("/api/v1/appointments", json=body)
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["code"] == "validation_error"
+        # Named field, or (a NUL, refused before validation) the characters are named.
+        assert f"citizen.{field}" in error["message"] or "Zeichen" in error["message"], error
+    async with db.transaction() as session:
+        assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 0

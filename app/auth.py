@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from app import csrf
-from app.api.http import bearer_token, client_ip, cookie_secure
+from app.api.http import bearer_token, client_key, cookie_secure
 from app.context import AppContext, ctx
 from app.errors import answer_in_json
 from core.audit import Actor, record
@@ -102,7 +102,7 @@ async def login(request: Request, email: str, password: str, *, kind: str) -> tu
     about as long as a real check.
     """
     state = ctx(request)
-    await state.limiter.hit("login", client_ip(request))
+    await state.limiter.hit("login", client_key(request))
     address = normalize_login_email(email)[:254]
     now = utcnow()
     async with state.db.transaction() as session:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.case_schemas import citizen_case_out
-from app.api.http import bearer_token, client_ip, read_json_later
+from app.api.http import bearer_token, client_key, read_json_later
 from app.api.openapi import operation
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.booking_policy import policy_from
@@ -41,7 +41,7 @@ ERRORS = {401: None, 429: None}
 
 async def _token(request: Request) -> tuple[AppContext, str]:
     state = ctx(request)
-    await state.limiter.hit("token", client_ip(request))
+    await state.limiter.hit("token", client_key(request))
     return state, bearer_token(request)
 
 

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
-from app.api.http import bearer_token, client_ip, read_json, read_json_later, validate
+from app.api.http import bearer_token, client_key, read_json, read_json_later, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import AppContext, ctx
@@ -61,7 +61,7 @@ class DocumentUnavailable(Conflict):
 
 async def _citizen(request: Request) -> tuple[AppContext, str]:
     state = ctx(request)
-    await state.limiter.hit("token", client_ip(request))
+    await state.limiter.hit("token", client_key(request))
     return state, bearer_token(request)
 
 
@@ -201,7 +201,7 @@ def case_key(case_number: str) -> str:
 
 async def status_answer(state: AppContext, request: Request,
                         data: s.StatusLookupIn) -> dict[str, object]:
-    await state.limiter.hit("status_lookup", client_ip(request))
+    await state.limiter.hit("status_lookup", client_key(request))
     await state.limiter.hit("status_lookup_case", case_key(data.case_number))
     async with state.db.transaction() as session:
         answer = await lookup(session, state.secret_key, data.case_number, data.date_of_birth)

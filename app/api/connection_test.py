@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.http import bearer_token, client_ip, read_json_later
+from app.api.http import bearer_token, client_key, read_json_later
 from app.api.openapi import operation
 from app.context import AppContext, ctx
 from booking.models import Appointment, AppointmentStatus
@@ -90,7 +90,7 @@ def _tests(state: AppContext) -> ConnectionTests:
 
 async def _appointment(request: Request) -> tuple[AppContext, Appointment]:
     state = ctx(request)
-    await state.limiter.hit("token", client_ip(request))
+    await state.limiter.hit("token", client_key(request))
     token = bearer_token(request)
     async with state.db.transaction() as session:
         appointment = await find_by_token(session, state.links, token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -150,8 +151,24 @@ def bearer_token(conn: HTTPConnection) -> str:
 
 
 def client_ip(conn: HTTPConnection) -> str:
-    """The client address as the ASGI server saw it (uvicorn applies --proxy-headers)."""
+    """The client address as the ASGI server saw it (uvicorn applies --proxy-headers, trusting
+    only ``BUERO_FORWARDED_ALLOW_IPS``)."""
     return conn.client.host if conn.client else "unknown"
+
+
+def client_key(conn: HTTPConnection) -> str:
+    """Whom a rate limit counts: an IPv4 address, or the /64 network of an IPv6 address (one
+    household or host is given a whole /64 and can pick any address in it)."""
+    host = client_ip(conn)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def cookie_secure(conn: HTTPConnection) -> bool:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.http import bearer_token, client_ip, read_body, read_json
+from app.api.http import bearer_token, client_key, read_body, read_json
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
@@ -82,7 +82,7 @@ async def pay_me(request: Request) -> Response:
     returns its address. 409 when there is nothing (left) to pay, a debit is still being
     processed, or online payment is not offered."""
     state = ctx(request)
-    await state.limiter.hit("token", client_ip(request))
+    await state.limiter.hit("token", client_key(request))
     token = bearer_token(request)
     async with state.db.transaction() as session:
         appointment = await find_by_token(session, state.links, token)

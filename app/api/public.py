@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.availability import cache_of, respond
-from app.api.http import client_ip, read_json, validate
+from app.api.http import client_key, read_json, validate
 from app.api.openapi import operation
 from app.api.schemas import (
     AvailabilityOut,
@@ -92,7 +92,7 @@ async def create_appointment(request: Request) -> Response:
 
 
 async def _create_appointment(request: Request, state: AppContext) -> Response:
-    await state.limiter.hit("booking", client_ip(request))
+    await state.limiter.hit("booking", client_key(request))
     body = await read_json(request, BookingIn)
     citizen = CitizenInput(
         given_name=body.citizen.given_name,

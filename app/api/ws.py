@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from app.api.http import client_ip
+from app.api.http import client_key
 from app.calls import hub_of
 from app.context import ctx
 from core.errors import RateLimited
@@ -82,7 +82,7 @@ async def call_socket(
     state = ctx(websocket)
     await websocket.accept()
     try:
-        await state.limiter.hit("token", client_ip(websocket))
+        await state.limiter.hit("token", client_key(websocket))
     except RateLimited:
         await _refuse(websocket, CloseCode.TOO_MANY)
         return

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from app.api.http import client_ip
+from app.api.http import client_key
 from app.context import ctx
 from app.middleware import LANG_COOKIE
 from core.i18n import LANGUAGES
 
 
 async def limit(request: Request, rule: str) -> None:
-    await ctx(request).limiter.hit(rule, client_ip(request))
+    await ctx(request).limiter.hit(rule, client_key(request))
 
 
 def prefer_language(request: Request, lang: str) -> None:

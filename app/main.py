@@ -80,8 +80,8 @@ def build_context(settings: Settings) -> AppContext:
                 "connection_test": settings.rate_limit_connection_test,
                 "payment": settings.rate_limit_payment,
                 "status_lookup": settings.rate_limit_status_lookup,
-                # Per case number, so guessing a date of birth from many addresses is slow too.
-                "status_lookup_case": "20/day",
+                # Wrong attempts per client and case number (app/api/citizen_docs.py).
+                "status_lookup_case": settings.rate_limit_status_lookup_case,
             },
         ),
     )

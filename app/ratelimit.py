@@ -32,6 +32,14 @@ class RateLimiter:
                 self.hits_by_rule[rule] = self.hits_by_rule.get(rule, 0) + 1
                 raise RateLimited()
 
+    async def count(self, rule: str, key: str) -> None:
+        """Count one event of ``key`` under ``rule`` without refusing anything now (what counts
+        are failures; ``test`` asks before the next attempt)."""
+        if not self.enabled:
+            return
+        for item in self._rules[rule]:
+            await self._strategy.hit(item, rule, key)
+
     async def test(self, rule: str, key: str) -> bool:
         """True when ``key`` may still act under ``rule`` (does not count)."""
         if not self.enabled:

@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     hybrid_mail_webhook_secret: str | None = None
     hybrid_mail_organisation_id: str | None = None
     rate_limit_status_lookup: str = "10/minute;50/hour"
+    rate_limit_status_lookup_case: str = "5/minute;10/hour;20/day"
     # Privacy: personal data of appointments that ended (completed, cancelled, expired, no-show)
     # is anonymised this many days after they ended; cases with their amounts are kept.
     retention_days: int = Field(default=90, ge=1, le=3650)

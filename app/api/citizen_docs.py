@@ -13,6 +13,7 @@ status lookup; for admins the feedback results.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +34,8 @@ from booking.service import find_by_token
 from calls.models import CallEvent
 from cases.completion import completed_case
 from cases.models import Case, Payment, PaymentStatus
-from cases.status_lookup import lookup, normalize_case_number
-from core.errors import Conflict, NotFound
+from cases.status_lookup import StatusAnswer, StatusNotFound, lookup, normalize_case_number
+from core.errors import Conflict, NotFound, RateLimited
 from postcall import feedback as feedbacks
 from postcall.dispatch_models import CaseDocument, DocumentKind
 from postcall.notices import (
@@ -199,12 +200,29 @@ def case_key(case_number: str) -> str:
     return hashlib.sha256(normalize_case_number(case_number).encode()).hexdigest()[:32]
 
 
+async def guarded_lookup(state: AppContext, request: Request, case_number: str,
+                         date_of_birth: date) -> StatusAnswer:
+    """The lookup behind its limits. Every attempt counts for the client (``status_lookup``).
+    Wrong attempts also count for the client *and* the case number (``status_lookup_case``,
+    windows of a minute, an hour and a day, so guessing a date of birth takes ever longer);
+    once over, that client is refused for that number even with the right date. Nobody else's
+    attempts count for a citizen: no one can lock a citizen out."""
+    who = client_key(request)
+    await state.limiter.hit("status_lookup", who)
+    pair = f"{who}|{case_key(case_number)}"
+    if not await state.limiter.test("status_lookup_case", pair):
+        raise RateLimited()
+    async with state.db.transaction() as session:
+        try:
+            return await lookup(session, state.secret_key, case_number, date_of_birth)
+        except StatusNotFound:
+            await state.limiter.count("status_lookup_case", pair)
+            raise
+
+
 async def status_answer(state: AppContext, request: Request,
                         data: s.StatusLookupIn) -> dict[str, object]:
-    await state.limiter.hit("status_lookup", client_key(request))
-    await state.limiter.hit("status_lookup_case", case_key(data.case_number))
-    async with state.db.transaction() as session:
-        answer = await lookup(session, state.secret_key, data.case_number, data.date_of_birth)
+    answer = await guarded_lookup(state, request, data.case_number, data.date_of_birth)
     t = state.i18n.translator(request_language(request))
     return s.StatusLookupOut(
         case_number=answer.case_number, payment_status=answer.payment_status,

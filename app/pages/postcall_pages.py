@@ -19,8 +19,8 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.citizen_docs import (
     call_over,
-    case_key,
     fee_document,
+    guarded_lookup,
     pdf_response,
     receipt_document,
 )
@@ -35,7 +35,7 @@ from booking.models import Appointment, Office
 from cases.completion import completed_case
 from cases.milestones import milestones
 from cases.models import Payment, PaymentStatus
-from cases.status_lookup import StatusNotFound, lookup
+from cases.status_lookup import StatusNotFound
 from core.errors import DomainError, Unauthorized
 from core.i18n import Translator
 from core.types import within_calendar
@@ -200,14 +200,10 @@ async def status_submit(request: Request) -> Response:
                                             "31.12.1980.")
     if errors or born is None:
         return _lookup_page(request, {"values": values, "errors": errors}, 422)
-    state = ctx(request)
-    await limit(request, "status_lookup")
-    await state.limiter.hit("status_lookup_case", case_key(number))
-    async with state.db.transaction() as session:
-        try:
-            answer = await lookup(session, state.secret_key, number, born)
-        except StatusNotFound:
-            return _lookup_page(request, {"values": values, "not_found": True}, 404)
+    try:
+        answer = await guarded_lookup(ctx(request), request, number, born)
+    except StatusNotFound:
+        return _lookup_page(request, {"values": values, "not_found": True}, 404)
     views = milestone_views(t, answer.milestones, answer.timezone)
     return _lookup_page(request, {"values": values, "answer": answer, "milestones": views})
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import event
 
@@ -108,3 +109,40 @@ async def test_the_status_page(desk: Desk, smtp_sink: SmtpSink) -> None:
     r = await desk.client.post("/status", data={
         "csrf_token": csrf, "case_number": "", "date_of_birth": "gestern"})
     assert r.status_code == 422 and "Bitte geben Sie das Kassenzeichen ein." in r.text
+
+
+async def test_nobody_can_lock_a_citizen_out(desk: Desk, smtp_sink: SmtpSink) -> None:
+    """An attacker's wrong dates count for the attacker and that number only: the citizen,
+    from another address, still gets the answer; the attacker is refused even with the right
+    date once over the limit, and stays refused for that number only."""
+    await configure_offices(desk)
+    _, _, case = await complete(desk, date_of_birth=BORN)
+    _, _, other = await complete(desk, date_of_birth=BORN)
+    number = case["case_number"]
+
+    def client_from(host: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=desk.app, client=(host, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    right = {"case_number": number, "date_of_birth": BORN.isoformat()}
+    async with client_from("198.51.100.7") as attacker, client_from("203.0.113.9") as citizen:
+        codes = []
+        for day in range(1, 7):
+            r = await attacker.post(URL, json={"case_number": number,
+                                               "date_of_birth": f"1970-01-0{day}"})
+            codes.append(r.status_code)
+        assert codes == [404] * 5 + [429], codes
+        assert (await attacker.post(URL, json=right)).status_code == 429  # backed off
+        # The same attacker may still ask about another number (its 8th lookup this minute,
+        # within the per-client limit of this test's settings).
+        r = await attacker.post(URL, json={"case_number": other["case_number"],
+                                           "date_of_birth": BORN.isoformat()})
+        assert r.status_code == 200, r.text
+        # The citizen is not locked out, by the API or the page.
+        r = await citizen.post(URL, json=right)
+        assert r.status_code == 200 and r.json()["case_number"] == number
+        page = await citizen.get("/status")
+        r = await citizen.post("/status", data={"csrf_token": form_token(page.text),
+                                                "case_number": number,
+                                                "date_of_birth": BORN.strftime("%d.%m.%Y")})
+        assert r.status_code == 200 and number in r.text

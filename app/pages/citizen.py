@@ -41,6 +41,7 @@ from booking.availability import days_ahead, free_slots, office_today, zone
 from booking.catalog import service_name
 from booking.lookup import find_appointment
 from booking.models import Office, Service
+from cases import intake
 from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
 from core.messages import N_
 from core.signing import sign, unsign
@@ -253,7 +254,7 @@ async def book_submit(request: Request) -> Response:
     try:
         with metrics_of(state).booking():  # counts created, slot_taken, invalid
             async with state.db.transaction(write=True) as session:
-                booked = await booking.book(
+                booked = await intake.book(
                     session, state.links, policy_from(state.settings),
                     service_id=step.service_id, office_id=step.office_id,
                     start=choice.slot, citizen=citizen, locale=t.lang,

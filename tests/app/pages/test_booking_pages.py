@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from booking.models import Appointment, Service
+from cases.models import Case
 from core.jobs import Job
 from tests.app.pages.helpers import (
     book_via_pages,
@@ -103,6 +104,13 @@ async def test_booking_creates_a_held_appointment_and_shows_the_done_page(
     assert appointment.status == "reserved"
     assert appointment.given_name == "Erika" and appointment.locale == "de"
     assert str(appointment.date_of_birth) == "1964-08-12"
+    # The booking opened the citizen's request, with its own copy of the citizen's data.
+    async with app_ctx(app).db.transaction() as session:
+        request = await session.get(Case, appointment.case_id)
+    assert request is not None and request.state == "open" and request.channel == "video"
+    assert (request.reference, request.given_name, request.locale) == (
+        appointment.reference, "Erika", "de")
+    assert request.date_of_birth == appointment.date_of_birth
     # The done page never shows the link token (only the mailbox may confirm).
     token = app_ctx(app).links.token_for(appointment.link_nonce)
     assert token not in r.text

@@ -5,9 +5,7 @@ Every field here is documented in the README's configuration table; a test fails
 
 from __future__ import annotations
 
-import math
 import secrets
-from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.numbers import check_number_format
+from core.secret_strength import MIN_SECRET_BITS, entropy_bits, is_placeholder
 
 
 class SettingsError(ValueError):
@@ -155,7 +154,7 @@ class Settings(BaseSettings):
             raise SettingsError("BUERO_SECRET_KEY must be set in production")
         for name in SECRETS:
             value = getattr(self, name)
-            if value and _placeholder(value):
+            if value and is_placeholder(value):
                 raise SettingsError(f"BUERO_{name.upper()} still holds the example's value; "
                                     "set your own")
         if entropy_bits(self.secret_key) < MIN_SECRET_BITS:
@@ -203,37 +202,6 @@ def _split(value: str | None) -> list[str]:
 # Settings that hold secrets; in production none may keep a value of the shipped examples.
 SECRETS = ("secret_key", "smtp_password", "turn_secret", "stripe_secret_key",
            "stripe_webhook_secret", "hybrid_mail_client_secret", "hybrid_mail_webhook_secret")
-MIN_SECRET_BITS = 256
-_EXAMPLE_MARKERS = ("change-me", "changeme", "example")
-
-
-def _placeholder(value: str) -> bool:
-    """A value from the shipped examples (``CHANGE-ME...``) or of that kind."""
-    lowered = value.lower()
-    return any(marker in lowered for marker in _EXAMPLE_MARKERS)
-
-
-def entropy_bits(value: str) -> float:
-    """A cautious estimate of the randomness in ``value``: its length times the bits per
-    character of the smallest usual alphabet it is written in (hex 4, base64 6, printable 6.5),
-    capped by how varied its characters are (a repeated pattern counts for little)."""
-    if not value:
-        return 0.0
-    if all(c in "0123456789abcdefABCDEF" for c in value):
-        per_char = 4.0
-    elif all(c.isascii() and (c.isalnum() or c in "-_+/=") for c in value):
-        per_char = 6.0
-    else:
-        per_char = 6.5
-    counts = Counter(value)
-    shannon = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-    # Random text of this length shows about this many bits per character; far less means a
-    # pattern (aaaa..., abcabc...).
-    if shannon < min(per_char, math.log2(len(value))) * 0.6:
-        per_char = shannon
-    return len(value) * per_char
-
-
 def _is_network_path(url: str) -> bool:
     path = url.split(":///", 1)[-1]
     return path.startswith("//") or path.startswith("\\\\") or path.startswith("/mnt/")

@@ -144,3 +144,28 @@ def test_app_is_composition() -> None:
                 for path in (ROOT / "app").rglob("*.py")
                 if not {"api", "pages"} & set(path.relative_to(ROOT / "app").parts[:-1]))
     assert lines < APP_COMPOSITION_MAX_LINES
+
+
+def test_every_booking_opens_a_request() -> None:
+    """Only ``cases.intake`` books through ``booking.service``: any other caller would make an
+    appointment without its request."""
+    callers = []
+    for pkg in packages():
+        for path in (ROOT / pkg).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            imported = {alias.asname or alias.name for node in ast.walk(tree)
+                        if isinstance(node, ast.ImportFrom) and node.module == "booking.service"
+                        for alias in node.names if alias.name == "book"}
+            service_names = {alias.asname or "service" for node in ast.walk(tree)
+                             if isinstance(node, ast.ImportFrom) and node.module == "booking"
+                             for alias in node.names if alias.name == "service"}
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                direct = isinstance(func, ast.Name) and func.id in imported
+                through = (isinstance(func, ast.Attribute) and func.attr == "book"
+                           and isinstance(func.value, ast.Name) and func.value.id in service_names)
+                if direct or through:
+                    callers.append(module_name(path, ROOT))
+    assert sorted(set(callers)) == ["cases.intake"], callers

@@ -21,9 +21,9 @@ from starlette.routing import BaseRoute, Route
 from app.api import admin_schemas as s
 from app.api.http import read_json
 from app.api.openapi import operation
+from app.api.routing import ID
 from app.auth import require_api_user
 from app.context import ctx
-from app.routing import ID
 from booking import admin, admin_schedules
 from booking.admin_validation import Duplicate
 from core.audit import Actor
@@ -115,7 +115,7 @@ RESOURCES = [
 
 
 def _object_id(request: Request) -> int:
-    value = request.path_params["id"]  # at most MAX_ID: larger ids match no route (app.routing)
+    value = request.path_params["id"]  # at most MAX_ID: larger ids match no route (app.api.routing)
     assert isinstance(value, int)
     return value
 

@@ -21,9 +21,9 @@ from starlette.routing import BaseRoute, Route
 from app.api import postcall_schemas as s
 from app.api.http import read_body, read_json, read_json_later, validate
 from app.api.openapi import operation
+from app.api.routing import ID
 from app.auth import require_api_user
 from app.context import ctx, print_room_takes_all
-from app.routing import ID
 from core.audit import Actor
 from core.errors import Forbidden, NotFound
 from core.types import utcnow

@@ -28,7 +28,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.routing import MAX_ID
+from app.api.routing import MAX_ID
 from booking.availability import Slot
 from booking.catalog import OfferedService, service_description, service_name
 from booking.models import Appointment, Office, Service

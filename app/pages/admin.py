@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.admin import RESOURCES, Resource
+from app.api.routing import ID
 from app.auth import require_page_user
 from app.context import ctx
 from app.pages.admin_forms import (
@@ -31,7 +32,6 @@ from app.pages.admin_forms import (
 )
 from app.pages.forms import read_form
 from app.pages.staff_http import error_message, field_messages, redirect
-from app.routing import ID
 from app.templating import render, translator
 from booking import admin
 from booking.admin_validation import Duplicate
@@ -57,7 +57,7 @@ def _resource(request: Request) -> tuple[PageResource, Resource]:
 
 
 def _object_id(request: Request) -> int:
-    value = request.path_params["id"]  # at most MAX_ID: larger ids match no route (app.routing)
+    value = request.path_params["id"]  # at most MAX_ID: larger ids match no route (app.api.routing)
     assert isinstance(value, int)
     return value
 

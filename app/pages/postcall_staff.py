@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.routing import ID
 from app.auth import require_page_user
 from app.context import ctx, print_room_takes_all
 from app.pages.forms import read_form
 from app.pages.staff_http import error_message, redirect
-from app.routing import ID
 from app.templating import render, translator
 from booking.lookup import find_appointment
 from booking.models import Office

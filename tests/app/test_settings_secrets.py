@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, entropy_bits
+from app.settings import Settings
+from core.secret_strength import entropy_bits
 
 PRODUCTION = {"env": "production", "base_url": "https://buergerbuero.example.de"}
 EXAMPLE_ENV = Path(__file__).parents[2] / "deploy" / ".env.example"

@@ -80,6 +80,7 @@ def build_context(settings: Settings) -> AppContext:
                 "connection_test": settings.rate_limit_connection_test,
                 "payment": settings.rate_limit_payment,
                 "status_lookup": settings.rate_limit_status_lookup,
+                "availability": settings.rate_limit_availability,
                 # Wrong attempts per client and case number (app/api/citizen_docs.py).
                 "status_lookup_case": settings.rate_limit_status_lookup_case,
             },

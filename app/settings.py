@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     rate_limits_enabled: bool = True
     rate_limit_booking: str = "10/minute;60/hour"
+    rate_limit_availability: str = "120/minute;1000/hour"
     rate_limit_token: str = "60/minute"  # noqa: S105 (a rate, not a secret)
     rate_limit_login: str = "10/minute"
     login_max_failures: int = 5

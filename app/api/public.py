@@ -31,7 +31,7 @@ from booking.availability_cache import render as render_availability
 from booking.availability_window import window_availability
 from booking.service import CitizenInput
 from cases.intake import book
-from core.errors import SlotTaken
+from core.errors import Invalid, SlotTaken
 
 
 @operation("List the offices", tag="public", responses={200: list[OfficeOut]})
@@ -60,14 +60,25 @@ async def list_services(request: Request) -> Response:
 )
 async def availability(request: Request) -> Response:
     # Answers are kept by booking/availability_cache.py while nothing changed (the same bytes either
-    # way); a kept one is found by the query string alone, before any parsing.
+    # way), under one key per question; a query string written as that key (the order
+    # service_id, office_id, from, to, as the booking pages send it) is found before any parsing.
     state = ctx(request)
     cache = cache_of(state)
     raw_query: bytes = request.scope["query_string"]
     kept = cache.get(raw_query)
     if kept is not None:
         return respond(kept, request)
+    if len(request.query_params.multi_items()) != len(request.query_params):
+        raise Invalid("Each parameter only once, please.")
     query = validate(AvailabilityQuery, dict(request.query_params))
+    # One key per question, however it was written (order, encoding, date or date-time).
+    key = (f"service_id={query.service_id}&office_id={query.office_id}"
+           f"&from={query.from_.isoformat()}&to={query.to.isoformat()}").encode()
+    kept = cache.get(key)
+    if kept is not None:
+        return respond(kept, request)
+    # Computing is what costs: a per-client limit that a person browsing never reaches.
+    await state.limiter.hit("availability", client_key(request))
 
     async def compute() -> Computed:
         async with state.db.transaction() as session:
@@ -77,7 +88,7 @@ async def availability(request: Request) -> Response:
             )
             return render_availability(window)
 
-    return respond(await cache.fetch(raw_query, query.office_id, compute), request)
+    return respond(await cache.fetch(key, query.office_id, compute), request)
 
 
 @operation(

@@ -127,6 +127,10 @@ class ServicesQuery(_In):
 
 
 class AvailabilityQuery(_In):
+    # Unknown parameters are refused: each new query string would otherwise be a new key of
+    # the availability cache, and a fresh computation.
+    model_config = ConfigDict(extra="forbid", str_max_length=100)
+
     service_id: QueryId
     office_id: QueryId
     from_: DateParam = Field(
@@ -138,6 +142,8 @@ class AvailabilityQuery(_In):
         description="Last day (inclusive) as YYYY-MM-DD, at most 62 days after `from`; or an "
         "ISO 8601 date-time (slots starting before it).",
     )
+    lang: str | None = Field(default=None, max_length=10,
+                             description="Language of error messages, as everywhere.")
 
 
 # --- requests ----------------------------------------------------------------------------------

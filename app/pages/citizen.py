@@ -222,6 +222,7 @@ async def _day_step(
 
 
 async def book_page(request: Request) -> Response:
+    await limit(request, "availability")  # each step computes free days or times
     choice = Choice.from_params(request.query_params)
     async with ctx(request).db.transaction() as session:
         step = await resolve(request, session, choice)

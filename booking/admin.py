@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -36,7 +36,7 @@ from booking.admin_validation import (
 from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, ServiceOffice
 from core.audit import Actor, record
 from core.errors import NotFound
-from core.link_tables import ids_per
+from core.link_tables import ids_per, set_ids
 from core.types import utcnow
 
 OFFICE_FIELDS = {
@@ -225,13 +225,6 @@ async def _check_service_name(session: AsyncSession, name: str, own_id: int | No
         raise Duplicate("A service with this name already exists.", field="name")
 
 
-async def _set_service_offices(session: AsyncSession, service_id: int, ids: list[int]) -> None:
-    await session.execute(delete(ServiceOffice).where(col(ServiceOffice.service_id) == service_id))
-    for office_id in ids:
-        session.add(ServiceOffice(service_id=service_id, office_id=office_id))
-    await session.flush()
-
-
 async def create_service(
     session: AsyncSession, actor: Actor, values: Mapping[str, Any]
 ) -> Service:
@@ -243,7 +236,7 @@ async def create_service(
     session.add(service)
     await session.flush()
     assert service.id is not None
-    await _set_service_offices(session, service.id, office_ids)
+    await set_ids(session, ServiceOffice, "service_id", service.id, "office_id", office_ids)
     fields = sorted([*data, "office_ids"] if office_ids else data)
     record(session, actor, "service.create", "service", service.id, {"fields": fields})
     return service
@@ -277,7 +270,7 @@ async def update_service(
                     field="office_ids", count=upcoming,
                 )
         if set(old_ids) != set(new_ids):
-            await _set_service_offices(session, service_id, new_ids)
+            await set_ids(session, ServiceOffice, "service_id", service_id, "office_id", new_ids)
             fields.append("office_ids")
     fields = sorted([*fields, *changed_fields(service, data)])
     apply(service, data)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -55,7 +55,7 @@ from booking.models import (
 )
 from core.audit import Actor, record
 from core.errors import NotFound
-from core.link_tables import ids_per
+from core.link_tables import ids_per, set_ids
 from core.types import utcnow
 
 SCHEDULE_FIELDS = {
@@ -213,15 +213,6 @@ async def _check_keeps_bookings(
         )
 
 
-async def _set_schedule_services(session: AsyncSession, schedule_id: int, ids: list[int]) -> None:
-    await session.execute(
-        delete(ScheduleService).where(col(ScheduleService.schedule_id) == schedule_id)
-    )
-    for service_id in ids:
-        session.add(ScheduleService(schedule_id=schedule_id, service_id=service_id))
-    await session.flush()
-
-
 async def create_schedule(
     session: AsyncSession, actor: Actor, values: Mapping[str, Any], now: dt.datetime | None = None
 ) -> Schedule:
@@ -239,7 +230,9 @@ async def create_schedule(
     session.add(schedule)
     await session.flush()
     assert schedule.id is not None
-    await _set_schedule_services(session, schedule.id, service_ids)
+    await set_ids(
+        session, ScheduleService, "schedule_id", schedule.id, "service_id", service_ids
+    )
     record(session, actor, "schedule.create", "schedule", schedule.id,
            {"fields": sorted([*data, "service_ids"])})
     return schedule
@@ -263,7 +256,9 @@ async def update_schedule(
     await _check_keeps_bookings(session, schedule, full, new_services, now or utcnow())
     fields = changed_fields(schedule, data)
     if set(new_services) != set(old_services):
-        await _set_schedule_services(session, schedule_id, new_services)
+        await set_ids(
+            session, ScheduleService, "schedule_id", schedule_id, "service_id", new_services
+        )
         fields = sorted([*fields, "service_ids"])
     apply(schedule, data)
     await session.flush()

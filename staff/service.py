@@ -31,7 +31,7 @@ from booking.lookup import appointment_in_offices
 from booking.models import Appointment, Office
 from core.audit import Actor, record
 from core.errors import Forbidden, NotFound
-from core.link_tables import ids_per
+from core.link_tables import ids_per, set_ids
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -95,13 +95,6 @@ async def _check_email_free(session: AsyncSession, address: str, own_id: int | N
         raise Duplicate("A staff account with this e-mail address already exists.", field="email")
 
 
-async def _set_offices(session: AsyncSession, user_id: int, office_ids: list[int]) -> None:
-    await session.execute(delete(StaffOffice).where(col(StaffOffice.user_id) == user_id))
-    for office_id in office_ids:
-        session.add(StaffOffice(user_id=user_id, office_id=office_id))
-    await session.flush()
-
-
 async def create_user(
     session: AsyncSession,
     *,
@@ -131,7 +124,7 @@ async def create_user_from(
     session.add(user)
     await session.flush()
     assert user.id is not None
-    await _set_offices(session, user.id, office_ids)
+    await set_ids(session, StaffOffice, "user_id", user.id, "office_id", office_ids)
     fields = sorted([*data, "password", *(["office_ids"] if office_ids else [])])
     record(session, actor, "user.create", "staff_user", user.id, {"fields": fields})
     return user
@@ -169,7 +162,7 @@ async def update_user(
         await check_offices_exist(session, "office_ids", new_ids)
         old_ids = (await user_office_ids(session, [user_id])).get(user_id, [])
         if set(new_ids) != set(old_ids):
-            await _set_offices(session, user_id, new_ids)
+            await set_ids(session, StaffOffice, "user_id", user_id, "office_id", new_ids)
             fields.append("office_ids")
     if "password" in data:
         user.password_hash = await passwords.hash_password(data.pop("password"))

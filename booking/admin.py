@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from booking.admin_validation import (
@@ -100,6 +101,18 @@ def apply(obj: object, values: Mapping[str, Any]) -> None:
         obj.updated_at = utcnow()
 
 
+async def taken(
+    session: AsyncSession, id_column: Mapped[int | None], own_id: int | None,
+    *same: ColumnElement[bool],
+) -> bool:
+    """Whether a row other than ``own_id`` (any row when None) meets ``same``: a name, an
+    address or a day already in use."""
+    query = select(id_column).where(*same)
+    if own_id is not None:
+        query = query.where(id_column != own_id)
+    return (await session.execute(query)).first() is not None
+
+
 async def existing_office_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()
@@ -131,10 +144,7 @@ async def get_office(session: AsyncSession, office_id: int) -> Office:
 
 
 async def _check_office_name(session: AsyncSession, name: str, own_id: int | None) -> None:
-    query = select(col(Office.id)).where(func.lower(col(Office.name)) == name.lower())
-    if own_id is not None:
-        query = query.where(col(Office.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    if await taken(session, col(Office.id), own_id, func.lower(col(Office.name)) == name.lower()):
         raise Duplicate("An office with this name already exists.", field="name")
 
 
@@ -218,10 +228,8 @@ async def service_office_ids(
 
 
 async def _check_service_name(session: AsyncSession, name: str, own_id: int | None) -> None:
-    query = select(col(Service.id)).where(func.lower(col(Service.name)) == name.lower())
-    if own_id is not None:
-        query = query.where(col(Service.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    same_name = func.lower(col(Service.name)) == name.lower()
+    if await taken(session, col(Service.id), own_id, same_name):
         raise Duplicate("A service with this name already exists.", field="name")
 
 

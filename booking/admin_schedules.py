@@ -24,6 +24,7 @@ from booking.admin import (
     check_offices_exist,
     count_appointments,
     get_office,
+    taken,
 )
 from booking.admin_validation import (
     Duplicate,
@@ -334,14 +335,9 @@ async def affected_appointments(
 async def _check_closure_unique(
     session: AsyncSession, office_id: int | None, date: dt.date, own_id: int | None
 ) -> None:
-    query = select(col(Closure.id)).where(col(Closure.date) == date)
-    if office_id is None:
-        query = query.where(col(Closure.office_id).is_(None))
-    else:
-        query = query.where(col(Closure.office_id) == office_id)
-    if own_id is not None:
-        query = query.where(col(Closure.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    office = (col(Closure.office_id).is_(None) if office_id is None
+              else col(Closure.office_id) == office_id)
+    if await taken(session, col(Closure.id), own_id, col(Closure.date) == date, office):
         raise Duplicate("There is already a closure on this day.", field="date")
 
 

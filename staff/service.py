@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.admin import check_offices_exist
+from booking.admin import check_offices_exist, taken
 from booking.admin_validation import (
     BadValue,
     Duplicate,
@@ -88,10 +88,7 @@ async def user_office_ids(
 
 
 async def _check_email_free(session: AsyncSession, address: str, own_id: int | None) -> None:
-    query = select(col(StaffUser.id)).where(col(StaffUser.email) == address)
-    if own_id is not None:
-        query = query.where(col(StaffUser.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    if await taken(session, col(StaffUser.id), own_id, col(StaffUser.email) == address):
         raise Duplicate("A staff account with this e-mail address already exists.", field="email")
 
 

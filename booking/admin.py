@@ -38,6 +38,7 @@ from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, Servic
 from core.audit import Actor, record
 from core.errors import NotFound
 from core.link_tables import ids_per, set_ids
+from core.rows import get_or_raise
 from core.types import utcnow
 
 OFFICE_FIELDS = {
@@ -137,10 +138,7 @@ async def list_offices(session: AsyncSession) -> list[Office]:
 
 
 async def get_office(session: AsyncSession, office_id: int) -> Office:
-    office = await session.get(Office, office_id)
-    if office is None:
-        raise NotFound("This office does not exist.")
-    return office
+    return await get_or_raise(session, Office, office_id, NotFound("This office does not exist."))
 
 
 async def _check_office_name(session: AsyncSession, name: str, own_id: int | None) -> None:
@@ -212,10 +210,9 @@ async def list_services(session: AsyncSession) -> list[Service]:
 
 
 async def get_service(session: AsyncSession, service_id: int) -> Service:
-    service = await session.get(Service, service_id)
-    if service is None:
-        raise NotFound("This service does not exist.")
-    return service
+    return await get_or_raise(
+        session, Service, service_id, NotFound("This service does not exist.")
+    )
 
 
 async def service_office_ids(

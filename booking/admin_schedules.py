@@ -57,6 +57,7 @@ from booking.models import (
 from core.audit import Actor, record
 from core.errors import NotFound
 from core.link_tables import ids_per, set_ids
+from core.rows import get_or_raise
 from core.types import utcnow
 
 SCHEDULE_FIELDS = {
@@ -92,10 +93,9 @@ async def list_schedules(session: AsyncSession, office_id: int | None = None) ->
 
 
 async def get_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
-    schedule = await session.get(Schedule, schedule_id)
-    if schedule is None:
-        raise NotFound("This schedule does not exist.")
-    return schedule
+    return await get_or_raise(
+        session, Schedule, schedule_id, NotFound("This schedule does not exist.")
+    )
 
 
 async def schedule_service_ids(
@@ -304,10 +304,9 @@ async def list_closures(
 
 
 async def get_closure(session: AsyncSession, closure_id: int) -> Closure:
-    closure = await session.get(Closure, closure_id)
-    if closure is None:
-        raise NotFound("This closure does not exist.")
-    return closure
+    return await get_or_raise(
+        session, Closure, closure_id, NotFound("This closure does not exist.")
+    )
 
 
 async def affected_appointments(

@@ -32,6 +32,7 @@ from booking.models import Appointment, Office
 from core.audit import Actor, record
 from core.errors import Forbidden, NotFound
 from core.link_tables import ids_per, set_ids
+from core.rows import get_or_raise
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -70,10 +71,9 @@ async def list_users(session: AsyncSession) -> list[StaffUser]:
 
 
 async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
-    user = await session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound("This staff account does not exist.")
-    return user
+    return await get_or_raise(
+        session, StaffUser, user_id, NotFound("This staff account does not exist.")
+    )
 
 
 async def find_user_by_email(session: AsyncSession, email_address: str) -> StaffUser | None:

@@ -11,10 +11,10 @@ cannot be deleted (409), and one with past appointments is kept as the record of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
@@ -89,6 +89,19 @@ def active_upcoming(now: dt.datetime) -> list[ColumnElement[bool]]:
 async def count_appointments(session: AsyncSession, *conditions: ColumnElement[bool]) -> int:
     query = select(func.count()).select_from(Appointment).where(*conditions)
     return int((await session.execute(query)).scalar_one())
+
+
+async def refuse_if_booked(
+    session: AsyncSession, booked: ColumnElement[bool], now: dt.datetime | None,
+    upcoming: Callable[[int], InUse], on_record: InUse | None = None,
+) -> None:
+    """Raises ``upcoming(count)`` while ``booked`` appointments still hold a place, and
+    ``on_record`` (when given) while there are any at all."""
+    count = await count_appointments(session, booked, *active_upcoming(now or utcnow()))
+    if count:
+        raise upcoming(count)
+    if on_record is not None and await count_appointments(session, booked):
+        raise on_record
 
 
 def changed_fields(obj: object, values: Mapping[str, Any]) -> list[str]:
@@ -166,14 +179,11 @@ async def update_office(
         await _check_office_name(session, data["name"], office_id)
     if "timezone" in data and data["timezone"] != office.timezone:
         # Opening hours are wall-clock times: a new zone would move every booked slot.
-        upcoming = await count_appointments(
-            session, col(Appointment.office_id) == office_id, *active_upcoming(now or utcnow())
-        )
-        if upcoming:
-            raise InUse(
-                "The time zone cannot change while %(count)s upcoming appointments exist.",
-                field="timezone", count=upcoming,
-            )
+        booked = col(Appointment.office_id) == office_id
+        await refuse_if_booked(session, booked, now, lambda n: InUse(
+            "The time zone cannot change while %(count)s upcoming appointments exist.",
+            field="timezone", count=n,
+        ))
     fields = changed_fields(office, data)
     apply(office, data)
     await session.flush()
@@ -186,16 +196,11 @@ async def delete_office(
     session: AsyncSession, actor: Actor, office_id: int, now: dt.datetime | None = None
 ) -> None:
     office = await get_office(session, office_id)
-    by_office = col(Appointment.office_id) == office_id
-    upcoming = await count_appointments(session, by_office, *active_upcoming(now or utcnow()))
-    if upcoming:
-        raise InUse(
-            "This office still has %(count)s upcoming appointments. "
-            "Cancel or move them before deleting it.",
-            count=upcoming,
-        )
-    if await count_appointments(session, by_office):
-        raise InUse("This office has appointments on record and cannot be deleted.")
+    booked = col(Appointment.office_id) == office_id
+    await refuse_if_booked(session, booked, now, lambda n: InUse(
+        "This office still has %(count)s upcoming appointments. "
+        "Cancel or move them before deleting it.", count=n,
+    ), InUse("This office has appointments on record and cannot be deleted."))
     record(session, actor, "office.delete", "office", office_id, {"name": office.name})
     await session.delete(office)
     await session.flush()
@@ -262,18 +267,13 @@ async def update_service(
         old_ids = (await service_office_ids(session, [service_id])).get(service_id, [])
         removed = sorted(set(old_ids) - set(new_ids))
         if removed:
-            upcoming = await count_appointments(
-                session,
-                col(Appointment.service_id) == service_id,
-                col(Appointment.office_id).in_(removed),
-                *active_upcoming(now or utcnow()),
-            )
-            if upcoming:
-                raise InUse(
-                    "%(count)s upcoming appointments for this service are booked at an office "
-                    "you want to remove. Cancel or move them first.",
-                    field="office_ids", count=upcoming,
-                )
+            booked = and_(col(Appointment.service_id) == service_id,
+                          col(Appointment.office_id).in_(removed))
+            await refuse_if_booked(session, booked, now, lambda n: InUse(
+                "%(count)s upcoming appointments for this service are booked at an office "
+                "you want to remove. Cancel or move them first.",
+                field="office_ids", count=n,
+            ))
         if set(old_ids) != set(new_ids):
             await set_ids(session, ServiceOffice, "service_id", service_id, "office_id", new_ids)
             fields.append("office_ids")
@@ -289,19 +289,12 @@ async def delete_service(
     session: AsyncSession, actor: Actor, service_id: int, now: dt.datetime | None = None
 ) -> None:
     service = await get_service(session, service_id)
-    by_service = col(Appointment.service_id) == service_id
-    upcoming = await count_appointments(session, by_service, *active_upcoming(now or utcnow()))
-    if upcoming:
-        raise InUse(
-            "This service still has %(count)s upcoming appointments. "
-            "Cancel or move them before deleting it.",
-            count=upcoming,
-        )
-    if await count_appointments(session, by_service):
-        raise InUse(
-            "This service has appointments on record and cannot be deleted. "
-            "Set it to inactive instead."
-        )
+    booked = col(Appointment.service_id) == service_id
+    await refuse_if_booked(session, booked, now, lambda n: InUse(
+        "This service still has %(count)s upcoming appointments. "
+        "Cancel or move them before deleting it.", count=n,
+    ), InUse("This service has appointments on record and cannot be deleted. "
+             "Set it to inactive instead."))
     record(session, actor, "service.delete", "service", service_id, {"name": service.name})
     await session.delete(service)
     await session.flush()

@@ -22,8 +22,8 @@ from booking.admin import (
     apply,
     changed_fields,
     check_offices_exist,
-    count_appointments,
     get_office,
+    refuse_if_booked,
     taken,
 )
 from booking.admin_validation import (
@@ -272,15 +272,11 @@ async def delete_schedule(
     session: AsyncSession, actor: Actor, schedule_id: int, now: dt.datetime | None = None
 ) -> None:
     schedule = await get_schedule(session, schedule_id)
-    upcoming = await count_appointments(
-        session, col(Appointment.schedule_id) == schedule_id, *active_upcoming(now or utcnow())
-    )
-    if upcoming:
-        raise InUse(
-            "This schedule still has %(count)s upcoming appointments. "
-            "Cancel or move them before deleting it.",
-            count=upcoming,
-        )
+    booked = col(Appointment.schedule_id) == schedule_id
+    await refuse_if_booked(session, booked, now, lambda n: InUse(
+        "This schedule still has %(count)s upcoming appointments. "
+        "Cancel or move them before deleting it.", count=n,
+    ))
     record(session, actor, "schedule.delete", "schedule", schedule_id,
            {"office_id": schedule.office_id})
     await session.delete(schedule)

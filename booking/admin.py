@@ -34,7 +34,14 @@ from booking.admin_validation import (
     text,
     timezone,
 )
-from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, ServiceOffice
+from booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Office,
+    Schedule,
+    Service,
+    ServiceOffice,
+)
 from core.audit import Actor, record
 from core.errors import NotFound
 from core.link_tables import ids_per, set_ids
@@ -127,6 +134,18 @@ async def taken(
     return (await session.execute(query)).first() is not None
 
 
+async def apply_audited(
+    session: AsyncSession, actor: Actor, obj: Office | Service | Schedule, data: Mapping[str, Any],
+    fields: list[str], action: str,
+) -> None:
+    """``apply`` the changes and flush; audit ``action`` naming the changed ``fields``, if any
+    (the object type is the table's name: ``office``, ``service``, ``schedule``)."""
+    apply(obj, data)
+    await session.flush()
+    if fields:
+        record(session, actor, action, obj.__tablename__, obj.id, {"fields": fields})
+
+
 async def existing_office_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()
@@ -184,11 +203,7 @@ async def update_office(
             "The time zone cannot change while %(count)s upcoming appointments exist.",
             field="timezone", count=n,
         ))
-    fields = changed_fields(office, data)
-    apply(office, data)
-    await session.flush()
-    if fields:
-        record(session, actor, "office.update", "office", office.id, {"fields": fields})
+    await apply_audited(session, actor, office, data, changed_fields(office, data), "office.update")
     return office
 
 
@@ -278,10 +293,7 @@ async def update_service(
             await set_ids(session, ServiceOffice, "service_id", service_id, "office_id", new_ids)
             fields.append("office_ids")
     fields = sorted([*fields, *changed_fields(service, data)])
-    apply(service, data)
-    await session.flush()
-    if fields:
-        record(session, actor, "service.update", "service", service.id, {"fields": fields})
+    await apply_audited(session, actor, service, data, fields, "service.update")
     return service
 
 

@@ -20,6 +20,7 @@ from sqlmodel import col
 from booking.admin import (
     active_upcoming,
     apply,
+    apply_audited,
     changed_fields,
     check_offices_exist,
     get_office,
@@ -261,10 +262,7 @@ async def update_schedule(
             session, ScheduleService, "schedule_id", schedule_id, "service_id", new_services
         )
         fields = sorted([*fields, "service_ids"])
-    apply(schedule, data)
-    await session.flush()
-    if fields:
-        record(session, actor, "schedule.update", "schedule", schedule_id, {"fields": fields})
+    await apply_audited(session, actor, schedule, data, fields, "schedule.update")
     return schedule
 
 

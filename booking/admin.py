@@ -11,11 +11,12 @@ cannot be deleted (409), and one with past appointments is kept as the record of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from booking.admin_validation import (
@@ -33,10 +34,18 @@ from booking.admin_validation import (
     text,
     timezone,
 )
-from booking.models import ACTIVE_STATUSES, Appointment, Office, Service, ServiceOffice
+from booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Office,
+    Schedule,
+    Service,
+    ServiceOffice,
+)
 from core.audit import Actor, record
 from core.errors import NotFound
-from core.link_tables import ids_per
+from core.link_tables import ids_per, set_ids
+from core.rows import get_or_raise
 from core.types import utcnow
 
 OFFICE_FIELDS = {
@@ -89,6 +98,19 @@ async def count_appointments(session: AsyncSession, *conditions: ColumnElement[b
     return int((await session.execute(query)).scalar_one())
 
 
+async def refuse_if_booked(
+    session: AsyncSession, booked: ColumnElement[bool], now: dt.datetime | None,
+    upcoming: Callable[[int], InUse], on_record: InUse | None = None,
+) -> None:
+    """Raises ``upcoming(count)`` while ``booked`` appointments still hold a place, and
+    ``on_record`` (when given) while there are any at all."""
+    count = await count_appointments(session, booked, *active_upcoming(now or utcnow()))
+    if count:
+        raise upcoming(count)
+    if on_record is not None and await count_appointments(session, booked):
+        raise on_record
+
+
 def changed_fields(obj: object, values: Mapping[str, Any]) -> list[str]:
     return sorted(name for name, value in values.items() if getattr(obj, name) != value)
 
@@ -98,6 +120,30 @@ def apply(obj: object, values: Mapping[str, Any]) -> None:
         setattr(obj, name, value)
     if hasattr(obj, "updated_at"):
         obj.updated_at = utcnow()
+
+
+async def taken(
+    session: AsyncSession, id_column: Mapped[int | None], own_id: int | None,
+    *same: ColumnElement[bool],
+) -> bool:
+    """Whether a row other than ``own_id`` (any row when None) meets ``same``: a name, an
+    address or a day already in use."""
+    query = select(id_column).where(*same)
+    if own_id is not None:
+        query = query.where(id_column != own_id)
+    return (await session.execute(query)).first() is not None
+
+
+async def apply_audited(
+    session: AsyncSession, actor: Actor, obj: Office | Service | Schedule, data: Mapping[str, Any],
+    fields: list[str], action: str,
+) -> None:
+    """``apply`` the changes and flush; audit ``action`` naming the changed ``fields``, if any
+    (the object type is the table's name: ``office``, ``service``, ``schedule``)."""
+    apply(obj, data)
+    await session.flush()
+    if fields:
+        record(session, actor, action, obj.__tablename__, obj.id, {"fields": fields})
 
 
 async def existing_office_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
@@ -124,17 +170,11 @@ async def list_offices(session: AsyncSession) -> list[Office]:
 
 
 async def get_office(session: AsyncSession, office_id: int) -> Office:
-    office = await session.get(Office, office_id)
-    if office is None:
-        raise NotFound("This office does not exist.")
-    return office
+    return await get_or_raise(session, Office, office_id, NotFound("This office does not exist."))
 
 
 async def _check_office_name(session: AsyncSession, name: str, own_id: int | None) -> None:
-    query = select(col(Office.id)).where(func.lower(col(Office.name)) == name.lower())
-    if own_id is not None:
-        query = query.where(col(Office.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    if await taken(session, col(Office.id), own_id, func.lower(col(Office.name)) == name.lower()):
         raise Duplicate("An office with this name already exists.", field="name")
 
 
@@ -158,19 +198,12 @@ async def update_office(
         await _check_office_name(session, data["name"], office_id)
     if "timezone" in data and data["timezone"] != office.timezone:
         # Opening hours are wall-clock times: a new zone would move every booked slot.
-        upcoming = await count_appointments(
-            session, col(Appointment.office_id) == office_id, *active_upcoming(now or utcnow())
-        )
-        if upcoming:
-            raise InUse(
-                "The time zone cannot change while %(count)s upcoming appointments exist.",
-                field="timezone", count=upcoming,
-            )
-    fields = changed_fields(office, data)
-    apply(office, data)
-    await session.flush()
-    if fields:
-        record(session, actor, "office.update", "office", office.id, {"fields": fields})
+        booked = col(Appointment.office_id) == office_id
+        await refuse_if_booked(session, booked, now, lambda n: InUse(
+            "The time zone cannot change while %(count)s upcoming appointments exist.",
+            field="timezone", count=n,
+        ))
+    await apply_audited(session, actor, office, data, changed_fields(office, data), "office.update")
     return office
 
 
@@ -178,16 +211,11 @@ async def delete_office(
     session: AsyncSession, actor: Actor, office_id: int, now: dt.datetime | None = None
 ) -> None:
     office = await get_office(session, office_id)
-    by_office = col(Appointment.office_id) == office_id
-    upcoming = await count_appointments(session, by_office, *active_upcoming(now or utcnow()))
-    if upcoming:
-        raise InUse(
-            "This office still has %(count)s upcoming appointments. "
-            "Cancel or move them before deleting it.",
-            count=upcoming,
-        )
-    if await count_appointments(session, by_office):
-        raise InUse("This office has appointments on record and cannot be deleted.")
+    booked = col(Appointment.office_id) == office_id
+    await refuse_if_booked(session, booked, now, lambda n: InUse(
+        "This office still has %(count)s upcoming appointments. "
+        "Cancel or move them before deleting it.", count=n,
+    ), InUse("This office has appointments on record and cannot be deleted."))
     record(session, actor, "office.delete", "office", office_id, {"name": office.name})
     await session.delete(office)
     await session.flush()
@@ -202,10 +230,9 @@ async def list_services(session: AsyncSession) -> list[Service]:
 
 
 async def get_service(session: AsyncSession, service_id: int) -> Service:
-    service = await session.get(Service, service_id)
-    if service is None:
-        raise NotFound("This service does not exist.")
-    return service
+    return await get_or_raise(
+        session, Service, service_id, NotFound("This service does not exist.")
+    )
 
 
 async def service_office_ids(
@@ -218,18 +245,9 @@ async def service_office_ids(
 
 
 async def _check_service_name(session: AsyncSession, name: str, own_id: int | None) -> None:
-    query = select(col(Service.id)).where(func.lower(col(Service.name)) == name.lower())
-    if own_id is not None:
-        query = query.where(col(Service.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    same_name = func.lower(col(Service.name)) == name.lower()
+    if await taken(session, col(Service.id), own_id, same_name):
         raise Duplicate("A service with this name already exists.", field="name")
-
-
-async def _set_service_offices(session: AsyncSession, service_id: int, ids: list[int]) -> None:
-    await session.execute(delete(ServiceOffice).where(col(ServiceOffice.service_id) == service_id))
-    for office_id in ids:
-        session.add(ServiceOffice(service_id=service_id, office_id=office_id))
-    await session.flush()
 
 
 async def create_service(
@@ -243,7 +261,7 @@ async def create_service(
     session.add(service)
     await session.flush()
     assert service.id is not None
-    await _set_service_offices(session, service.id, office_ids)
+    await set_ids(session, ServiceOffice, "service_id", service.id, "office_id", office_ids)
     fields = sorted([*data, "office_ids"] if office_ids else data)
     record(session, actor, "service.create", "service", service.id, {"fields": fields})
     return service
@@ -264,26 +282,18 @@ async def update_service(
         old_ids = (await service_office_ids(session, [service_id])).get(service_id, [])
         removed = sorted(set(old_ids) - set(new_ids))
         if removed:
-            upcoming = await count_appointments(
-                session,
-                col(Appointment.service_id) == service_id,
-                col(Appointment.office_id).in_(removed),
-                *active_upcoming(now or utcnow()),
-            )
-            if upcoming:
-                raise InUse(
-                    "%(count)s upcoming appointments for this service are booked at an office "
-                    "you want to remove. Cancel or move them first.",
-                    field="office_ids", count=upcoming,
-                )
+            booked = and_(col(Appointment.service_id) == service_id,
+                          col(Appointment.office_id).in_(removed))
+            await refuse_if_booked(session, booked, now, lambda n: InUse(
+                "%(count)s upcoming appointments for this service are booked at an office "
+                "you want to remove. Cancel or move them first.",
+                field="office_ids", count=n,
+            ))
         if set(old_ids) != set(new_ids):
-            await _set_service_offices(session, service_id, new_ids)
+            await set_ids(session, ServiceOffice, "service_id", service_id, "office_id", new_ids)
             fields.append("office_ids")
     fields = sorted([*fields, *changed_fields(service, data)])
-    apply(service, data)
-    await session.flush()
-    if fields:
-        record(session, actor, "service.update", "service", service.id, {"fields": fields})
+    await apply_audited(session, actor, service, data, fields, "service.update")
     return service
 
 
@@ -291,19 +301,12 @@ async def delete_service(
     session: AsyncSession, actor: Actor, service_id: int, now: dt.datetime | None = None
 ) -> None:
     service = await get_service(session, service_id)
-    by_service = col(Appointment.service_id) == service_id
-    upcoming = await count_appointments(session, by_service, *active_upcoming(now or utcnow()))
-    if upcoming:
-        raise InUse(
-            "This service still has %(count)s upcoming appointments. "
-            "Cancel or move them before deleting it.",
-            count=upcoming,
-        )
-    if await count_appointments(session, by_service):
-        raise InUse(
-            "This service has appointments on record and cannot be deleted. "
-            "Set it to inactive instead."
-        )
+    booked = col(Appointment.service_id) == service_id
+    await refuse_if_booked(session, booked, now, lambda n: InUse(
+        "This service still has %(count)s upcoming appointments. "
+        "Cancel or move them before deleting it.", count=n,
+    ), InUse("This service has appointments on record and cannot be deleted. "
+             "Set it to inactive instead."))
     record(session, actor, "service.delete", "service", service_id, {"name": service.name})
     await session.delete(service)
     await session.flush()

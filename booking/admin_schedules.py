@@ -13,17 +13,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.admin import (
     active_upcoming,
     apply,
+    apply_audited,
     changed_fields,
     check_offices_exist,
-    count_appointments,
     get_office,
+    refuse_if_booked,
+    taken,
 )
 from booking.admin_validation import (
     Duplicate,
@@ -55,7 +57,8 @@ from booking.models import (
 )
 from core.audit import Actor, record
 from core.errors import NotFound
-from core.link_tables import ids_per
+from core.link_tables import ids_per, set_ids
+from core.rows import get_or_raise
 from core.types import utcnow
 
 SCHEDULE_FIELDS = {
@@ -91,10 +94,9 @@ async def list_schedules(session: AsyncSession, office_id: int | None = None) ->
 
 
 async def get_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
-    schedule = await session.get(Schedule, schedule_id)
-    if schedule is None:
-        raise NotFound("This schedule does not exist.")
-    return schedule
+    return await get_or_raise(
+        session, Schedule, schedule_id, NotFound("This schedule does not exist.")
+    )
 
 
 async def schedule_service_ids(
@@ -213,15 +215,6 @@ async def _check_keeps_bookings(
         )
 
 
-async def _set_schedule_services(session: AsyncSession, schedule_id: int, ids: list[int]) -> None:
-    await session.execute(
-        delete(ScheduleService).where(col(ScheduleService.schedule_id) == schedule_id)
-    )
-    for service_id in ids:
-        session.add(ScheduleService(schedule_id=schedule_id, service_id=service_id))
-    await session.flush()
-
-
 async def create_schedule(
     session: AsyncSession, actor: Actor, values: Mapping[str, Any], now: dt.datetime | None = None
 ) -> Schedule:
@@ -239,7 +232,9 @@ async def create_schedule(
     session.add(schedule)
     await session.flush()
     assert schedule.id is not None
-    await _set_schedule_services(session, schedule.id, service_ids)
+    await set_ids(
+        session, ScheduleService, "schedule_id", schedule.id, "service_id", service_ids
+    )
     record(session, actor, "schedule.create", "schedule", schedule.id,
            {"fields": sorted([*data, "service_ids"])})
     return schedule
@@ -263,12 +258,11 @@ async def update_schedule(
     await _check_keeps_bookings(session, schedule, full, new_services, now or utcnow())
     fields = changed_fields(schedule, data)
     if set(new_services) != set(old_services):
-        await _set_schedule_services(session, schedule_id, new_services)
+        await set_ids(
+            session, ScheduleService, "schedule_id", schedule_id, "service_id", new_services
+        )
         fields = sorted([*fields, "service_ids"])
-    apply(schedule, data)
-    await session.flush()
-    if fields:
-        record(session, actor, "schedule.update", "schedule", schedule_id, {"fields": fields})
+    await apply_audited(session, actor, schedule, data, fields, "schedule.update")
     return schedule
 
 
@@ -276,15 +270,11 @@ async def delete_schedule(
     session: AsyncSession, actor: Actor, schedule_id: int, now: dt.datetime | None = None
 ) -> None:
     schedule = await get_schedule(session, schedule_id)
-    upcoming = await count_appointments(
-        session, col(Appointment.schedule_id) == schedule_id, *active_upcoming(now or utcnow())
-    )
-    if upcoming:
-        raise InUse(
-            "This schedule still has %(count)s upcoming appointments. "
-            "Cancel or move them before deleting it.",
-            count=upcoming,
-        )
+    booked = col(Appointment.schedule_id) == schedule_id
+    await refuse_if_booked(session, booked, now, lambda n: InUse(
+        "This schedule still has %(count)s upcoming appointments. "
+        "Cancel or move them before deleting it.", count=n,
+    ))
     record(session, actor, "schedule.delete", "schedule", schedule_id,
            {"office_id": schedule.office_id})
     await session.delete(schedule)
@@ -308,10 +298,9 @@ async def list_closures(
 
 
 async def get_closure(session: AsyncSession, closure_id: int) -> Closure:
-    closure = await session.get(Closure, closure_id)
-    if closure is None:
-        raise NotFound("This closure does not exist.")
-    return closure
+    return await get_or_raise(
+        session, Closure, closure_id, NotFound("This closure does not exist.")
+    )
 
 
 async def affected_appointments(
@@ -339,14 +328,9 @@ async def affected_appointments(
 async def _check_closure_unique(
     session: AsyncSession, office_id: int | None, date: dt.date, own_id: int | None
 ) -> None:
-    query = select(col(Closure.id)).where(col(Closure.date) == date)
-    if office_id is None:
-        query = query.where(col(Closure.office_id).is_(None))
-    else:
-        query = query.where(col(Closure.office_id) == office_id)
-    if own_id is not None:
-        query = query.where(col(Closure.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    office = (col(Closure.office_id).is_(None) if office_id is None
+              else col(Closure.office_id) == office_id)
+    if await taken(session, col(Closure.id), own_id, col(Closure.date) == date, office):
         raise Duplicate("There is already a closure on this day.", field="date")
 
 

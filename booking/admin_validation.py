@@ -236,13 +236,18 @@ IBAN_LENGTHS = {
 _IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 
 
-def iban(value: Any) -> str:
-    """Spaces removed, upper case, ISO 13616 mod-97 checksum verified. Empty is allowed."""
+def _compact(value: Any) -> str:
+    """Text without white space, in upper case (an account number as typed); None is empty."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise BadValue("Please enter text.")
-    compact = re.sub(r"\s+", "", value).upper()
+    return re.sub(r"\s+", "", value).upper()
+
+
+def iban(value: Any) -> str:
+    """Spaces removed, upper case, ISO 13616 mod-97 checksum verified. Empty is allowed."""
+    compact = _compact(value)
     if not compact:
         return ""
     expected = IBAN_LENGTHS.get(compact[:2])
@@ -259,11 +264,7 @@ _BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 
 
 def bic(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadValue("Please enter text.")
-    compact = re.sub(r"\s+", "", value).upper()
+    compact = _compact(value)
     if compact and not _BIC.match(compact):
         raise BadValue("This is not a valid BIC (8 or 11 letters and digits).")
     return compact

@@ -58,24 +58,6 @@ class Window:
     changes_at: datetime
 
 
-async def slots_in_window(
-    session: AsyncSession,
-    *,
-    service_id: int,
-    office_id: int,
-    start: date | datetime,
-    end: date | datetime,
-    now: datetime | None = None,
-) -> tuple[Office, list[Slot]]:
-    """Free slots from ``start`` to ``end``: dates are inclusive office-local days; date-times
-    are instants (slots starting in [start, end)). ``end`` may lie at most 62 days after
-    ``start``; an unknown office or service is ``NotFound``, a bad window ``Invalid``."""
-    window = await window_availability(
-        session, service_id=service_id, office_id=office_id, start=start, end=end, now=now
-    )
-    return window.office, window.slots
-
-
 async def window_availability(
     session: AsyncSession,
     *,
@@ -85,7 +67,10 @@ async def window_availability(
     end: date | datetime,
     now: datetime | None = None,
 ) -> Window:
-    """``slots_in_window`` with the instant its answer may change by itself (see ``Window``)."""
+    """Free slots from ``start`` to ``end``, with the instant that answer may change by itself
+    (see ``Window``): dates are inclusive office-local days; date-times are instants (slots
+    starting in [start, end)). ``end`` may lie at most 62 days after ``start``; an unknown office
+    or service is ``NotFound``, a bad window ``Invalid``."""
     now = now or utcnow()
     office, service, offered = await load_offer(
         session, office_id=office_id, service_id=service_id

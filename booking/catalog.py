@@ -19,6 +19,7 @@ from sqlmodel import col
 from booking.models import Office, Service, ServiceOffice
 from core.errors import NotFound
 from core.link_tables import ids_per
+from core.rows import get_or_raise
 
 # The rule. A column expression, so the one-statement readers (``booking.slot_offer``) use it too.
 BOOKABLE = and_(col(Service.active).is_(True), col(Service.video).is_(True))
@@ -45,10 +46,7 @@ async def offices(session: AsyncSession) -> list[Office]:
 
 
 async def load_office(session: AsyncSession, office_id: int) -> Office:
-    office = await session.get(Office, office_id)
-    if office is None:
-        raise NotFound("This office does not exist.")
-    return office
+    return await get_or_raise(session, Office, office_id, NotFound("This office does not exist."))
 
 
 async def load_service(session: AsyncSession, service_id: int) -> Service:

@@ -11,10 +11,10 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from core.inserts import insert_unless_taken
 from core.jobs import enqueue
 from core.types import UTCDateTime, utcnow
 
@@ -52,6 +52,9 @@ class Milestone(SQLModel, table=True):
     detail: str = Field(default="", max_length=300)  # e.g. the authority a case was forwarded to
 
 
+_TABLE = Milestone.__table__  # type: ignore[attr-defined]
+
+
 async def reach(
     session: AsyncSession,
     case_id: int,
@@ -66,16 +69,7 @@ async def reach(
     A repeated call (a duplicate webhook, a retried job) changes nothing and mails nothing.
     """
     values = {"case_id": case_id, "kind": kind.value, "at": at or utcnow(), "detail": detail}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Milestone)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["case_id", "kind"])
-        .returning(col(Milestone.id))
-    )
-    new_id = (await session.execute(stmt)).scalar_one_or_none()
-    if new_id is None:
+    if await insert_unless_taken(session, _TABLE, ("case_id", "kind"), values) is None:
         return False
     if notify:
         enqueue(session, MAIL_JOB, {"case_id": case_id, "milestone": kind.value})

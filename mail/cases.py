@@ -22,7 +22,7 @@ from core.i18n import Translator
 from mail.compose import Attachment, MailEnv, compose, finish, mail_domain
 from postcall.documents import Authority
 from postcall.girocode import (
-    epc_qr,
+    epc_transfer,
     group_iban,
     normalize_bic,
     remittance_text,
@@ -64,8 +64,8 @@ def pdf_attachment(pdf: bytes, title: str, case_number: str) -> Attachment:
 def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Attachment:
     """The notice's GiroCode as a PNG, for banking apps that scan from another screen."""
     bank = authority.bank
-    qr = epc_qr(bank.account_holder, bank.iban, bank.bic, open_cents,
-                text=remittance_text(case_number))
+    qr = epc_transfer(bank.account_holder, bank.iban, bank.bic, open_cents,
+                      text=remittance_text(case_number)).qr()
     out = io.BytesIO()
     qr.save(out, kind="png", scale=8, border=4)
     return Attachment(out.getvalue(), "image", "png", "girocode.png")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from postcall.documents import LetterBase
-from postcall.pdf_layout import LINE_H, LetterPDF, german_date
+from postcall.pdf_layout import LINE_H, LetterPDF, info_lines, service_line
 
 COVER_TITLE = "Ihre Unterlagen"
 
@@ -20,28 +20,13 @@ class CoverLetterData(LetterBase):
     payment_note: str = ""  # one sentence about the fee, e.g. "Die Leistung ist gebührenfrei."
 
 
-def _info(data: CoverLetterData) -> list[tuple[str, str]]:
-    auth = data.authority
-    info = [("Kassenzeichen", data.case_number)]
-    if data.appointment_reference:
-        when = f" am {german_date(data.service_date)}" if data.service_date else ""
-        info.append(("Ihr Termin", f"{data.appointment_reference}{when}"))
-    info.append(("Auskunft", auth.department or auth.name))
-    if auth.phone:
-        info.append(("Telefon", auth.phone))
-    if auth.email:
-        info.append(("E-Mail", auth.email))
-    info.append(("Datum", german_date(data.issue_date)))
-    return info
-
-
 def render_cover_letter(data: CoverLetterData) -> bytes:
     pdf = LetterPDF(
         data.authority, subject=COVER_TITLE, case_number=data.case_number, date=data.issue_date
     )
-    pdf.first_page(data.recipient, _info(data))
-    when = f" (Videotermin am {german_date(data.service_date)})" if data.service_date else ""
-    pdf.subject_line(COVER_TITLE, f"Leistung: {data.service}{when}")
+    auth = data.authority
+    pdf.first_page(data.recipient, info_lines(data, auth.department or auth.name))
+    pdf.subject_line(COVER_TITLE, service_line(data))
     pdf.paragraph(f"Guten Tag {data.recipient.name},")
     pdf.ln(LINE_H * 0.6)
     pdf.paragraph("anbei erhalten Sie die Unterlagen zu Ihrem Antrag:")

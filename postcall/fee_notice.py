@@ -29,6 +29,8 @@ from postcall.pdf_layout import (
     LetterPDF,
     format_eur,
     german_date,
+    info_lines,
+    service_line,
 )
 
 NOTICE_TITLE = "Gebührenbescheid"
@@ -85,7 +87,7 @@ def render_fee_notice(data: FeeNoticeData) -> bytes:
         data.authority, subject=title, case_number=data.case_number, date=data.issue_date
     )
     pdf.first_page(data.recipient, _info(data))
-    pdf.subject_line(title, _service_line(data))
+    pdf.subject_line(title, service_line(data))
     if data.corrects:
         pdf.paragraph(
             f"Geänderter Bescheid: Dieser Bescheid ersetzt den Gebührenbescheid vom "
@@ -133,7 +135,7 @@ def render_receipt(data: ReceiptData) -> bytes:
         data.authority, subject=RECEIPT_TITLE, case_number=data.case_number, date=data.issue_date
     )
     pdf.first_page(data.recipient, _info(data))
-    pdf.subject_line(RECEIPT_TITLE, _service_line(data))
+    pdf.subject_line(RECEIPT_TITLE, service_line(data))
     pdf.paragraph(f"Guten Tag {data.recipient.name},")
     pdf.ln(LINE_H * 0.6)
     pdf.paragraph(
@@ -179,22 +181,7 @@ def render_document(data: FeeNoticeData | ReceiptData) -> bytes:
 
 def _info(data: LetterBase) -> list[tuple[str, str]]:
     auth = data.authority
-    info = [("Kassenzeichen", data.case_number)]
-    if data.appointment_reference:
-        when = f" am {german_date(data.service_date)}" if data.service_date else ""
-        info.append(("Ihr Termin", f"{data.appointment_reference}{when}"))
-    info.append(("Auskunft", data.clerk_name or auth.department or auth.name))
-    if auth.phone:
-        info.append(("Telefon", auth.phone))
-    if auth.email:
-        info.append(("E-Mail", auth.email))
-    info.append(("Datum", german_date(data.issue_date)))
-    return info
-
-
-def _service_line(data: LetterBase) -> str:
-    when = f" (Videotermin am {german_date(data.service_date)})" if data.service_date else ""
-    return f"Leistung: {data.service}{when}"
+    return info_lines(data, data.clerk_name or auth.department or auth.name)
 
 
 def _fee_table(pdf: LetterPDF, data: LetterBase, extra: list[tuple[str, str]]) -> None:

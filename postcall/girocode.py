@@ -186,34 +186,3 @@ def epc_transfer(
         raise EpcError(f"the payload exceeds {EPC_MAX_BYTES} bytes")
     return transfer
 
-
-def epc_payload(
-    name: str,
-    iban: str,
-    bic: str | None,
-    amount_cents: int,
-    *,
-    text: str = "",
-    reference: str = "",
-    purpose: str = "",
-) -> str:
-    """The EPC069-12 payload the GiroCode for this transfer carries; see `epc_transfer`."""
-    return epc_transfer(
-        name, iban, bic, amount_cents, text=text, reference=reference, purpose=purpose
-    ).payload
-
-
-def epc_qr(
-    name: str,
-    iban: str,
-    bic: str | None,
-    amount_cents: int,
-    *,
-    text: str = "",
-    reference: str = "",
-    purpose: str = "",
-) -> segno.QRCode:
-    """The GiroCode for a transfer; same arguments as `epc_transfer`."""
-    return epc_transfer(
-        name, iban, bic, amount_cents, text=text, reference=reference, purpose=purpose
-    ).qr()

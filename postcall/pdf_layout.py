@@ -28,7 +28,7 @@ import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from postcall.documents import Authority, LetterAddress
+from postcall.documents import Authority, LetterAddress, LetterBase
 from postcall.girocode import normalize_bic, normalize_iban
 
 FONT_FAMILY = "DejaVu"
@@ -83,6 +83,29 @@ def format_eur(cents: int) -> str:
     euros, rest = divmod(abs(cents), 100)
     grouped = f"{euros:,}".replace(",", ".")
     return f"{sign}{grouped},{rest:02d} €"
+
+
+def info_lines(data: LetterBase, contact: str) -> list[tuple[str, str]]:
+    """Page one's information block: the case number, the appointment, ``contact`` (who answers
+    questions), the office's phone and e-mail, and the date last."""
+    auth = data.authority
+    info = [("Kassenzeichen", data.case_number)]
+    if data.appointment_reference:
+        when = f" am {german_date(data.service_date)}" if data.service_date else ""
+        info.append(("Ihr Termin", f"{data.appointment_reference}{when}"))
+    info.append(("Auskunft", contact))
+    if auth.phone:
+        info.append(("Telefon", auth.phone))
+    if auth.email:
+        info.append(("E-Mail", auth.email))
+    info.append(("Datum", german_date(data.issue_date)))
+    return info
+
+
+def service_line(data: LetterBase) -> str:
+    """The line under the subject: the service, and the day of its video appointment."""
+    when = f" (Videotermin am {german_date(data.service_date)})" if data.service_date else ""
+    return f"Leistung: {data.service}{when}"
 
 
 class LetterPDF(FPDF):

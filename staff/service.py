@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.admin import check_offices_exist
+from booking.admin import check_offices_exist, taken
 from booking.admin_validation import (
     BadValue,
     Duplicate,
@@ -31,7 +31,8 @@ from booking.lookup import appointment_in_offices
 from booking.models import Appointment, Office
 from core.audit import Actor, record
 from core.errors import Forbidden, NotFound
-from core.link_tables import ids_per
+from core.link_tables import ids_per, set_ids
+from core.rows import get_or_raise
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -70,10 +71,9 @@ async def list_users(session: AsyncSession) -> list[StaffUser]:
 
 
 async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
-    user = await session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound("This staff account does not exist.")
-    return user
+    return await get_or_raise(
+        session, StaffUser, user_id, NotFound("This staff account does not exist.")
+    )
 
 
 async def find_user_by_email(session: AsyncSession, email_address: str) -> StaffUser | None:
@@ -88,18 +88,8 @@ async def user_office_ids(
 
 
 async def _check_email_free(session: AsyncSession, address: str, own_id: int | None) -> None:
-    query = select(col(StaffUser.id)).where(col(StaffUser.email) == address)
-    if own_id is not None:
-        query = query.where(col(StaffUser.id) != own_id)
-    if (await session.execute(query)).first() is not None:
+    if await taken(session, col(StaffUser.id), own_id, col(StaffUser.email) == address):
         raise Duplicate("A staff account with this e-mail address already exists.", field="email")
-
-
-async def _set_offices(session: AsyncSession, user_id: int, office_ids: list[int]) -> None:
-    await session.execute(delete(StaffOffice).where(col(StaffOffice.user_id) == user_id))
-    for office_id in office_ids:
-        session.add(StaffOffice(user_id=user_id, office_id=office_id))
-    await session.flush()
 
 
 async def create_user(
@@ -131,7 +121,7 @@ async def create_user_from(
     session.add(user)
     await session.flush()
     assert user.id is not None
-    await _set_offices(session, user.id, office_ids)
+    await set_ids(session, StaffOffice, "user_id", user.id, "office_id", office_ids)
     fields = sorted([*data, "password", *(["office_ids"] if office_ids else [])])
     record(session, actor, "user.create", "staff_user", user.id, {"fields": fields})
     return user
@@ -169,7 +159,7 @@ async def update_user(
         await check_offices_exist(session, "office_ids", new_ids)
         old_ids = (await user_office_ids(session, [user_id])).get(user_id, [])
         if set(new_ids) != set(old_ids):
-            await _set_offices(session, user_id, new_ids)
+            await set_ids(session, StaffOffice, "user_id", user_id, "office_id", new_ids)
             fields.append("office_ids")
     if "password" in data:
         user.password_hash = await passwords.hash_password(data.pop("password"))

@@ -13,7 +13,9 @@ status lookup; for admins the feedback results.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,24 +121,27 @@ def pdf_response(document: CaseDocument, case_number: str) -> Response:
     })
 
 
-@operation(
-    "My fee notice as PDF (a receipt when paid online)", tag="citizen", auth="citizen",
-    responses={200: "application/pdf", 404: None, 409: None, **ERRORS},
-)
+async def _citizen_pdf(
+    request: Request, document: Callable[[AppContext, Case], Awaitable[CaseDocument]]
+) -> Response:
+    state, token = await _citizen(request)
+    _, case = await citizen_case(state, token)
+    return pdf_response(await document(state, case), case.number)
+
+
+PDF_RESPONSES: dict[int, Any] = {200: "application/pdf", 404: None, 409: None, **ERRORS}
+
+
+@operation("My fee notice as PDF (a receipt when paid online)", tag="citizen", auth="citizen",
+           responses=PDF_RESPONSES)
 async def fee_notice(request: Request) -> Response:
-    state, token = await _citizen(request)
-    _, case = await citizen_case(state, token)
-    return pdf_response(await fee_document(state, case), case.number)
+    return await _citizen_pdf(request, fee_document)
 
 
-@operation(
-    "My receipt of an online payment as PDF", tag="citizen", auth="citizen",
-    responses={200: "application/pdf", 404: None, 409: None, **ERRORS},
-)
+@operation("My receipt of an online payment as PDF", tag="citizen", auth="citizen",
+           responses=PDF_RESPONSES)
 async def receipt(request: Request) -> Response:
-    state, token = await _citizen(request)
-    _, case = await citizen_case(state, token)
-    return pdf_response(await receipt_document(state, case), case.number)
+    return await _citizen_pdf(request, receipt_document)
 
 
 # --- feedback ------------------------------------------------------------------------------

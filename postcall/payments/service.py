@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,6 +36,7 @@ from cases.completion import case_items, case_of
 from cases.milestones import MilestoneKind, reach
 from cases.models import Case, CaseState, Payment, PaymentStatus
 from core.audit import Actor, record
+from core.inserts import insert_unless_taken
 from core.jobs import enqueue
 from core.types import utcnow
 from postcall.payments.errors import (
@@ -89,6 +89,8 @@ SESSION_EVENTS = {
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
 }
+
+_WEBHOOK_EVENTS = ProcessedWebhookEvent.__table__  # type: ignore[attr-defined]
 
 
 def webhook_actor(provider: str) -> Actor:
@@ -368,15 +370,7 @@ async def handle_event(
         raise InvalidEvent()  # signed, but not what such an event carries: store nothing
     values = {"provider": provider.name, "event_id": event.id, "event_type": event.type[:100],
               "session_id": checkout.id[:255] if checkout else None, "received_at": now}
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)
-    stmt = (
-        insert(ProcessedWebhookEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        .returning(col(ProcessedWebhookEvent.id))
-    )
-    row_id = (await session.execute(stmt)).scalar_one_or_none()
+    row_id = await insert_unless_taken(session, _WEBHOOK_EVENTS, ("provider", "event_id"), values)
     if row_id is None:
         return "duplicate"
     outcome = "ignored"

@@ -15,7 +15,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
 import httpx
@@ -211,44 +211,40 @@ class StripeProvider:
             raise ProviderRefused() from exc
         raise ProviderUnavailable() from exc
 
+    async def _call(self, action: str, request: Callable[[Any], Awaitable[Any]]) -> dict[str, Any]:
+        """``request`` made with the client's ``v1`` services, its answer as plain data."""
+        try:
+            obj = await request(self._stripe().v1)
+        except stripe.StripeError as exc:
+            self._fail(exc, action)
+        return _plain(obj)
+
     # --- checkout sessions and refunds -------------------------------------------------------
 
     async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
-        try:
-            obj = await self._stripe().v1.checkout.sessions.create_async(
-                params=checkout_params(request),
-                options={"idempotency_key": f"checkout-{request.attempt_ref}"},
-            )
-        except stripe.StripeError as exc:
-            self._fail(exc, "checkout")
-        return session_from_object(_plain(obj))
+        options = {"idempotency_key": f"checkout-{request.attempt_ref}"}
+        return session_from_object(await self._call("checkout", lambda v1: (
+            v1.checkout.sessions.create_async(params=checkout_params(request), options=options)
+        )))
 
     async def retrieve_session(self, session_id: str) -> CheckoutSession:
-        try:
-            obj = await self._stripe().v1.checkout.sessions.retrieve_async(session_id)
-        except stripe.StripeError as exc:
-            self._fail(exc, "session retrieval")
-        return session_from_object(_plain(obj))
+        return session_from_object(await self._call(
+            "session retrieval", lambda v1: v1.checkout.sessions.retrieve_async(session_id)
+        ))
 
     async def expire_session(self, session_id: str) -> CheckoutSession:
-        try:
-            obj = await self._stripe().v1.checkout.sessions.expire_async(session_id)
-        except stripe.StripeError as exc:
-            self._fail(exc, "session expiry")
-        return session_from_object(_plain(obj))
+        return session_from_object(await self._call(
+            "session expiry", lambda v1: v1.checkout.sessions.expire_async(session_id)
+        ))
 
     async def refund(self, payment_intent: str, amount_cents: int, *, idempotency_key: str,
                      reason: str = "") -> RefundResult:
         params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount_cents}
         if reason:
             params["metadata"] = {"reason": reason[:500]}
-        try:
-            obj = await self._stripe().v1.refunds.create_async(
-                params=params, options={"idempotency_key": f"refund-{idempotency_key}"},
-            )
-        except stripe.StripeError as exc:
-            self._fail(exc, "refund")
-        data = _plain(obj)
+        data = await self._call("refund", lambda v1: v1.refunds.create_async(
+            params=params, options={"idempotency_key": f"refund-{idempotency_key}"},
+        ))
         refund_id, amount = data.get("id"), data.get("amount")
         if not isinstance(refund_id, str) or not isinstance(amount, int):
             raise ProviderUnavailable()

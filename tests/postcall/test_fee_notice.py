@@ -21,7 +21,7 @@ from postcall.documents import (
     LetterAddress,
 )
 from postcall.fee_notice import notice_epc_payload, render_fee_notice, render_receipt
-from postcall.girocode import EpcError, epc_payload
+from postcall.girocode import EpcError, epc_transfer
 from postcall.pdf_layout import FontMissing, format_eur
 from postcall.print_batch import MANIFEST_COLUMNS, build_batch, manifest_csv, render_batch
 from tests.postcall.fee_support import (
@@ -203,9 +203,9 @@ def test_girocode_carries_umlauts_in_utf8(tmp_path: Path) -> None:
     bank = dataclasses.replace(authority().bank, account_holder="Gemeinde Bärenthal-Süd")
     data = notice(authority=authority(bank=bank))
     pdf = write(tmp_path, render_fee_notice(data))
-    expected = epc_payload(
+    expected = epc_transfer(
         "Gemeinde Bärenthal-Süd", IBAN, "COBADEFFXXX", 2795, text="Kassenzeichen 2026-000123"
-    )
+    ).payload
     assert decode_qr(pdf, tmp_path) == [expected]
 
 

@@ -12,8 +12,6 @@ import segno.helpers
 from postcall.girocode import (
     EPC_MAX_BYTES,
     EpcError,
-    epc_payload,
-    epc_qr,
     epc_transfer,
     format_epc_amount,
     group_iban,
@@ -28,13 +26,13 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz äö�
 
 
 def test_payload_lines_match_epc069_12() -> None:
-    payload = epc_payload(
+    payload = epc_transfer(
         "Stadt Musterhausen Stadtkasse",
         "de89 3704 0044 0532 0130 00",
         "cobadeffxxx",
         1250,
         text=remittance_text("2026-000123"),
-    )
+    ).payload
     # Assembled independently, line by line, from the guideline.
     expected = (
         "BCD\n"  # service tag
@@ -66,7 +64,7 @@ def test_amount_out_of_range_or_not_cents(bad: object) -> None:
     with pytest.raises(EpcError):
         format_epc_amount(bad)  # type: ignore[arg-type]
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, bad, text="x")  # type: ignore[arg-type]
+        epc_transfer("Stadt", IBAN, BIC, bad, text="x")  # type: ignore[arg-type]
 
 
 def test_iban_is_normalised_and_checked() -> None:
@@ -91,58 +89,60 @@ def test_bic_format() -> None:
 
 
 def test_bic_may_be_left_out_but_not_wrong() -> None:
-    assert epc_payload("Stadt", IBAN, "", 100, text="x").split("\n")[4] == ""
-    assert epc_payload("Stadt", IBAN, None, 100, text="x").split("\n")[4] == ""
+    assert epc_transfer("Stadt", IBAN, "", 100, text="x").payload.split("\n")[4] == ""
+    assert epc_transfer("Stadt", IBAN, None, 100, text="x").payload.split("\n")[4] == ""
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, "NOPE", 100, text="x")
+        epc_transfer("Stadt", IBAN, "NOPE", 100, text="x")
 
 
 def test_exactly_one_kind_of_remittance() -> None:
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, 100)
+        epc_transfer("Stadt", IBAN, BIC, 100)
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, 100, text="x", reference="RF18539007547034")
+        epc_transfer("Stadt", IBAN, BIC, 100, text="x", reference="RF18539007547034")
     # ISO 11649's own example: it fills line 10, and the text line is left out.
-    lines = epc_payload("Stadt", IBAN, BIC, 100, reference="RF18 5390 0754 7034").split("\n")
+    transfer = epc_transfer("Stadt", IBAN, BIC, 100, reference="RF18 5390 0754 7034")
+    lines = transfer.payload.split("\n")
     assert lines[9:] == ["RF18539007547034"]
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, 100, reference="RF19539007547034")
+        epc_transfer("Stadt", IBAN, BIC, 100, reference="RF19539007547034")
 
 
 def test_purpose_code() -> None:
-    assert epc_payload("Stadt", IBAN, BIC, 100, text="x", purpose="govt").split("\n")[8] == "GOVT"
+    transfer = epc_transfer("Stadt", IBAN, BIC, 100, text="x", purpose="govt")
+    assert transfer.payload.split("\n")[8] == "GOVT"
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, 100, text="x", purpose="GOV")
+        epc_transfer("Stadt", IBAN, BIC, 100, text="x", purpose="GOV")
 
 
 def test_field_lengths_and_line_breaks() -> None:
-    assert epc_payload("S" * 70, IBAN, BIC, 100, text="t" * 140)
+    assert epc_transfer("S" * 70, IBAN, BIC, 100, text="t" * 140).payload
     with pytest.raises(EpcError):
-        epc_payload("S" * 71, IBAN, BIC, 100, text="x")
+        epc_transfer("S" * 71, IBAN, BIC, 100, text="x")
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, 100, text="t" * 141)
+        epc_transfer("Stadt", IBAN, BIC, 100, text="t" * 141)
     with pytest.raises(EpcError):
-        epc_payload("", IBAN, BIC, 100, text="x")
+        epc_transfer("", IBAN, BIC, 100, text="x")
     # A line break inside a field would shift IBAN into the amount's place.
     with pytest.raises(EpcError):
-        epc_payload("Stadt\nDE00", IBAN, BIC, 100, text="x")
+        epc_transfer("Stadt\nDE00", IBAN, BIC, 100, text="x")
     with pytest.raises(EpcError):
-        epc_payload("Stadt", IBAN, BIC, 100, text="Kassenzeichen\r1")
+        epc_transfer("Stadt", IBAN, BIC, 100, text="Kassenzeichen\r1")
 
 
 def test_utf8_is_kept_and_the_byte_limit_holds() -> None:
-    payload = epc_payload("Bürgerbüro Weißenfels", IBAN, BIC, 100, text="Gebühr")
+    payload = epc_transfer("Bürgerbüro Weißenfels", IBAN, BIC, 100, text="Gebühr").payload
     assert payload.split("\n")[2] == "1"
     assert "Bürgerbüro Weißenfels" in payload
     # 70 + 140 three-byte characters fit the character limits but not the 331 bytes.
     with pytest.raises(EpcError, match=str(EPC_MAX_BYTES)):
-        epc_payload("€" * 70, IBAN, BIC, 100, text="€" * 140)
+        epc_transfer("€" * 70, IBAN, BIC, 100, text="€" * 140)
 
 
 def test_qr_is_level_m_and_decodes_to_the_exact_payload(tmp_path: Path) -> None:
     need("zbarimg")
     args = ("Bürgerbüro Musterhausen", IBAN, BIC, 2795)
-    qr = epc_qr(*args, text=remittance_text("2026-000123"))
+    qr = epc_transfer(*args, text=remittance_text("2026-000123")).qr()
     assert qr.error == "M"  # EPC069-12 fixes level M; no boosting
     assert isinstance(qr.version, int) and qr.version <= 13
     png = tmp_path / "qr.png"
@@ -152,7 +152,7 @@ def test_qr_is_level_m_and_decodes_to_the_exact_payload(tmp_path: Path) -> None:
         "EUR27.95\n\n\nKassenzeichen 2026-000123"
     )
     assert decode_png(png) == [expected]
-    assert expected == epc_payload(*args, text="Kassenzeichen 2026-000123")
+    assert expected == epc_transfer(*args, text="Kassenzeichen 2026-000123").payload
 
 
 def save_png(qr: segno.QRCode, tmp_path: Path, name: str = "qr.png") -> Path:
@@ -165,8 +165,9 @@ def save_png(qr: segno.QRCode, tmp_path: Path, name: str = "qr.png") -> Path:
 def test_the_code_carries_the_amount_as_the_payload_spells_it(cents: int, tmp_path: Path) -> None:
     need("zbarimg")
     args = ("Stadt Musterhausen Stadtkasse", IBAN, BIC, cents)
-    [decoded] = decode_png(save_png(epc_qr(*args, text="Kassenzeichen 2026-000123"), tmp_path))
-    assert decoded == epc_payload(*args, text="Kassenzeichen 2026-000123")
+    transfer = epc_transfer(*args, text="Kassenzeichen 2026-000123")
+    [decoded] = decode_png(save_png(transfer.qr(), tmp_path))
+    assert decoded == transfer.payload
     assert decoded.split("\n")[7] == format_epc_amount(cents)
 
 
@@ -187,7 +188,7 @@ def test_random_transfers_decode_to_their_payload(seed: int, tmp_path: Path) -> 
             with pytest.raises(EpcError, match=str(EPC_MAX_BYTES)):
                 epc_transfer(name, IBAN, bic, cents, text=text)
             continue
-        qr = epc_qr(name, IBAN, bic, cents, text=text)
+        qr = epc_transfer(name, IBAN, bic, cents, text=text).qr()
         versions.add(qr.version)
         assert qr.error == "M" and isinstance(qr.version, int) and qr.version <= 13
         assert decode_png(save_png(qr, tmp_path, f"{seed}-{number}.png")) == [expected]

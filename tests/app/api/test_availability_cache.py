@@ -27,7 +27,7 @@ from app.db import Database
 from app.main import create_app
 from app.settings import Settings
 from booking.availability_cache import AvailabilityCache
-from booking.availability_window import slots_in_window
+from booking.availability_window import window_availability
 from booking.models import Appointment, Closure, SlotSeat
 from tests.app.admin.conftest import admin_headers as admin_headers
 from tests.app.admin.conftest import quick_hashes as quick_hashes
@@ -259,10 +259,10 @@ async def test_kept_answer_is_the_fresh_answer_byte_for_byte(
     assert kept.headers["etag"] == computed.headers["etag"]
     # And the very bytes of the plain JSON rendering of the same slots.
     async with db.transaction() as session:
-        office, slots = await slots_in_window(
+        window = await window_availability(
             session, service_id=seeded.service_id, office_id=seeded.office_id,
             start=DAY, end=DAY + timedelta(days=20))
-        plain = JSONResponse(availability_out(office, slots)).body
+        plain = JSONResponse(availability_out(window.office, window.slots)).body
     assert kept.content == plain
     offered = [s["start"] for s in kept.json()["slots"]]
     assert iso(DAY, 10) not in offered

@@ -15,7 +15,7 @@ from app.main import build_context
 from app.postcall_jobs import dunning_task
 from cases.models import Case
 from core.jobs import Job
-from postcall.girocode import epc_payload
+from postcall.girocode import epc_transfer
 from tests.cases.conftest import Desk
 from tests.postcall.fee_support import decode_png
 from tests.postcall.notices.support import (
@@ -91,8 +91,8 @@ async def test_one_reminder_after_the_grace_period(desk: Desk, smtp_sink: SmtpSi
     [(png_name, png)] = attachments(reminder, "image/png")
     assert png_name == "girocode.png"
     (tmp_path / "girocode.png").write_bytes(png)
-    assert decode_png(tmp_path / "girocode.png") == [epc_payload(
-        AUTHORITY, IBAN, BIC, 1000, text=f"Kassenzeichen {due['case_number']}")]
+    assert decode_png(tmp_path / "girocode.png") == [epc_transfer(
+        AUTHORITY, IBAN, BIC, 1000, text=f"Kassenzeichen {due['case_number']}").payload]
 
     await dunning_task(desk.state)
     assert await drain(desk.app) == 0

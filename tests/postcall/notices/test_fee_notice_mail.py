@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from postcall.girocode import epc_payload
+from postcall.girocode import epc_transfer
 from tests.cases.conftest import Desk
 from tests.postcall.notices.support import (
     AUTHORITY,
@@ -74,7 +74,7 @@ async def test_the_fee_notice_is_mailed_with_every_element_and_the_exact_girocod
         "Rechtsbehelfsbelehrung", "innerhalb eines Monats", "Widerspruch",  # legal remedy
     ):
         assert element in content, element
-    expected = epc_payload(AUTHORITY, IBAN, BIC, 3600, text=f"Kassenzeichen {number}")
+    expected = epc_transfer(AUTHORITY, IBAN, BIC, 3600, text=f"Kassenzeichen {number}").payload
     assert expected == ("BCD\n002\n1\nSCT\nCOBADEFFXXX\nStadt Musterhausen\n"
                         f"DE89370400440532013000\nEUR36\n\n\nKassenzeichen {number}")
     assert pdf_qr(pdf, tmp_path) == [expected]

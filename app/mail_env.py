@@ -3,6 +3,7 @@ the messages need) per app, and the adapter that runs a mail job with it in the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from app.context import AppContext
@@ -33,6 +34,11 @@ def mail_env(ctx: AppContext) -> MailEnv:
 
 def mailer_for(ctx: AppContext) -> Mailer:
     return mail_env(ctx).mailer
+
+
+async def forget_mails_to(ctx: AppContext, address: str) -> None:
+    """After an erasure: the mails written to files for ``address`` go too."""
+    await asyncio.to_thread(mailer_for(ctx).forget, address)
 
 
 def mail_job(run: Callable[[MailEnv, Job], Awaitable[None]]) -> JobHandler:

@@ -65,6 +65,11 @@ async def retention_task(ctx: AppContext) -> None:
         count = await apply_retention(session, ctx.settings.retention_days)
     if count:
         log.info("retention: anonymised %d appointments", count)
+    # Mails written to files (no SMTP host) are kept no longer than the rest.
+    cutoff = utcnow() - timedelta(days=ctx.settings.retention_days)
+    files = await asyncio.to_thread(mailer_for(ctx).expire_files, cutoff)
+    if files:
+        log.info("retention: deleted %d mail files", files)
 
 
 def default_periodic(settings: Settings) -> list[PeriodicTask]:

@@ -6,6 +6,10 @@ Message-ID makes a retried job overwrite its own file instead of leaving a dupli
 
 Log lines name the file, the template and the Message-ID only: never a recipient, a name or a
 link (the link carries the citizen's token).
+
+The files hold personal data: they are readable by the app's user only (0600, the folder 0700),
+go when the person's data is erased (``forget``), and are kept no longer than the retention
+period (``expire_files``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.parser import BytesHeaderParser
+from email.policy import SMTP, default
 from pathlib import Path
 
 import aiosmtplib
@@ -80,8 +86,39 @@ class Mailer:
         message_id = str(message.get("Message-ID") or "").strip("<> ")
         stem = _UNSAFE_FILENAME.sub("_", message_id)[:150] or secrets.token_hex(8)
         path = directory / f"{stem}.eml"
-        # Write then rename, so a reader never sees half a message.
+        # Write then rename, so a reader never sees half a message; only the app's user reads.
+        directory.chmod(0o700)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(message.as_bytes(policy=SMTP))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(message.as_bytes(policy=SMTP))
         tmp.replace(path)
         return path
+
+    def _files(self) -> list[Path]:
+        directory = self.settings.mail_dir
+        return sorted(directory.glob("*.eml")) if directory.is_dir() else []
+
+    def forget(self, address: str) -> int:
+        """Delete the written mails to ``address`` (compared without case); how many went."""
+        wanted = address.strip().lower()
+        gone = 0
+        for path in self._files():
+            with path.open("rb") as handle:
+                headers = BytesHeaderParser(policy=default).parse(handle)
+            to = headers.get("To")
+            recipients = [a.addr_spec.lower() for a in getattr(to, "addresses", ())]
+            if wanted in recipients:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+    def expire_files(self, older_than: datetime) -> int:
+        """Delete written mails last changed before ``older_than``; how many went."""
+        cutoff = older_than.timestamp()
+        gone = 0
+        for path in self._files():
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone

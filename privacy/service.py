@@ -3,9 +3,10 @@
 Retention. Personal data of an appointment that ended (completed, cancelled, expired, no-show)
 is anonymised ``retention_days`` after its end: names become "anonymisiert", the e-mail address a
 non-deliverable placeholder unique per row (``.invalid`` is reserved, RFC 2606), phone and date
-of birth are cleared, the postal address is deleted, the feedback comment and the identity
-check's free-text note are cleared, and the link is revoked (a fresh random nonce and hash: the
-old token no longer finds the row).
+of birth are cleared (on the appointment and on its request), the postal address is deleted,
+every text typed about the person is cleared (``privacy/free_text.py``), the mails written to
+files go (``app``), and the link is revoked (a fresh random nonce and hash: the old token no
+longer finds the row).
 
 What is kept. Fee law requires the case (case number, items, amounts, payments, milestones) to
 be kept for the accounts, so cases stay. The stored letters (``case_document``) carry the
@@ -41,6 +42,7 @@ from core.audit import Actor, AuditEvent, record
 from core.types import utcnow
 from postcall.dispatch_models import CaseDocument, Dispatch, DispatchState, Feedback, PostalAddress
 from postcall.payments.models import PaymentAttempt, Refund
+from privacy.free_text import clear_free_text
 
 ANONYMISED_NAME = "anonymisiert"
 PLACEHOLDER_DOMAIN = "anonymisiert.invalid"
@@ -118,10 +120,6 @@ async def anonymise(session: AsyncSession, appointment: Appointment, now: dt.dat
     appointment.token_hash = secrets.token_hex(32)
     appointment.link_expires_at = min(appointment.link_expires_at, now)
     appointment.updated_at = now
-    for fb in (await session.execute(
-        select(Feedback).where(col(Feedback.appointment_id) == appointment.id)
-    )).scalars():
-        fb.comment = ""
     case = await _request_of(session, appointment)
     if case is not None:
         # The request's own copy of the citizen's data goes the same way.
@@ -131,11 +129,8 @@ async def anonymise(session: AsyncSession, appointment: Appointment, now: dt.dat
         case.date_of_birth = None
         case.updated_at = now
         await session.execute(delete(PostalAddress).where(col(PostalAddress.case_id) == case.id))
-        for check in (await session.execute(
-            select(IdentityCheck).where(col(IdentityCheck.case_id) == case.id)
-        )).scalars():
-            check.note = ""
         await session.execute(delete(CaseDocument).where(col(CaseDocument.case_id) == case.id))
+    await clear_free_text(session, appointment.id, case)
     await session.flush()
 
 

@@ -15,6 +15,7 @@ from app.api.http import read_json, validate
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
+from app.mail_env import forget_mails_to
 from privacy import actions as privacy
 from staff.service import staff_actor
 
@@ -84,6 +85,8 @@ async def erase_subject(request: Request) -> Response:
     body = await read_json(request, SubjectIn)
     async with ctx(request).db.transaction(write=True) as session:
         result = await privacy.erase_subject(session, staff_actor(user), body.email)
+    if result["erased"]:
+        await forget_mails_to(ctx(request), body.email)
     t = ctx(request).i18n.translator(getattr(request.state, "lang", "de"))
     for item in result["retained"]:
         item["reason"] = t.gettext(item["reason"])

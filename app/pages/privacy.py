@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import require_page_user
 from app.context import ctx
+from app.mail_env import forget_mails_to
 from app.pages.forms import read_form
 from app.templating import render, translator
 from booking import catalog
@@ -71,6 +72,8 @@ async def admin_erase(request: Request) -> Response:
         return await _confirm(request, email)
     async with ctx(request).db.transaction(write=True) as session:
         result = await privacy.erase_subject(session, staff_actor(user), email)
+    if result["erased"]:
+        await forget_mails_to(ctx(request), email)
     return render(request, "privacy/result.html", {"email": email, "result": result})
 
 

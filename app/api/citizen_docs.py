@@ -26,10 +26,10 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
 from app.api.http import bearer_token, client_key, read_json, read_json_later, validate
+from app.api.milestone_views import milestones_out
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import AppContext, ctx
-from app.postcall_views import milestones_out
 from app.templating import request_language
 from booking.models import Appointment
 from booking.service import find_by_token

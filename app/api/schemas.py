@@ -288,7 +288,7 @@ class CitizenCaseOut(BaseModel):
     items: list[CitizenCaseItemOut]
     milestones: list[CaseMilestoneOut] = Field(
         default_factory=list, description="The steps reached so far, oldest first "
-        "(``app.postcall_views``).")
+        "(``app.api.milestone_views``).")
 
 
 class MeOut(BaseModel):

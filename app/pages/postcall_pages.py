@@ -24,10 +24,10 @@ from app.api.citizen_docs import (
     pdf_response,
     receipt_document,
 )
+from app.api.milestone_views import MilestoneView, milestone_views
 from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import read_form
-from app.postcall_views import MilestoneView, milestone_views
 from app.templating import render, translator
 from booking import service as booking
 from booking.lookup import find_appointment

@@ -397,7 +397,8 @@ def call_msgids() -> set[str]:
     found: set[str] = set()
     # The call pages' own templates (the desk panels inside the clerk's page have their own).
     templates = [ROOT / "app/templates/call" / name
-                 for name in ("citizen.html", "clerk.html", "_appointment_call.html")]
+                 for name in ("citizen.html", "clerk.html", "_call_parts.html",
+                              "_appointment_call.html")]
     for path in templates:
         with path.open("rb") as fh:
             for _line, _func, message, _comments in babel_extract(

@@ -382,8 +382,8 @@ async def test_appointment_page_offers_the_call_and_the_connection_test(
 
 
 async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
-    for path in ("js/call.js", "js/citizen-call.js", "js/clerk-call.js", "js/device-check.js",
-                 "js/connection-test.js", "css/call.css"):
+    for path in ("js/call.js", "js/call-page.js", "js/citizen-call.js", "js/clerk-call.js",
+                 "js/device-check.js", "js/connection-test.js", "css/call.css"):
         r = await client.get(f"/static/{path}")
         assert r.status_code == 200, path
         # Every asset is ours: no request to another host (no CDN, no public STUN server).

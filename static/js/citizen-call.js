@@ -2,8 +2,10 @@
 // The link token is the page's own path segment; it leaves the page only inside the
 // WebSocket's `hello` message, never in a URL.
 
-import { CallClient, messages, remoteView } from "./call.js";
-import { DeviceCheck } from "./device-check.js";
+import { messages } from "./call.js";
+import {
+  pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
+} from "./call-page.js";
 
 const root = document.getElementById("call");
 const texts = messages();
@@ -15,34 +17,14 @@ const reference = root.dataset.reference;
 const JOINED_KEY = `call-joined:${reference}`;
 
 const localVideo = $("local-video");
-const remoteVideo = $("remote-video");
-const stateText = $("connection-state");
 const joinButton = $("join");
 const leaveButton = $("leave");
 const muteButton = $("mute");
 const cameraButton = $("camera-off");
-const unmuteRemote = $("unmute-remote");
 const waitingRoom = $("waiting-room");
 const result = $("call-result");
-const retryMedia = $("retry-media");
 
-// Muted by attribute *and* property: Safari needs the property for inline autoplay.
-localVideo.muted = true;
-
-const devices = new DeviceCheck({
-  video: localVideo,
-  cameraSelect: $("camera"),
-  micSelect: $("microphone"),
-  meter: $("mic-level"),
-  message: $("media-problem"),
-  texts,
-});
-devices.addEventListener("problems", (event) => {
-  const problems = event.detail.problems;
-  // "Try again" helps when the camera was busy or something odd happened, not for a refusal.
-  retryMedia.hidden = !problems.some((p) => p.endsWith("in-use") || p.endsWith("other"));
-});
-retryMedia.addEventListener("click", () => devices.start());
+const devices = pageDevices(texts);
 
 function remember(joined) {
   try {
@@ -84,23 +66,11 @@ function token() {
 }
 
 function setState(status) {
-  stateText.dataset.state = status;
-  stateText.textContent = texts[`state-${status}`] || status;
+  showConnectionState(status, texts);
   waitingRoom.hidden = status !== "waiting";
 }
 
-function showResult(text, kind = "info") {
-  result.className = `notice notice-${kind}`;
-  result.replaceChildren();
-  const p = document.createElement("p");
-  p.textContent = text;
-  result.append(p);
-  result.hidden = false;
-}
-
-const remote = remoteView(remoteVideo, unmuteRemote);
-const showRemote = remote.show;
-const hideRemote = remote.hide;
+const remote = pageRemote();
 
 function showJoin(label) {
   joinButton.textContent = label;
@@ -117,20 +87,15 @@ async function join() {
   localVideo.play().catch(() => {});
   if (!devices.stream) await devices.start();
   remember(true);
-  client = new CallClient({ token, localStream: () => devices.stream });
-  client.addEventListener("status", (event) => setState(event.detail.status));
-  client.addEventListener("remote-stream", (event) => showRemote(event.detail.stream));
-  client.addEventListener("remote-gone", hideRemote);
-  client.addEventListener("closed", (event) => finished(event.detail.code));
   joinButton.hidden = true;
   leaveButton.hidden = false;
-  client.start();
+  client = startCall({ token, devices, remote, onStatus: setState, onClosed: finished });
 }
 
 function finished(code) {
   const status = client ? client.status : "left";
   client = null;
-  hideRemote();
+  remote.hide();
   waitingRoom.hidden = true;
   if (status === "ended") {
     remember(false);
@@ -159,27 +124,12 @@ function finished(code) {
   }
 }
 
-function toggle(button, apply) {
-  const pressed = button.getAttribute("aria-pressed") !== "true";
-  button.setAttribute("aria-pressed", String(pressed));
-  apply(pressed);
-}
-
 if (phase === "open") {
   joinButton.addEventListener("click", join);
   leaveButton.addEventListener("click", () => {
     if (client) client.leave();
   });
-  muteButton.addEventListener("click", () => toggle(muteButton, (on) => devices.setMicMuted(on)));
-  cameraButton.addEventListener("click", () => toggle(cameraButton, (on) => devices.setCameraOff(on)));
-  unmuteRemote.addEventListener("click", () => {
-    remoteVideo.muted = false;
-    remoteVideo.play().catch(() => {});
-    unmuteRemote.hidden = true;
-  });
-  devices.addEventListener("change", (event) => {
-    if (client) client.replaceTracks(event.detail.stream);
-  });
+  wireMediaButtons(devices, () => client);
   setState("idle");
   if (rememberedJoin()) {
     join(); // a reload in the middle of the call: carry on

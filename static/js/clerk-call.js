@@ -1,28 +1,21 @@
 // The clerk's call page (/staff/call/{reference}): camera on, connect at once, show whether the
 // citizen waits, admit, end, and the connection quality from getStats().
 
-import { CallClient, QualityMonitor, format, messages, remoteView } from "./call.js";
-import { DeviceCheck } from "./device-check.js";
+import { QualityMonitor, format, messages } from "./call.js";
+import {
+  pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
+} from "./call-page.js";
 
 const root = document.getElementById("call");
 const texts = messages();
 const $ = (id) => document.getElementById(id);
 
-const localVideo = $("local-video");
-const remoteVideo = $("remote-video");
-const stateText = $("connection-state");
 const waiting = $("waiting-indicator");
 const admitButton = $("admit");
 const endButton = $("end-call");
-const muteButton = $("mute");
-const cameraButton = $("camera-off");
-const unmuteRemote = $("unmute-remote");
 const result = $("call-result");
 const quality = $("quality");
 const qualityDetails = $("quality-details");
-const retryMedia = $("retry-media");
-
-localVideo.muted = true;
 
 class TokenError extends Error {
   constructor(message, final) {
@@ -56,31 +49,11 @@ async function token() {
   throw new TokenError(message, [401, 403, 404, 409].includes(response.status));
 }
 
-const devices = new DeviceCheck({
-  video: localVideo,
-  cameraSelect: $("camera"),
-  micSelect: $("microphone"),
-  meter: $("mic-level"),
-  message: $("media-problem"),
-  texts,
-});
-devices.addEventListener("problems", (event) => {
-  retryMedia.hidden = !event.detail.problems.some((p) => p.endsWith("in-use") || p.endsWith("other"));
-});
-retryMedia.addEventListener("click", () => devices.start());
+const devices = pageDevices(texts);
 
 let client = null;
 let monitor = null;
 let monitorTimer = 0;
-
-function showResult(text, kind = "info") {
-  result.className = `notice notice-${kind}`;
-  result.replaceChildren();
-  const p = document.createElement("p");
-  p.textContent = text;
-  result.append(p);
-  result.hidden = false;
-}
 
 function setWaiting(state) {
   if (waiting.dataset.waiting === state) return;
@@ -89,8 +62,7 @@ function setWaiting(state) {
 }
 
 function setState(status) {
-  stateText.dataset.state = status;
-  stateText.textContent = texts[`state-${status}`] || status;
+  showConnectionState(status, texts);
   if (status === "peer-waiting") {
     // Waiting and not let in (the server sends `start` instead once admitted).
     setWaiting("yes");
@@ -104,9 +76,7 @@ function setState(status) {
   }
 }
 
-const remote = remoteView(remoteVideo, unmuteRemote);
-const showRemote = remote.show;
-const hideRemote = remote.hide;
+const remote = pageRemote();
 
 // --- connection quality ------------------------------------------------------------------------
 
@@ -145,7 +115,7 @@ function finished(code) {
   const status = client ? client.status : "left";
   client = null;
   window.clearInterval(monitorTimer);
-  hideRemote();
+  remote.hide();
   admitButton.disabled = true;
   endButton.disabled = true;
   setWaiting("no");
@@ -175,19 +145,10 @@ function connect() {
   if (client) return;
   result.hidden = true;
   endButton.disabled = false;
-  client = new CallClient({ token, localStream: () => devices.stream });
-  client.addEventListener("status", (event) => setState(event.detail.status));
-  client.addEventListener("remote-stream", (event) => showRemote(event.detail.stream));
-  client.addEventListener("remote-gone", hideRemote);
-  client.addEventListener("pc", (event) => watchQuality(event.detail.pc));
-  client.addEventListener("closed", (event) => finished(event.detail.code));
-  client.start();
-}
-
-function toggle(button, apply) {
-  const pressed = button.getAttribute("aria-pressed") !== "true";
-  button.setAttribute("aria-pressed", String(pressed));
-  apply(pressed);
+  client = startCall({
+    token, devices, remote, onStatus: setState, onClosed: finished,
+    extra: { pc: (event) => watchQuality(event.detail.pc) },
+  });
 }
 
 admitButton.addEventListener("click", () => {
@@ -199,16 +160,7 @@ admitButton.addEventListener("click", () => {
 endButton.addEventListener("click", () => {
   if (client) client.end();
 });
-muteButton.addEventListener("click", () => toggle(muteButton, (on) => devices.setMicMuted(on)));
-cameraButton.addEventListener("click", () => toggle(cameraButton, (on) => devices.setCameraOff(on)));
-unmuteRemote.addEventListener("click", () => {
-  remoteVideo.muted = false;
-  remoteVideo.play().catch(() => {});
-  unmuteRemote.hidden = true;
-});
-devices.addEventListener("change", (event) => {
-  if (client) client.replaceTracks(event.detail.stream);
-});
+wireMediaButtons(devices, () => client);
 
 // The camera first (the offer carries its tracks), then the connection.
 devices.start().finally(connect);

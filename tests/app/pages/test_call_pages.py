@@ -382,8 +382,8 @@ async def test_appointment_page_offers_the_call_and_the_connection_test(
 
 
 async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
-    for path in ("js/call.js", "js/citizen-call.js", "js/clerk-call.js", "js/device-check.js",
-                 "js/connection-test.js", "css/call.css"):
+    for path in ("js/call.js", "js/call-page.js", "js/citizen-call.js", "js/clerk-call.js",
+                 "js/device-check.js", "js/connection-test.js", "css/call.css"):
         r = await client.get(f"/static/{path}")
         assert r.status_code == 200, path
         # Every asset is ours: no request to another host (no CDN, no public STUN server).
@@ -397,7 +397,8 @@ def call_msgids() -> set[str]:
     found: set[str] = set()
     # The call pages' own templates (the desk panels inside the clerk's page have their own).
     templates = [ROOT / "app/templates/call" / name
-                 for name in ("citizen.html", "clerk.html", "_appointment_call.html")]
+                 for name in ("citizen.html", "clerk.html", "_call_parts.html",
+                              "_appointment_call.html")]
     for path in templates:
         with path.open("rb") as fh:
             for _line, _func, message, _comments in babel_extract(

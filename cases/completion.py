@@ -44,7 +44,6 @@ from cases.identity import (
     CHECKABLE,
     VerificationInput,
     latest_check,
-    no_document_number,
     record_verification,
 )
 from cases.intake import request_of
@@ -60,6 +59,7 @@ from cases.models import (
 )
 from cases.numbers import DEFAULT_FORMAT, allocate_case_number
 from core.audit import Actor, record
+from core.document_numbers import no_document_number
 from core.errors import Invalid, NotFound, WrongState
 from core.types import utcnow
 

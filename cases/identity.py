@@ -16,7 +16,6 @@ Services here take a session, raise domain errors and never commit.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -29,6 +28,7 @@ from booking.models import Appointment, AppointmentStatus, Office
 from cases.intake import request_of
 from cases.models import DocumentType, IdentityCheck, Outcome, ReasonCode
 from core.audit import Actor, record
+from core.document_numbers import no_document_number
 from core.errors import Invalid, NotFound, WrongState
 from core.types import utcnow
 
@@ -60,37 +60,6 @@ CHECKABLE = frozenset({AppointmentStatus.confirmed.value, AppointmentStatus.in_c
 
 REASON_MAX = 300
 NOTE_MAX = 500
-
-# German document numbers use these characters (no vowels, so no words); MRZ lines use "<".
-_DOC_ALPHABET = re.compile(r"^[CFGHJKLMNPRTVWXYZ0-9]{9,10}$")
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
-
-
-def looks_like_document_number(text: str, *, strict: bool = True) -> bool:
-    """True for text that holds something shaped like an ID document number or an MRZ line.
-
-    ``strict`` (identity-check fields) also refuses any code of six or more characters with two
-    or more digits: there is no reason to write such a thing into an identity check's note.
-    """
-    if "<<" in text:
-        return True
-    for token in _TOKEN.findall(text):
-        if _DOC_ALPHABET.match(token.upper()) and any(c.isdigit() for c in token):
-            return True
-        if strict and len(token) >= 6 and sum(c.isdigit() for c in token) >= 2:
-            return True
-    return False
-
-
-def no_document_number(value: str, field_name: str, *, strict: bool = True) -> str:
-    if looks_like_document_number(value, strict=strict):
-        raise Invalid(
-            "Please do not write document numbers or other long codes here: only the outcome "
-            "of the check is recorded.",
-            field=field_name,
-        )
-    return value
-
 
 @dataclass(frozen=True)
 class VerificationInput:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import Appointment, AppointmentStatus, Office
+from core.document_numbers import no_document_number
 from core.errors import Conflict, Invalid
 from core.types import utcnow
 from postcall.dispatch_models import Feedback
@@ -54,7 +55,7 @@ def clean_comment(comment: str) -> str:
     text = kept.replace("\r\n", "\n").strip()
     if len(text) > COMMENT_MAX:
         raise Invalid("At most %(max)s characters, please.", field="comment", max=COMMENT_MAX)
-    return text
+    return no_document_number(text, "comment", strict=False)
 
 
 async def give_feedback(session: AsyncSession, appointment: Appointment, rating: int,

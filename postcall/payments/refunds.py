@@ -20,6 +20,7 @@ from cases.completion import case_by_number
 from cases.milestones import MilestoneKind, reach
 from cases.models import Case, PaymentStatus
 from core.audit import Actor, record
+from core.document_numbers import no_document_number
 from core.jobs import enqueue
 from core.types import utcnow
 from postcall.payments.errors import AttemptNotFound, CaseNotFound, NotRefundable, RefundTooLarge
@@ -65,7 +66,8 @@ async def begin_refund(
         raise RefundTooLarge(amount=left)
     refund = Refund(
         case_id=case.id, attempt_id=attempt.id, public_id=new_public_id(), amount_cents=amount,
-        currency=attempt.currency, status=RefundStatus.requested.value, reason=reason[:300],
+        currency=attempt.currency, status=RefundStatus.requested.value,
+        reason=no_document_number(reason[:300], "reason", strict=False),
         created_by_id=actor.id, created_by_label=actor.label[:254], created_at=now,
         updated_at=now,
     )

@@ -12,10 +12,10 @@ from app.api.case_schemas import CheckName
 from cases.identity import (
     ALL_CHECKS,
     VerificationInput,
-    looks_like_document_number,
     validate_verification,
 )
 from cases.models import IdentityCheck
+from core.document_numbers import looks_like_document_number
 from core.errors import Invalid
 from tests.cases.conftest import VERIFIED, Desk
 

@@ -15,6 +15,7 @@ from tests.staff.test_translations import python_msgids, template_msgids
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = [
     "postcall/errors.py", "cases/errors.py", "cases/identity.py", "cases/completion.py",
+    "core/document_numbers.py",
     "app/api/clerk_cases.py", "app/pages/admin_audit.py", "app/pages/case_views.py",
 ]
 TEMPLATES = ["app/templates/admin/audit.html", "app/templates/citizen/_case.html"]
@@ -44,8 +45,8 @@ def plural_pairs() -> set[tuple[str, str]]:
 
 def test_the_collector_finds_messages() -> None:
     ids = used_msgids()
-    assert "Please do not write document numbers or other long codes here: only the outcome "\
-        "of the check is recorded." in ids
+    assert "Please do not write ID document numbers or lines of a document's machine-readable "\
+        "zone here." in ids
     assert "Audit log" in ids and "Case number" in ids
     assert ("%(num)s event", "%(num)s events") in plural_pairs()
 

@@ -37,9 +37,11 @@ async def test_feedback_opens_when_the_call_is_over_and_is_given_once(
         session.add(CallEvent(appointment_id=appointment.id, event="ended", role="clerk"))
     assert (await desk.client.get(URL, headers=bearer(token))).json()["open"] is True
     for bad in ({"rating": 6}, {"rating": "5"}, {"rating": 0}, {"comment": "ohne Note"},
-                {"rating": 3, "comment": "x" * 2001}):
+                {"rating": 3, "comment": "x" * 2001},
+                {"rating": 5, "comment": "Mein Ausweis L01X 00T47 war abgelaufen"}):
         r = await desk.client.post(URL, json=bad, headers=bearer(token))
         assert r.status_code == 422, bad
+    assert "Dokumentennummern" in r.json()["error"]["message"]
     r = await desk.client.post(URL, json={"rating": 4, "comment": "Sehr freundlich!\nDanke."},
                                headers=bearer(token))
     assert r.status_code == 201, r.text

@@ -92,6 +92,16 @@ async def _count_failure(state: AppContext, user: StaffUser | None, address: str
     return locked
 
 
+async def _audit_failure(state: AppContext, request: Request, user: StaffUser | None,
+                         address: str, why: str) -> None:
+    """A failed sign-in in the audit log: the address tried, the client, why (never the
+    password). Admins read them at /admin/audit (action ``staff.login_failed``)."""
+    async with state.db.transaction(write=True) as session:
+        record(session, Actor("anonymous", None, address), "staff.login_failed", "staff_user",
+               user.id if user is not None and user.id is not None else "",
+               {"client": client_key(request), "reason": why})
+
+
 async def login(request: Request, email: str, password: str, *, kind: str) -> tuple[
     StaffUser, NewSession
 ]:
@@ -116,6 +126,9 @@ async def login(request: Request, email: str, password: str, *, kind: str) -> tu
     checked_hash = user.password_hash if user is not None and user.active and not locked else None
     ok, new_hash = await passwords.verify(checked_hash, password)
     minutes = state.settings.login_lockout_minutes
+    if locked or not ok or user is None or user.id is None:
+        await _audit_failure(state, request, user, address,
+                             "locked" if locked else "unknown" if user is None else "wrong")
     if locked:
         raise LoginLocked(minutes=minutes)
     if not ok or user is None or user.id is None:

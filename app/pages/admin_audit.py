@@ -53,6 +53,7 @@ ACTION_LABELS: dict[str, str] = {
     "case.complete": N_("Request completed"),
     "staff.login": N_("Signed in"),
     "staff.lockout": N_("Account locked after failed sign-ins"),
+    "staff.login_failed": N_("Failed sign-in"),
     "user.create": N_("Staff account created"),
     "user.update": N_("Staff account changed"),
     "user.delete": N_("Staff account deleted"),

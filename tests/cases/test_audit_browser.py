@@ -12,7 +12,7 @@ from app.main import create_app
 from app.settings import Settings
 from core.audit import AuditEvent
 from tests.cases.conftest import ADMIN, build_desk
-from tests.conftest import live_server
+from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import PASSWORD
 from tests.staff.test_accessibility import describe, violations
@@ -30,6 +30,7 @@ async def check(page: Page, url: str, status: int = 200) -> None:
     assert found == [], f"{url}\n{describe(found)}"
 
 
+@RENDERED_ONLY
 async def test_audit_log_and_case_pass_axe(settings: Settings, browser_page: Page) -> None:
     application = create_app(settings)
     async with live_server(application) as base, httpx.AsyncClient(base_url=base) as client:

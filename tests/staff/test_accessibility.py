@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import live_server
+from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff.helpers import (
     ADMIN_EMAIL,
     PASSWORD,
@@ -61,6 +61,7 @@ async def check(page: Page, url: str, seen: list[str]) -> None:
     seen.append(url)
 
 
+@RENDERED_ONLY
 async def test_staff_and_admin_pages_pass_axe(
     settings: Settings, browser_page: Page
 ) -> None:

@@ -30,7 +30,7 @@ from tests.app.pages.call_helpers import (
 )
 from tests.app.pages.helpers import load
 from tests.chromium import have_chromium
-from tests.conftest import live_server, require
+from tests.conftest import RENDERED_ONLY, live_server, require
 
 __all__ = ["quick_hashes"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]
@@ -312,6 +312,7 @@ async def test_connection_test_echoes_the_camera(site: Site, browsers: Browsers)
 # --- accessibility -------------------------------------------------------------------------------
 
 
+@RENDERED_ONLY
 async def test_call_pages_pass_axe(site: Site, browsers: Browsers) -> None:
     citizen = await browsers.page("citizen", PHONE)
     clerk = await browsers.page("clerk", DESK)

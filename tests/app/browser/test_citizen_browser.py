@@ -22,7 +22,7 @@ from core.types import utcnow
 from tests.app.pages.helpers import load, token_of
 from tests.app.pages.seed import Seed, app_ctx, seed
 from tests.chromium import have_chromium
-from tests.conftest import live_server, require
+from tests.conftest import RENDERED_ONLY, live_server, require
 
 pytestmark = pytest.mark.browser
 
@@ -186,6 +186,7 @@ async def test_book_with_the_keyboard_only(site: Site, browser_page: Page) -> No
     assert (await load(site.app, reference)).status == "confirmed"
 
 
+@RENDERED_ONLY
 async def test_every_citizen_page_passes_axe(site: Site, browser_page: Page) -> None:
     page = browser_page
     base = site.base

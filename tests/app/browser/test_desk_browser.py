@@ -26,6 +26,7 @@ from tests.app.browser.test_call_browser import (
 )
 from tests.app.pages.call_helpers import CLERK_EMAIL, PASSWORD, quick_hashes
 from tests.app.pages.helpers import load
+from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browsers", "quick_hashes", "site"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]
@@ -136,6 +137,7 @@ async def test_clerk_admits_checks_identity_and_completes(site: Site, browsers: 
     assert (await citizen.inner_text("#case-number")).strip() == case_number
 
 
+@RENDERED_ONLY
 async def test_desk_pages_pass_axe(site: Site, browsers: Browsers) -> None:
     clerk = await browsers.page("clerk", DESK)
     citizen = await browsers.page("citizen", PHONE)

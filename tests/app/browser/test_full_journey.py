@@ -55,7 +55,7 @@ from tests.app.pages.helpers import load
 from tests.calls.test_turn import SECRET, Turn, turnserver
 from tests.cases.conftest import ADMIN, CLERK_A, build_desk
 from tests.chromium import have_chromium
-from tests.conftest import bound_socket, live_server, require, serve_on
+from tests.conftest import RENDERED_ONLY, bound_socket, live_server, require, serve_on
 from tests.postcall.notices.support import bearer, complete, configure_offices, set_appointment
 from tests.postcall.payments.fake_stripe import FakeStripe
 from tests.smtp_support import SmtpSink, wait_for
@@ -309,6 +309,7 @@ async def axe_site(settings_factory: Callable[..., Settings]) -> AsyncIterator[A
             yield AxeSite(application, base, client, stripe)
 
 
+@RENDERED_ONLY
 async def test_more_citizen_pages_pass_axe(axe_site: AxeSite, browsers: Browsers) -> None:
     site, base = axe_site, axe_site.base
     page = await browsers.page("citizen", PHONE)
@@ -403,6 +404,7 @@ async def log_in(page: Page, base: str, email: str) -> None:
     await page.wait_for_url(f"{base}/staff")
 
 
+@RENDERED_ONLY
 async def test_more_staff_pages_pass_axe(axe_site: AxeSite, browsers: Browsers) -> None:
     site, base = axe_site, axe_site.base
     clerk = await browsers.page("clerk", DESK)

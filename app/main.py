@@ -37,6 +37,7 @@ from app.metrics import install as install_metrics
 from app.middleware import LanguageMiddleware, NulGuardMiddleware, SecurityHeadersMiddleware
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
+from app.pages import admin_jobs as pages_admin_jobs
 from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
@@ -95,7 +96,7 @@ def all_routes() -> list[BaseRoute]:
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
-        pages_admin, pages_call,
+        pages_admin_jobs, pages_admin, pages_call,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

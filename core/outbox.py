@@ -21,8 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core.errors import NotFound, WrongState
 from core.jobs import Job, JobStatus
 from core.transactions import Transactions
 
@@ -93,3 +95,31 @@ async def record(db: Transactions, job: Job, worker: str, **values: Any) -> bool
         log.warning("job %s: lease lost before it was recorded", job.id)
         return False
     return True
+
+
+# --- what an admin sees and does -----------------------------------------------------------------
+
+
+async def failed_jobs(session: AsyncSession, limit: int = 200) -> list[Job]:
+    """Jobs given up (permanently failed or out of attempts), newest first."""
+    query = (select(Job).where(col(Job.status) == JobStatus.failed)
+             .order_by(col(Job.finished_at).desc(), col(Job.id).desc()).limit(limit))
+    return list((await session.execute(query)).scalars())
+
+
+async def retry(session: AsyncSession, job_id: int, now: datetime) -> Job:
+    """Give a failed job a new round of attempts, due now; ``NotFound`` for an unknown job,
+    ``WrongState`` for one that is not failed."""
+    job = await session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFound()
+    if job.status != JobStatus.failed:
+        raise WrongState()
+    job.status = JobStatus.pending.value
+    job.attempts = 0
+    job.run_after = now
+    job.finished_at = None
+    job.locked_until = None
+    job.locked_by = None
+    await session.flush()
+    return job

@@ -15,10 +15,11 @@ from tests.staff.test_translations import python_msgids, template_msgids
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = [
     "postcall/errors.py", "cases/errors.py", "cases/identity.py", "cases/completion.py",
-    "core/document_numbers.py",
+    "core/document_numbers.py", "app/pages/admin_jobs.py",
     "app/api/clerk_cases.py", "app/pages/admin_audit.py", "app/pages/case_views.py",
 ]
-TEMPLATES = ["app/templates/admin/audit.html", "app/templates/citizen/_case.html"]
+TEMPLATES = ["app/templates/admin/audit.html", "app/templates/citizen/_case.html",
+             "app/templates/admin/jobs.html"]
 # The audit log's card on the admin index (a template other areas add to as well).
 INDEX_CARD = {"Audit log", "Who did what and when."}
 CATALOGUE = ROOT / "core/locales/de/LC_MESSAGES/cases.po"

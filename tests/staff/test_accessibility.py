@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Page
 
 from app.main import create_app
 from app.settings import Settings
+from tests.app.admin.test_jobs_page import add_failed_job
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff.helpers import (
     ADMIN_EMAIL,
@@ -105,6 +106,9 @@ async def test_staff_and_admin_pages_pass_axe(
             await check(page, f"{base}/admin/services/{service_id}", seen)
             await check(page, f"{base}/admin/schedules/{schedule_id}", seen)
             await check(page, f"{base}/admin/offices/{office_id}/delete", seen)
+            await check(page, f"{base}/admin/jobs?lang={lang}", seen)  # nothing failed
+        await add_failed_job(application)
+        await check(page, f"{base}/admin/jobs", seen)  # a failed job with its retry button
 
         # A form with errors beside several fields.
         await page.goto(f"{base}/admin/offices/new")

@@ -32,7 +32,6 @@ from core.errors import NotFound, WrongState
 
 # A test makes sense until the call is over.
 TESTABLE = frozenset({
-    AppointmentStatus.reserved.value,
     AppointmentStatus.confirmed.value,
     AppointmentStatus.in_call.value,
 })
@@ -117,12 +116,18 @@ async def start(request: Request) -> Response:
     state, appointment = await _appointment(request)
     # The body after the token: a stranger learns nothing but 401.
     body = await read_json_later(request, OfferIn)
+    if appointment.status == AppointmentStatus.reserved:
+        # A reservation nobody confirmed is no reason to run a media peer.
+        raise WrongState("Please confirm your appointment first (with the link in our "
+                         "e-mail); then you can test your connection.")
     if appointment.status not in TESTABLE:
         raise WrongState()
     sdp = body.value().sdp
-    tests = _tests(state)
-    tests.check_capacity()  # before counting against the link's limit
+    # Every try counts against the link's limit, also one refused as busy: a few links cannot
+    # keep the instance's test peers taken by asking again and again.
     await state.limiter.hit("connection_test", appointment.reference)
+    tests = _tests(state)
+    tests.check_capacity()
     report, answer = await tests.start(appointment.reference, sdp)
     return JSONResponse(
         {"id": report.id, "type": "answer", "sdp": answer, "expires_at": report.expires_at,

@@ -149,6 +149,19 @@ async def test_malformed_body_and_no_token(site: CallSite) -> None:
     assert r.status_code == 401
 
 
+async def test_not_before_the_appointment_is_confirmed(site: CallSite) -> None:
+    _, token = await site.appointment(start_in=dt.timedelta(days=2), status="reserved")
+    peer = MediaPeer([], MAGENTA)
+    try:
+        r = await site.http.post("/api/v1/me/connection-test", headers=bearer(token),
+                                 json=await peer.offer())
+    finally:
+        await peer.close()
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "wrong_state")
+    assert "bestätigen Sie zuerst Ihren Termin" in r.json()["error"]["message"]
+    assert site.state.extras["connection_tests"].running == 0
+
+
 @pytest.mark.parametrize("status", ["cancelled", "completed", "expired"])
 async def test_not_after_the_appointment(site: CallSite, status: str) -> None:
     _, token = await site.appointment(start_in=dt.timedelta(days=2), status=status)
@@ -182,7 +195,8 @@ async def test_limits_per_link_and_per_instance_and_lifetime(limited: CallSite) 
         response, peer = await first.start()
         assert response.status_code == 201, response.text
         test_id = response.json()["id"]
-        # One test at a time on this instance: the next one is told to come back.
+        # One test at a time on this instance: the next one is told to come back, and the try
+        # counts against that link's limit (two an hour here).
         busy, _ = await second.start()
         assert (busy.status_code, busy.json()["error"]["code"]) == (503, "connection_test_busy")
         await peer.media_flows()
@@ -202,9 +216,14 @@ async def test_limits_per_link_and_per_instance_and_lifetime(limited: CallSite) 
         await eventually(lambda: _idle(site))
         third, _ = await first.start()
         assert (third.status_code, third.json()["error"]["code"]) == (429, "rate_limited")
-        # The limit is per link: the other appointment may still test.
+        # The limit is per link: the other appointment may still test, once: its busy try
+        # counted.
         other_response, _ = await second.start()
         assert other_response.status_code == 201, other_response.text
+        await second.close()
+        await eventually(lambda: _idle(site))
+        last, _ = await second.start()
+        assert (last.status_code, last.json()["error"]["code"]) == (429, "rate_limited")
     finally:
         await first.close()
         await second.close()

@@ -149,14 +149,19 @@ async def test_malformed_body_and_no_token(site: CallSite) -> None:
     assert r.status_code == 401
 
 
-async def test_not_before_the_appointment_is_confirmed(site: CallSite) -> None:
-    _, token = await site.appointment(start_in=dt.timedelta(days=2), status="reserved")
+async def start_for(site: CallSite, status: str) -> httpx.Response:
+    """A connection test started with a real offer for an appointment in ``status``."""
+    _, token = await site.appointment(start_in=dt.timedelta(days=2), status=status)
     peer = MediaPeer([], MAGENTA)
     try:
-        r = await site.http.post("/api/v1/me/connection-test", headers=bearer(token),
-                                 json=await peer.offer())
+        return await site.http.post("/api/v1/me/connection-test", headers=bearer(token),
+                                    json=await peer.offer())
     finally:
         await peer.close()
+
+
+async def test_not_before_the_appointment_is_confirmed(site: CallSite) -> None:
+    r = await start_for(site, "reserved")
     assert (r.status_code, r.json()["error"]["code"]) == (409, "wrong_state")
     assert "bestätigen Sie zuerst Ihren Termin" in r.json()["error"]["message"]
     assert site.state.extras["connection_tests"].running == 0
@@ -164,13 +169,7 @@ async def test_not_before_the_appointment_is_confirmed(site: CallSite) -> None:
 
 @pytest.mark.parametrize("status", ["cancelled", "completed", "expired"])
 async def test_not_after_the_appointment(site: CallSite, status: str) -> None:
-    _, token = await site.appointment(start_in=dt.timedelta(days=2), status=status)
-    peer = MediaPeer([], MAGENTA)
-    try:
-        r = await site.http.post("/api/v1/me/connection-test", headers=bearer(token),
-                                 json=await peer.offer())
-    finally:
-        await peer.close()
+    r = await start_for(site, status)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "wrong_state")
 
 

@@ -66,7 +66,10 @@ async def _clear_job_errors(session: AsyncSession, appointment_id: int,
                             case_id: int | None) -> None:
     """Jobs about this appointment or request keep their kind and outcome, not their error
     text. Job payloads hold ids only (``core/jobs.py``)."""
-    query = select(Job).where(col(Job.last_error).is_not(None))
+    ids = [str(appointment_id)] + ([str(case_id)] if case_id is not None else [])
+    # The payload text names the id (a cheap filter); its JSON says under which key.
+    query = select(Job).where(col(Job.last_error).is_not(None),
+                              or_(*[col(Job.payload).contains(i) for i in ids]))
     for job in (await session.execute(query)).scalars():
         data = job.data()
         if data.get("appointment_id") == appointment_id or (

@@ -5,6 +5,7 @@ The same count is the metric ``buero_jobs{status="failed"}``."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,18 +37,17 @@ KIND_LABELS = {
 ERROR_SHOWN = 300
 
 
-async def _concerns(jobs: list[Job], request: Request) -> dict[int, str]:
+async def _concerns(session: AsyncSession, jobs: list[Job]) -> dict[int, str]:
     """Job id → the appointment reference or case number it is about."""
     data = {job.id: job.data() for job in jobs if job.id is not None}
     appointment_ids = {d.get("appointment_id") for d in data.values()} - {None}
     case_ids = {d.get("case_id") for d in data.values()} - {None}
-    async with ctx(request).db.transaction() as session:
-        references = {appointment_id: reference for appointment_id, reference in (
-            await session.execute(select(col(Appointment.id), col(Appointment.reference))
-                                  .where(col(Appointment.id).in_(appointment_ids)))).all()}
-        cases = (await session.execute(
-            select(col(Case.id), col(Case.case_number), col(Case.reference))
-            .where(col(Case.id).in_(case_ids)))).all()
+    references = {appointment_id: reference for appointment_id, reference in (
+        await session.execute(select(col(Appointment.id), col(Appointment.reference))
+                              .where(col(Appointment.id).in_(appointment_ids)))).all()}
+    cases = (await session.execute(
+        select(col(Case.id), col(Case.case_number), col(Case.reference))
+        .where(col(Case.id).in_(case_ids)))).all()
     numbers = {case_id: number or reference for case_id, number, reference in cases}
     return {job_id: numbers.get(d.get("case_id")) or references.get(d.get("appointment_id"))
             or "" for job_id, d in data.items()}
@@ -58,7 +58,7 @@ async def jobs_page(request: Request) -> Response:
     t = translator(request)
     async with ctx(request).db.transaction() as session:
         jobs = await outbox.failed_jobs(session)
-    concerns = await _concerns(jobs, request)
+        concerns = await _concerns(session, jobs)
     rows = [{
         "id": job.id, "kind": t.gettext(KIND_LABELS[job.kind]) if job.kind in KIND_LABELS
         else job.kind,

@@ -164,7 +164,7 @@ async def require_api_user(request: HTTPConnection, *, role: str | None = None) 
         raise Unauthorized()
     user = found[1]
     _check_role(user, role)
-    request.state.staff_user = user
+    request.state.staff_user, request.state.staff_session_id = user, found[0].id
     return user
 
 
@@ -198,7 +198,7 @@ async def require_page_user(request: Request, *, role: str | None = None) -> Sta
         location = "/staff/login?next=" + quote(safe_next(target), safe="/")
         raise HTTPException(303, headers={"Location": location})
     staff_session, user = found
-    request.state.staff_user = user
+    request.state.staff_user, request.state.staff_session_id = user, staff_session.id
     csrf.bind_to_session(request, staff_session.token_hash)
     _check_role(user, role)
     return user

@@ -55,6 +55,7 @@ def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
         store=RedisRoomStore(redis) if redis is not None else None,
         bus=RedisBus(redis) if redis is not None else None,
         on_event=gate.on_event,
+        revalidate=gate.still_valid,
         ice_servers=ice_config(settings),
         limits=Limits(hello_timeout=settings.call_hello_timeout_seconds),
         now=utcnow,  # the product's one clock, also for the join window
@@ -79,7 +80,7 @@ async def start_calls(state: AppContext) -> None:
             # A blocking pool: under a burst (many rooms closing at once) a command waits for a
             # free connection instead of failing with "Too many connections".
             pool: BlockingConnectionPool[Any] = BlockingConnectionPool.from_url(
-                settings.redis_url, max_connections=200, timeout=20
+                settings.redis_url, max_connections=200, timeout=20, socket_connect_timeout=2
             )
             redis = Redis.from_pool(pool)  # type: ignore[attr-defined]  # stubs predate it
             state.extras["redis"] = redis

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.links import LinkKeys
-from booking.models import Appointment
+from booking.models import Appointment, AppointmentStatus
 from booking.service import find_by_token
 from calls.service import (
     CALLABLE,
@@ -32,6 +36,9 @@ from core.types import utcnow
 from signaling import CloseCode, Event, Grant, ProtocolError, Role
 
 log = logging.getLogger("buergerbuero.calls")
+
+# A call whose appointment was completed meanwhile goes on: the clerk completes during the call.
+STILL_ADMITTED = CALLABLE | {AppointmentStatus.completed.value}
 
 # How many rooms' clerks an instance remembers for the audit trail (the newest win).
 _CLERK_MEMORY = 4096
@@ -57,34 +64,53 @@ class CallGate:
     async def authorize(self, token: str) -> Grant | None:
         """``None`` (4401) for a token we do not know; ``ProtocolError(4403)`` for a valid token
         that may not join (now); a ``Grant`` otherwise (the hub checks the window)."""
-        now = utcnow()
-        staff: StaffRef | None = None
-        appointment: Appointment
-        role: Role
         async with self.db.transaction() as session:
-            # A link token is exactly 43 URL-safe characters (and may start with anything); a
-            # call token is longer, with its prefix.
-            if self.links.looks_like_token(token):
-                try:
-                    appointment = await find_by_token(session, self.links, token, now)
-                except Unauthorized:
-                    return None
-                role = "citizen"
-            else:
-                found = await find_call_token(session, self.secret_key, token, now)
-                if found is None:
-                    return None
-                appointment, user = found
-                if not await may_join_as_clerk(session, user, appointment.office_id):
-                    raise ProtocolError(CloseCode.FORBIDDEN, "not one of the clerk's offices")
-                staff, role = StaffRef.of(user), "clerk"
+            found = await self._lookup(session, token, utcnow())
+        if found is None:
+            return None
+        appointment, staff = found
+        if staff is False:
+            raise ProtocolError(CloseCode.FORBIDDEN, "not one of the clerk's offices")
         if appointment.status not in CALLABLE:
             raise ProtocolError(CloseCode.FORBIDDEN, f"appointment is {appointment.status}")
         window = join_window(appointment, self.join_before_minutes, self.join_after_minutes)
+        role: Role = "citizen"
         if staff is not None:
             self._remember(appointment.reference, staff)
+            role = "clerk"
         return Grant(room=appointment.reference, role=role, reference=appointment.reference,
                      opens_at=window.opens_at, closes_at=window.closes_at)
+
+    async def still_valid(self, tokens: Sequence[str]) -> list[bool]:
+        """Whether each open call's hello token still admits. The hub asks every few seconds
+        and closes (4401) the calls whose token was revoked: the clerk deactivated, logged out,
+        or no longer in the office; the token or the login expired; the appointment cancelled
+        or marked missed."""
+        now = utcnow()
+        async with self.db.transaction() as session:
+            found = [await self._lookup(session, token, now) for token in tokens]
+        return [f is not None and f[1] is not False and f[0].status in STILL_ADMITTED
+                for f in found]
+
+    async def _lookup(self, session: AsyncSession, token: str, now: datetime
+                      ) -> tuple[Appointment, StaffRef | Literal[False] | None] | None:
+        """The appointment of a token and who holds it: ``None`` for a citizen's link, the
+        clerk, or ``False`` for a clerk no longer in the appointment's office; ``None`` for a
+        token we do not know (or no longer honour)."""
+        # A link token is exactly 43 URL-safe characters (and may start with anything); a
+        # call token is longer, with its prefix.
+        if self.links.looks_like_token(token):
+            try:
+                return await find_by_token(session, self.links, token, now), None
+            except Unauthorized:
+                return None
+        found = await find_call_token(session, self.secret_key, token, now)
+        if found is None:
+            return None
+        appointment, user = found
+        if not await may_join_as_clerk(session, user, appointment.office_id):
+            return appointment, False
+        return appointment, StaffRef.of(user)
 
     async def on_event(self, reference: str, event: Event, role: Role) -> None:
         if self.count is not None:

@@ -14,7 +14,8 @@ class CallToken(SQLModel, table=True):
     """A clerk's pass into one appointment's call, given out once by the API.
 
     Only a keyed hash of the token is stored; it works for this appointment only and expires
-    with the join window (or sooner, ``BUERO_CALL_TOKEN_MINUTES``).
+    with the join window (or sooner, ``BUERO_CALL_TOKEN_MINUTES``), and with the login that
+    asked for it (``staff_session_id``: a logout deletes it).
     """
 
     __tablename__ = "call_token"
@@ -29,6 +30,12 @@ class CallToken(SQLModel, table=True):
     user_id: int = Field(
         sa_column=Column(
             Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    staff_session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_session.id", ondelete="CASCADE"), nullable=False,
+            index=True,
         )
     )
     expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -21,7 +21,7 @@ from booking.models import Appointment, AppointmentStatus
 from calls.models import CallEvent, CallToken
 from core.audit import Actor, record
 from core.errors import Conflict, WrongState
-from staff.models import StaffUser
+from staff.models import StaffSession, StaffUser
 from staff.service import staff_actor, visible_office_ids
 
 # Statuses in which the citizen and the clerk may meet in the call.
@@ -92,12 +92,14 @@ async def issue_call_token(
     appointment: Appointment,
     user: StaffUser,
     *,
+    login: int,
     window: JoinWindow,
     max_lifetime: timedelta,
     now: datetime,
 ) -> IssuedCallToken:
     """A token for ``user`` to join ``appointment``'s call, valid until the join window closes
-    (at most ``max_lifetime``). 409 when the appointment cannot be called (any more)."""
+    (at most ``max_lifetime``) and while the staff session ``login`` lasts. 409 when the
+    appointment cannot be called (any more)."""
     if appointment.status not in CALLABLE:
         raise WrongState()
     if now >= window.closes_at:
@@ -110,7 +112,8 @@ async def issue_call_token(
     token = CALL_TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = min(window.closes_at, now + max_lifetime)
     session.add(CallToken(token_hash=call_token_hash(secret_key, token),
-                          appointment_id=appointment.id, user_id=user.id, expires_at=expires_at))
+                          appointment_id=appointment.id, user_id=user.id,
+                          staff_session_id=login, expires_at=expires_at))
     record(session, staff_actor(user), "call.token", "appointment", appointment.id,
            {"reference": appointment.reference})
     await session.flush()
@@ -121,16 +124,18 @@ async def find_call_token(
     session: AsyncSession, secret_key: bytes, token: str, now: datetime
 ) -> tuple[Appointment, StaffUser] | None:
     """The appointment and the (active) staff user of a valid call token; ``None`` otherwise
-    (unknown, expired, or the account was deactivated since)."""
+    (unknown, expired, its login ended or expired, or the account was deactivated since)."""
     if not token.startswith(CALL_TOKEN_PREFIX) or len(token) > MAX_TOKEN_CHARS:
         return None
     query = (
         select(Appointment, StaffUser)
         .join(CallToken, col(CallToken.appointment_id) == col(Appointment.id))
         .join(StaffUser, col(StaffUser.id) == col(CallToken.user_id))
+        .join(StaffSession, col(StaffSession.id) == col(CallToken.staff_session_id))
         .where(
             col(CallToken.token_hash) == call_token_hash(secret_key, token),
             col(CallToken.expires_at) > now,
+            col(StaffSession.expires_at) > now,
             col(StaffUser.active).is_(True),
         )
     )

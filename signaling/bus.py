@@ -14,13 +14,15 @@ deliver ``msg`` (or ``raw``, a relayed client frame's text, sent on as it is) an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from signaling.pubsub import PubSubReader, text
+from signaling.errors import BackendUnavailable
+from signaling.pubsub import PubSubReader, reachable, text
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -109,8 +111,9 @@ class MemoryBus:
 class RedisBus:
     """Redis pub/sub: one PubSub connection per instance, one reader task.
 
-    Messages published while the Redis connection is down are lost (pub/sub keeps nothing);
-    redis-py resubscribes on reconnect and clients recover by reconnecting.
+    While Redis is away ``publish``, ``join`` and ``leave`` raise ``BackendUnavailable``; the hub
+    keeps what it must publish and sends it once Redis is back. redis-py subscribes again by
+    itself when its connection comes back (also to a restarted Redis).
     """
 
     def __init__(
@@ -155,7 +158,8 @@ class RedisBus:
         async with self._lock:
             count = self._counts.get(room, 0)
             if count == 0:
-                await self._subscribe(self.channel(room))
+                async with reachable():
+                    await self._subscribe(self.channel(room))
             self._counts[room] = count + 1
 
     async def leave(self, room: str) -> None:
@@ -165,10 +169,16 @@ class RedisBus:
                 self._counts[room] = count
                 return
             if self._counts.pop(room, None) is not None and self._reader is not None:
-                await self._reader.pubsub.unsubscribe(self.channel(room))
+                # Unsubscribing fails only while Redis is away; its return drops the old
+                # subscriptions anyway, and redis-py subscribes again only to what is left.
+                with contextlib.suppress(BackendUnavailable):
+                    async with reachable():
+                        await self._reader.pubsub.unsubscribe(self.channel(room))
 
     async def publish(self, room: str, envelope: Envelope) -> None:
-        await self.client.publish(self.channel(room), json.dumps(envelope, separators=(",", ":")))
+        async with reachable():
+            await self.client.publish(self.channel(room),
+                                      json.dumps(envelope, separators=(",", ":")))
 
     def _on_message(self, message: dict[str, Any]) -> None:
         room_prefix = f"{self.prefix}room:"

@@ -10,7 +10,7 @@ class CloseCode(IntEnum):
     NORMAL = 1000  # bye, end, ended
     GOING_AWAY = 1001  # the instance shuts down, or an idle connection is dropped
     INTERNAL_ERROR = 1011  # the authorizer or the room store failed
-    TRY_AGAIN_LATER = 1013  # the connection cannot keep up with its outgoing messages
+    TRY_AGAIN_LATER = 1013  # cannot keep up with its messages, or the room store is away
 
     # Protocol codes; each is preceded by {"type": "error", "code": <code>}.
     BAD_MESSAGE = 4400  # malformed JSON, unknown type, wrong fields, before hello, second hello
@@ -38,3 +38,10 @@ class ProtocolError(Exception):
         super().__init__(f"{int(code)}: {reason}")
         self.code = code
         self.reason = reason
+
+
+class BackendUnavailable(Exception):
+    """The shared room store or the bus (Redis) cannot be reached right now.
+
+    Not a protocol error: the hub keeps running calls going, queues what it must tell other
+    instances, and asks new connections to try again later (1013)."""

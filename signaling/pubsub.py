@@ -2,8 +2,9 @@
 
 The signalling bus (``signaling/bus.py``) and anything else that listens on Redis pub/sub (the
 availability cache's invalidations) read the same way: ``get_message`` in a loop, a failed read
-logged and retried (redis-py reconnects and subscribes again by itself), and on close the task
-stopped before the connection is closed. This module imports nothing of the product.
+retried (redis-py reconnects and subscribes again by itself) and logged once per outage, not per
+try; on close the task is stopped before the connection is closed. ``reachable()`` turns Redis'
+connection failures into ``BackendUnavailable``. This module imports nothing of the product.
 """
 
 from __future__ import annotations
@@ -11,10 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from signaling.errors import BackendUnavailable
+
 log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def reachable() -> AsyncIterator[None]:
+    """Redis' connection failures as ``BackendUnavailable`` (callers ride out the outage)."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        raise BackendUnavailable(str(error) or type(error).__name__) from error
 
 Handle = Callable[[dict[str, Any]], None]
 """Called with every message redis-py reads (subscriptions and messages); must not block."""
@@ -36,16 +52,23 @@ class PubSubReader:
             self._task = asyncio.create_task(self._read(), name=self._name)
 
     async def _read(self) -> None:
+        failing_since: float | None = None
         while True:
             try:
                 message = await self.pubsub.get_message(timeout=None)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("reading %s from Redis pub/sub failed; retrying", self._name,
-                            exc_info=True)
+            except Exception as error:
+                if failing_since is None:  # one line per outage, not one per try
+                    failing_since = time.monotonic()
+                    log.warning("reading %s from Redis pub/sub failed (%s); retrying",
+                                self._name, error or type(error).__name__)
                 await asyncio.sleep(0.5)
                 continue
+            if failing_since is not None:
+                log.warning("reading %s from Redis pub/sub works again after %.1f s",
+                            self._name, time.monotonic() - failing_since)
+                failing_since = None
             if message:
                 self._handle(message)
 

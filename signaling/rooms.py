@@ -12,28 +12,20 @@ other ``peer-left``; the clerk's ``end`` gives the citizen ``ended`` and closes 
 citizen; a newer connection of a role replaces the older (4409, the other side gets
 ``peer-reconnected`` and a fresh ``start`` when admitted).
 
-Wiring (the app wraps its WebSocket in a ``Connection``; ``hub`` lives in the lifespan)::
-
-    hub = Hub(authorize, store=RedisRoomStore(redis) or None, bus=RedisBus(redis) or None,
-              on_event=record_event, ice_servers=IceConfig(stun, turn, secret, ttl))
-    await hub.start()                       # lifespan startup; ``await hub.aclose()`` at shutdown
-
-    async def call(websocket):              # WebSocket /ws/call
-        await websocket.accept()
-        await hub.serve(StarletteConnection(websocket), receive_frame(websocket))
-
+Wiring (``app/calls.py``): ``Hub(authorize, store=, bus=, on_event=, ice_servers=, revalidate=)``
+lives in the lifespan (``await hub.start()``, ``await hub.aclose()``); the WebSocket endpoint
+accepts and calls ``await hub.serve(connection, receive)``.
 ``serve`` attaches the connection (the hello timer starts), feeds each frame, and detaches when
 ``receive()`` returns ``None`` (client gone) or the hub closed the connection. Lower level:
 ``session = hub.attach(conn)``; ``await session.feed(frame)`` per frame, in order;
 ``await session.detach()`` once the socket is gone; ``session.wait_closed()``.
 
 Dead peers: rely on the ASGI server's WebSocket pings (uvicorn ``ws_ping_interval`` and
-``ws_ping_timeout``, 20 s each by default): a peer that stops answering is disconnected, the
-endpoint's receive ends and the hub tells the other side ``peer-left``. On the write side a send
-that does not finish within ``Limits.send_timeout`` drops the connection. ``sweep()`` (run every
-``Limits.sweep_interval`` by the hub itself) refreshes presence leases in the store — so a crashed
-instance's connections stop counting as present — and, only if ``Limits.idle_timeout`` is set,
-closes connections silent that long; leave that unset unless every client sends ``ping``.
+``ws_ping_timeout``, 20 s each by default): a peer that stops answering is disconnected and the
+other side hears ``peer-left``; a send that does not finish within ``Limits.send_timeout`` drops
+the connection. ``sweep()`` (``signaling.upkeep``, run by the hub itself) refreshes presence
+leases, tells a peer when the other instance died, enforces the join window and revocation, and
+brings the hub back after a store outage (``signaling.outage``), during which calls go on.
 Keep uvicorn's ``ws_max_size`` above 64 KiB (its default is 16 MiB) so oversized frames reach the
 hub and get 4413 rather than the server's 1009.
 """
@@ -49,8 +41,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signaling.bus import Bus, Envelope, MemoryBus
-from signaling.errors import CloseCode, ProtocolError
+from signaling.errors import BackendUnavailable, CloseCode, ProtocolError
 from signaling.grants import Authorizer, Event, EventSink, Grant, IceServers, Role, other_role
+from signaling.outage import Outage
 from signaling.protocol import (
     Admit,
     Bye,
@@ -63,6 +56,7 @@ from signaling.protocol import (
 )
 from signaling.session import Connection, Limits, Session
 from signaling.store import MemoryRoomStore, RoomSnapshot, RoomStore
+from signaling.upkeep import Revalidator, Upkeep
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +84,7 @@ class Hub:
         limits: Limits | None = None,
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        revalidate: Revalidator | None = None,
     ) -> None:
         self.store: RoomStore = store or MemoryRoomStore()
         self.bus: Bus = bus or MemoryBus()
@@ -99,10 +94,12 @@ class Hub:
         self._authorize = authorize
         self._on_event = on_event
         self._ice_servers = ice_servers
-        self._now = now
-        self._monotonic = monotonic
+        self.now = now
+        self.monotonic = monotonic
         self._sessions: dict[str, Session] = {}
         self._rooms: dict[str, _LocalRoom] = {}
+        self.outage = Outage(self.bus, monotonic, self.limits.recovery_grace, self._tell_joined)
+        self._upkeep = Upkeep(self, revalidate)
         self._maintenance: asyncio.Task[None] | None = None
         self._started = False
 
@@ -145,7 +142,7 @@ class Hub:
         """Register a freshly accepted connection; the hello timer starts now."""
         if not self._started:
             raise RuntimeError("the hub is not started")
-        session = Session(self, conn, self.limits, self._monotonic)
+        session = Session(self, conn, self.limits, self.monotonic)
         self._sessions[session.id] = session
         return session
 
@@ -190,13 +187,26 @@ class Hub:
 
     async def is_waiting(self, room: str) -> bool:
         """A citizen is in the room and no call is running (for the clerk agenda)."""
-        return (await self.store.snapshot(room)).waiting
+        return (await self.snapshot(room)).waiting
 
     async def waiting_rooms(self, rooms: Sequence[str]) -> set[str]:
-        return await self.store.waiting(rooms)
+        """The rooms with a waiting citizen; none known while the store is away."""
+        try:
+            return await self.store.waiting(rooms)
+        except BackendUnavailable as error:
+            self.outage.failed(error)
+            return set()
 
     async def snapshot(self, room: str) -> RoomSnapshot:
-        return await self.store.snapshot(room)
+        try:
+            return await self.store.snapshot(room)
+        except BackendUnavailable as error:
+            self.outage.failed(error)
+            return RoomSnapshot()
+
+    def sessions(self) -> list[Session]:
+        """This instance's connections (a copy: safe to close them while iterating)."""
+        return list(self._sessions.values())
 
     @property
     def connections(self) -> int:
@@ -207,7 +217,7 @@ class Hub:
     async def handle_frame(self, session: Session, frame: str | bytes) -> None:
         if session.state in ("closing", "closed"):
             return
-        now = session.last_seen = self._monotonic()
+        now = session.last_seen = self.monotonic()
         turn = session.lock
         if not turn.take():  # a join or the teardown is under way
             await turn.acquire()
@@ -238,10 +248,15 @@ class Hub:
                     if peer is not None and peer.state == "joined":
                         peer.deliver(raw)
                         return
-                await self.bus.publish(grant.room, {"to": to, "raw": raw})
+                await self._publish(grant.room, {"to": to, "raw": raw})
         except ProtocolError as error:
             log.info("%r closed with %d: %s", session, error.code, error.reason)
             session.close(error.code)
+        except BackendUnavailable as error:
+            # Only a join gets here (a joined connection's messages wait in the backlog): the
+            # client tries again in a moment, 1013 is not final.
+            self.outage.failed(error)
+            session.close(CloseCode.TRY_AGAIN_LATER)
         except Exception:
             log.exception("%r: handling a message failed", session)
             session.close(CloseCode.INTERNAL_ERROR)
@@ -266,7 +281,7 @@ class Hub:
         elif grant.role != "clerk":
             raise ProtocolError(CloseCode.FORBIDDEN, f"{message.type} is for the clerk")
         elif isinstance(message, Admit):
-            await self._admit(session, grant)
+            await self.admit(session)
         elif isinstance(message, End):
             await self._end(session, grant)
 
@@ -282,9 +297,10 @@ class Hub:
             return
         if grant is None:
             raise ProtocolError(CloseCode.UNAUTHORIZED, "token refused")
-        if not grant.is_open(self._now()):
+        if not grant.is_open(self.now()):
             raise ProtocolError(CloseCode.FORBIDDEN, "outside the join window")
         session.grant = grant
+        session.token = token
         room, role = grant.room, grant.role
         # Subscribe before claiming the role: a replacement published right after must arrive.
         await self.bus.join(room)
@@ -306,7 +322,7 @@ class Hub:
         session.state = "joined"
         self._rooms.setdefault(room, _LocalRoom()).by_role[role] = session
         session.deliver(Welcome(role, grant.reference, self._ice_for(grant)).to_dict())
-        await self._emit(grant, "joined", role)
+        await self.emit(grant, "joined", role)
         peer = other_role(role)
         if result.previous_live and result.peer_present:
             await self._publish(room, {"to": peer, "msg": {"type": "peer-reconnected"}})
@@ -325,24 +341,38 @@ class Hub:
             grant.room, {"to": peer, "msg": {"type": "start", "initiator": peer == "clerk"}}
         )
         session.deliver({"type": "start", "initiator": grant.role == "clerk"})
-        await self._emit(grant, "connected", grant.role)
+        await self.emit(grant, "connected", grant.role)
 
-    async def _admit(self, session: Session, grant: Grant) -> None:
-        result = await self.store.admit(grant.room, session.id)
+    async def admit(self, session: Session) -> None:
+        """The clerk's ``admit``; while the store is away it waits for the store's return."""
+        grant = session.grant
+        assert grant is not None  # joined
+        try:
+            result = await self.store.admit(grant.room, session.id)
+        except BackendUnavailable as error:
+            self.outage.failed(error)
+            session.admit_pending = True
+            return
+        session.admitted = True
         if result is None or not result.changed:
             return  # replaced meanwhile, or admitted already: nothing new to do
-        await self._emit(grant, "admitted", "clerk")
+        await self.emit(grant, "admitted", "clerk")
         if result.citizen_present:
             await self._start(session, grant)
 
     async def _end(self, session: Session, grant: Grant) -> None:
-        if await self.store.end(grant.room, session.id):
+        try:
+            ended = await self.store.end(grant.room, session.id)
+        except BackendUnavailable as error:
+            self.outage.failed(error)
+            ended = True  # the citizen still hears it once the bus is back
+        if ended:
             await self._publish(
                 grant.room,
                 {"to": "citizen", "msg": {"type": "ended"}, "close": int(CloseCode.NORMAL),
                  "silent": True},
             )
-            await self._emit(grant, "ended", "clerk")
+            await self.emit(grant, "ended", "clerk")
         session.silent = True
         session.close(CloseCode.NORMAL)
 
@@ -368,13 +398,17 @@ class Hub:
             try:
                 if grant is not None and session.holder:
                     session.holder = False
-                    left = await self.store.leave(grant.room, grant.role, session.id)
+                    try:
+                        left = await self.store.leave(grant.room, grant.role, session.id)
+                    except BackendUnavailable as error:
+                        self.outage.failed(error)  # our lease lapses; the peer-left waits
+                        left = True
                     if left and not session.silent:
                         await self._publish(
                             grant.room,
                             {"to": other_role(grant.role), "msg": {"type": "peer-left"}},
                         )
-                        await self._emit(grant, "left", grant.role)
+                        await self.emit(grant, "left", grant.role)
             except Exception:
                 log.exception("%r: leaving the room failed", session)
             finally:
@@ -400,7 +434,12 @@ class Hub:
     # --- the bus -----------------------------------------------------------------------------
 
     async def _publish(self, room: str, envelope: Envelope) -> None:
-        await self.bus.publish(room, envelope)
+        await self.outage.publish(room, envelope)
+
+    def _tell_joined(self, message: dict[str, Any]) -> None:
+        for session in self._sessions.values():
+            if session.state == "joined":
+                session.deliver(message)
 
     def _route(self, room: str, envelope: Envelope) -> None:
         """Deliver an envelope from the bus to this instance's matching connection."""
@@ -448,7 +487,7 @@ class Hub:
             log.exception("building ICE servers failed; sending none")
             return []
 
-    async def _emit(self, grant: Grant, event: Event, role: Role) -> None:
+    async def emit(self, grant: Grant, event: Event, role: Role) -> None:
         if self._on_event is None:
             return
         try:
@@ -459,31 +498,9 @@ class Hub:
     # --- maintenance -------------------------------------------------------------------------
 
     async def sweep(self) -> None:
-        """Refresh presence leases of local connections; close connections that never said
-        hello (a backstop for the timer), that are idle past ``idle_timeout``, or whose role
-        the store no longer gives them (a replacement whose message was lost)."""
-        now = self._monotonic()
-        limits = self.limits
-        holders: list[Session] = []
-        for session in list(self._sessions.values()):
-            if session.state == "new" and now - session.created >= limits.hello_timeout:
-                session.close(CloseCode.HELLO_TIMEOUT)
-            elif session.state != "joined":
-                continue
-            elif limits.idle_timeout is not None and now - session.last_seen >= limits.idle_timeout:
-                session.close(CloseCode.GOING_AWAY)
-            elif session.holder and session.grant is not None:
-                holders.append(session)
-        if not holders:
-            return
-        results = await self.store.refresh(
-            [(s.grant.room, s.grant.role, s.id) for s in holders if s.grant is not None]
-        )
-        for session, still_holder in zip(holders, results, strict=True):
-            if not still_holder and session.state == "joined":
-                session.holder = False
-                session.silent = True
-                session.close(CloseCode.REPLACED)
+        """Leases, the join window, revoked tokens, the way back from an outage
+        (``signaling.upkeep``); the hub runs it every ``Limits.sweep_interval``."""
+        await self._upkeep.sweep()
 
     async def _maintain(self) -> None:
         while True:

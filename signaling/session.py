@@ -61,9 +61,12 @@ class Limits:
     authorize_timeout: float = 10.0  # a hanging authorizer closes with 1011
     send_timeout: float = 10.0  # a send that takes longer closes the connection (dead peer)
     outbox_size: int = 1024  # queued outgoing messages before the connection is dropped (1013)
-    sweep_interval: float = 15.0  # how often the hub refreshes presence leases
+    sweep_interval: float = 3.0  # how often the hub refreshes presence leases (store lease 10 s)
     idle_timeout: float | None = None  # close connections silent this long (clients must ping)
     room_grace: timedelta = timedelta(hours=1)  # room state outlives the join window by this
+    window_warning: timedelta = timedelta(minutes=5)  # ``window-closing`` this long before
+    revalidate_interval: float = 5.0  # how often open connections' tokens are checked again
+    recovery_grace: float = 8.0  # after a store outage, lapsed peer leases get this to heal
 
 
 class Turn:
@@ -145,6 +148,11 @@ class Session:
         self.holder = False  # the store names this connection as the holder of its role
         self.subscribed = False  # counted in the bus subscription of its room
         self.silent = False  # leave without telling the peer (after end, ended, replace)
+        self.token = ""  # the hello token, checked again while the connection lives
+        self.admitted = False  # saw the citizen admitted (restored should the store lose it)
+        self.admit_pending = False  # the clerk's admit waits for the store to come back
+        self.peer_present = False  # was told the peer is there (start, peer-waiting, ...)
+        self.warned = False  # was told the join window closes soon
         self.close_code: int | None = None
         self.lock = Turn()  # one message at a time; teardown waits for it
         self._hub = hub
@@ -211,9 +219,12 @@ class Session:
         if isinstance(message, dict):
             kind = message.get("type")
             if kind == "start":
-                self.started = True
+                self.started = self.admitted = self.peer_present = True
             elif kind in _STOPS:
                 self.started = False
+                self.peer_present = kind == "peer-reconnected"
+            elif kind == "peer-waiting":
+                self.peer_present = True
         if not self._writing and not self._outbox and not self._is_closed:
             self._send_now(message)
             return

@@ -7,7 +7,11 @@ instances racing for the same role cannot both win.
 
 Presence is a lease: each holder entry carries an expiry that the hub refreshes while the
 connection lives (``Hub.sweep``). A crashed instance cannot leave a ghost citizen "waiting" for
-longer than one lease.
+longer than one lease, and the peer's hub sees the lapsed lease (``Presence.peer ==
+"expired"``) and tells its connection ``peer-left``. A store that lost its state (Redis restarted
+without persistence, a flush) is filled again by the refresh: a holder whose entry is gone takes
+its role back, with the admission it knew of (``Presence.held == "reclaimed"``); only a holder
+whose role another connection took is told it lost it (``"lost"``).
 """
 
 from __future__ import annotations
@@ -16,14 +20,37 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from signaling.grants import Role, other_role
+from signaling.pubsub import reachable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-DEFAULT_LEASE_SECONDS = 60.0
+# A lease this short lets the living instance notice a dead one's connection within about
+# lease + sweep interval (CONTRACT: peer-left within 15 s); the hub refreshes every few seconds.
+DEFAULT_LEASE_SECONDS = 10.0
+
+Held: TypeAlias = Literal["held", "reclaimed", "lost"]
+PeerState: TypeAlias = Literal["absent", "live", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A connection's claim on a role, as the hub refreshes it."""
+
+    room: str
+    role: Role
+    conn: str
+    keep_until: datetime  # the room state's lifetime, should the claim have to be made again
+    admitted: bool  # the connection has seen the citizen admitted (restored with the claim)
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    held: Held  # still ours; taken back after the store lost it; or another connection's now
+    peer: PeerState  # the other role: no entry, a running lease, or a lapsed one (gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +100,9 @@ class RoomStore(Protocol):
         """End the room; ``False`` unless ``conn`` holds the clerk role and it had not ended."""
         ...
 
-    async def refresh(self, holders: Sequence[tuple[str, Role, str]]) -> list[bool]:
-        """Extend the leases of (room, role, conn); ``False`` where conn no longer holds it."""
+    async def refresh(self, holders: Sequence[Holding]) -> list[Presence]:
+        """Extend the leases of the holders; claim the role again where the store has no holder
+        for it (state lost); ``lost`` where another connection holds it now."""
         ...
 
     async def snapshot(self, room: str) -> RoomSnapshot: ...
@@ -162,19 +190,27 @@ class MemoryRoomStore:
         state.admitted = False
         return True
 
-    async def refresh(self, holders: Sequence[tuple[str, Role, str]]) -> list[bool]:
+    async def refresh(self, holders: Sequence[Holding]) -> list[Presence]:
         now = self._clock()
         for room in list(self._rooms):
             self._room(room)  # drop rooms past their keep time
         results = []
-        for room, role, conn in holders:
-            state = self._rooms.get(room)
-            holder = state.holders.get(role) if state else None
-            if state is None or holder is None or holder[0] != conn:
-                results.append(False)
+        for h in holders:
+            state = self._rooms.get(h.room)
+            holder = state.holders.get(h.role) if state else None
+            held: Held = "held"
+            if holder is not None and holder[0] != h.conn:
+                results.append(Presence("lost", "absent"))
                 continue
-            state.holders[role] = (conn, now + self.lease_seconds)
-            results.append(True)
+            if state is None or holder is None:
+                held = "reclaimed"
+                state = self._rooms.setdefault(h.room, _Room())
+                state.keep_until = max(state.keep_until, h.keep_until.timestamp())
+                state.admitted = state.admitted or (h.admitted and not state.ended)
+            state.holders[h.role] = (h.conn, now + self.lease_seconds)
+            peer = state.holders.get(other_role(h.role))
+            results.append(Presence(held, "absent" if peer is None
+                                    else "live" if peer[1] > now else "expired"))
         return results
 
     async def snapshot(self, room: str) -> RoomSnapshot:
@@ -238,12 +274,27 @@ end
 return 0
 """
 
+# A holder refreshes its lease; where the store has no holder for the role (it lost its state)
+# the holder claims it again, with the admission it knew of. Returns {held, peer}: held 1 ours,
+# 2 claimed again, 0 another connection's; peer 0 no entry, 1 live, 2 lease lapsed.
 _REFRESH = _NOW + """
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  redis.call('HSET', KEYS[1], ARGV[1] .. ':until', ms(now + tonumber(ARGV[3])))
-  return 1
+local key, role, conn, other = KEYS[1], ARGV[1], ARGV[2], ARGV[5]
+local h = redis.call('HMGET', key, role, other, other .. ':until', 'ended', 'keep_until')
+local held = 1
+if h[1] and h[1] ~= conn then return {0, 0} end
+if not h[1] then
+  held = 2
+  local keep = math.max(tonumber(h[5]) or 0, tonumber(ARGV[4]))
+  redis.call('HSET', key, role, conn, 'keep_until', ms(keep))
+  if ARGV[6] == '1' and h[4] ~= '1' then redis.call('HSET', key, 'admitted', '1') end
+  redis.call('PEXPIREAT', key, ms(keep))
 end
-return 0
+redis.call('HSET', key, role .. ':until', ms(now + tonumber(ARGV[3])))
+local peer = 0
+if h[2] then
+  if live(h[3]) then peer = 1 else peer = 2 end
+end
+return {held, peer}
 """
 
 _ADMIT = _NOW + """
@@ -273,6 +324,10 @@ local function flag(b) if b then return 1 end return 0 end
 return {flag(h[1] and live(h[2])), flag(h[3] and live(h[4])), flag(h[5] == '1'),
         flag(h[6] == '1')}
 """
+
+
+_HELD: tuple[Held, Held, Held] = ("lost", "held", "reclaimed")
+_PEER: tuple[PeerState, PeerState, PeerState] = ("absent", "live", "expired")
 
 
 def _text(value: Any) -> str:
@@ -314,9 +369,10 @@ class RedisRoomStore:
             role, other_role(role), conn, self.lease_ms, int(keep_until.timestamp() * 1000),
             self._now(),
         ]
-        status, prev, prev_live, peer, admitted = await self._join(
-            keys=[self.key(room)], args=args
-        )
+        async with reachable():
+            status, prev, prev_live, peer, admitted = await self._join(
+                keys=[self.key(room)], args=args
+            )
         if _text(status) == "refused":
             return JoinResult(refused=True)
         return JoinResult(
@@ -327,33 +383,42 @@ class RedisRoomStore:
         )
 
     async def leave(self, room: str, role: Role, conn: str) -> bool:
-        return bool(await self._leave(keys=[self.key(room)], args=[role, conn]))
+        async with reachable():
+            return bool(await self._leave(keys=[self.key(room)], args=[role, conn]))
 
     async def admit(self, room: str, conn: str) -> AdmitResult | None:
-        changed, present = await self._admit(keys=[self.key(room)], args=[conn, self._now()])
+        async with reachable():
+            changed, present = await self._admit(keys=[self.key(room)],
+                                                 args=[conn, self._now()])
         if int(changed) < 0:
             return None
         return AdmitResult(bool(changed), bool(present))
 
     async def end(self, room: str, conn: str) -> bool:
-        return bool(await self._end(keys=[self.key(room)], args=[conn]))
+        async with reachable():
+            return bool(await self._end(keys=[self.key(room)], args=[conn]))
 
-    async def refresh(self, holders: Sequence[tuple[str, Role, str]]) -> list[bool]:
+    async def refresh(self, holders: Sequence[Holding]) -> list[Presence]:
         if not holders:
             return []
-        async with self.client.pipeline(transaction=False) as pipe:
-            for room, role, conn in holders:
-                await self._refresh(keys=[self.key(room)],
-                                    args=[role, conn, self.lease_ms, self._now()], client=pipe)
-            return [bool(result) for result in await pipe.execute()]
+        async with reachable(), self.client.pipeline(transaction=False) as pipe:
+            for h in holders:
+                keep = int(h.keep_until.timestamp() * 1000)
+                args: list[str | int] = [h.role, h.conn, self.lease_ms, keep,
+                                         other_role(h.role), int(h.admitted), self._now()]
+                await self._refresh(keys=[self.key(h.room)], args=args, client=pipe)
+            results = await pipe.execute()
+        return [Presence(_HELD[int(held)], _PEER[int(peer)]) for held, peer in results]
 
     async def snapshot(self, room: str) -> RoomSnapshot:
-        return self._to_snapshot(await self._snapshot(keys=[self.key(room)], args=[self._now()]))
+        async with reachable():
+            result = await self._snapshot(keys=[self.key(room)], args=[self._now()])
+        return self._to_snapshot(result)
 
     async def waiting(self, rooms: Sequence[str]) -> set[str]:
         if not rooms:
             return set()
-        async with self.client.pipeline(transaction=False) as pipe:
+        async with reachable(), self.client.pipeline(transaction=False) as pipe:
             for room in rooms:
                 await self._snapshot(keys=[self.key(room)], args=[self._now()], client=pipe)
             results = await pipe.execute()

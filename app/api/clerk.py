@@ -162,7 +162,7 @@ async def call_token(request: Request) -> Response:
         found = await appointment_for_staff(session, user, request.path_params["reference"])
         office = await session.get(Office, found.office_id)
         issued = await issue_call_token(
-            session, state.secret_key, found, user,
+            session, state.secret_key, found, user, login=request.state.staff_session_id,
             window=join_window(found, settings.join_before_minutes, settings.join_after_minutes),
             max_lifetime=timedelta(minutes=settings.call_token_minutes), now=now,
         )

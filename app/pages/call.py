@@ -95,6 +95,9 @@ SHARED_TEXTS: dict[str, str] = {
     "state-refused": N_("Not connected"),
     "state-replaced": N_("Not connected"),
     "state-ended": N_("The call has ended"),
+    "notice-interrupted": N_("The connection to the office's server is interrupted. Your call "
+                             "goes on; please stay on this page."),
+    "notice-window-closing": N_("The video room closes at %(time)s."),
 }
 
 CITIZEN_TEXTS: dict[str, str] = {
@@ -257,6 +260,7 @@ async def clerk_call_token(request: Request) -> Response:
                              state.settings.join_after_minutes)
         issued = await issue_call_token(
             session, state.secret_key, appointment, user, window=window,
+            login=request.state.staff_session_id,
             max_lifetime=timedelta(minutes=state.settings.call_token_minutes), now=now)
     return JSONResponse({"token": issued.token, "expires_at": issued.expires_at.isoformat()},
                         headers={"Cache-Control": "no-store"})

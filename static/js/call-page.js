@@ -3,7 +3,7 @@
 // camera and the other side's sound, and the call itself. The elements are the ones of
 // app/templates/call/_call_parts.html.
 
-import { CallClient, remoteView } from "./call.js";
+import { CallClient, format, remoteView } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
 
 const $ = (id) => document.getElementById(id);
@@ -39,6 +39,29 @@ export function showResult(text, kind = "info") {
   p.textContent = text;
   result.append(p);
   result.hidden = false;
+}
+
+/**
+ * Shows the server's notices in #call-notice: the connection to the office's server is
+ * interrupted (hidden again once restored), or when the video room closes.
+ */
+export function showNotice(detail, texts) {
+  const notice = $("call-notice");
+  if (!notice) return;
+  if (detail.kind === "restored") {
+    notice.hidden = true;
+    notice.textContent = "";
+    return;
+  }
+  if (detail.kind === "interrupted") {
+    notice.textContent = texts["notice-interrupted"] || "";
+  } else if (detail.kind === "window-closing") {
+    const lang = document.documentElement.lang || undefined;
+    const time = detail.closesAt.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+    notice.textContent = format(texts["notice-window-closing"], { time });
+  }
+  notice.dataset.kind = detail.kind;
+  notice.hidden = !notice.textContent;
 }
 
 /** Names the connection's state (a CallClient status) in #connection-state. */
@@ -86,9 +109,10 @@ export function pageRemote() {
  * signalling `hello`; onStatus(status) and onClosed(code) are the page's; `remote` shows and
  * hides the other side's video. Returns the CallClient; `extra` adds listeners by event name.
  */
-export function startCall({ token, devices, remote, onStatus, onClosed, extra = {} }) {
+export function startCall({ token, devices, remote, onStatus, onClosed, texts, extra = {} }) {
   const client = new CallClient({ token, localStream: () => devices.stream });
   client.addEventListener("status", (event) => onStatus(event.detail.status));
+  client.addEventListener("notice", (event) => showNotice(event.detail, texts));
   client.addEventListener("remote-stream", (event) => remote.show(event.detail.stream));
   client.addEventListener("remote-gone", remote.hide);
   for (const [name, listener] of Object.entries(extra)) client.addEventListener(name, listener);

@@ -14,6 +14,9 @@
 //   "remote-gone"  {}                the remote stream ended (peer left, call reset)
 //   "closed"       {code, reason}    the call is over for this page; no more reconnects
 //   "pc"           {pc}              a new RTCPeerConnection (for statistics)
+//   "notice"       {kind, closesAt?} interrupted | restored (the server lost and regained its
+//                                    store; the call goes on) | window-closing (the video room
+//                                    closes at closesAt, a Date)
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const PING_EVERY_MS = 15000;
@@ -286,6 +289,13 @@ export class CallClient extends EventTarget {
       case "ended":
         this._resetPeer();
         this._setStatus("ended");
+        break;
+      case "interrupted":
+      case "restored":
+        this._emit("notice", { kind: message.type });
+        break;
+      case "window-closing":
+        this._emit("notice", { kind: message.type, closesAt: new Date(message.closes_at) });
         break;
       case "error":
         // The close that follows carries the same code; _onClose decides.

@@ -89,7 +89,7 @@ async function join() {
   remember(true);
   joinButton.hidden = true;
   leaveButton.hidden = false;
-  client = startCall({ token, devices, remote, onStatus: setState, onClosed: finished });
+  client = startCall({ token, devices, remote, texts, onStatus: setState, onClosed: finished });
 }
 
 function finished(code) {

@@ -146,7 +146,7 @@ function connect() {
   result.hidden = true;
   endButton.disabled = false;
   client = startCall({
-    token, devices, remote, onStatus: setState, onClosed: finished,
+    token, devices, remote, texts, onStatus: setState, onClosed: finished,
     extra: { pc: (event) => watchQuality(event.detail.pc) },
   });
 }

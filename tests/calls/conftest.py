@@ -143,3 +143,28 @@ async def serve_site(settings: Settings) -> AsyncIterator[CallSite]:
 async def site(settings: Settings) -> AsyncIterator[CallSite]:
     async with serve_site(settings) as served:
         yield served
+
+
+@dataclass
+class Instances:
+    """Two app instances (two uvicorns) on one database and one Redis."""
+
+    app_a: Starlette
+    base_a: str
+    http_a: httpx.AsyncClient
+    app_b: Starlette
+    base_b: str
+    http_b: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def two_instances(settings: Settings, redis_url: str) -> AsyncIterator[Instances]:
+    shared = settings.model_copy(update={"redis_url": redis_url})
+    app_a, app_b = create_app(shared), create_app(shared)
+    async with (
+        live_server(app_a) as base_a,
+        live_server(app_b) as base_b,
+        httpx.AsyncClient(base_url=base_a, timeout=30) as http_a,
+        httpx.AsyncClient(base_url=base_b, timeout=30) as http_b,
+    ):
+        yield Instances(app_a, base_a, http_a, app_b, base_b, http_b)

@@ -57,6 +57,14 @@ class Signal:
         await self.send({"type": "hello", "token": token})
         return await self.expect("welcome")
 
+    async def nothing(self, quiet: float = 0.3) -> None:
+        """No message and no close for a while."""
+        try:
+            message = await asyncio.wait_for(self.ws.recv(), quiet)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {message!r}")
+
     async def closed_with(self, code: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
         """Read until the server closes; the close code and the ``error`` message before it
         must both be ``code``. Returns the messages read on the way."""
@@ -117,6 +125,7 @@ class MediaPeer:
         self.pc = RTCPeerConnection(ice_config(servers, relay_only=relay_only))
         self.pc.addTrack(ColourTrack(yuv))
         self.frames: list[av.VideoFrame] = []
+        self.received = 0  # every video frame that arrived
         self.got_frames = asyncio.Event()
         self.connected = asyncio.Event()
         self._wanted = frames_wanted
@@ -137,6 +146,7 @@ class MediaPeer:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
+                self.received += 1
                 if len(self.frames) < self._wanted:
                     self.frames.append(frame)
                 if len(self.frames) >= self._wanted:

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -28,23 +29,28 @@ pytestmark = pytest.mark.usefixtures("office_hours")
 class Room:
     """A room with a call running, to show abuse elsewhere does not disturb it."""
 
-    def __init__(self, citizen: Signal, clerk: Signal) -> None:
-        self.citizen, self.clerk = citizen, clerk
+    def __init__(self, reference: str, citizen: Signal, clerk: Signal,
+                 welcome: dict[str, Any]) -> None:
+        self.reference, self.citizen, self.clerk = reference, citizen, clerk
+        self.welcome = welcome  # the clerk's (with the ICE servers)
 
     @classmethod
-    async def open(cls, site: CallSite) -> Room:
+    async def open(cls, site: CallSite, *, citizen_base: str | None = None,
+                   headers: dict[str, str] | None = None) -> Room:
+        """A new appointment's call: the citizen (on ``citizen_base``, default the site's
+        instance) admitted by the site's clerk (with the login ``headers``)."""
         reference, token = await site.appointment()
-        citizen = await Signal.open(site.base)
+        citizen = await Signal.open(citizen_base or site.base)
         await citizen.hello(token)
         await citizen.expect("waiting")
-        clerk_token = await site.call_token(reference)
+        clerk_token = await site.call_token(reference, headers)  # before the 1 s hello timer
         clerk = await Signal.open(site.base)
-        await clerk.hello(clerk_token)
+        welcome = await clerk.hello(clerk_token)
         await clerk.expect("peer-waiting")
         await clerk.send({"type": "admit"})
         await clerk.expect("start", initiator=True)
         await citizen.expect("start", initiator=False)
-        return cls(citizen, clerk)
+        return cls(reference, citizen, clerk, welcome)
 
     async def still_works(self) -> None:
         offer = {"type": "offer", "sdp": SDP}

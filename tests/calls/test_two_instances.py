@@ -9,11 +9,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from app.main import create_app
 from app.settings import Settings
-from tests.calls.conftest import seed_site
+from tests.calls.conftest import seed_site, two_instances
 from tests.calls.peers import MediaPeer, Signal, call, eventually
-from tests.conftest import REDIS_URL, SHARED_REDIS, live_server, require
+from tests.conftest import REDIS_URL, SHARED_REDIS, require
 
 # They read "today's" agenda: run at 11:00 Berlin time, whenever they run (tests/conftest.py).
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("office_hours")]
@@ -22,14 +21,10 @@ pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("office_hours")]
 @SHARED_REDIS
 async def test_call_across_two_instances(settings: Settings) -> None:
     require(REDIS_URL is not None, "BUERO_TEST_REDIS_URL")
-    shared = settings.model_copy(update={"redis_url": REDIS_URL})
-    app_a, app_b = create_app(shared), create_app(shared)
-    async with (
-        live_server(app_a) as base_a,
-        live_server(app_b) as base_b,
-        httpx.AsyncClient(base_url=base_b, timeout=30) as http_b,
-    ):
-        site_b = await seed_site(app_b, base_b, http_b)  # the clerk works on B
+    assert REDIS_URL is not None
+    async with two_instances(settings, REDIS_URL) as two:
+        base_a, base_b = two.base_a, two.base_b
+        site_b = await seed_site(two.app_b, base_b, two.http_b)  # the clerk works on B
         reference, citizen_token = await site_b.appointment()
 
         citizen = await Signal.open(base_a)
@@ -83,15 +78,10 @@ async def test_call_across_two_instances(settings: Settings) -> None:
 async def test_connection_test_report_from_another_instance(settings: Settings) -> None:
     """The test runs where the offer landed; its report is readable on every instance."""
     require(REDIS_URL is not None, "BUERO_TEST_REDIS_URL")
-    shared = settings.model_copy(update={"redis_url": REDIS_URL})
-    app_a, app_b = create_app(shared), create_app(shared)
-    async with (
-        live_server(app_a) as base_a,
-        live_server(app_b) as base_b,
-        httpx.AsyncClient(base_url=base_a, timeout=30) as http_a,
-        httpx.AsyncClient(base_url=base_b, timeout=30) as http_b,
-    ):
-        site = await seed_site(app_a, base_a, http_a)
+    assert REDIS_URL is not None
+    async with two_instances(settings, REDIS_URL) as two:
+        http_a, http_b = two.http_a, two.http_b
+        site = await seed_site(two.app_a, two.base_a, http_a)
         _, token = await site.appointment()
         headers = {"Authorization": f"Bearer {token}"}
         peer = MediaPeer([], (105, 212, 234))

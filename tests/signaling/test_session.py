@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from signaling import Grant, Hub, Limits, MemoryRoomStore, Role
+from signaling import Grant, Hub, Limits, MemoryRoomStore
 from signaling.protocol import MAX_FRAME_BYTES
 from signaling.ratelimit import TokenBucket
 from signaling.session import Turn
+from signaling.store import Holding, Presence
 from tests.signaling.conftest import Backend, HubFactory
 from tests.signaling.helpers import Events, FakeConnection, Peer, Tokens, grant
 
@@ -25,10 +26,12 @@ class Clock:
         return self.t
 
 
-async def joined_pair(hub: Hub, tokens: Tokens, room: str = "r", quiet: float = 0.05
-                      ) -> tuple[Peer, Peer]:
-    tokens.add(f"c-{room}", grant(room, "citizen"))
-    tokens.add(f"k-{room}", grant(room, "clerk"))
+async def joined_pair(hub: Hub, tokens: Tokens, room: str = "r", quiet: float = 0.05,
+                      **window: Any) -> tuple[Peer, Peer]:
+    """A citizen (token ``c-{room}``) and a clerk (``k-{room}``) in a running call; ``window``
+    goes to ``grant`` (``closes=``)."""
+    tokens.add(f"c-{room}", grant(room, "citizen", **window))
+    tokens.add(f"k-{room}", grant(room, "clerk", **window))
     citizen, clerk = Peer(hub, quiet=quiet), Peer(hub, quiet=quiet)
     await citizen.hello(f"c-{room}")
     await citizen.expect("waiting")
@@ -387,7 +390,7 @@ class CountingStore(MemoryRoomStore):
         super().__init__(**options)
         self.refreshes = 0
 
-    async def refresh(self, holders: Sequence[tuple[str, Role, str]]) -> list[bool]:
+    async def refresh(self, holders: Sequence[Holding]) -> list[Presence]:
         self.refreshes += 1
         return await super().refresh(holders)
 

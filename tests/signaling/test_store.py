@@ -8,13 +8,27 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from signaling import MemoryRoomStore, RedisRoomStore
-from signaling.store import JoinResult, RoomSnapshot, RoomStore
+from signaling import MemoryRoomStore, RedisRoomStore, Role
+from signaling.store import Holding, JoinResult, Presence, RoomSnapshot, RoomStore
 from tests.signaling.conftest import Backend
 
 
 def later(hours: float = 2) -> datetime:
     return datetime.now(UTC) + timedelta(hours=hours)
+
+
+def hold(room: str, role: Role, conn: str, *, admitted: bool = False,
+         keep_until: datetime | None = None) -> Holding:
+    return Holding(room, role, conn, keep_until or later(), admitted)
+
+
+async def forget(store: RoomStore, room: str) -> None:
+    """The store loses a room's state, as Redis does when it restarts without persistence."""
+    if isinstance(store, RedisRoomStore):
+        assert await store.client.delete(store.key(room)) == 1
+    else:
+        assert isinstance(store, MemoryRoomStore)
+        del store._rooms[room]
 
 
 @pytest.fixture
@@ -100,10 +114,37 @@ async def test_refresh_reports_lost_roles(store: RoomStore) -> None:
     await store.join("r", "citizen", "c1", later())
     await store.join("r", "clerk", "k1", later())
     await store.join("r", "citizen", "c2", later())
-    assert await store.refresh([("r", "citizen", "c1"), ("r", "clerk", "k1"),
-                                ("r", "citizen", "c2"), ("gone", "clerk", "x")]) == [
-        False, True, True, False]
+    assert await store.refresh([hold("r", "citizen", "c1"), hold("r", "clerk", "k1"),
+                                hold("r", "citizen", "c2")]) == [
+        Presence("lost", "absent"), Presence("held", "live"), Presence("held", "live")]
     assert await store.refresh([]) == []
+
+
+async def test_refresh_claims_a_role_the_store_lost(store: RoomStore) -> None:
+    """Redis restarted without persistence: the holders take their roles back, admitted stays
+    admitted, and no one is told they were replaced."""
+    await store.join("r", "citizen", "c1", later())
+    await store.join("r", "clerk", "k1", later())
+    await store.admit("r", "k1")
+    await forget(store, "r")
+    assert await store.snapshot("r") == RoomSnapshot()
+    assert await store.refresh([hold("r", "citizen", "c1", admitted=True)]) == [
+        Presence("reclaimed", "absent")]
+    assert await store.refresh([hold("r", "clerk", "k1", admitted=True)]) == [
+        Presence("reclaimed", "live")]
+    assert await store.snapshot("r") == RoomSnapshot(citizen=True, clerk=True, admitted=True)
+    assert await store.refresh([hold("r", "citizen", "c1"), hold("r", "clerk", "k1")]) == [
+        Presence("held", "live"), Presence("held", "live")]
+    # A claim that knew of no admission restores none; an ended room is not reopened by one.
+    await store.join("q", "clerk", "k2", later())
+    await forget(store, "q")
+    await store.refresh([hold("q", "citizen", "c3")])
+    assert await store.snapshot("q") == RoomSnapshot(citizen=True)
+    await store.join("e", "clerk", "k4", later())
+    await store.admit("e", "k4")
+    await store.end("e", "k4")
+    await store.refresh([hold("e", "clerk", "k4", admitted=True)])
+    assert await store.snapshot("e") == RoomSnapshot(clerk=True, ended=True)
 
 
 async def test_rooms_are_independent(store: RoomStore) -> None:
@@ -120,7 +161,7 @@ async def test_memory_leases_expire_without_refresh() -> None:
     store = MemoryRoomStore(lease_seconds=30, clock=lambda: clock[0])
     await store.join("r", "citizen", "c1", datetime.fromtimestamp(5000, UTC))
     clock[0] += 20
-    assert await store.refresh([("r", "citizen", "c1")]) == [True]
+    assert await store.refresh([hold("r", "citizen", "c1")]) == [Presence("held", "absent")]
     clock[0] += 25  # 45 s after joining, 25 s after the refresh: still present
     assert (await store.snapshot("r")).citizen
     clock[0] += 10
@@ -149,7 +190,7 @@ async def test_redis_leases_expire(redis_client: tuple[Redis, str]) -> None:
     await store.join("r", "citizen", "c1", later())
     assert (await store.snapshot("r")).citizen
     clock[0] += 20
-    assert await store.refresh([("r", "citizen", "c1")]) == [True]
+    assert await store.refresh([hold("r", "citizen", "c1")]) == [Presence("held", "absent")]
     clock[0] += 25  # 45 s after joining, 25 s after the refresh: still present
     assert (await store.snapshot("r")).citizen
     assert await store.waiting(["r"]) == {"r"}
@@ -175,7 +216,7 @@ async def test_redis_leases_run_on_redis_clock_by_default(
     assert redis_now < until <= redis_now + 30_000
     await store.join("r", "clerk", "k1", later())
     await store.admit("r", "k1")
-    assert await store.refresh([("r", "clerk", "k1")]) == [True]
+    assert await store.refresh([hold("r", "clerk", "k1")]) == [Presence("held", "live")]
     seconds, micros = await client.time()
     redis_now = seconds * 1000 + micros // 1000
     until = int(await client.hget(store.key("r"), "clerk:until"))
@@ -215,8 +256,9 @@ async def test_redis_racing_joins_elect_one_holder(redis_client: tuple[Redis, st
         previous = {ra.previous, rb.previous}
         assert previous in ({None, "ka"}, {None, "kb"})
         winner = "kb" if ra.previous is None else "ka"
-        assert await a.refresh([(room, "clerk", winner)]) == [True]
-        assert await a.refresh([(room, "clerk", "ka" if winner == "kb" else "kb")]) == [False]
+        assert await a.refresh([hold(room, "clerk", winner)]) == [Presence("held", "absent")]
+        loser = "ka" if winner == "kb" else "kb"
+        assert await a.refresh([hold(room, "clerk", loser)]) == [Presence("lost", "absent")]
 
 
 @pytest.mark.redis
@@ -234,3 +276,30 @@ async def test_redis_store_works_with_decoded_responses(redis_client: tuple[Redi
         assert await store.waiting(["r"]) == {"r"}
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def clocked(backend: Backend, request: pytest.FixtureRequest) -> tuple[RoomStore, list[float]]:
+    """A store of the backend whose leases run on a clock the test moves (10 s leases)."""
+    clock = [datetime.now(UTC).timestamp()]
+    if backend.name == "memory":
+        return MemoryRoomStore(lease_seconds=10, clock=lambda: clock[0]), clock
+    client, prefix = request.getfixturevalue("redis_client")
+    return RedisRoomStore(client, prefix, lease_seconds=10, clock=lambda: clock[0]), clock
+
+
+async def test_refresh_tells_a_lapsed_peer_from_a_missing_one(
+    clocked: tuple[RoomStore, list[float]]
+) -> None:
+    """The peer's instance died: its entry stays with a lapsed lease (``expired``: the hub
+    says peer-left). A peer that left has no entry (``absent``: it said so itself)."""
+    store, clock = clocked
+    await store.join("r", "citizen", "c1", later())
+    await store.join("r", "clerk", "k1", later())
+    clock[0] += 6
+    assert await store.refresh([hold("r", "clerk", "k1")]) == [Presence("held", "live")]
+    clock[0] += 6  # the citizen's lease (10 s) lapsed 2 s ago; the clerk's runs
+    assert await store.refresh([hold("r", "clerk", "k1")]) == [Presence("held", "expired")]
+    assert await store.snapshot("r") == RoomSnapshot(clerk=True)
+    assert await store.leave("r", "citizen", "c1")
+    assert await store.refresh([hold("r", "clerk", "k1")]) == [Presence("held", "absent")]

@@ -68,6 +68,8 @@ def echo_config(settings: Settings) -> EchoConfig:
         seconds=settings.connection_test_seconds,
         stun_urls=tuple(settings.stun_list()), turn_urls=tuple(settings.turn_list()),
         turn_secret=settings.turn_secret, turn_ttl_seconds=settings.turn_ttl_seconds,
+        allow_private=settings.connection_test_private_candidates,
+        public_addresses=tuple(str(a) for a in settings.connection_test_public_addresses),
     )
 
 

@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, IPvAnyAddress, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.numbers import check_number_format
@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     rate_limit_connection_test: str = "5/hour"
     connection_test_seconds: float = Field(default=60.0, gt=0, le=600)
     connection_test_max_concurrent: int = Field(default=4, ge=1)
+    connection_test_private_candidates: bool = False  # tests, intranets: loopback and LAN too
+    connection_test_public_addresses: list[IPvAnyAddress] = Field(default_factory=list)
 
     case_number_format: str = "{year}-{seq:06d}"
     fee_due_days: int = Field(default=14, ge=0, le=365)

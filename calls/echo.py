@@ -33,6 +33,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from calls.candidates import screen_answer, screen_offer
 from core.errors import DomainError, Invalid
 from core.types import utcnow
 from signaling.turn import ice_servers
@@ -65,6 +66,8 @@ class EchoConfig:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl_seconds: int = 3600
+    allow_private: bool = False  # candidates in private ranges (``calls.candidates``)
+    public_addresses: tuple[str, ...] = ()  # the server's host addresses it may announce
 
 
 @dataclass
@@ -185,7 +188,9 @@ class ConnectionTests:
         test = _Test(report, pc, time.monotonic())
         self._wire(test)
         try:
-            offer = RTCSessionDescription(sdp=offer_sdp, type="offer")
+            offer = RTCSessionDescription(
+                sdp=screen_offer(offer_sdp, allow_private=self.config.allow_private),
+                type="offer")
             try:
                 await pc.setRemoteDescription(offer)
             except Exception as exc:  # aiortc raises ValueError and others for bad SDP
@@ -202,7 +207,10 @@ class ConnectionTests:
         self._running[report.id] = test
         self._spawn(test, self._expire(test, self.config.seconds))
         await self._publish(report)
-        return report, str(pc.localDescription.sdp)
+        config = self.config
+        answer = screen_answer(str(pc.localDescription.sdp), allow_private=config.allow_private,
+                               public_addresses=config.public_addresses)
+        return report, answer
 
     def _wire(self, test: _Test) -> None:
         pc, report = test.pc, test.report

@@ -217,6 +217,8 @@ def settings_factory(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
             "base_url": "http://testserver",
             "var_dir": tmp_path / "var",
             "rate_limits_enabled": False,
+            # Every peer of a test is on loopback; tests of the screening switch it off.
+            "connection_test_private_candidates": True,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -46,11 +46,11 @@ from app.pages import postcall_pages as pages_postcall
 from app.pages import postcall_staff as pages_postcall_staff
 from app.pages import privacy as pages_privacy
 from app.pages import staff as pages_staff
-from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.templating import Templates
 from booking.links import LinkKeys
 from core.i18n import I18n
+from core.ratelimit import RateLimiter
 
 log = logging.getLogger("buergerbuero")
 

@@ -34,7 +34,12 @@ from app.context import AppContext
 from app.db import Database
 from app.errors import exception_handlers
 from app.metrics import install as install_metrics
-from app.middleware import LanguageMiddleware, NulGuardMiddleware, SecurityHeadersMiddleware
+from app.middleware import (
+    LanguageMiddleware,
+    NulGuardMiddleware,
+    OutageMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
 from app.pages import admin_jobs as pages_admin_jobs
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
             Middleware(NulGuardMiddleware),
+            Middleware(OutageMiddleware, retry_after=settings.retry_after_seconds),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -1,7 +1,8 @@
-"""Pure ASGI middleware: language choice, security headers, request ids."""
+"""Pure ASGI middleware: language choice, security headers, request ids, outages."""
 
 from __future__ import annotations
 
+import logging
 import random
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
@@ -9,8 +10,9 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logging_setup import REQUEST_ID
+from app.logging_setup import REQUEST_ID, redact_path
 from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
+from core.outage import OutageLog, outage_of
 
 LANG_COOKIE = "lang"
 
@@ -78,6 +80,8 @@ def _lang_param(query_string: bytes) -> str | None:
     values = parse_qs(query_string.decode("latin-1")).get("lang")
     return pick_language(values[0] if values else None)
 
+
+SERVICE_UNAVAILABLE = "The service is briefly unavailable. Please try again in a moment."
 
 # Headers every response gets, replacing any the handler set; and defaults it may override.
 _ALWAYS: tuple[tuple[bytes, bytes], ...] = (
@@ -172,3 +176,42 @@ class NulGuardMiddleware:
 def _carries_nul(scope: Scope) -> bool:
     query: bytes = scope.get("query_string", b"")
     return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
+class OutageMiddleware:
+    """A database or Redis outage anywhere in a request answers 503 with ``Retry-After`` (the
+    error shape, or the "try again in a moment" page), logged once per burst
+    (``core/outage.py``). The exception ends here: uvicorn would drop the keep-alive connection.
+    """
+
+    def __init__(self, app: ASGIApp, *, retry_after: int) -> None:
+        self.app = app
+        self.headers = {"Retry-After": str(retry_after)}
+        self.outages = OutageLog(logging.getLogger("buergerbuero.outage"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            outage = outage_of(exc)
+            if outage is None or started:
+                raise
+            self.outages.failed(outage, f"{scope['method']} {redact_path(scope['path'])}")
+            from starlette.requests import Request
+
+            from app.errors import error_response
+
+            await error_response(Request(scope, receive), 503, "service_unavailable",
+                                 SERVICE_UNAVAILABLE, headers=self.headers)(scope, receive, send)
+            return
+        self.outages.succeeded()

@@ -48,11 +48,13 @@ class Outage(NamedTuple):
 
 
 def outage_of(exc: BaseException) -> Outage | None:
-    for error in _chain(exc):
-        service = _service(error)
-        if service is not None:
-            return Outage(service, type(error).__name__)
-    return None
+    """The service ``exc`` says is away, named by the first error of the chain that tells; the
+    reason is the innermost one that does (the driver's, not its wrapper's)."""
+    found = [(error, service) for error in _chain(exc)
+             if (service := _service(error)) is not None]
+    if not found:
+        return None
+    return Outage(found[0][1], type(found[-1][0]).__name__)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

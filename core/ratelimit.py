@@ -76,7 +76,7 @@ class RateLimiter:
             try:
                 async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
                     result = await op(redis)
-            except (StorageError, TimeoutError) as exc:
+            except (StorageError, OSError) as exc:  # OSError: a socket error not wrapped
                 self._lost(exc)
             else:
                 self._back()

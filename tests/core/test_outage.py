@@ -56,7 +56,7 @@ async def test_a_database_stopped_under_an_open_connection_is_an_outage(
             exc = await _raised(conn.execute(text("SELECT 1")))
     finally:
         await engine.dispose()
-    found = outage_of(exc)
+    found = outage_of(exc)  # SQLAlchemy's InterfaceError: the connection is closed
     assert found is not None and found.service == DATABASE, repr(exc)
 
 
@@ -89,7 +89,8 @@ async def test_redis_unreachable_is_a_redis_outage() -> None:
         exc = await _raised(client.ping())
     finally:
         await client.aclose()
-    assert outage_of(exc) == Outage(REDIS, "ConnectionError")
+    # The reason is the innermost error that tells: the refusal under redis-py's wrapper.
+    assert outage_of(exc) == Outage(REDIS, "ConnectionRefusedError")
     storage = RedisStorage(f"async+redis://127.0.0.1:{free_port()}/0", wrap_exceptions=True)
     exc = await _raised(MovingWindowRateLimiter(storage).hit(parse("1/minute"), "k"))
     found = outage_of(exc)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -199,3 +200,24 @@ async def test_booking_and_login_go_on_with_rate_limits_while_redis_is_away(
     assert limiter_lines[0].startswith("rate limits: Redis unreachable")
     assert limiter_lines[1].startswith("rate limits: Redis answers again")
     assert not [r for r in caplog.records if r.name.startswith("buergerbuero.outage")]
+
+
+@pytest.mark.browser
+async def test_the_try_again_page_passes_axe(
+    settings_factory: Callable[..., Settings], browser: Browser,
+) -> None:
+    from tests.app.browser.test_call_browser import axe_violations, describe
+
+    app = database_away(settings_factory)
+    context = await browser.new_context(locale="de-DE")
+    try:
+        page = await context.new_page()
+        async with live_server(app) as base:
+            for path in ("/book", "/book?lang=en"):
+                response = await page.goto(base + path)
+                assert response is not None and response.status == 503
+                await page.wait_for_selector("#error-message")
+                found = await axe_violations(page)
+                assert found == [], f"{path}\n{describe(found)}"
+    finally:
+        await context.close()

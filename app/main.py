@@ -37,8 +37,8 @@ from app.metrics import install as install_metrics
 from app.middleware import (
     LanguageMiddleware,
     NulGuardMiddleware,
-    OutageMiddleware,
     SecurityHeadersMiddleware,
+    outage_guard,
 )
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
             Middleware(NulGuardMiddleware),
-            Middleware(OutageMiddleware, retry_after=settings.retry_after_seconds),
+            Middleware(outage_guard, retry_after=settings.retry_after_seconds),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

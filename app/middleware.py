@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logging_setup import REQUEST_ID, redact_path
 from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
-from core.outage import OutageLog, outage_of
+from core.outage import OutageGuard
 
 LANG_COOKIE = "lang"
 
@@ -178,40 +178,16 @@ def _carries_nul(scope: Scope) -> bool:
     return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
 
 
-class OutageMiddleware:
-    """A database or Redis outage anywhere in a request answers 503 with ``Retry-After`` (the
-    error shape, or the "try again in a moment" page), logged once per burst
-    (``core/outage.py``). The exception ends here: uvicorn would drop the keep-alive connection.
-    """
+def outage_guard(app: ASGIApp, *, retry_after: int) -> OutageGuard:
+    """While the database or Redis is away: 503 with ``Retry-After``, in the error shape or as
+    the "try again in a moment" page (``core/outage.py``)."""
+    from starlette.requests import Request
 
-    def __init__(self, app: ASGIApp, *, retry_after: int) -> None:
-        self.app = app
-        self.headers = {"Retry-After": str(retry_after)}
-        self.outages = OutageLog(logging.getLogger("buergerbuero.outage"))
+    from app.errors import error_response
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
+    def answer(scope: Scope, receive: Receive) -> ASGIApp:
+        return error_response(Request(scope, receive), 503, "service_unavailable",
+                              SERVICE_UNAVAILABLE, headers={"Retry-After": str(retry_after)})
 
-        async def watch(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception as exc:
-            outage = outage_of(exc)
-            if outage is None or started:
-                raise
-            self.outages.failed(outage, f"{scope['method']} {redact_path(scope['path'])}")
-            from starlette.requests import Request
-
-            from app.errors import error_response
-
-            await error_response(Request(scope, receive), 503, "service_unavailable",
-                                 SERVICE_UNAVAILABLE, headers=self.headers)(scope, receive, send)
-            return
-        self.outages.succeeded()
+    return OutageGuard(app, answer=answer, logger=logging.getLogger("buergerbuero.outage"),
+                       describe=lambda scope: f"{scope['method']} {redact_path(scope['path'])}")

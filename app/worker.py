@@ -37,7 +37,7 @@ from app.tasks import JobHandler, PeriodicTask
 from booking.service import expire_holds
 from core import outbox
 from core.jobs import Job, JobStatus, PermanentJobError
-from core.outage import OutageLog, outage_of
+from core.outage import OutageLog
 from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
 from mail.appointments import JOB_KIND as MAIL_KIND
@@ -116,7 +116,8 @@ class Worker:
         jobs = await self._claim()
         for index, job in enumerate(jobs):
             try:
-                if await self._still_mine(job):
+                if await outbox.keep(self.ctx.db, job, self.name, self.clock(),
+                                     self.settings.job_lease_seconds):
                     await self._process(job)
             except Exception as exc:
                 # Recording failed (database gone): this job's lease brings it back; the rest
@@ -127,15 +128,6 @@ class Worker:
                         await self._release(rest)
                 break
         return len(jobs)
-
-    async def _still_mine(self, job: Job) -> bool:
-        """Renew the lease of a job that could outlast it (a handler may take 80 % of a lease);
-        False when another worker took the job over meanwhile."""
-        lease, now = timedelta(seconds=self.settings.job_lease_seconds), self.clock()
-        if job.locked_until is None or now + lease * 0.8 < job.locked_until:
-            return True
-        job.locked_until = now + lease
-        return await self._update(job, locked_until=job.locked_until)
 
     async def _claim(self) -> list[Job]:
         s = self.settings
@@ -239,8 +231,5 @@ class Worker:
 
     def _outage(self, exc: Exception, what: str) -> None:
         """A database outage is logged once while it lasts; anything else every time."""
-        outage = outage_of(exc)
-        if outage is not None:
-            self._outages.failed(outage, f"{what} ({self.name})")
-        else:
+        if not self._outages.record(exc, f"{what} ({self.name})"):
             log.warning("worker %s: %s failed: %s", self.name, what, describe_error(exc))

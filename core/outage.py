@@ -11,6 +11,10 @@ when it was raised inside a database or Redis client.
 one warning (what failed and why, no traceback: a driver's message may quote SQL parameters),
 later ones are only counted, and the first success after ``quiet_seconds`` without a failure
 closes the burst with one line saying how long it lasted and how many failures it had.
+
+``OutageGuard`` is the pure ASGI middleware that answers an outage during an HTTP request (the
+app says how: its 503) instead of letting the exception reach the server, which would drop the
+client's keep-alive connection.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import socket
 import sqlite3
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from limits.errors import StorageError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -32,6 +36,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 DATABASE = "database"
 REDIS = "redis"
+
+# ASGI, spelled as Starlette spells it (the kernel imports no web framework).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # SQLSTATE classes of PostgreSQL that mean "not now": connection exception, insufficient
 # resources (too many clients), operator intervention (shutdown, starting up, cancelled).
@@ -127,6 +138,13 @@ class OutageLog:
         self.logger.warning("%s unreachable (%s) during %s; further failures are counted until "
                             "it answers again", outage.service, outage.reason, what)
 
+    def record(self, exc: BaseException, what: str) -> bool:
+        """Count ``exc`` if it is an outage; False for anything else (the caller logs that)."""
+        outage = outage_of(exc)
+        if outage is not None:
+            self.failed(outage, what)
+        return outage is not None
+
     def succeeded(self) -> None:
         """Something worked: bursts without a failure for ``quiet_seconds`` are over."""
         if not self._bursts:
@@ -141,3 +159,36 @@ class OutageLog:
     @property
     def ongoing(self) -> list[str]:
         return sorted(self._bursts)
+
+
+class OutageGuard:
+    """An outage during an HTTP request is answered with ``answer(scope, receive)`` and logged
+    once per burst (``describe(scope)`` names the request in the log line, e.g. without link
+    tokens). A failure after the response started can no longer be answered and goes on."""
+
+    def __init__(self, app: ASGIApp, *, answer: Callable[[Scope, Receive], ASGIApp],
+                 describe: Callable[[Scope], str], logger: logging.Logger) -> None:
+        self.app = app
+        self.answer = answer
+        self.describe = describe
+        self.outages = OutageLog(logger)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started or not self.outages.record(exc, self.describe(scope)):
+                raise
+            await self.answer(scope, receive)(scope, receive, send)
+            return
+        self.outages.succeeded()

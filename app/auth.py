@@ -16,7 +16,6 @@ import datetime as dt
 from urllib.parse import quote
 
 from limits import RateLimitItemPerMinute
-from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -64,14 +63,14 @@ class _UnknownAddresses:
         settings = state.settings
         self._item = RateLimitItemPerMinute(settings.login_max_failures,
                                             settings.login_lockout_minutes)
-        self._strategy = FixedWindowRateLimiter(state.limiter.storage)
+        self._limiter = state.limiter
 
     async def locked(self, address: str) -> bool:
-        return not await self._strategy.test(self._item, "login-failures", address)
+        return not await self._limiter.window_test(self._item, "login-failures", address)
 
     async def fail(self, address: str) -> bool:
         """Count a failure; True when the address is now locked."""
-        await self._strategy.hit(self._item, "login-failures", address)
+        await self._limiter.window_hit(self._item, "login-failures", address)
         return await self.locked(address)
 
 

@@ -14,7 +14,7 @@ from booking.links import LinkKeys
 from core.i18n import I18n
 
 if TYPE_CHECKING:
-    from app.ratelimit import RateLimiter
+    from core.ratelimit import RateLimiter
 
 
 class PageTemplates(Protocol):

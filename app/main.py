@@ -34,7 +34,12 @@ from app.context import AppContext
 from app.db import Database
 from app.errors import exception_handlers
 from app.metrics import install as install_metrics
-from app.middleware import LanguageMiddleware, NulGuardMiddleware, SecurityHeadersMiddleware
+from app.middleware import (
+    LanguageMiddleware,
+    NulGuardMiddleware,
+    SecurityHeadersMiddleware,
+    outage_guard,
+)
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
 from app.pages import admin_jobs as pages_admin_jobs
@@ -46,11 +51,11 @@ from app.pages import postcall_pages as pages_postcall
 from app.pages import postcall_staff as pages_postcall_staff
 from app.pages import privacy as pages_privacy
 from app.pages import staff as pages_staff
-from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.templating import Templates
 from booking.links import LinkKeys
 from core.i18n import I18n
+from core.ratelimit import RateLimiter
 
 log = logging.getLogger("buergerbuero")
 
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
             Middleware(NulGuardMiddleware),
+            Middleware(outage_guard, retry_after=settings.retry_after_seconds),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

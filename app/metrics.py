@@ -62,6 +62,15 @@ class Metrics:
         self.rate_limit_hits = Counter(
             "buero_rate_limit_hits", "Requests refused by a rate limit, by rule.", ["rule"],
             registry=r)
+        self.rate_limit_fallback = Gauge(
+            "buero_rate_limit_fallback", "1 while Redis is unreachable and rate limits are "
+            "counted in this process instead.", registry=r)
+        self.rate_limit_fallbacks = Counter(
+            "buero_rate_limit_fallbacks", "Times Redis was lost and rate limits fell back to "
+            "this process.", registry=r)
+        self.rate_limit_in_memory = Counter(
+            "buero_rate_limit_counted_in_memory", "Rate-limit checks counted in this process "
+            "because Redis was unreachable.", registry=r)
         self.holds_expired = Counter(
             "buero_holds_expired", "Reserved appointments released because the hold lapsed "
             "(by this process's worker).", registry=r)
@@ -106,7 +115,7 @@ class Metrics:
             "buero_metrics_scrape_errors", "Scrapes whose database gauges could not be read.",
             registry=r)
         self._waiting: OrderedDict[str, float] = OrderedDict()
-        self._seen_rate_limit_hits: dict[str, int] = {}
+        self._seen_counts: dict[str, int] = {}
 
     # --- hooks ---------------------------------------------------------------------------------
 
@@ -187,13 +196,20 @@ class Metrics:
         _set_all(self.dispatches, dispatches)
 
     def _sync_rate_limits(self, state: AppContext) -> None:
-        # The limiter counts refusals per rule itself (it knows no metrics); carry them over.
-        by_rule: dict[str, int] = dict(getattr(state.limiter, "hits_by_rule", {}))
-        for rule, total in by_rule.items():
-            seen = self._seen_rate_limit_hits.get(rule, 0)
-            if total > seen:
-                self.rate_limit_hits.labels(rule).inc(total - seen)
-                self._seen_rate_limit_hits[rule] = total
+        # The limiter counts refusals per rule and its Redis fallbacks itself (it knows no
+        # metrics); carry them over.
+        limiter = state.limiter
+        for rule, total in dict(limiter.hits_by_rule).items():
+            self._carry(self.rate_limit_hits.labels(rule), f"hits:{rule}", total)
+        self._carry(self.rate_limit_fallbacks, "fallbacks", limiter.fallbacks)
+        self._carry(self.rate_limit_in_memory, "in_memory", limiter.counted_in_memory)
+        self.rate_limit_fallback.set(0 if limiter.away_since is None else 1)
+
+    def _carry(self, counter: Counter, key: str, total: int) -> None:
+        seen = self._seen_counts.get(key, 0)
+        if total > seen:
+            counter.inc(total - seen)
+            self._seen_counts[key] = total
 
     async def render(self, state: AppContext) -> tuple[bytes, str]:
         """The exposition text; database gauges keep their last value if the read fails."""

@@ -1,7 +1,8 @@
-"""Pure ASGI middleware: language choice, security headers, request ids."""
+"""Pure ASGI middleware: language choice, security headers, request ids, outages."""
 
 from __future__ import annotations
 
+import logging
 import random
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
@@ -9,8 +10,9 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logging_setup import REQUEST_ID
+from app.logging_setup import REQUEST_ID, redact_path
 from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
+from core.outage import OutageGuard
 
 LANG_COOKIE = "lang"
 
@@ -78,6 +80,8 @@ def _lang_param(query_string: bytes) -> str | None:
     values = parse_qs(query_string.decode("latin-1")).get("lang")
     return pick_language(values[0] if values else None)
 
+
+SERVICE_UNAVAILABLE = "The service is briefly unavailable. Please try again in a moment."
 
 # Headers every response gets, replacing any the handler set; and defaults it may override.
 _ALWAYS: tuple[tuple[bytes, bytes], ...] = (
@@ -172,3 +176,18 @@ class NulGuardMiddleware:
 def _carries_nul(scope: Scope) -> bool:
     query: bytes = scope.get("query_string", b"")
     return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
+def outage_guard(app: ASGIApp, *, retry_after: int) -> OutageGuard:
+    """While the database or Redis is away: 503 with ``Retry-After``, in the error shape or as
+    the "try again in a moment" page (``core/outage.py``)."""
+    from starlette.requests import Request
+
+    from app.errors import error_response
+
+    def answer(scope: Scope, receive: Receive) -> ASGIApp:
+        return error_response(Request(scope, receive), 503, "service_unavailable",
+                              SERVICE_UNAVAILABLE, headers={"Retry-After": str(retry_after)})
+
+    return OutageGuard(app, answer=answer, logger=logging.getLogger("buergerbuero.outage"),
+                       describe=lambda scope: f"{scope['method']} {redact_path(scope['path'])}")

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     # (no churn of short-lived overflow connections under sustained load).
     database_pool_size: int = Field(default=20, ge=1, le=500)
     database_max_overflow: int = Field(default=0, ge=0, le=500)
+    retry_after_seconds: int = Field(default=5, ge=1, le=3600)  # 503 while a service is away
     secret_key: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     var_dir: Path = Path("var")

@@ -6,9 +6,13 @@ lease only expires when its worker is gone. Then a new transaction marks the job
 reschedules it with exponential backoff and jitter, or marks it ``failed`` after
 ``job_max_attempts`` or on a ``PermanentJobError``.
 
-Delivery is at-least-once: the only window for a duplicate is between the SMTP server accepting a
-message and the ``done`` commit (a crash exactly there). A retried mail keeps its Message-ID, so
-mail systems that de-duplicate by it drop the copy.
+Jobs of a claimed batch run one after another, each recorded as soon as it ends: delivery is
+at-least-once, and the only window for a duplicate is between the SMTP server (or the letter
+provider) accepting one job's message and that job's ``done`` commit, so a killed worker repeats
+at most the one job it was finishing. A job whose lease would run out before it could end is
+renewed first (or skipped when another worker took it over); when an outcome cannot be recorded
+(database gone) the round stops rather than send more that could not be recorded. A retried mail
+keeps its Message-ID, so mail systems that de-duplicate by it drop the copy.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from app.tasks import JobHandler, PeriodicTask
 from booking.service import expire_holds
 from core import outbox
 from core.jobs import Job, JobStatus, PermanentJobError
+from core.outage import OutageLog
 from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
 from mail.appointments import JOB_KIND as MAIL_KIND
@@ -102,23 +107,26 @@ class Worker:
         self.periodic = periodic if periodic is not None else default_periodic(ctx.settings)
         self.clock = clock
         self._stopping = asyncio.Event()
+        self._outages = OutageLog(log)
 
     # --- one round ---------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim due jobs and run them; returns how many ran."""
+        """Claim due jobs and run them one by one; returns how many were claimed."""
         jobs = await self._claim()
-        if jobs:
-            results = await asyncio.gather(
-                *(self._process(job) for job in jobs), return_exceptions=True
-            )
-            for job, result in zip(jobs, results, strict=True):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                if isinstance(result, BaseException):
-                    # Recording the outcome failed (database gone); the lease brings it back.
-                    log.warning("job %s: outcome not recorded: %s", job.id,
-                                describe_error(result))
+        for index, job in enumerate(jobs):
+            try:
+                if await outbox.keep(self.ctx.db, job, self.name, self.clock(),
+                                     self.settings.job_lease_seconds):
+                    await self._process(job)
+            except Exception as exc:
+                # Recording failed (database gone): this job's lease brings it back; the rest
+                # go back now while the database lets us, else after their leases.
+                self._outage(exc, f"recording job {job.id}")
+                with contextlib.suppress(Exception):  # the same outage, logged above
+                    for rest in jobs[index + 1:]:
+                        await self._release(rest)
+                break
         return len(jobs)
 
     async def _claim(self) -> list[Job]:
@@ -199,8 +207,10 @@ class Worker:
                 try:
                     ran = await self.run_once()
                 except Exception as exc:  # the database may be briefly unreachable
-                    log.warning("worker %s: round failed: %s", self.name, describe_error(exc))
+                    self._outage(exc, "claiming jobs")
                     ran = 0
+                else:
+                    self._outages.succeeded()
                 if ran < self.settings.worker_batch_size:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(),
@@ -217,4 +227,9 @@ class Worker:
             try:
                 await task.run(self.ctx)
             except Exception as exc:
-                log.warning("periodic task %s failed: %s", task.name, describe_error(exc))
+                self._outage(exc, f"periodic task {task.name}")
+
+    def _outage(self, exc: Exception, what: str) -> None:
+        """A database outage is logged once while it lasts; anything else every time."""
+        if not self._outages.record(exc, f"{what} ({self.name})"):
+            log.warning("worker %s: %s failed: %s", self.name, what, describe_error(exc))

@@ -97,6 +97,17 @@ async def record(db: Transactions, job: Job, worker: str, **values: Any) -> bool
     return True
 
 
+async def keep(db: Transactions, job: Job, worker: str, now: datetime,
+               lease_seconds: float) -> bool:
+    """Before running a claimed job: renew its lease if the job could outlast it (a handler may
+    take 80 % of a lease); False when another worker took the job over meanwhile."""
+    lease = timedelta(seconds=lease_seconds)
+    if job.locked_until is None or now + lease * 0.8 < job.locked_until:
+        return True
+    job.locked_until = now + lease
+    return await record(db, job, worker, locked_until=job.locked_until)
+
+
 # --- what an admin sees and does -----------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from app.main import create_app
 from app.settings import Settings
 from core.types import Clock
 
-pytest_plugins = ["tests.smtp_support", "tests.chromium"]
+pytest_plugins = ["tests.smtp_support", "tests.chromium", "tests.services"]
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("BUERO_TEST_POSTGRES_URL")

@@ -24,6 +24,7 @@ from app.context import AppContext
 from booking import availability_changes
 from booking.availability_cache import CHANNEL, SUBSCRIBE_TIMEOUT_SECONDS, Answer, AvailabilityCache
 from booking.availability_changes import Offices
+from core.outage import REDIS, Outage, OutageLog, outage_of
 from signaling.pubsub import PubSubReader, text
 
 log = logging.getLogger("buergerbuero.availability")
@@ -69,6 +70,7 @@ class RedisInvalidation:
         self._sending: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: asyncio.Future[None] | None = None
+        self._outages = OutageLog(log)  # one line per outage, not one per booking
 
     async def start(self) -> None:
         """Subscribe, and return once Redis confirmed it: no change announced later is missed."""
@@ -99,7 +101,10 @@ class RedisInvalidation:
         try:
             await self.redis.publish(CHANNEL, message)
         except Exception as exc:
-            log.warning("could not publish an availability change: %s", type(exc).__name__)
+            self._outages.failed(outage_of(exc) or Outage(REDIS, type(exc).__name__),
+                                 "publishing an availability change")
+        else:
+            self._outages.succeeded()
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = text(message.get("type"))

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.context import ctx
+from app.context import AppContext, ctx
 from app.metrics import Metrics
+from core.outage import DATABASE, REDIS, Outage, OutageLog, outage_of
 
 log = logging.getLogger("buergerbuero.ops")
+
+
+def _outages(state: AppContext) -> OutageLog:
+    """The readiness checks' log: a probe every few seconds during an outage logs one line."""
+    found = state.extras.get("readiness_outages")
+    if not isinstance(found, OutageLog):
+        found = state.extras["readiness_outages"] = OutageLog(log)
+    return found
 
 
 async def healthz(request: Request) -> Response:
@@ -22,25 +33,24 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     state = ctx(request)
     checks: dict[str, str] = {}
-    ok = True
-    try:
-        await state.db.ping()
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready
-        log.warning("readiness: database unavailable: %s", type(exc).__name__)
-        checks["database"] = "unavailable"
-        ok = False
+    outages = _outages(state)
+    pings: dict[str, Callable[[], Awaitable[Any]]] = {DATABASE: state.db.ping}
     redis = state.extras.get("redis")
     if redis is not None:
+        pings[REDIS] = redis.ping
+    for name, ping in pings.items():
         try:
-            await redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            log.warning("readiness: redis unavailable: %s", type(exc).__name__)
-            checks["redis"] = "unavailable"
-            ok = False
+            await ping()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means not ready
+            outages.failed(outage_of(exc) or Outage(name, type(exc).__name__), "readiness check")
+            checks[name] = "unavailable"
+    ok = all(value == "ok" for value in checks.values())
+    if ok:
+        outages.succeeded()
+    retry = {"Retry-After": str(state.settings.retry_after_seconds)}
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+                        status_code=200 if ok else 503, headers=None if ok else retry)
 
 
 async def metrics(request: Request) -> Response:

@@ -10,12 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.all_models import metadata
 from app.context import AppContext
+from app.main import build_context
+from app.settings import Settings
 from app.tasks import PeriodicTask
 from app.worker import Worker
 from core.jobs import Job, JobStatus, PermanentJobError, enqueue
 from core.outbox import backoff_seconds, describe_error
+from tests.services import FAULTS, OwnPostgres
 
 from .conftest import wait_for
 
@@ -294,3 +299,95 @@ async def test_malformed_mail_jobs_fail_for_good(
     assert row.status == JobStatus.failed
     assert row.last_error is not None and row.last_error.startswith("PermanentMailError")
     assert json.loads(row.payload) == payload
+
+
+async def test_jobs_of_a_batch_run_one_after_another(make_ctx: Callable[..., AppContext]) -> None:
+    """At most one job is ever between its effect (a mail accepted) and its record."""
+    ctx = make_ctx()
+    ids = await _add_jobs(ctx, 4)
+    running: list[int] = []
+    most = 0
+    recorded_before: dict[int, set[int]] = {}
+
+    async def handler(ctx: AppContext, job: Job) -> None:
+        nonlocal most
+        assert job.id is not None
+        running.append(job.id)
+        most = max(most, len(running))
+        done = {i for i, j in (await _jobs(ctx)).items() if j.status == JobStatus.done}
+        recorded_before[job.id] = done
+        await asyncio.sleep(0.01)
+        running.remove(job.id)
+
+    worker = Worker(ctx, name="w1", handlers={"test.record": handler}, periodic=[])
+    assert await worker.run_once() == 4
+    assert most == 1
+    # Each job found every earlier one already recorded.
+    assert [recorded_before[i] for i in ids] == [set(ids[:n]) for n in range(4)]
+
+
+async def test_a_lease_that_could_run_out_is_renewed_and_a_lost_job_skipped(
+    make_ctx: Callable[..., AppContext],
+) -> None:
+    ctx = make_ctx(job_lease_seconds=300)
+    clock = Clock(T0)
+    first, second, third = await _add_jobs(ctx, 3, run_after=T0)
+    seen: list[int] = []
+    leases: dict[int, datetime | None] = {}
+
+    async def slow(ctx: AppContext, job: Job) -> None:
+        assert job.id is not None
+        seen.append(job.id)
+        leases[job.id] = (await _jobs(ctx))[job.id].locked_until
+        if job.id == first:
+            clock.advance(250)  # the next job has 50 s of its lease left: too little
+            # Meanwhile another worker took the third job over (its lease had run out there).
+            async with ctx.db.transaction(write=True) as session:
+                row = await session.get(Job, third)
+                assert row is not None
+                row.locked_by = "other"
+
+    worker = Worker(ctx, name="w1", handlers={"test.record": slow}, periodic=[], clock=clock)
+    assert await worker.run_once() == 3
+    assert seen == [first, second]  # the third is the other worker's now
+    assert leases[first] == T0 + timedelta(seconds=300)
+    assert leases[second] == T0 + timedelta(seconds=550)  # renewed before it ran
+    jobs = await _jobs(ctx)
+    assert jobs[first].status == jobs[second].status == JobStatus.done
+    assert jobs[third].status == JobStatus.running and jobs[third].locked_by == "other"
+
+
+@FAULTS
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # replaced by its own PostgreSQL
+async def test_when_an_outcome_cannot_be_recorded_the_round_stops(
+    settings_factory: Callable[..., Settings], own_postgres: OwnPostgres,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database goes away right after a job's effect: the worker sends nothing more that it
+    could not record either, and says so in one line."""
+    engine = create_async_engine(own_postgres.url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    ctx = build_context(settings_factory(database_url=own_postgres.url))
+    try:
+        first, *_ = await _add_jobs(ctx, 3)
+        seen: list[int] = []
+
+        async def database_goes(ctx: AppContext, job: Job) -> None:
+            assert job.id is not None
+            seen.append(job.id)
+            await asyncio.to_thread(own_postgres.stop)
+
+        worker = Worker(ctx, name="w1", handlers={"test.record": database_goes}, periodic=[])
+        assert await worker.run_once() == 3
+        assert seen == [first]
+        await asyncio.to_thread(own_postgres.start)
+        jobs = await _jobs(ctx)
+        assert all(job.status == JobStatus.running for job in jobs.values())  # their leases run
+    finally:
+        await ctx.db.dispose()
+    lines = [r for r in caplog.records if r.name == "buergerbuero.worker"]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    assert lines[0].getMessage().startswith(f"database unreachable (ConnectionRefusedError) during "
+                                            f"recording job {first} (w1)")

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=3650)
 
     staff_session_hours: int = 10
+    # Whose local accounts must have a second factor (TOTP); password sign-in can be switched off
+    # where everyone signs in through the town's identity provider.
+    staff_totp_required: Literal["admin", "all", "none"] = "admin"
+    staff_password_login: bool = True
     api_token_hours: int = 8
 
     worker_poll_seconds: float = 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.types import UTCDateTime, utcnow
@@ -70,6 +70,25 @@ class StaffRecoveryCode(SQLModel, table=True):
     )
     code_hash: str = Field(max_length=64, unique=True)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffIdentity(SQLModel, table=True):
+    """An account at the town's identity provider (OpenID Connect): the issuer and its stable
+    subject identifier (``sub``), linked to one staff account (``staff/oidc.py``)."""
+
+    __tablename__ = "staff_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_staff_identity_subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    issuer: str = Field(max_length=500)
+    subject: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class StaffSession(SQLModel, table=True):

@@ -66,9 +66,11 @@ def _login_page(
 ) -> Response:
     """The login form; like every form, its CSRF token is bound to the browser's cookie."""
     next_url = safe_next(next_url or request.query_params.get("next"))
+    settings = ctx(request).settings
     return render(request, "staff/login.html", {
         "email": email, "errors": errors or {}, "alert": alert, "notice": notice,
         "next_url": next_url, "switch_url": "/staff/login",
+        "sso": bool(settings.oidc_issuer), "password_login": settings.staff_password_login,
     }, status)
 
 

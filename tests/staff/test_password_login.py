@@ -1,5 +1,5 @@
 """``BUERO_STAFF_PASSWORD_LOGIN=false``: password sign-in is refused with a clear error, at the
-API's token endpoint and on the login page."""
+API's token endpoint and on the login page (with single sign-on: tests/staff/test_sso.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import httpx
 
+from app import csrf
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import running
-from tests.staff.helpers import CLERK_EMAIL, PASSWORD, add_user, error_code, page_login
+from tests.staff.helpers import CLERK_EMAIL, PASSWORD, add_user, context, error_code
 
 
 async def test_password_login_can_be_switched_off(
@@ -28,6 +29,13 @@ async def test_password_login_can_be_switched_off(
             english = await client.post("/api/v1/auth/token?lang=en",
                                         json={"email": CLERK_EMAIL, "password": PASSWORD})
             assert "single sign-on" in english.json()["error"]["message"]
-            page = await page_login(client, CLERK_EMAIL)
-            assert page.status_code == 403 and "Passwort ist hier abgeschaltet" in page.text
+            # The page offers no form (and here no single sign-on either: it says so) ...
+            page = await client.get("/staff/login")
+            assert 'name="password"' not in page.text
+            assert "keine Anmeldung eingerichtet" in page.text
+            # ... and a hand-made post of the form is refused.
+            token = csrf.token(context(application).secret_key, client.cookies["buero_csrf"])
+            posted = await client.post("/staff/login", data={
+                "email": CLERK_EMAIL, "password": PASSWORD, "csrf_token": token})
+            assert posted.status_code == 403 and "Passwort ist hier abgeschaltet" in posted.text
             assert (await client.get("/staff")).status_code == 303

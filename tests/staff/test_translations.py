@@ -21,7 +21,8 @@ PY_FILES = [
     "app/api/admin.py", "booking/admin.py", "booking/admin_schedules.py",
     "booking/admin_validation.py", "app/pages/staff.py", "app/pages/staff_http.py",
     "app/pages/admin.py", "app/pages/admin_forms.py", "app/csrf.py", "app/pages/forms.py",
-    "staff/totp.py", "app/api/login.py", "app/pages/second_factor.py",
+    "staff/totp.py", "app/api/login.py", "app/pages/second_factor.py", "staff/oidc.py",
+    "app/api/sso.py", "app/pages/sso.py",
 ]
 TEMPLATE_DIRS = ["app/templates/staff", "app/templates/admin"]
 

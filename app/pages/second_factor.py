@@ -46,6 +46,13 @@ def _back_to_login(request: Request) -> Response:
     return redirect("/staff/login?next=" + quote(_next(request), safe="/"))
 
 
+async def _expired_post(request: Request) -> Response:
+    """A form of a login that ended (or never was): its token is still checked (403 without
+    one, as for every form), then the way back to the login page."""
+    await read_form(request)
+    return _back_to_login(request)
+
+
 def _next(request: Request, form: Any = None) -> str:
     value = form.get("next") if form is not None else request.query_params.get("next")
     return safe_next(value if isinstance(value, str) else None)
@@ -74,7 +81,7 @@ async def code_submit(request: Request) -> Response:
     try:
         await _pending(request, ("otp",))
     except SessionExpired:
-        return _back_to_login(request)
+        return await _expired_post(request)
     form = await read_form(request)
     next_url = _next(request, form)
     t = translator(request)
@@ -132,7 +139,7 @@ async def enrol_submit(request: Request) -> Response:
     try:
         pending, user = await _pending(request, ("enrol", "full"))
     except SessionExpired:
-        return _back_to_login(request)
+        return await _expired_post(request)
     form = await read_form(request)
     next_url = _next(request, form)
     t = translator(request)

@@ -50,6 +50,8 @@ from app.pages import payment as pages_payment
 from app.pages import postcall_pages as pages_postcall
 from app.pages import postcall_staff as pages_postcall_staff
 from app.pages import privacy as pages_privacy
+from app.pages import second_factor as pages_second_factor
+from app.pages import sso as pages_sso
 from app.pages import staff as pages_staff
 from app.settings import Settings
 from app.templating import Templates
@@ -101,7 +103,7 @@ def all_routes() -> list[BaseRoute]:
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
-        pages_admin_jobs, pages_admin, pages_call,
+        pages_admin_jobs, pages_admin, pages_call, pages_second_factor, pages_sso,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

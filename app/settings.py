@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.numbers import check_number_format
 from core.secret_strength import MIN_SECRET_BITS, entropy_bits, is_placeholder
+from staff.oidc import parse_group_map
 
 
 class SettingsError(ValueError):
@@ -107,6 +108,19 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=3650)
 
     staff_session_hours: int = 10
+    # Whose local accounts must have a second factor (TOTP); password sign-in can be switched off
+    # where everyone signs in through the town's identity provider.
+    staff_totp_required: Literal["admin", "all", "none"] = "admin"
+    staff_password_login: bool = True
+    # Single sign-on with the town's OpenID Connect provider (README "Staff sign-in"): unset
+    # issuer, none. The group map is JSON, checked at start (staff.oidc.parse_group_map).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = "groups"
+    oidc_group_map: str = "{}"
+    oidc_link_by_email: bool = False
     api_token_hours: int = 8
 
     worker_poll_seconds: float = 1.0
@@ -148,6 +162,14 @@ class Settings(BaseSettings):
             if missing:
                 names = ", ".join(f"BUERO_{name.upper()}" for name in missing)
                 raise SettingsError(f"BUERO_DISPATCH_PROVIDER=hybrid needs {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise SettingsError("BUERO_OIDC_ISSUER needs BUERO_OIDC_CLIENT_ID and "
+                                "BUERO_OIDC_CLIENT_SECRET")
+        parse_group_map(self.oidc_group_map)
         return self
 
     @model_validator(mode="after")
@@ -205,7 +227,8 @@ def _split(value: str | None) -> list[str]:
 
 # Settings that hold secrets; in production none may keep a value of the shipped examples.
 SECRETS = ("secret_key", "smtp_password", "turn_secret", "stripe_secret_key",
-           "stripe_webhook_secret", "hybrid_mail_client_secret", "hybrid_mail_webhook_secret")
+           "stripe_webhook_secret", "hybrid_mail_client_secret", "hybrid_mail_webhook_secret",
+           "oidc_client_secret")
 def _is_network_path(url: str) -> bool:
     path = url.split(":///", 1)[-1]
     return path.startswith("//") or path.startswith("\\\\") or path.startswith("/mnt/")

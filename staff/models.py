@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.types import UTCDateTime, utcnow
@@ -43,6 +43,54 @@ class StaffOffice(SQLModel, table=True):
     )
 
 
+class StaffTotp(SQLModel, table=True):
+    """A confirmed TOTP second factor (``staff/totp.py``): the secret, encrypted with a key
+    derived from the secret key, and the time step of the last code accepted (no replay)."""
+
+    __tablename__ = "staff_totp"
+
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True)
+    )
+    secret_encrypted: str = Field(max_length=200)
+    last_step: int = Field(default=0, sa_type=BigInteger)
+    enrolled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StaffRecoveryCode(SQLModel, table=True):
+    """A single-use recovery code of a second factor; only its keyed hash is stored."""
+
+    __tablename__ = "staff_recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    code_hash: str = Field(max_length=64, unique=True)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffIdentity(SQLModel, table=True):
+    """An account at the town's identity provider (OpenID Connect): the issuer and its stable
+    subject identifier (``sub``), linked to one staff account (``staff/oidc.py``)."""
+
+    __tablename__ = "staff_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_staff_identity_subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    issuer: str = Field(max_length=500)
+    subject: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class StaffSession(SQLModel, table=True):
     """A login: ``kind`` is ``web`` (cookie) or ``api`` (bearer token).
 
@@ -60,5 +108,8 @@ class StaffSession(SQLModel, table=True):
         )
     )
     kind: str = Field(default="web", max_length=10)
+    # ``full``, or a web login that still owes a step: ``otp`` (the second factor) or ``enrol``
+    # (setting one up, where it is required). Such a session opens no staff page but that step.
+    stage: str = Field(default="full", max_length=10)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -39,14 +39,15 @@ def _verify_sync(password_hash: str | None, password: str) -> tuple[bool, str | 
         _hasher.verify(target, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False, None
-    if password_hash is None:
+    if not password_hash:  # no account, or one without a password (single sign-on only)
         return False, None
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
     return True, new_hash
 
 
 async def verify(password_hash: str | None, password: str) -> tuple[bool, str | None]:
-    """(matches, new hash when the parameters changed). ``None`` hash: unknown account."""
+    """(matches, new hash when the parameters changed). ``None`` hash: unknown account; an
+    empty one: an account without a password, which no password matches."""
     return await asyncio.to_thread(_verify_sync, password_hash, password[:MAX_LENGTH])
 
 

@@ -227,12 +227,18 @@ async def record_login_failure(
 
 
 async def record_login_success(
-    session: AsyncSession, user_id: int, *, now: dt.datetime, new_hash: str | None
+    session: AsyncSession, user_id: int, *, now: dt.datetime, new_hash: str | None,
+    finished: bool = True,
 ) -> None:
-    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    """A login succeeded; unless it still owes its second factor (``finished`` false), the
+    failure count starts again."""
+    values: dict[str, Any] = (
+        {"failed_logins": 0, "locked_until": None, "last_login_at": now} if finished else {})
     if new_hash is not None:
         values["password_hash"] = new_hash
-    await session.execute(update(StaffUser).where(col(StaffUser.id) == user_id).values(**values))
+    if values:
+        await session.execute(
+            update(StaffUser).where(col(StaffUser.id) == user_id).values(**values))
 
 
 # --- office scope ------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class LoginLocked(DomainError):
 class NewSession:
     token: str  # given to the client once; never stored or logged
     expires_at: dt.datetime
+    stage: str = "full"
 
 
 def token_hash(secret_key: bytes, token: str) -> str:
@@ -45,7 +46,7 @@ def token_hash(secret_key: bytes, token: str) -> str:
 
 async def open_session(
     session: AsyncSession, secret_key: bytes, user_id: int, *, kind: str,
-    lifetime: dt.timedelta, now: dt.datetime,
+    lifetime: dt.timedelta, now: dt.datetime, stage: str = "full",
 ) -> NewSession:
     token = secrets.token_urlsafe(32)
     expires = now + lifetime
@@ -56,14 +57,17 @@ async def open_session(
         )
     )
     session.add(StaffSession(token_hash=token_hash(secret_key, token), user_id=user_id,
-                             kind=kind, expires_at=expires))
+                             kind=kind, stage=stage, expires_at=expires))
     await session.flush()
-    return NewSession(token, expires)
+    return NewSession(token, expires, stage)
 
 
 async def find_session_user(
-    session: AsyncSession, secret_key: bytes, token: str, *, kind: str, now: dt.datetime
+    session: AsyncSession, secret_key: bytes, token: str, *, kind: str, now: dt.datetime,
+    stages: tuple[str, ...] = ("full",),
 ) -> tuple[StaffSession, StaffUser] | None:
+    """The session of ``token`` and its user, if it is of ``kind``, in one of ``stages``
+    (only finished logins unless asked), unexpired and the user active."""
     if not token or len(token) > 200:
         return None
     query = (
@@ -72,6 +76,7 @@ async def find_session_user(
         .where(
             col(StaffSession.token_hash) == token_hash(secret_key, token),
             col(StaffSession.kind) == kind,
+            col(StaffSession.stage).in_(stages),
             col(StaffSession.expires_at) > now,
             col(StaffUser.active).is_(True),
         )

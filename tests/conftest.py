@@ -219,6 +219,10 @@ def settings_factory(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
             "rate_limits_enabled": False,
             # Every peer of a test is on loopback; tests of the screening switch it off.
             "connection_test_private_candidates": True,
+            # The product asks admins for a second factor (BUERO_STAFF_TOTP_REQUIRED=admin);
+            # tests of other features sign admins in with the password alone. The second
+            # factor's own tests (tests/staff/test_totp*.py) set the policy they test.
+            "staff_totp_required": "none",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -29,6 +29,10 @@ WireDateTime = Annotated[
 class TokenRequest(BaseModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    otp: str | None = Field(
+        default=None, max_length=100,
+        description="the current code of the authenticator app, or a recovery code; required "
+                    "when the account has a second factor")
 
 
 class TokenOut(BaseModel):

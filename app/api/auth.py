@@ -8,21 +8,24 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.admin_schemas import MeOut, TokenOut, TokenRequest
 from app.api.http import read_json
+from app.api.login import login
 from app.api.openapi import operation
-from app.auth import api_token_logout, login, require_api_user
+from app.api.routing import ID
+from app.auth import api_token_logout, require_api_user
 from app.context import ctx
-from staff.service import user_office_ids
+from staff import totp
+from staff.service import get_user, staff_actor, user_office_ids
 
 
 @operation(
     "Log in and get a bearer token",
     tag="auth",
     request=TokenRequest,
-    responses={200: TokenOut, 401: None, 422: None, 429: None},
+    responses={200: TokenOut, 401: None, 403: None, 422: None, 429: None},
 )
 async def create_token(request: Request) -> Response:
     body = await read_json(request, TokenRequest)
-    user, new = await login(request, body.email, body.password, kind="api")
+    user, new = await login(request, body.email, body.password, kind="api", otp=body.otp)
     out = TokenOut(access_token=new.token, expires_at=new.expires_at, role=user.role)
     return JSONResponse(out.model_dump(mode="json"))
 
@@ -47,8 +50,21 @@ async def me(request: Request) -> Response:
     return JSONResponse(out.model_dump(mode="json"))
 
 
+@operation("Admin: remove a staff user's second factor (they set it up again at their next "
+           "sign-in; their logins end)", tag="admin", responses={204: None, 401: None, 403: None,
+                                                                  404: None}, auth="admin")
+async def reset_second_factor(request: Request) -> Response:
+    admin = await require_api_user(request, role="admin")
+    user_id = request.path_params["id"]
+    async with ctx(request).db.transaction(write=True) as session:
+        await get_user(session, user_id)
+        await totp.reset(session, staff_actor(admin), user_id)
+    return Response(status_code=204)
+
+
 routes: list[BaseRoute] = [
     Route("/api/v1/auth/token", create_token, methods=["POST"]),
     Route("/api/v1/auth/token", delete_token, methods=["DELETE"]),
     Route("/api/v1/auth/me", me, methods=["GET"]),
+    Route(f"/api/v1/admin/users/{ID}/totp", reset_second_factor, methods=["DELETE"]),
 ]

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.login import PasswordLoginDisabled, login
 from app.auth import (
     SESSION_COOKIE,
+    STAGE_PAGES,
     clear_session_cookie,
-    login,
     page_logout,
     require_page_user,
     safe_next,
@@ -65,9 +66,11 @@ def _login_page(
 ) -> Response:
     """The login form; like every form, its CSRF token is bound to the browser's cookie."""
     next_url = safe_next(next_url or request.query_params.get("next"))
+    settings = ctx(request).settings
     return render(request, "staff/login.html", {
         "email": email, "errors": errors or {}, "alert": alert, "notice": notice,
         "next_url": next_url, "switch_url": "/staff/login",
+        "sso": bool(settings.oidc_issuer), "password_login": settings.staff_password_login,
     }, status)
 
 
@@ -110,17 +113,19 @@ async def login_submit(request: Request) -> Response:
         errors["password"] = error_message(t, exc)
         return _login_page(request, email=email, errors=errors, status=401,
                            next_url=next_url)
-    except (LoginLocked, RateLimited) as exc:
-        return _login_page(request, email=email, alert=error_message(t, exc), status=429,
-                           next_url=next_url)
+    except (LoginLocked, RateLimited, PasswordLoginDisabled) as exc:
+        return _login_page(request, email=email, alert=error_message(t, exc),
+                           status=exc.status, next_url=next_url)
     await page_logout(request)  # a login replaces any earlier session of this browser
-    response = redirect(next_url)
+    # A login that owes its second factor goes on to that step, then to ``next``.
+    response = redirect(next_url if new.stage == "full"
+                        else f"{STAGE_PAGES[new.stage]}?{urlencode({'next': next_url})}")
     set_session_cookie(request, response, new)
     return response
 
 
 async def logout(request: Request) -> Response:
-    await require_page_user(request)
+    await require_page_user(request, stages=tuple(STAGE_PAGES))  # also a half-done login
     await read_form(request)
     await page_logout(request)
     response = redirect("/staff/login?logged_out=1")

@@ -25,10 +25,12 @@ from tests.calls.conftest import CallSite, seed_site, two_instances
 from tests.calls.peers import BLUE, RED, MediaPeer, Signal, call, eventually
 from tests.calls.test_close_codes import Room
 from tests.conftest import free_port, live_server
-from tests.redis_server import redis_server
+from tests.services import OwnRedis, own_redis
 
 pytestmark = [pytest.mark.redis,
               pytest.mark.xdist_group("call-faults")]
+
+__all__ = ["own_redis"]  # the fixture
 
 SCRIPT = Path(sys.executable).with_name("buergerbuero")
 CALLS = 3
@@ -62,51 +64,51 @@ async def open_call(site: CallSite, citizen_base: str) -> Call:
     return opened
 
 
-async def test_a_redis_outage_ends_no_call(settings: Settings) -> None:
+async def test_a_redis_outage_ends_no_call(settings: Settings, own_redis: OwnRedis) -> None:
     """Redis is killed for 5 s during three calls (citizens on A, clerks on B) and comes back
     empty: no socket closes, video keeps arriving on both sides throughout, both sides are told
     "interrupted" and then "restored", admissions hold, and signalling works afterwards."""
-    with redis_server() as redis:
-        async with two_instances(settings, redis.url) as two:
-            site = await seed_site(two.app_b, two.base_b, two.http_b)
-            calls = [await open_call(site, two.base_a) for _ in range(CALLS)]
-            try:
-                before = [c.frames() for c in calls]
-                redis.kill()
-                down_at = time.monotonic()
-                for c in calls:  # each instance notices at its next sweep (every 3 s)
-                    await c.citizen.expect("interrupted")
-                    await c.clerk.expect("interrupted")
-                await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
-                during = [c.frames() for c in calls]
-                redis.start()
-                up_at = time.monotonic()
-                for c in calls:
-                    await c.citizen.expect("restored")
-                    await c.clerk.expect("restored")
-                recovered = time.monotonic() - up_at
-                after = [c.frames() for c in calls]
-                for b, d, a in zip(before, during, after, strict=True):
-                    assert d[0] > b[0] + 30 and d[1] > b[1] + 30, (b, d)  # ~30 fps flowed on
-                    assert a[0] >= d[0] and a[1] >= d[1]
-                for c in calls:
-                    snapshot = await hub_of(site.state).snapshot(c.reference)
-                    assert snapshot.admitted and snapshot.citizen and snapshot.clerk, snapshot
-                    assert c.citizen_peer.pc.connectionState == "connected"
-                    await c.clerk.send({"type": "candidate", "candidate": None})
-                    assert await c.citizen.expect("candidate") == {"type": "candidate",
-                                                                    "candidate": None}
-                ended = sum(1 for c in calls
-                            if c.citizen.ws.close_code is not None
-                            or c.clerk.ws.close_code is not None)
-                assert ended == 0
-                print(f"\nRedis outage of {OUTAGE_SECONDS:.0f} s during {CALLS} calls: "
-                      f"{ended} calls ended; frames received during the outage per call "
-                      f"{[d[0] - b[0] for b, d in zip(before, during, strict=True)]}; "
-                      f"signalling restored {recovered:.1f} s after Redis came back")
-            finally:
-                for c in calls:
-                    await c.close()
+    redis = own_redis
+    async with two_instances(settings, redis.url) as two:
+        site = await seed_site(two.app_b, two.base_b, two.http_b)
+        calls = [await open_call(site, two.base_a) for _ in range(CALLS)]
+        try:
+            before = [c.frames() for c in calls]
+            redis.kill()
+            down_at = time.monotonic()
+            for c in calls:  # each instance notices at its next sweep (every 3 s)
+                await c.citizen.expect("interrupted")
+                await c.clerk.expect("interrupted")
+            await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
+            during = [c.frames() for c in calls]
+            redis.start()
+            up_at = time.monotonic()
+            for c in calls:
+                await c.citizen.expect("restored")
+                await c.clerk.expect("restored")
+            recovered = time.monotonic() - up_at
+            after = [c.frames() for c in calls]
+            for b, d, a in zip(before, during, after, strict=True):
+                assert d[0] > b[0] + 30 and d[1] > b[1] + 30, (b, d)  # ~30 fps flowed on
+                assert a[0] >= d[0] and a[1] >= d[1]
+            for c in calls:
+                snapshot = await hub_of(site.state).snapshot(c.reference)
+                assert snapshot.admitted and snapshot.citizen and snapshot.clerk, snapshot
+                assert c.citizen_peer.pc.connectionState == "connected"
+                await c.clerk.send({"type": "candidate", "candidate": None})
+                assert await c.citizen.expect("candidate") == {"type": "candidate",
+                                                                "candidate": None}
+            ended = sum(1 for c in calls
+                        if c.citizen.ws.close_code is not None
+                        or c.clerk.ws.close_code is not None)
+            assert ended == 0
+            print(f"\nRedis outage of {OUTAGE_SECONDS:.0f} s during {CALLS} calls: "
+                  f"{ended} calls ended; frames received during the outage per call "
+                  f"{[d[0] - b[0] for b, d in zip(before, during, strict=True)]}; "
+                  f"signalling restored {recovered:.1f} s after Redis came back")
+        finally:
+            for c in calls:
+                await c.close()
 
 
 async def instance_process(settings: Settings, redis_url: str, workdir: Path
@@ -140,48 +142,49 @@ async def instance_process(settings: Settings, redis_url: str, workdir: Path
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-async def test_a_killed_instance_is_peer_left_within_15_s(settings: Settings,
-                                                          tmp_path: Path) -> None:
+async def test_a_killed_instance_is_peer_left_within_15_s(
+    settings: Settings, tmp_path: Path, own_redis: OwnRedis
+) -> None:
     """The citizen's instance is killed (SIGKILL: nothing is torn down); the clerk on the
     other instance hears peer-left within 15 s and the agenda stops showing the citizen."""
     workdir = tmp_path / "instance-a"
     workdir.mkdir()
-    with redis_server() as redis:
-        # A new database that instance A migrates as it starts (``serve`` migrates first).
-        shared = settings.model_copy(update={
-            "redis_url": redis.url, "database_url": f"sqlite+aiosqlite:///{workdir}/buero.db"})
-        popen, base_a = await instance_process(shared, redis.url, workdir)
-        app_b = create_app(shared)
-        async with live_server(app_b) as base_b, httpx.AsyncClient(base_url=base_b,
-                                                                   timeout=30) as http_b:
-            site = await seed_site(app_b, base_b, http_b)
-            try:
-                reference, token = await site.appointment()
-                citizen = await Signal.open(base_a)
-                await citizen.hello(token)
-                await citizen.expect("waiting")
-                clerk_token = await site.call_token(reference)
-                clerk = await Signal.open(base_b)
-                await clerk.hello(clerk_token)
-                await clerk.expect("peer-waiting")
-                await clerk.send({"type": "admit"})
-                await clerk.expect("start", initiator=True)
-                await citizen.expect("start", initiator=False)
+    redis = own_redis
+    # A new database that instance A migrates as it starts (``serve`` migrates first).
+    shared = settings.model_copy(update={
+        "redis_url": redis.url, "database_url": f"sqlite+aiosqlite:///{workdir}/buero.db"})
+    popen, base_a = await instance_process(shared, redis.url, workdir)
+    app_b = create_app(shared)
+    async with live_server(app_b) as base_b, httpx.AsyncClient(base_url=base_b,
+                                                               timeout=30) as http_b:
+        site = await seed_site(app_b, base_b, http_b)
+        try:
+            reference, token = await site.appointment()
+            citizen = await Signal.open(base_a)
+            await citizen.hello(token)
+            await citizen.expect("waiting")
+            clerk_token = await site.call_token(reference)
+            clerk = await Signal.open(base_b)
+            await clerk.hello(clerk_token)
+            await clerk.expect("peer-waiting")
+            await clerk.send({"type": "admit"})
+            await clerk.expect("start", initiator=True)
+            await citizen.expect("start", initiator=False)
+            popen.kill()
+            popen.wait(10)
+            killed_at = time.monotonic()
+            await clerk.expect("peer-left", timeout=15)
+            heard = time.monotonic() - killed_at
+            assert not (await hub_of(site.state).snapshot(reference)).citizen
+
+            async def recorded() -> bool:
+                return ("left", "citizen", None) in await site.events(reference)
+
+            assert await eventually(recorded)
+            print(f"\ninstance killed during a call: the clerk heard peer-left after "
+                  f"{heard:.1f} s")
+            await clerk.close()
+        finally:
+            if popen.poll() is None:
                 popen.kill()
                 popen.wait(10)
-                killed_at = time.monotonic()
-                await clerk.expect("peer-left", timeout=15)
-                heard = time.monotonic() - killed_at
-                assert not (await hub_of(site.state).snapshot(reference)).citizen
-
-                async def recorded() -> bool:
-                    return ("left", "citizen", None) in await site.events(reference)
-
-                assert await eventually(recorded)
-                print(f"\ninstance killed during a call: the clerk heard peer-left after "
-                      f"{heard:.1f} s")
-                await clerk.close()
-            finally:
-                if popen.poll() is None:
-                    popen.kill()
-                    popen.wait(10)

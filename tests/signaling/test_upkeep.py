@@ -23,12 +23,14 @@ from signaling import (
     RoomSnapshot,
 )
 from signaling.store import RoomStore
-from tests.redis_server import redis_server
+from tests.services import OwnRedis, own_redis
 from tests.signaling.conftest import Backend
 from tests.signaling.helpers import Events, Peer, Tokens, grant
 from tests.signaling.test_cross_instance import Instances
 from tests.signaling.test_session import joined_pair
 from tests.signaling.test_store import forget
+
+__all__ = ["own_redis"]  # the fixture
 
 SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
 # The tests sweep by hand: the hubs' own loop stays out of the way.
@@ -217,52 +219,53 @@ async def subscribers(url: str, room: str) -> int:
 
 @pytest.mark.redis
 @pytest.mark.xdist_group("own-redis")
-async def test_a_redis_restart_ends_no_call(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_redis_restart_ends_no_call(caplog: pytest.LogCaptureFixture,
+                                            own_redis: OwnRedis) -> None:
     """Redis is killed during a call across two instances and comes back empty: both sides are
     told "interrupted" and "restored" and nothing else, no socket closes, a candidate sent
     during the outage arrives afterwards, admission holds, and a new connection during the
     outage is asked to try again (1013, not final)."""
     tokens, events = Tokens(), Events()
-    with redis_server() as server:
-        a, client_a = await hub_on(server.url, tokens, events)
-        b, client_b = await hub_on(server.url, tokens, events)
-        try:
-            p = Instances(a, b, tokens, quiet=0.2)
-            citizen, clerk = await p.in_call()
-            server.kill()
-            candidate = {"type": "candidate", "candidate": None}
-            await citizen.send(candidate)  # the bus is away: kept for later
-            await citizen.expect("interrupted")
-            await b.sweep()
-            await clerk.expect("interrupted")
-            tokens.add("late", grant("other", "citizen"))
-            late = Peer(a)
-            await late.send({"type": "hello", "token": "late"})
-            await late.expect_closed(1013)
-            await a.sweep()  # still away: nothing changes
-            await citizen.nothing()
+    server = own_redis
+    a, client_a = await hub_on(server.url, tokens, events)
+    b, client_b = await hub_on(server.url, tokens, events)
+    try:
+        p = Instances(a, b, tokens, quiet=0.2)
+        citizen, clerk = await p.in_call()
+        server.kill()
+        candidate = {"type": "candidate", "candidate": None}
+        await citizen.send(candidate)  # the bus is away: kept for later
+        await citizen.expect("interrupted")
+        await b.sweep()
+        await clerk.expect("interrupted")
+        tokens.add("late", grant("other", "citizen"))
+        late = Peer(a)
+        await late.send({"type": "hello", "token": "late"})
+        await late.expect_closed(1013)
+        await a.sweep()  # still away: nothing changes
+        await citizen.nothing()
 
-            server.start()
-            await b.sweep()
-            await clerk.expect("restored")
-            for _ in range(100):  # both instances' pub/sub connections are back
-                if await subscribers(server.url, "r") == 2:
-                    break
-                await asyncio.sleep(0.05)
-            await a.sweep()
-            await citizen.expect("restored")
-            await clerk.expect("candidate", candidate=None)
-            assert await b.snapshot("r") == RoomSnapshot(citizen=True, clerk=True,
-                                                         admitted=True)
-            for peer in (citizen, clerk):
-                await peer.nothing()
-                assert not peer.conn.closed.is_set()
-            await clerk.send({"type": "offer", "sdp": SDP})
-            await citizen.expect("offer", sdp=SDP)
-        finally:
-            for hub, client in ((a, client_a), (b, client_b)):
-                await hub.aclose()
-                await client.aclose()
+        server.start()
+        await b.sweep()
+        await clerk.expect("restored")
+        for _ in range(100):  # both instances' pub/sub connections are back
+            if await subscribers(server.url, "r") == 2:
+                break
+            await asyncio.sleep(0.05)
+        await a.sweep()
+        await citizen.expect("restored")
+        await clerk.expect("candidate", candidate=None)
+        assert await b.snapshot("r") == RoomSnapshot(citizen=True, clerk=True,
+                                                     admitted=True)
+        for peer in (citizen, clerk):
+            await peer.nothing()
+            assert not peer.conn.closed.is_set()
+        await clerk.send({"type": "offer", "sdp": SDP})
+        await citizen.expect("offer", sdp=SDP)
+    finally:
+        for hub, client in ((a, client_a), (b, client_b)):
+            await hub.aclose()
+            await client.aclose()
     outage_lines = [r for r in caplog.records if "signalling store" in r.getMessage()]
     assert len(outage_lines) == 4, [r.getMessage() for r in outage_lines]  # 2 per instance
     assert all(r.exc_info is None for r in outage_lines)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Literal
 
@@ -31,9 +32,11 @@ from calls.service import (
     record_call_event,
 )
 from core.errors import Unauthorized
+from core.outage import OutageLog
 from core.transactions import Transactions
 from core.types import utcnow
 from signaling import CloseCode, Event, Grant, ProtocolError, Role
+from signaling.errors import BackendUnavailable
 
 log = logging.getLogger("buergerbuero.calls")
 
@@ -60,11 +63,25 @@ class CallGate:
         # reference and role only. Events of the clerk's connection are reported by the
         # instance that holds it, which is the one that authorized it.
         self._clerks: OrderedDict[str, StaffRef] = OrderedDict()
+        self._outages = OutageLog(log)
+
+    @asynccontextmanager
+    async def _reading(self, what: str, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """A transaction; a database outage becomes the hub's ``BackendUnavailable`` (a new
+        connection gets 1013, open calls go on), logged once per outage."""
+        try:
+            async with self.db.transaction(write=write) as session:
+                yield session
+        except Exception as exc:
+            if not self._outages.record(exc, what):
+                raise
+            raise BackendUnavailable(what) from exc
+        self._outages.succeeded()
 
     async def authorize(self, token: str) -> Grant | None:
         """``None`` (4401) for a token we do not know; ``ProtocolError(4403)`` for a valid token
         that may not join (now); a ``Grant`` otherwise (the hub checks the window)."""
-        async with self.db.transaction() as session:
+        async with self._reading("a call's hello") as session:
             found = await self._lookup(session, token, utcnow())
         if found is None:
             return None
@@ -87,7 +104,7 @@ class CallGate:
         or no longer in the office; the token or the login expired; the appointment cancelled
         or marked missed."""
         now = utcnow()
-        async with self.db.transaction() as session:
+        async with self._reading("checking open calls' tokens") as session:
             found = [await self._lookup(session, token, now) for token in tokens]
         return [f is not None and f[1] is not False and f[0].status in STILL_ADMITTED
                 for f in found]
@@ -116,9 +133,12 @@ class CallGate:
         if self.count is not None:
             self.count(reference, event, role)
         staff = self._clerks.get(reference) if role == "clerk" else None
-        async with self.db.transaction(write=True) as session:
-            known = await record_call_event(session, reference, event, role, staff=staff,
-                                            now=utcnow())
+        try:
+            async with self._reading("recording a call event", write=True) as session:
+                known = await record_call_event(session, reference, event, role, staff=staff,
+                                                now=utcnow())
+        except BackendUnavailable:
+            return  # the call goes on; the event is lost with the outage (logged once)
         if not known:
             log.warning("call event %s for an unknown appointment", event)
 

@@ -295,6 +295,9 @@ class Hub:
             log.error("%r: the authorizer did not answer in time", session)
             session.close(CloseCode.INTERNAL_ERROR)
             return
+        except BackendUnavailable:  # the app's database is away (the app logs it)
+            session.close(CloseCode.TRY_AGAIN_LATER)
+            return
         if grant is None:
             raise ProtocolError(CloseCode.UNAUTHORIZED, "token refused")
         if not grant.is_open(self.now()):

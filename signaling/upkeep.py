@@ -138,8 +138,10 @@ class Upkeep:
             return
         try:
             valid = await revalidate([s.token for s in sessions])
-        except Exception as error:  # the app's database is away: keep the calls
-            log.warning("checking open calls' tokens failed (%s); trying again", error)
+        except BackendUnavailable:
+            return  # the app's database is away (the app logs it): keep the calls
+        except Exception:
+            log.exception("checking open calls' tokens failed; the calls go on")
             return
         for session, ok in zip(sessions, valid, strict=True):
             if not ok and session.state == "joined":

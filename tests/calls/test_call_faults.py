@@ -19,18 +19,20 @@ import httpx
 import pytest
 
 from app.calls import hub_of
+from app.cli import migrate
 from app.main import create_app
 from app.settings import Settings
-from tests.calls.conftest import CallSite, seed_site, two_instances
+from tests.calls.conftest import CallSite, seed_site, serve_site, two_instances
 from tests.calls.peers import BLUE, RED, MediaPeer, Signal, call, eventually
 from tests.calls.test_close_codes import Room
+from tests.calls.test_revocation import checking
 from tests.conftest import free_port, live_server
-from tests.services import OwnRedis, own_redis
+from tests.services import OwnPostgres, OwnRedis, own_postgres, own_redis
 
 pytestmark = [pytest.mark.redis,
               pytest.mark.xdist_group("call-faults")]
 
-__all__ = ["own_redis"]  # the fixture
+__all__ = ["own_postgres", "own_redis"]  # the fixtures
 
 SCRIPT = Path(sys.executable).with_name("buergerbuero")
 CALLS = 3
@@ -188,3 +190,35 @@ async def test_a_killed_instance_is_peer_left_within_15_s(
             if popen.poll() is None:
                 popen.kill()
                 popen.wait(10)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # replaced by its own cluster
+async def test_a_database_outage_ends_no_call(settings: Settings, own_postgres: OwnPostgres,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL stops during a call: the call relays on, the periodic token check keeps it
+    (instead of closing it), a new connection is asked to try again (1013, not final), and the
+    log has one line for the outage, not a traceback per try."""
+    url = own_postgres.url
+    await asyncio.to_thread(migrate, url)
+    async with serve_site(settings.model_copy(update={"database_url": url})) as site:
+        hub = checking(hub_of(site.state))
+        room = await Room.open(site)
+        _, late_token = await site.appointment()
+        await asyncio.to_thread(own_postgres.stop)
+        try:
+            await hub.sweep()  # the token check fails: the calls stay
+            await room.still_works()
+            late = await Signal.open(site.base)
+            await late.send({"type": "hello", "token": late_token})
+            assert await late.closed_with(1013) == []
+            await hub.sweep()
+        finally:
+            await asyncio.to_thread(own_postgres.start)
+        await room.still_works()
+        late = await Signal.open(site.base)
+        await late.hello(late_token)
+        await late.expect("waiting")
+        await late.close()
+    warnings = [r for r in caplog.records if r.name == "buergerbuero.calls"
+                and r.levelname == "WARNING"]
+    assert len(warnings) <= 2 and all(r.exc_info is None for r in warnings), warnings

@@ -32,6 +32,9 @@ async def reachable() -> AsyncIterator[None]:
     except (RedisConnectionError, RedisTimeoutError, OSError) as error:
         raise BackendUnavailable(str(error) or type(error).__name__) from error
 
+CLOSE_TRIES = 3  # cancellations sent to a reader that does not stop ...
+CLOSE_WAIT_SECONDS = 1.0  # ... each waited for this long
+
 Handle = Callable[[dict[str, Any]], None]
 """Called with every message redis-py reads (subscriptions and messages); must not block."""
 
@@ -45,6 +48,7 @@ class PubSubReader:
         self._handle = handle
         self._name = name
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         """Start reading (once); call it after the first SUBSCRIBE was sent."""
@@ -53,7 +57,7 @@ class PubSubReader:
 
     async def _read(self) -> None:
         failing_since: float | None = None
-        while True:
+        while not self._closing:
             try:
                 message = await self.pubsub.get_message(timeout=None)
             except asyncio.CancelledError:
@@ -73,13 +77,23 @@ class PubSubReader:
                 self._handle(message)
 
     async def close(self) -> None:
-        """Stop reading, then close the connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.pubsub.aclose()
+        """Stop reading, then close the connection. Bounded even when the client library
+        swallows a cancellation while it reconnects (the reader would go on waiting for a
+        message that never comes, and the app's shutdown with it)."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            for _ in range(CLOSE_TRIES):
+                task.cancel()
+                done, _ = await asyncio.wait({task}, timeout=CLOSE_WAIT_SECONDS)
+                if done:
+                    break
+            else:
+                log.warning("the %s reader did not stop; leaving its connection", self._name)
+                return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                await self.pubsub.aclose()
 
 
 def text(value: Any) -> str:

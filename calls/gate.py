@@ -21,7 +21,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.links import LinkKeys
-from booking.models import Appointment, AppointmentStatus
+from booking.models import Appointment
 from booking.service import find_by_token
 from calls.service import (
     CALLABLE,
@@ -30,6 +30,7 @@ from calls.service import (
     join_window,
     may_join_as_clerk,
     record_call_event,
+    tokens_in_force,
 )
 from core.errors import Unauthorized
 from core.outage import OutageLog
@@ -39,9 +40,6 @@ from signaling import CloseCode, Event, Grant, ProtocolError, Role
 from signaling.errors import BackendUnavailable
 
 log = logging.getLogger("buergerbuero.calls")
-
-# A call whose appointment was completed meanwhile goes on: the clerk completes during the call.
-STILL_ADMITTED = CALLABLE | {AppointmentStatus.completed.value}
 
 # How many rooms' clerks an instance remembers for the audit trail (the newest win).
 _CLERK_MEMORY = 4096
@@ -103,11 +101,9 @@ class CallGate:
         and closes (4401) the calls whose token was revoked: the clerk deactivated, logged out,
         or no longer in the office; the token or the login expired; the appointment cancelled
         or marked missed."""
-        now = utcnow()
         async with self._reading("checking open calls' tokens") as session:
-            found = [await self._lookup(session, token, now) for token in tokens]
-        return [f is not None and f[1] is not False and f[0].status in STILL_ADMITTED
-                for f in found]
+            return await tokens_in_force(session, self.links, self.secret_key, tokens,
+                                         utcnow())
 
     async def _lookup(self, session: AsyncSession, token: str, now: datetime
                       ) -> tuple[Appointment, StaffRef | Literal[False] | None] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.links import LinkKeys
 from booking.lookup import find_appointment
 from booking.models import Appointment, AppointmentStatus
 from calls.models import CallEvent, CallToken
@@ -26,6 +28,8 @@ from staff.service import staff_actor, visible_office_ids
 
 # Statuses in which the citizen and the clerk may meet in the call.
 CALLABLE = frozenset({AppointmentStatus.confirmed.value, AppointmentStatus.in_call.value})
+# An open call goes on when its appointment is completed meanwhile (completed during the call).
+STILL_ADMITTED = CALLABLE | {AppointmentStatus.completed.value}
 
 # Call tokens carry a prefix: the authorizer tells them from link tokens without a query, and a
 # leaked one is recognisable.
@@ -144,6 +148,45 @@ async def find_call_token(
         return None
     appointment, user = row
     return appointment, user
+
+
+async def tokens_in_force(
+    session: AsyncSession, links: LinkKeys, secret_key: bytes, tokens: Sequence[str],
+    now: datetime,
+) -> list[bool]:
+    """For each open call's hello token: does it still admit? Two queries for all the links and
+    all the call tokens, plus one office lookup per clerk; the same rules as a fresh ``hello``
+    (``find_by_token``, ``find_call_token``, ``may_join_as_clerk``), except that a call whose
+    appointment was completed meanwhile goes on (the clerk completes during the call)."""
+    by_link = {t: links.hash_token(t) for t in tokens if links.looks_like_token(t)}
+    by_call = {t: call_token_hash(secret_key, t) for t in tokens
+               if t not in by_link and t.startswith(CALL_TOKEN_PREFIX)
+               and len(t) <= MAX_TOKEN_CHARS}
+    admitted: set[str] = set()
+    if by_link:
+        rows = await session.execute(
+            select(col(Appointment.token_hash)).where(
+                col(Appointment.token_hash).in_(by_link.values()),
+                col(Appointment.link_expires_at) > now,
+                col(Appointment.status).in_(STILL_ADMITTED)))
+        admitted.update(rows.scalars())
+    if by_call:
+        found = await session.execute(
+            select(col(CallToken.token_hash), col(Appointment.office_id), StaffUser)
+            .join(Appointment, col(Appointment.id) == col(CallToken.appointment_id))
+            .join(StaffUser, col(StaffUser.id) == col(CallToken.user_id))
+            .join(StaffSession, col(StaffSession.id) == col(CallToken.staff_session_id))
+            .where(col(CallToken.token_hash).in_(by_call.values()),
+                   col(CallToken.expires_at) > now, col(StaffSession.expires_at) > now,
+                   col(StaffUser.active).is_(True),
+                   col(Appointment.status).in_(STILL_ADMITTED)))
+        offices: dict[int | None, set[int]] = {}
+        for token_hash, office_id, user in found.all():
+            if user.id not in offices:
+                offices[user.id] = set(await visible_office_ids(session, user))
+            if office_id in offices[user.id]:
+                admitted.add(token_hash)
+    return [by_link.get(t, by_call.get(t)) in admitted for t in tokens]
 
 
 async def may_join_as_clerk(session: AsyncSession, user: StaffUser, office_id: int) -> bool:

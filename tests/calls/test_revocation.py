@@ -9,11 +9,11 @@ import dataclasses
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import col
 from starlette.applications import Starlette
 
-from app.calls import hub_of
+from app.calls import call_gate, hub_of
 from app.settings import Settings
 from booking.models import Appointment
 from signaling import Hub
@@ -122,3 +122,26 @@ async def test_revocation_reaches_the_instance_that_holds_the_socket(settings: S
         await hub_b.sweep()
         await clerk.closed_with(4401)
         await citizen.expect("peer-left")
+
+
+async def test_the_check_costs_the_same_few_queries_for_many_calls(site: CallSite) -> None:
+    """Every 5 s each instance checks all its open calls: two queries for the links and the
+    call tokens, one per clerk for the offices, however many calls are open."""
+    tokens = []
+    for _ in range(4):
+        reference, link = await site.appointment()
+        tokens += [link, await site.call_token(reference)]
+    engine = site.state.db.engine.sync_engine
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        valid = await call_gate(site.state).still_valid([*tokens, "unknown", "bb_call_unknown"])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert valid == [True] * 8 + [False, False]
+    assert len(statements) == 3, statements

@@ -20,6 +20,7 @@ COPY booking ./booking
 COPY signaling ./signaling
 COPY calls ./calls
 COPY cases ./cases
+COPY online ./online
 COPY postcall ./postcall
 COPY mail ./mail
 COPY privacy ./privacy

@@ -95,8 +95,13 @@ def error_response(
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     headers = {"Retry-After": "60"} if exc.status == 429 else None
+    details = exc.details
+    if exc.problems:
+        translator = request_translator(request, ctx(request).i18n)
+        details = [{"field": field, "message": translator.gettext(msgid, **params)}
+                   for field, msgid, params in exc.problems] + details
     return error_response(
-        request, exc.status, exc.code, exc.msgid, exc.params, exc.details, headers, exc.field
+        request, exc.status, exc.code, exc.msgid, exc.params, details, headers, exc.field
     )
 
 

@@ -194,7 +194,7 @@ _ACTIVE_COUNT = (
 )
 
 
-async def _lock_email(session: AsyncSession, email_norm: str) -> None:
+async def lock_email(session: AsyncSession, email_norm: str) -> None:
     # Serialise bookings of one mailbox so the per-address limit holds under concurrency.
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_EMAIL_LOCK, {"email_norm": email_norm})
@@ -330,7 +330,7 @@ async def book(
     candidates = pick_slot(offer, start, now)
 
     email_norm = normalize_email(citizen.email)
-    await _lock_email(session, email_norm)
+    await lock_email(session, email_norm)
     if await _active_count(session, email_norm, now) >= policy.max_active_per_email:
         raise TooManyBookings()
 

@@ -51,6 +51,7 @@ from cases.models import (
     Case,
     CaseItem,
     CaseState,
+    Channel,
     Delivery,
     DispatchStatus,
     Outcome,
@@ -132,11 +133,12 @@ class CaseRecord:
     case: Case
     items: list[CaseItem]
     office: Office
-    appointment: Appointment
+    appointment: Appointment | None  # None for a request sent online without an appointment
 
 
 async def case_record(session: AsyncSession, case_id: int) -> CaseRecord | None:
-    """None for an unknown case, or one whose office or appointment is gone."""
+    """None for an unknown case, one whose office is gone, or a video request whose appointment
+    is gone."""
     case = await session.get(Case, case_id)
     if case is None:
         return None
@@ -145,7 +147,7 @@ async def case_record(session: AsyncSession, case_id: int) -> CaseRecord | None:
     query = (select(Appointment).where(col(Appointment.case_id) == case_id)
              .order_by(col(Appointment.start_at).desc(), col(Appointment.id).desc()).limit(1))
     appointment = (await session.execute(query)).scalars().first()
-    if office is None or appointment is None:
+    if office is None or (appointment is None and case.channel == Channel.video):
         return None
     return CaseRecord(case=case, items=items, office=office, appointment=appointment)
 
@@ -240,33 +242,38 @@ async def _verified_check_id(session: AsyncSession, case: Case, service: Service
     return verified.id if verified is not None else None
 
 
-async def complete(
+async def check_input(
+    session: AsyncSession, data: CompletionInput, policy: CasePolicy,
+) -> tuple[list[CaseItem], tuple[str, str], tuple[str, str, str], str]:
+    """The completion's items, (payment, its status), (delivery, dispatch status, authority)
+    and note, or ``Invalid``."""
+    items = await _build_items(session, data.items)
+    amount = sum(item.amount_cents for item in items)
+    return (items, _payment(data.payment, amount, policy),
+            _delivery(data.delivery, data.external_authority),
+            no_document_number(data.note.strip()[:NOTE_MAX], "note", strict=False))
+
+
+async def complete_case(
     session: AsyncSession,
-    appointment: Appointment,
+    case: Case,
     data: CompletionInput,
     actor: Actor,
     policy: CasePolicy,
     *,
     now: datetime | None = None,
 ) -> Case:
-    """Complete ``appointment`` into its case (new, or the reopened one); see the module doc."""
+    """Decide ``case`` (new, or reopened): items, payment, delivery, case number; see the
+    module doc. The caller holds the lock that serialises completions of this request and
+    says what else changes (the appointment's status, an online request's)."""
     now = now or utcnow()
-    # The row lock serialises completions, checks and reopenings of one appointment.
-    await session.refresh(appointment, with_for_update=True)
-    items = await _build_items(session, data.items)
+    items, (payment, payment_status), (delivery, dispatch_status, authority), note = (
+        await check_input(session, data, policy))
     amount = sum(item.amount_cents for item in items)
-    payment, payment_status = _payment(data.payment, amount, policy)
-    delivery, dispatch_status, authority = _delivery(data.delivery, data.external_authority)
-    note = no_document_number(data.note.strip()[:NOTE_MAX], "note", strict=False)
-    if appointment.status == AppointmentStatus.completed:
-        raise AlreadyCompleted()
-    if appointment.status not in COMPLETABLE:
-        raise WrongState()
-    service = await session.get(Service, appointment.service_id)
-    office = await session.get(Office, appointment.office_id)
-    if service is None or office is None or office.id is None or appointment.id is None:
+    service = await session.get(Service, case.service_id)
+    office = await session.get(Office, case.office_id)
+    if service is None or office is None or office.id is None:
         raise NotFound()
-    case = await request_of(session, appointment)
     check_id = await _verified_check_id(session, case, service)
     today = now.astimezone(ZoneInfo(office.timezone)).date()
     due = today + timedelta(days=policy.fee_due_days) if payment_status == "open" else None
@@ -295,12 +302,37 @@ async def complete(
     for item in items:
         item.case_id = case.id
         session.add(item)
+    await session.flush()
+    return case
+
+
+async def complete(
+    session: AsyncSession,
+    appointment: Appointment,
+    data: CompletionInput,
+    actor: Actor,
+    policy: CasePolicy,
+    *,
+    now: datetime | None = None,
+) -> Case:
+    """Complete ``appointment`` into its case (new, or the reopened one); see the module doc."""
+    now = now or utcnow()
+    # The row lock serialises completions, checks and reopenings of one appointment.
+    await session.refresh(appointment, with_for_update=True)
+    # The input is checked before the appointment's state (a bad body is 422 either way).
+    await check_input(session, data, policy)
+    if appointment.status == AppointmentStatus.completed:
+        raise AlreadyCompleted()
+    if appointment.status not in COMPLETABLE:
+        raise WrongState()
+    case = await request_of(session, appointment)
+    case = await complete_case(session, case, data, actor, policy, now=now)
     appointment.status = AppointmentStatus.completed.value
     appointment.updated_at = now
     record(session, actor, "case.complete", "appointment", appointment.id, {
         "reference": appointment.reference, "case_number": case.case_number,
-        "revision": case.revision, "amount_cents": amount, "payment": payment,
-        "delivery": delivery,
+        "revision": case.revision, "amount_cents": case.amount_cents, "payment": case.payment,
+        "delivery": case.delivery,
     })
     await session.flush()
     return case

@@ -69,6 +69,22 @@ async def book(
     return booked
 
 
+async def book_for_request(
+    session: AsyncSession, links: LinkKeys, policy: BookingPolicy, case: Case, *,
+    service_id: int, start: datetime, now: datetime | None = None,
+) -> Booked:
+    """Book a video appointment for an existing request (the identity check of a request sent
+    online): the request's citizen and office, and the appointment a channel of the request."""
+    citizen = CitizenInput(given_name=case.given_name, family_name=case.family_name,
+                           email=case.email, phone=case.phone, date_of_birth=case.date_of_birth)
+    booked = await book_slot(session, links, policy, service_id=service_id,
+                             office_id=case.office_id, start=start, citizen=citizen,
+                             locale=case.locale, now=now or utcnow())
+    booked.appointment.case_id = case.id
+    await session.flush()
+    return booked
+
+
 async def appointments_of(session: AsyncSession, case_id: int) -> list[Appointment]:
     """The appointments of a request, oldest first."""
     query = (select(Appointment).where(col(Appointment.case_id) == case_id)

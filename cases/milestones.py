@@ -22,6 +22,13 @@ MAIL_JOB = "mail.milestone"
 
 
 class MilestoneKind(StrEnum):
+    received = "received"  # an online request reached the office (confirmed by its link)
+    in_progress = "in_progress"  # a clerk took it up
+    question = "question"  # the office asked something (detail: the message id)
+    answered = "answered"  # the citizen answered (detail: the message id)
+    video_invited = "video_invited"  # asked to book a video call for the identity check
+    rejected = "rejected"
+    withdrawn = "withdrawn"
     completed = "completed"  # request completed in the call
     notice_sent = "notice_sent"  # fee notice e-mailed
     receipt_sent = "receipt_sent"  # receipt for an online payment e-mailed
@@ -39,7 +46,8 @@ class MilestoneKind(StrEnum):
 
 class Milestone(SQLModel, table=True):
     __tablename__ = "case_milestone"
-    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_case_milestone"),)
+    # The detail tells repeated steps apart (each question from the office is one milestone).
+    __table_args__ = (UniqueConstraint("case_id", "kind", "detail", name="uq_case_milestone"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(
@@ -69,7 +77,7 @@ async def reach(
     A repeated call (a duplicate webhook, a retried job) changes nothing and mails nothing.
     """
     values = {"case_id": case_id, "kind": kind.value, "at": at or utcnow(), "detail": detail}
-    if await insert_unless_taken(session, _TABLE, ("case_id", "kind"), values) is None:
+    if await insert_unless_taken(session, _TABLE, ("case_id", "kind", "detail"), values) is None:
         return False
     if notify:
         enqueue(session, MAIL_JOB, {"case_id": case_id, "milestone": kind.value})

@@ -19,7 +19,12 @@ class DomainError(Exception):
         self.field = field
         self.params = params
         self.details: list[dict[str, str]] = []
+        # Several fields' problems at once: (field, message id, params), translated when shown.
+        self.problems: list[tuple[str, str, dict[str, Any]]] = []
         super().__init__(self.msgid % params if params else self.msgid)
+
+    def add(self, field: str, msgid: str, **params: Any) -> None:
+        self.problems.append((field, msgid, params))
 
 
 class NotFound(DomainError):

@@ -38,6 +38,7 @@ from mail.cases import (
     pdf_attachment,
 )
 from mail.compose import MailEnv, PermanentMailError, deliver
+from online.requests import request_link_nonce
 from postcall.dispatch_models import CaseDocument
 from postcall.notices import (
     authority_for,
@@ -55,11 +56,12 @@ async def _mail_facts(env: MailEnv, case_id: int) -> CaseMail | None:
         if await session.get(Case, case_id) is None:
             return None
         record = await case_record(session, case_id)
-    if record is None:
-        raise PermanentMailError("case without office or appointment")
+        nonce = (record.appointment.link_nonce if record is not None and record.appointment
+                 else await request_link_nonce(session, case_id))
+    if record is None or nonce is None:
+        raise PermanentMailError("case without office, appointment or link")
     return CaseMail(case=record.case, items=record.items, office=record.office,
-                    appointment=record.appointment,
-                    link_url=env.link_url(record.appointment.link_nonce))
+                    appointment=record.appointment, link_url=env.link_url(nonce))
 
 
 async def _claim_mail(env: MailEnv, document: CaseDocument, job: Job) -> bool:

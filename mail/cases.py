@@ -38,7 +38,7 @@ class CaseMail:
     case: Case
     items: list[CaseItem]
     office: Office
-    appointment: Appointment
+    appointment: Appointment | None  # None for a request sent online
     link_url: str
     attachments: list[Attachment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -75,7 +75,7 @@ class CaseFacts:
     case: Case
     items: list[CaseItem]
     office: Office
-    appointment: Appointment
+    appointment: Appointment | None  # None for a request sent online
     address: tuple[str, ...]
     latest_notice: CaseDocument | None
 
@@ -147,8 +147,9 @@ def _base(facts: CaseFacts, issue_date: dt.date) -> dict[str, Any]:
         "case_number": facts.case.case_number,
         "issue_date": issue_date,
         "service": _service_text(facts.items),
-        "service_date": facts.appointment.start_at.astimezone(zone).date(),
-        "appointment_reference": facts.appointment.reference,
+        "service_date": (facts.appointment.start_at.astimezone(zone).date()
+                         if facts.appointment is not None else None),
+        "appointment_reference": facts.appointment.reference if facts.appointment else "",
     }
 
 

@@ -21,8 +21,9 @@ ALLOWED: dict[str, set[str]] = {
     "calls": {"core", "booking", "staff", "signaling"},
     "cases": {"core", "booking", "staff"},
     "postcall": {"core", "booking", "cases"},
-    "mail": {"core", "booking", "cases", "postcall"},
-    "privacy": {"core", "booking", "staff", "calls", "cases", "postcall"},
+    "online": {"core", "booking", "staff", "cases", "postcall"},
+    "mail": {"core", "booking", "cases", "postcall", "online"},
+    "privacy": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
 }
 APP_COMPOSITION_MAX_LINES = 3000  # app/ outside its api/ and pages/ handlers
 

@@ -1,0 +1,1 @@
+"""Online services: requests without an appointment, their forms, documents and messages."""

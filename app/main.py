@@ -23,6 +23,8 @@ from app.api import clerk_cases as api_clerk_cases
 from app.api import connection_test as api_connection_test
 from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
+from app.api import online as api_online
+from app.api import online_clerk as api_online_clerk
 from app.api import ops, ws
 from app.api import payments as api_payments
 from app.api import privacy as api_privacy
@@ -91,6 +93,8 @@ def build_context(settings: Settings) -> AppContext:
                 "availability": settings.rate_limit_availability,
                 # Wrong attempts per client and case number (app/api/citizen_docs.py).
                 "status_lookup_case": settings.rate_limit_status_lookup_case,
+                "request": settings.rate_limit_request,  # online requests sent per client
+                "upload": settings.rate_limit_upload,  # documents per citizen link
             },
         ),
     )
@@ -104,6 +108,7 @@ def all_routes() -> list[BaseRoute]:
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
         pages_admin_jobs, pages_admin, pages_call, pages_second_factor, pages_sso,
+        api_online, api_online_clerk,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

@@ -38,16 +38,16 @@ def payment_config(settings: Settings) -> PaymentConfig:
                          reconcile_minutes=settings.payment_reconcile_minutes)
 
 
-async def start_online_payment(state: AppContext, appointment_id: int) -> str:
-    """Start a checkout for the appointment's case; the provider's page URL (shared with the
-    citizen page's pay button)."""
+async def start_online_payment(state: AppContext, case_id: int) -> str:
+    """Start a checkout for the case; the provider's page URL (shared with the citizen page's
+    pay button)."""
     provider = provider_for(state.settings)
     if provider is None:
         raise OnlinePaymentUnavailable()
     # Per link, not per address: pressing "pay" again and again creates no pile of sessions.
-    await state.limiter.hit("payment", f"appointment:{appointment_id}")
+    await state.limiter.hit("payment", f"case:{case_id}")
     async with provider:
-        return await start_payment(state.db, provider, appointment_id,
+        return await start_payment(state.db, provider, case_id,
                                    payment_config(state.settings))
 
 

@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     link_grace_days: int = Field(default=30, ge=0)
     reminder_hours: int = Field(default=24, ge=1)
 
+    # Online requests (without an appointment): double opt-in as for bookings
+    # (require_email_confirmation), confirmed within this many hours or expired; open requests
+    # per e-mail address; uploads are scanned by ClamAV's clamd at this address
+    # ("unix:/run/clamav/clamd.ctl" or "tcp:host:port"); production refuses to start without it.
+    request_confirm_hours: int = Field(default=48, ge=1, le=24 * 14)
+    max_open_requests_per_email: int = Field(default=3, ge=1)
+    clamd_address: str | None = None
+    clamd_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    rate_limit_request: str = "5/minute;30/hour"
+    rate_limit_upload: str = "20/minute;100/hour"
+
     rate_limits_enabled: bool = True
     rate_limit_booking: str = "10/minute;60/hour"
     rate_limit_availability: str = "120/minute;1000/hour"
@@ -147,6 +158,13 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("clamd_address")
+    @classmethod
+    def _clamd_address(cls, value: str | None) -> str | None:
+        if value and not (value.startswith("unix:") or value.startswith("tcp:")):
+            raise SettingsError("BUERO_CLAMD_ADDRESS is unix:/path/to/socket or tcp:host:port")
+        return value or None
+
     @field_validator("case_number_format")
     @classmethod
     def _case_number_format(cls, value: str) -> str:
@@ -189,6 +207,9 @@ class Settings(BaseSettings):
                 "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
         if not self.base_url.startswith("https://"):
             raise SettingsError("BUERO_BASE_URL must be https in production")
+        if not self.clamd_address:
+            raise SettingsError("BUERO_CLAMD_ADDRESS must be set in production: uploads of "
+                                "online requests are checked for malware by ClamAV")
         if self.database_url.startswith("sqlite") and _is_network_path(self.database_url):
             raise SettingsError("SQLite on a network path is not supported in production")
         return self

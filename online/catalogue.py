@@ -129,7 +129,7 @@ async def online_services(session: AsyncSession, *, offered_only: bool = False,
              .order_by(col(Service.sort_order), col(Service.name), col(Service.id)))
     if offered_only:
         query = query.where(col(Service.active).is_(True))
-    rows = list((await session.execute(query)).tuples())
+    rows = list((await session.execute(query)).all())
     ids = [int(service.id) for service, _ in rows if service.id is not None]
     offices = await ids_per(session, col(ServiceOffice.service_id), col(ServiceOffice.office_id),
                             ids)
@@ -150,7 +150,7 @@ async def online_service(session: AsyncSession, service_id: int, *,
     row = (await session.execute(
         select(Service, OnlineService)
         .join(OnlineService, col(OnlineService.service_id) == col(Service.id))
-        .where(col(Service.id) == service_id))).tuples().first()
+        .where(col(Service.id) == service_id))).first()
     if row is None or (offered_only and not row[0].active):
         raise NotFound("This online service does not exist.")
     service, online = row

@@ -287,9 +287,10 @@ def check_answers(fields: list[FormField], answers: Any, *, prefix: str = "answe
                 error.add(at, "Please attach a file.")
             continue
         if _empty(field, value):
-            if field.required:
-                error.add(at, "Please confirm this." if field.type == FieldType.checkbox
-                          else "Please fill in this field.")
+            if field.required and field.type == FieldType.checkbox:
+                error.add(at, "Please tick this box.")
+            elif field.required:
+                error.add(at, "Please fill in this field.")
             continue
         try:
             clean = _clean(field, value)

@@ -79,12 +79,14 @@ class Filter:
     service_id: int | None = None
 
 
-def _query(office_ids: Sequence[int]) -> Select[tuple[Case, OnlineRequest, Service, Office]]:
+def _query(office_ids: Sequence[int]) -> Select[Case, OnlineRequest, Service, Office]:
     return (select(Case, OnlineRequest, Service, Office)
             .join(OnlineRequest, col(OnlineRequest.case_id) == col(Case.id))
             .join(Service, col(Service.id) == col(Case.service_id))
             .join(Office, col(Office.id) == col(Case.office_id))
-            .where(col(Case.office_id).in_(list(office_ids))))
+            .where(col(Case.office_id).in_(list(office_ids)),
+                   # Not the office's before the citizen confirmed the address.
+                   col(OnlineRequest.status) != RequestStatus.submitted))
 
 
 async def inbox(session: AsyncSession, user: StaffUser, wanted: Filter,
@@ -111,7 +113,7 @@ async def inbox(session: AsyncSession, user: StaffUser, wanted: Filter,
     elif wanted.view == View.open:
         query = query.where(open_)
     elif wanted.view == View.closed:
-        query = query.where(~open_, status != RequestStatus.submitted)
+        query = query.where(~open_)
     if wanted.status is not None:
         if wanted.status not in set(RequestStatus):
             raise Invalid("Unknown status.", field="status")
@@ -120,7 +122,7 @@ async def inbox(session: AsyncSession, user: StaffUser, wanted: Filter,
         query = query.where(col(Case.service_id) == wanted.service_id)
     query = query.order_by(col(OnlineRequest.needs_attention).desc(),
                            col(OnlineRequest.due_at).asc(), col(Case.id)).limit(PAGE)
-    return [Entry(*row) for row in (await session.execute(query)).tuples()]
+    return [Entry(*row) for row in (await session.execute(query)).all()]
 
 
 async def counts(session: AsyncSession, user: StaffUser, now: datetime | None = None,
@@ -138,7 +140,7 @@ async def request_for_staff(session: AsyncSession, user: StaffUser, reference: s
         .join(OnlineRequest, col(OnlineRequest.case_id) == col(Case.id))
         .join(Service, col(Service.id) == col(Case.service_id))
         .join(Office, col(Office.id) == col(Case.office_id))
-        .where(col(Case.reference) == reference[:20]))).tuples().first()
+        .where(col(Case.reference) == reference[:20]))).first()
     if row is None or row[1].status == RequestStatus.submitted:
         raise NotFound()
     if row[0].office_id not in await visible_office_ids(session, user):

@@ -208,7 +208,7 @@ async def find_by_token(session: AsyncSession, links: LinkKeys, policy: RequestP
         return None
     row = (await session.execute(
         select(Case, OnlineRequest).join(OnlineRequest, col(OnlineRequest.case_id) == col(Case.id))
-        .where(col(OnlineRequest.token_hash) == links.hash_token(token)))).tuples().first()
+        .where(col(OnlineRequest.token_hash) == links.hash_token(token)))).first()
     if row is None:
         return None
     case, request = row

@@ -1,4 +1,5 @@
-"""Admin API (``/api/v1/admin/...``): offices, services, schedules, closures, staff users.
+"""Admin API (``/api/v1/admin/...``): offices, services, schedules, closures, staff users and
+online services.
 
 Every resource has the same five handlers (list, read, create, change, delete), built from a
 ``Resource`` that names its body models and domain services. Handlers stay thin: authenticate,
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import admin_schemas as s
+from app.api import online_schemas as o
 from app.api.http import read_json
 from app.api.openapi import operation
 from app.api.routing import ID
@@ -27,6 +29,7 @@ from app.context import ctx
 from booking import admin, admin_schedules
 from booking.admin_validation import Duplicate
 from core.audit import Actor
+from online import catalogue
 from staff.service import (
     create_user_from,
     delete_user,
@@ -91,6 +94,10 @@ async def _list_closures(session: AsyncSession) -> Sequence[Any]:
     return await admin_schedules.list_closures(session)
 
 
+async def _online_services_out(session: AsyncSession, items: Sequence[Any]) -> list[Json]:
+    return [o.online_service_out(item) for item in items]
+
+
 RESOURCES = [
     Resource("offices", "office", s.OfficeCreate, s.OfficePatch, s.OfficeOut, s.OfficeList,
              admin.list_offices, admin.get_office, admin.create_office, admin.update_office,
@@ -106,6 +113,11 @@ RESOURCES = [
              s.ClosureList, _list_closures, admin_schedules.get_closure,
              admin_schedules.create_closure, admin_schedules.update_closure,
              admin_schedules.delete_closure, _closures_out),
+    Resource("online-services", "online service", o.OnlineServiceCreate,
+             o.OnlineServicePatch, o.OnlineServiceOut, o.OnlineServiceList,
+             catalogue.online_services, catalogue.online_service,
+             catalogue.create_online_service, catalogue.update_online_service,
+             catalogue.delete_online_service, _online_services_out),
     Resource("users", "staff user", s.UserCreate, s.UserPatch, s.UserOut, s.UserList,
              list_users, get_user, create_user_from, update_user, delete_user, _users_out),
 ]

@@ -17,10 +17,12 @@ from starlette.routing import BaseRoute, Route
 from app.api.case_schemas import citizen_case_out
 from app.api.http import bearer_token, client_key, read_json_later
 from app.api.milestone_views import case_milestones_out
+from app.api.online import confirm_request, me_request, request_of_link
 from app.api.openapi import operation
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
+from app.links import NotAnAppointment
 from app.settings import Settings
 from app.templating import request_language
 from booking.ics import calendar_download
@@ -45,6 +47,13 @@ async def _token(request: Request) -> tuple[AppContext, str]:
     return state, bearer_token(request)
 
 
+async def _appointment(session: AsyncSession, state: AppContext, token: str) -> Appointment:
+    """The link's appointment; 409 ``not_an_appointment`` for an online request's link."""
+    if await request_of_link(session, state, token) is not None:
+        raise NotAnAppointment()
+    return await find_by_token(session, state.links, token)
+
+
 async def _render(request: Request, session: AsyncSession, appointment: Appointment) -> Response:
     settings = ctx(request).settings
     appointment, office, service = await appointment_details(session, appointment)
@@ -67,11 +76,17 @@ async def _render(request: Request, session: AsyncSession, appointment: Appointm
     )
 
 
-@operation("My appointment", tag="citizen", auth="citizen", responses={200: MeOut, **ERRORS})
+@operation("My appointment or my online request", tag="citizen", auth="citizen",
+           responses={200: MeOut, **ERRORS})
 async def me(request: Request) -> Response:
+    """For an online request's link the answer is a request (`"kind": "request"`: status,
+    answers, documents, messages, milestones, case)."""
     state, token = await _token(request)
+    found = await me_request(request, state, token)
+    if found is not None:
+        return found
     async with state.db.transaction() as session:
-        appointment = await find_by_token(session, state.links, token)
+        appointment = await _appointment(session, state, token)
         return await _render(request, session, appointment)
 
 
@@ -80,6 +95,12 @@ async def me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def confirm_me(request: Request) -> Response:
+    """An online request's link confirms the request (then `received`); 409
+    `documents_missing` while a required document is not uploaded yet."""
+    state, token = await _token(request)
+    found = await confirm_request(request, state, token)
+    if found is not None:
+        return found
     return await _change(request, lambda session, state, appointment: confirm(
         session, policy_from(state.settings), appointment))
 
@@ -100,7 +121,7 @@ async def _change(
     """One change of the link's appointment in a write transaction; answers the new state."""
     state, token = await _token(request)
     async with state.db.transaction(write=True) as session:
-        appointment = await find_by_token(session, state.links, token)
+        appointment = await _appointment(session, state, token)
         await change(session, state, appointment)
         return await _render(request, session, appointment)
 
@@ -114,7 +135,7 @@ async def reschedule_me(request: Request) -> Response:
     state, token = await _token(request)
     body = await read_json_later(request, RescheduleIn)
     async with state.db.transaction(write=True) as session:
-        appointment = await find_by_token(session, state.links, token)
+        appointment = await _appointment(session, state, token)
         await reschedule(session, policy_from(state.settings), appointment, body.value().start)
         return await _render(request, session, appointment)
 
@@ -126,7 +147,7 @@ async def reschedule_me(request: Request) -> Response:
 async def calendar(request: Request) -> Response:
     state, token = await _token(request)
     async with state.db.transaction() as session:
-        appointment = await find_by_token(session, state.links, token)
+        appointment = await _appointment(session, state, token)
         appointment, office, service = await appointment_details(session, appointment)
         return calendar_response(state.settings, appointment, office, service, token=token,
                                  lang=request_language(request))

@@ -30,11 +30,11 @@ from app.api.milestone_views import milestones_out
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import AppContext, ctx
+from app.links import open_link
 from app.templating import request_language
 from booking.models import Appointment
 from booking.service import find_by_token
 from calls.models import CallEvent
-from cases.completion import completed_case
 from cases.models import Case, Payment, PaymentStatus
 from cases.status_lookup import StatusAnswer, StatusNotFound, lookup, normalize_case_number
 from core.errors import Conflict, NotFound, RateLimited
@@ -68,14 +68,13 @@ async def _citizen(request: Request) -> tuple[AppContext, str]:
     return state, bearer_token(request)
 
 
-async def citizen_case(state: AppContext, token: str) -> tuple[Appointment, Case]:
+async def citizen_case(state: AppContext, token: str) -> Case:
+    """The completed case of the link (an appointment's or an online request's)."""
     async with state.db.transaction() as session:
-        appointment = await find_by_token(session, state.links, token)
-        assert appointment.id is not None
-        found = await completed_case(session, appointment.id)
-    if found is None:
+        link = await open_link(session, state, token)
+    if link.completed is None:
         raise NoDocument()
-    return appointment, found[0]
+    return link.completed
 
 
 async def fee_document(state: AppContext, case: Case) -> CaseDocument:
@@ -125,7 +124,7 @@ async def _citizen_pdf(
     request: Request, document: Callable[[AppContext, Case], Awaitable[CaseDocument]]
 ) -> Response:
     state, token = await _citizen(request)
-    _, case = await citizen_case(state, token)
+    case = await citizen_case(state, token)
     return pdf_response(await document(state, case), case.number)
 
 

@@ -20,9 +20,9 @@ from app.api.http import bearer_token, client_key, read_body, read_json
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
+from app.links import open_link
 from app.payments import provider_for, start_online_payment
-from booking.service import find_by_token
-from postcall.payments.errors import OnlinePaymentUnavailable
+from postcall.payments.errors import NoCase, OnlinePaymentUnavailable
 from postcall.payments.flows import refund
 from postcall.payments.service import handle_event
 from postcall.payments.stripe_provider import StripeProvider
@@ -85,9 +85,10 @@ async def pay_me(request: Request) -> Response:
     await state.limiter.hit("token", client_key(request))
     token = bearer_token(request)
     async with state.db.transaction() as session:
-        appointment = await find_by_token(session, state.links, token)
-    assert appointment.id is not None
-    url = await start_online_payment(state, appointment.id)
+        link = await open_link(session, state, token)
+    if link.completed is None or link.completed.id is None:
+        raise NoCase()
+    url = await start_online_payment(state, link.completed.id)
     return JSONResponse(PaymentRedirectOut(redirect_url=url).model_dump())
 
 

@@ -22,14 +22,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.context import ctx
+from app.links import open_link
 from app.middleware import CSP
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import read_form
 from app.payments import online_payment_offered, provider_for, start_online_payment
 from app.settings import Settings
 from app.templating import render, translator
-from booking import service as booking
 from core.errors import Conflict, DomainError, Unauthorized
+from postcall.payments.errors import NoCase
 from postcall.payments.flows import check_return
 from postcall.payments.provider import ProviderUnavailable
 from postcall.payments.queries import PaymentState, attempt_by_public_id, payment_state
@@ -59,12 +60,13 @@ async def _state(request: Request) -> tuple[str, PaymentState | None] | None:
     token = request.path_params["token"]
     async with ctx(request).db.transaction() as session:
         try:
-            appointment = await booking.find_by_token(session, ctx(request).links, token)
+            link = await open_link(session, ctx(request), token)
         except Unauthorized:
             return None
-        prefer_language(request, appointment.locale)
-        assert appointment.id is not None
-        return f"/t/{token}", await payment_state(session, appointment.id)
+        locale = link.appointment.locale if link.appointment else (
+            link.request.case.locale if link.request else "de")
+        prefer_language(request, locale)
+        return f"/t/{token}", await payment_state(session, link.case)
 
 
 def _page(request: Request, base: str, state: PaymentState | None, *, error: str = "",
@@ -97,12 +99,13 @@ async def pay(request: Request) -> Response:
     token = request.path_params["token"]
     async with state.db.transaction() as session:
         try:
-            appointment = await booking.find_by_token(session, state.links, token)
+            link = await open_link(session, state, token)
         except Unauthorized:
             return render(request, "citizen/link_invalid.html", {}, 404)
-    assert appointment.id is not None
     try:
-        url = await start_online_payment(state, appointment.id)
+        if link.completed is None or link.completed.id is None:
+            raise NoCase()
+        url = await start_online_payment(state, link.completed.id)
     except (Conflict, ProviderUnavailable) as exc:
         return await _page_error(request, exc)
     return RedirectResponse(url, status_code=303)

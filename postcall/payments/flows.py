@@ -37,14 +37,14 @@ class PaymentConfig:
 
 
 async def start_payment(
-    db: Transactions, provider: PaymentProvider, appointment_id: int, config: PaymentConfig,
+    db: Transactions, provider: PaymentProvider, case_id: int, config: PaymentConfig,
     *, clock: Clock = utcnow,
 ) -> str:
-    """Create a checkout session for the appointment's case; returns the provider's page URL
+    """Create a checkout session for the case; returns the provider's page URL
     (to redirect to at once: it expires)."""
     async with db.transaction(write=True) as session:
         started = await service.begin_attempt(
-            session, appointment_id, provider=provider.name, base_url=config.base_url,
+            session, case_id, provider=provider.name, base_url=config.base_url,
             session_minutes=config.session_minutes, now=clock(),
         )
     for session_id in started.superseded:

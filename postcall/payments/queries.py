@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cases.completion import case_of
 from cases.models import Case, CaseState, PaymentStatus
 from postcall.payments.models import COUNTED_REFUNDS, AttemptStatus, PaymentAttempt, Refund
 
@@ -97,9 +96,8 @@ class PaymentState:
         return self.payment_status in PAYABLE and self.amount_cents > 0 and not self.pending
 
 
-async def payment_state(session: AsyncSession, appointment_id: int) -> PaymentState | None:
-    """None while there is no completed case."""
-    case = await case_of(session, appointment_id)
+async def payment_state(session: AsyncSession, case: Case | None) -> PaymentState | None:
+    """None while the case is not completed."""
     if case is None or case.state != CaseState.completed or case.id is None:
         return None
     pending = any(a.status == AttemptStatus.pending for a in await attempts_of(session, case.id))

@@ -31,8 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.models import Appointment
-from cases.completion import case_items, case_of
+from cases.completion import case_items
 from cases.milestones import MilestoneKind, reach
 from cases.models import Case, CaseState, Payment, PaymentStatus
 from core.audit import Actor, record
@@ -154,14 +153,13 @@ class StartedAttempt:
 
 
 async def begin_attempt(
-    session: AsyncSession, appointment_id: int, *, provider: str, base_url: str,
+    session: AsyncSession, case_id: int, *, provider: str, base_url: str,
     session_minutes: int, now: datetime | None = None,
 ) -> StartedAttempt:
-    """Write a new attempt for the appointment's case (status ``creating``) and describe the
-    checkout the provider is to create for it."""
+    """Write a new attempt for the case (status ``creating``) and describe the checkout the
+    provider is to create for it."""
     now = now or utcnow()
-    found = await case_of(session, appointment_id)
-    case = _check_payable(found)
+    case = _check_payable(await session.get(Case, case_id))
     assert case.id is not None
     case = _check_payable(await locked_case(session, case.id))
     assert case.id is not None
@@ -180,7 +178,6 @@ async def begin_attempt(
     if sum(i.unit_amount_cents * i.quantity for i in lines) != case.amount_cents:
         # The items are the case's own; a difference means the data is broken, not the input.
         raise NotPayable()
-    appointment = await session.get(Appointment, appointment_id)
     public_id = new_public_id()
     expires = now + timedelta(minutes=session_minutes)
     attempt = PaymentAttempt(
@@ -200,7 +197,7 @@ async def begin_attempt(
         items=lines,
         success_url=f"{base_url}/pay/return/{public_id}?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base_url}/pay/cancel/{public_id}",
-        expires_at=expires, locale=appointment.locale if appointment else "de",
+        expires_at=expires, locale=case.locale or "de",
         description=f"Kassenzeichen {case.case_number}",
     )
     return StartedAttempt(attempt.id, request, tuple(superseded))

@@ -15,7 +15,8 @@ import pytest
 from app.settings import Settings
 from core.secret_strength import entropy_bits
 
-PRODUCTION = {"env": "production", "base_url": "https://buergerbuero.example.de"}
+PRODUCTION = {"env": "production", "base_url": "https://buergerbuero.example.de",
+              "clamd_address": "tcp:127.0.0.1:3310"}
 EXAMPLE_ENV = Path(__file__).parents[2] / "deploy" / ".env.example"
 
 

@@ -28,7 +28,8 @@ def compose() -> dict[str, Any]:
 
 def test_compose_wires_every_service() -> None:
     services = compose()["services"]
-    assert {"postgres", "redis", "coturn", "app1", "app2", "worker", "proxy"} <= set(services)
+    assert {"postgres", "redis", "coturn", "clamav", "app1", "app2", "worker",
+            "proxy"} <= set(services)
     for name in ("app1", "app2"):
         app = services[name]
         assert app["build"]["dockerfile"] == "Dockerfile" and app["build"]["context"] == ".."
@@ -37,6 +38,7 @@ def test_compose_wires_every_service() -> None:
         assert env["BUERO_DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert env["BUERO_REDIS_URL"].startswith("redis://redis:")
         assert env["BUERO_ENV"] == "production" and env["BUERO_PROXY_HEADERS"] == "true"
+        assert env["BUERO_CLAMD_ADDRESS"] == "tcp:clamav:3310"
     assert services["worker"]["command"] == ["buergerbuero", "worker"]
     assert (DEPLOY.parent / "Dockerfile").is_file()
     assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in services["proxy"]["volumes"]

@@ -97,6 +97,7 @@ def environment(pg: OwnPostgres, redis: OwnRedis, sink: SmtpSink, workdir: Path,
     env = {key: value for key, value in os.environ.items() if not key.startswith("BUERO_")}
     env.update({
         "BUERO_ENV": "production", "BUERO_DATABASE_URL": pg.url, "BUERO_REDIS_URL": redis.url,
+        "BUERO_CLAMD_ADDRESS": "tcp:127.0.0.1:3310",  # no upload here; production needs one
         "BUERO_SECRET_KEY": secrets.token_urlsafe(32), "BUERO_BASE_URL": "https://buero.example",
         "BUERO_VAR_DIR": str(workdir / "var"), "BUERO_SMTP_HOST": "127.0.0.1",
         "BUERO_SMTP_PORT": str(sink.port), "BUERO_MAIL_FROM": "termine@buero.example",

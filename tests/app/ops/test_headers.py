@@ -187,7 +187,8 @@ async def test_hsts_and_secure_cookies_in_production(
     settings_factory: Callable[..., Settings], quick_hashes: None
 ) -> None:
     settings = settings_factory(env="production", base_url="https://buergerbuero.example.de",
-                                secret_key=secrets.token_urlsafe(32))
+                                secret_key=secrets.token_urlsafe(32),
+                                clamd_address="tcp:127.0.0.1:3310")
     app = create_app(settings)
     async with running(app):
         seed = await seed_offices(app)

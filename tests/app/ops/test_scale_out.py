@@ -185,6 +185,7 @@ async def cluster(database: str, sink: SmtpSink, workdir: Path) -> AsyncIterator
     env = {key: value for key, value in os.environ.items() if not key.startswith("BUERO_")}
     env.update({
         "BUERO_ENV": "production",
+        "BUERO_CLAMD_ADDRESS": "tcp:127.0.0.1:3310",  # no upload here; production needs one
         "BUERO_DATABASE_URL": database,
         "BUERO_REDIS_URL": REDIS_URL,
         "BUERO_SECRET_KEY": secrets.token_urlsafe(32),

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.api.links import request_policy
 from app.mail_env import mail_job, mailer_for
 from app.metrics import metrics_of
 from app.payments import reconcile_task
@@ -42,6 +43,7 @@ from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
 from mail.appointments import JOB_KIND as MAIL_KIND
 from mail.appointments import send_appointment_mail
+from online.requests import expire_unconfirmed
 from privacy.service import apply_retention
 
 if TYPE_CHECKING:
@@ -64,6 +66,14 @@ async def expire_holds_task(ctx: AppContext) -> None:
         log.info("released %d lapsed holds", count)
 
 
+async def expire_requests_task(ctx: AppContext) -> None:
+    """Online requests never confirmed through their link expire (as holds do)."""
+    async with ctx.db.transaction(write=True) as session:
+        count = await expire_unconfirmed(session, request_policy(ctx.settings))
+    if count:
+        log.info("expired %d unconfirmed online requests", count)
+
+
 async def retention_task(ctx: AppContext) -> None:
     """Periodic: anonymise ended appointments past the retention period."""
     async with ctx.db.transaction(write=True) as session:
@@ -80,6 +90,7 @@ async def retention_task(ctx: AppContext) -> None:
 def default_periodic(settings: Settings) -> list[PeriodicTask]:
     return [
         PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task),
+        PeriodicTask("expire_requests", settings.worker_periodic_seconds, expire_requests_task),
         PeriodicTask("payments.reconcile", settings.worker_periodic_seconds, reconcile_task),
         *postcall_periodic(settings),
         PeriodicTask("privacy.retention", settings.worker_periodic_seconds, retention_task),

@@ -18,13 +18,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import Office
 from cases.milestones import Milestone, milestones
-from cases.models import Case, CaseState
+from cases.models import Case, CaseState, Channel
 from core.errors import NotFound
 
 CASE_NUMBER_MAX = 40
@@ -41,13 +41,16 @@ class StatusNotFound(NotFound):
 @dataclass(frozen=True)
 class StatusAnswer:
     case_id: int
-    case_number: str
+    reference: str
+    channel: str
+    case_number: str  # empty for an online request not decided yet
     payment_status: str
     dispatch_status: str
     delivery: str
     external_authority: str
     timezone: str
     milestones: list[Milestone]
+    request_status: str | None = None  # an online request's, filled in by the caller
 
 
 def normalize_case_number(value: str) -> str:
@@ -64,19 +67,25 @@ async def lookup(session: AsyncSession, key: bytes, case_number: str,
                  date_of_birth: dt.date) -> StatusAnswer:
     number = normalize_case_number(case_number)
     given = _mac(key, number, date_of_birth)
+    # A decided request by its case number; an online request also by its reference (it has
+    # no case number until it is decided).
     row = (await session.execute(
         select(Case, col(Case.date_of_birth), col(Office.timezone))
         .join(Office, col(Office.id) == col(Case.office_id))
-        .where(col(Case.case_number) == number)
+        .where(or_(col(Case.case_number) == number,
+                   and_(col(Case.reference) == number, col(Case.channel) == Channel.online)))
     )).first()
     case, born, zone = row if row is not None else (None, None, "UTC")
-    usable = case is not None and case.state == CaseState.completed and born is not None
+    usable = case is not None and born is not None and (
+        case.state == CaseState.completed
+        or (case.channel == Channel.online and case.state == CaseState.open))
     # Without a usable case the comparison runs against a value no input can produce.
     actual = _mac(key, number, born) if usable else _mac(key, "", None)
     if not hmac.compare_digest(given, actual) or case is None or case.id is None:
         raise StatusNotFound()
     return StatusAnswer(
-        case_id=case.id, case_number=number, payment_status=case.payment_status,
+        case_id=case.id, reference=case.reference, channel=case.channel,
+        case_number=case.case_number or "", payment_status=case.payment_status,
         dispatch_status=case.dispatch_status, delivery=case.delivery,
         external_authority=case.external_authority, timezone=zone,
         milestones=await milestones(session, case.id),

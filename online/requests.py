@@ -224,6 +224,12 @@ async def request_link_nonce(session: AsyncSession, case_id: int) -> str | None:
     return request.link_nonce if request is not None else None
 
 
+async def request_status(session: AsyncSession, case_id: int) -> str | None:
+    """The status of an online request (None: the case is not one)."""
+    request = await session.get(OnlineRequest, case_id)
+    return request.status if request is not None else None
+
+
 async def lock(session: AsyncSession, held: Held) -> None:
     """Re-read the request under a row lock: one change at a time."""
     await session.refresh(held.request, with_for_update=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -26,11 +27,11 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import postcall_schemas as s
 from app.api.http import bearer_token, client_key, read_json, read_json_later, validate
+from app.api.links import open_link
 from app.api.milestone_views import milestones_out
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import AppContext, ctx
-from app.links import open_link
 from app.templating import request_language
 from booking.models import Appointment
 from booking.service import find_by_token
@@ -38,6 +39,8 @@ from calls.models import CallEvent
 from cases.models import Case, Payment, PaymentStatus
 from cases.status_lookup import StatusAnswer, StatusNotFound, lookup, normalize_case_number
 from core.errors import Conflict, NotFound, RateLimited
+from online.models import RequestStatus
+from online.requests import request_status
 from postcall import feedback as feedbacks
 from postcall.dispatch_models import CaseDocument, DocumentKind
 from postcall.notices import (
@@ -218,7 +221,11 @@ async def guarded_lookup(state: AppContext, request: Request, case_number: str,
         raise RateLimited()
     async with state.db.transaction() as session:
         try:
-            return await lookup(session, state.secret_key, case_number, date_of_birth)
+            answer = await lookup(session, state.secret_key, case_number, date_of_birth)
+            status = await request_status(session, answer.case_id)
+            if status == RequestStatus.submitted:  # not the office's yet: as if unknown
+                raise StatusNotFound()
+            return replace(answer, request_status=status)
         except StatusNotFound:
             await state.limiter.count("status_lookup_case", pair)
             raise
@@ -229,7 +236,8 @@ async def status_answer(state: AppContext, request: Request,
     answer = await guarded_lookup(state, request, data.case_number, data.date_of_birth)
     t = state.i18n.translator(request_language(request))
     return s.StatusLookupOut(
-        case_number=answer.case_number, payment_status=answer.payment_status,
+        case_number=answer.case_number, reference=answer.reference,
+        request_status=answer.request_status, payment_status=answer.payment_status,
         dispatch_status=answer.dispatch_status, delivery=answer.delivery,
         external_authority=answer.external_authority or None,
         milestones=[s.MilestoneOut(**m) for m in milestones_out(t, answer.milestones,

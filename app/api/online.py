@@ -19,12 +19,12 @@ from starlette.routing import BaseRoute, Route
 from app.api import online_schemas as s
 from app.api.case_schemas import citizen_case_out
 from app.api.http import bearer_token, client_key, read_json, read_json_later, validate
+from app.api.links import request_policy
 from app.api.milestone_views import case_milestones_out
 from app.api.openapi import operation
 from app.api.schemas import ServicesQuery, booking_out, iso
 from app.booking_policy import policy_from
 from app.context import AppContext, ctx
-from app.links import request_policy
 from app.templating import request_language
 from booking.catalog import load_office
 from booking.models import Office, Service

@@ -17,10 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.http import bearer_token, client_key, read_body, read_json
+from app.api.links import open_link
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
-from app.links import open_link
 from app.payments import provider_for, start_online_payment
 from postcall.payments.errors import NoCase, OnlinePaymentUnavailable
 from postcall.payments.flows import refund

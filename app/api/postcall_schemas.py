@@ -101,7 +101,9 @@ class StatusLookupIn(BaseModel):
 
 
 class StatusLookupOut(BaseModel):
-    case_number: str
+    case_number: str  # empty while an online request is not decided
+    reference: str
+    request_status: str | None = None  # an online request's status (CONTRACT "Online services")
     payment_status: str
     dispatch_status: str
     delivery: str

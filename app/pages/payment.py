@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.links import open_link
 from app.context import ctx
-from app.links import open_link
 from app.middleware import CSP
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import read_form

@@ -218,3 +218,32 @@ async def test_the_per_address_limit_counts_open_requests(portal: Portal) -> Non
     r = await portal.submit(citizen={"given_name": "Erika", "family_name": "Mustermann",
                                      "email": "Erika+hund@EXAMPLE.org"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "too_many_requests"
+
+
+async def test_the_status_lookup_finds_a_request_by_reference_and_date_of_birth(
+    portal: Portal,
+) -> None:
+    desk = portal.desk
+    citizen = {"given_name": "Erika", "family_name": "Mustermann", "email": "erika@example.org",
+               "date_of_birth": "1980-05-17"}
+    r = await portal.submit(citizen=citizen)
+    unconfirmed = r.json()["reference"]
+    lookup = {"case_number": unconfirmed, "date_of_birth": "1980-05-17"}
+    r = await portal.client.post("/api/v1/status", json=lookup)
+    assert r.status_code == 404  # not the office's before the address is confirmed
+    reference, _ = await portal.sent(citizen=citizen)
+    r = await portal.client.post("/api/v1/status", json={**lookup, "case_number": reference})
+    assert r.status_code == 200, r.text
+    assert r.json()["request_status"] == "received" and r.json()["case_number"] == ""
+    assert [m["kind"] for m in r.json()["milestones"]] == ["received"]
+    r = await portal.client.post("/api/v1/status", json={"case_number": reference,
+                                                         "date_of_birth": "1980-05-18"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "status_not_found"
+    r = await portal.client.post(f"/api/v1/clerk/requests/{reference}/complete", json={
+        "items": [{"service_id": desk.life}], "payment": "none", "delivery": "email"},
+        headers=desk.clerk_a)
+    number = r.json()["case"]["case_number"]
+    r = await portal.client.post("/api/v1/status", json={"case_number": number,
+                                                         "date_of_birth": "1980-05-17"})
+    assert r.status_code == 200
+    assert r.json()["request_status"] == "completed" and r.json()["reference"] == reference

@@ -10,7 +10,7 @@ from core.i18n import I18n
 from tests.staff.test_translations import CALLS, _strings
 
 ROOT = Path(__file__).resolve().parents[2]
-PY_FILES = sorted([*ROOT.glob("online/*.py"), ROOT / "app/links.py",
+PY_FILES = sorted([*ROOT.glob("online/*.py"), ROOT / "app/api/links.py",
                    *ROOT.glob("app/api/online*.py")])
 # Besides the staff code's calls: problems added to an error, state errors, and the answer
 # checks' ValueErrors (online/forms.py turns them into messages beside the field).

@@ -23,6 +23,7 @@ COPY cases ./cases
 COPY postcall ./postcall
 COPY mail ./mail
 COPY privacy ./privacy
+COPY online ./online
 COPY app ./app
 COPY static ./static
 COPY migrations ./migrations

@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "postcall": {"core", "booking", "cases"},
     "mail": {"core", "booking", "cases", "postcall"},
     "privacy": {"core", "booking", "staff", "calls", "cases", "postcall"},
+    "online": {"core", "booking", "cases"},
 }
 APP_COMPOSITION_MAX_LINES = 3000  # app/ outside its api/ and pages/ handlers
 

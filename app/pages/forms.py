@@ -1,7 +1,7 @@
 """The one reader of the pages' POSTed forms.
 
-Our forms are small url-encoded forms that never upload files, so the body is read with hard
-limits and parsed here instead of buffering whatever a client sends:
+Most of our forms are small url-encoded forms, so the body is read with hard limits and parsed
+here instead of buffering whatever a client sends:
 
 * the body: 16 KiB from a browser without a staff session (citizens, the login form), 64 KiB
   from a signed-in member of staff (admin forms with many checkboxes, the dispatch batch);
@@ -15,6 +15,11 @@ an error page in the request's language, never a 500. Then the form's CSRF token
 
 Staff handlers call ``require_page_user`` first: the session decides both the limits and what
 the token is bound to.
+
+Forms that upload files or carry long texts (the online request's pages) are multipart:
+``read_multipart_form`` reads them as the API reads its uploads
+(``app.api.online_documents.read_multipart``, with the limits the caller gives), then checks
+the CSRF token the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from starlette.requests import Request
 
 from app import csrf
 from app.api.http import PayloadTooLarge, read_body
+from app.api.online_documents import Multipart, read_multipart
 from core.errors import DomainError
 
 Form = ImmutableMultiDict[str, str]
@@ -100,3 +106,15 @@ async def read_form(request: Request) -> Form:
     form: Form = ImmutableMultiDict(pairs)
     csrf.check(request, form)
     return form
+
+
+async def read_multipart_form(request: Request, *, max_bytes: int, max_files: int,
+                              max_fields: int) -> Multipart:
+    """The posted multipart form (see the module doc), with a valid CSRF token."""
+    try:
+        body = await read_multipart(request, max_bytes=max_bytes, max_files=max_files,
+                                    max_fields=max_fields)
+    except PayloadTooLarge as exc:
+        raise FormTooLarge() from exc
+    csrf.check(request, body.fields)
+    return body

@@ -1,6 +1,7 @@
 """After the call, for citizens: the status steps, documents and feedback on the appointment
 page (``citizen/_status.html``, included by ``citizen/appointment.html``), the document
-downloads behind the link, the feedback form's POST, and the public status lookup ``/status``.
+downloads behind the link (an appointment's or an online request's), the feedback form's POST,
+and the public status lookup ``/status``.
 
 GETs only read (a document made on first download is stored once, as the worker would have);
 the feedback form and the lookup are POSTs with the citizen CSRF token.
@@ -24,6 +25,7 @@ from app.api.citizen_docs import (
     pdf_response,
     receipt_document,
 )
+from app.api.links import open_link
 from app.api.milestone_views import MilestoneView, milestone_views
 from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language
@@ -34,7 +36,7 @@ from booking.lookup import find_appointment
 from booking.models import Appointment, Office
 from cases.completion import completed_case
 from cases.milestones import milestones
-from cases.models import Payment, PaymentStatus
+from cases.models import Case, Payment, PaymentStatus
 from cases.status_lookup import StatusNotFound
 from core.errors import DomainError, Unauthorized
 from core.i18n import Translator
@@ -79,15 +81,20 @@ async def citizen_status_view(session: AsyncSession, reference: str, t: Translat
         office = await session.get(Office, case.office_id)
         tz = office.timezone if office is not None else "Europe/Berlin"
         rows = milestone_views(t, await milestones(session, case.id), tz)
-        receipt = case.payment == Payment.online and case.payment_status == PaymentStatus.paid
-        fee_doc = needs_notice(case) or receipt
-        is_receipt = receipt and not needs_notice(case)
+        fee_doc, is_receipt, receipt = case_documents(case)
     return StatusView(
         milestones=rows, fee_document=fee_doc, fee_document_is_receipt=is_receipt,
         receipt=receipt, feedback_open=open_ and given is None,
         feedback_rating=given.rating if given is not None else None,
         feedback_notice=notice if notice in FEEDBACK_NOTICES else "",
     )
+
+
+def case_documents(case: Case) -> tuple[bool, bool, bool]:
+    """What a completed case offers to download: (a fee document, that document is the receipt,
+    a receipt of an online payment)."""
+    receipt = case.payment == Payment.online and case.payment_status == PaymentStatus.paid
+    return needs_notice(case) or receipt, receipt and not needs_notice(case), receipt
 
 
 class _Invalid(Exception):
@@ -112,15 +119,13 @@ async def _document(request: Request, *, receipt: bool) -> Response:
     await limit(request, "token")
     state = ctx(request)
     try:
+        # The link of an appointment or of an online request: both have their decided case.
         async with state.db.transaction() as session:
-            appointment = await _appointment(request, session)
-            assert appointment.id is not None
-            found = await completed_case(session, appointment.id)
-    except _Invalid:
+            case = (await open_link(session, state, request.path_params["token"])).completed
+    except Unauthorized:
         return _invalid(request)
-    if found is None:
+    if case is None:
         return RedirectResponse(f"/t/{request.path_params['token']}", status_code=303)
-    case = found[0]
     try:
         document = await (receipt_document(state, case) if receipt
                           else fee_document(state, case))

@@ -46,6 +46,7 @@ from app.middleware import (
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
 from app.pages import admin_jobs as pages_admin_jobs
+from app.pages import apply as pages_apply
 from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
@@ -109,7 +110,7 @@ def all_routes() -> list[BaseRoute]:
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
         pages_admin_jobs, pages_admin, pages_call, pages_second_factor, pages_sso,
-        api_online, api_online_clerk, api_online_documents,
+        api_online, api_online_clerk, api_online_documents, pages_apply,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

@@ -88,7 +88,7 @@ _ALWAYS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=(), payment=()"),
+    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=(self), payment=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")

@@ -1,4 +1,5 @@
-"""The citizen's appointment page behind the e-mailed link, ``/t/{token}``.
+"""The citizen's appointment page behind the e-mailed link, ``/t/{token}``. The link of an online
+request looks the same: the page and its confirmation are then ``request_link``'s.
 
 Mail scanners and link previews follow links, so every GET here only reads (in a read-only
 transaction); confirming, cancelling and moving are POSTs from the page with a CSRF token.
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from app.api.citizen import calendar_response
 from app.booking_policy import policy_from
 from app.context import ctx
+from app.pages import request_link
 from app.pages.case_views import CaseView, citizen_case_view
 from app.pages.citizen_forms import Choice, parse_slot
 from app.pages.citizen_http import limit, prefer_language
@@ -96,6 +98,9 @@ def _show(request: Request, view: AppointmentView, *, error: str = "",
 
 async def appointment_page(request: Request) -> Response:
     await limit(request, "token")
+    page = await request_link.page_of(request)
+    if page is not None:
+        return page
     try:
         async with ctx(request).db.transaction() as session:
             view = await _open_view(request, session)
@@ -112,6 +117,8 @@ async def _act(request: Request, action: str) -> Response:
     await read_form(request)
     await limit(request, "token")
     state = ctx(request)
+    if action == "confirm" and (confirmed := await request_link.confirm_of(request)):
+        return confirmed
     try:
         async with state.db.transaction(write=True) as session:
             appointment, _, _ = await _open(request, session)

@@ -1,4 +1,5 @@
-"""Demo data: one office modelled on Ostfildern's virtual citizen office, ready to book.
+"""Demo data: one office modelled on Ostfildern's virtual citizen office, ready to book, with
+the online services of Marienmünster's and Meschede's portals.
 
 Idempotent: every object is looked up by its name (or e-mail, or date) and created only when
 missing, so ``buergerbuero demo`` can run on every ``make run``. Objects go through the same
@@ -33,6 +34,7 @@ from booking.admin_schedules import create_closure, create_schedule
 from booking.holidays import public_holidays
 from booking.models import Closure, Office, Schedule, Service
 from core.audit import Actor
+from online.catalogue import create_online_service
 from staff.passwords import weakness
 from staff.service import create_user, find_user_by_email
 
@@ -53,6 +55,7 @@ SCHEDULES: list[dict[str, Any]] = DATA["schedules"]
 SLOT_MINUTES: int = DATA["slot_minutes"]
 CAPACITY: int = DATA["capacity"]
 STAFF: list[dict[str, str]] = DATA["staff"]
+ONLINE_SERVICES: list[dict[str, Any]] = DATA["online_services"]
 CLOSED_DAYS: list[tuple[int, int, str]] = [
     (d["month"], d["day"], d["reason"]) for d in DATA["closed_days"]
 ]
@@ -155,6 +158,21 @@ async def _schedules(
         created.append(f"schedule {spec['start_time']}-{spec['end_time']}")
 
 
+async def _online_services(
+    session: AsyncSession, actor: Actor, office_id: int, created: list[str]
+) -> None:
+    """Each online service with its form; its identity check's video service found by name."""
+    for spec in ONLINE_SERVICES:
+        if await session.scalar(select(col(Service.id)).where(col(Service.name) == spec["name"])):
+            continue
+        values = {k: v for k, v in spec.items() if k != "video_service"}
+        if "video_service" in spec:
+            values["video_service_id"] = await session.scalar(
+                select(col(Service.id)).where(col(Service.name) == spec["video_service"]))
+        await create_online_service(session, actor, {**values, "office_ids": [office_id]})
+        created.append(f"online service {spec['name']}")
+
+
 async def _closures(
     session: AsyncSession, actor: Actor, office_id: int, years: Iterable[int],
     created: list[str],
@@ -210,6 +228,7 @@ async def load_into(
     assert office.id is not None
     service_ids = await _services(session, actor, office.id, created)
     await _schedules(session, actor, office.id, service_ids, created)
+    await _online_services(session, actor, office.id, created)
     await _closures(session, actor, office.id, (today.year, today.year + 1), created)
     logins_path = settings.var_dir / LOGINS_FILE
     stored = _read_logins(logins_path)

@@ -15,6 +15,7 @@ from app.context import AppContext
 from app.demo import (
     LOGINS_FILE,
     OFFICE_NAME,
+    ONLINE_SERVICES,
     SERVICES,
     holidays,
     load_demo,
@@ -24,6 +25,8 @@ from app.settings import Settings
 from booking.availability import free_slots
 from booking.models import Closure, Office, Schedule, ScheduleService, Service, ServiceOffice
 from core.audit import AuditEvent
+from online.catalogue import online_services
+from online.models import FieldType, FormField, OnlineService
 from staff.models import StaffOffice, StaffUser
 from staff.passwords import verify
 
@@ -34,7 +37,7 @@ async def _counts(state: AppContext) -> dict[str, int]:
     counts = {}
     async with state.db.transaction() as session:
         for model in (Office, Service, ServiceOffice, Schedule, ScheduleService, Closure,
-                      StaffUser, StaffOffice, AuditEvent):
+                      StaffUser, StaffOffice, AuditEvent, OnlineService, FormField):
             counts[model.__name__] = await session.scalar(select(func.count()).select_from(model))
     return counts
 
@@ -63,13 +66,15 @@ async def test_demo_loads_everything_once(app: Starlette, settings: Settings) ->
     first = await load_demo(settings)
     counts = await _counts(state)
     assert counts["Office"] == 1
-    assert counts["Service"] == len(SERVICES) == 5
-    assert counts["ServiceOffice"] == 5
+    # Six bookable by video (the identity check among them), six online services.
+    assert len(SERVICES) == 6 and len(ONLINE_SERVICES) == counts["OnlineService"] == 6
+    assert counts["Service"] == counts["ServiceOffice"] == 12
     assert counts["Schedule"] == 2
-    assert counts["ScheduleService"] == 10
+    assert counts["ScheduleService"] == 12
     assert counts["Closure"] == 28  # this year's and next year's holidays
     assert counts["StaffUser"] == 2 and counts["StaffOffice"] == 2
-    assert counts["AuditEvent"] >= 1 + 5 + 2 + 28 + 2  # created through the admin services
+    assert counts["FormField"] == sum(len(s["fields"]) for s in ONLINE_SERVICES)
+    assert counts["AuditEvent"] >= 1 + 12 + 2 + 28 + 2  # created through the admin services
     assert first.created
 
     second = await load_demo(settings)
@@ -88,14 +93,19 @@ async def test_demo_loads_everything_once(app: Starlette, settings: Settings) ->
     assert office.authority == "Stadt Ostfildern – Bürgeramt"
     assert "73760 Ostfildern" in office.address
     assert _iban_ok(office.iban) and office.bic
-    assert set(services) == {
+    bookable = {name: s for name, s in services.items() if s.video}
+    assert set(bookable) == {
         "Anmeldung oder Ummeldung des Wohnsitzes", "Abmeldung des Wohnsitzes",
         "Meldebescheinigung", "Lebensbescheinigung", "Führungszeugnis",
+        "Identitätsprüfung per Video",
     }
     for service in services.values():
-        assert service.video and service.name_en and service.description
-        assert service.fee_schedule_ref
-        assert service.duration_minutes % 15 == 0
+        assert service.name_en and service.description and service.fee_schedule_ref
+    for service in bookable.values():
+        assert service.duration_minutes % 15 == 0 or service.duration_minutes == 10
+    identity = bookable["Identitätsprüfung per Video"]
+    assert identity.duration_minutes == 10 and identity.fee_cents == 0
+    assert identity.requires_identity
     assert services["Führungszeugnis"].fee_cents == 1300
     assert services["Meldebescheinigung"].fee_cents > 0
     assert services["Anmeldung oder Ummeldung des Wohnsitzes"].fee_cents == 0
@@ -176,3 +186,46 @@ async def test_demo_office_is_bookable_on_weekdays(app: Starlette, settings: Set
     afternoon = [f"{h:02d}:{m:02d}" for h in range(14, 18) for m in (0, 15, 30, 45)]
     assert local == morning + afternoon
     assert closed == []
+
+
+async def test_the_online_services_of_the_issue_are_offered(app: Starlette,
+                                                            settings: Settings) -> None:
+    result = await load_demo(settings)
+    state: AppContext = app.state.ctx
+    async with state.db.transaction() as session:
+        offered = {o.service.name: o for o in await online_services(session, offered_only=True)}
+        identity = await session.scalar(
+            select(Service.id).where(Service.name == "Identitätsprüfung per Video"))
+    assert list(offered) == [
+        "Personenstandsurkunde", "Hundesteuer-Anmeldung", "Gewerbe-Anmeldung",
+        "Sondernutzungserlaubnis", "Lob, Kritik oder Anregung", "Schaden im Straßenraum melden"]
+    for o in offered.values():
+        assert o.office_ids == [result.office_id] and o.in_force and not o.service.video
+
+    def types(name: str) -> dict[str, str]:
+        return {f.key: f.type for f in offered[name].in_force}
+
+    assert types("Personenstandsurkunde")["kind"] == FieldType.choice
+    assert types("Personenstandsurkunde")["copies"] == FieldType.number
+    assert types("Hundesteuer-Anmeldung") == {"breed": "text", "acquired_on": "date",
+                                              "chip": "text"}
+    business = offered["Gewerbe-Anmeldung"]
+    assert types("Gewerbe-Anmeldung")["premises"] == FieldType.address
+    assert business.identity == "video" and business.online.video_service_id == identity
+    assert business.service.requires_identity
+    assert [t for t in types("Sondernutzungserlaubnis").values()].count("date") == 2
+    assert types("Sondernutzungserlaubnis")["sketch"] == FieldType.file
+    feedback = offered["Lob, Kritik oder Anregung"]
+    assert feedback.online.anonymous_allowed and feedback.service.fee_cents == 0
+    assert set(types("Lob, Kritik oder Anregung").values()) == {"textarea", "file"}
+    assert set(types("Schaden im Straßenraum melden").values()) == {"file", "location",
+                                                                     "textarea"}
+    # The identity check is bookable at the demo office.
+    day = dt.datetime.now(BERLIN).date() + dt.timedelta(days=3)
+    while day.weekday() != 1 or day in dict(holidays(day.year)):
+        day += dt.timedelta(days=1)
+    async with state.db.transaction() as session:
+        assert identity is not None
+        slots = await free_slots(session, service_id=identity, office_id=result.office_id,
+                                 start_date=day, end_date=day)
+    assert slots

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.http import cookie_secure
 from app.api.links import request_policy
+from app.api.online_schemas import label_of
 from app.context import AppContext, ctx
 from app.pages import request_files, request_link
 from app.pages.apply_form import (
@@ -94,6 +95,18 @@ def _ordered(offered: Offered, errors: dict[str, str]) -> dict[str, str]:
                        key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
 
 
+def _summary(t: Translator, offered: Offered, errors: dict[str, str]) -> dict[str, str]:
+    """The error summary's lines by the element each links to, each naming its field."""
+    labels = {f"answers.{f.key}": label_of(f, t.lang) for f in offered.in_force}
+    labels.update({OFFICE: t.gettext("Office"), "citizen.given_name": t.gettext("First name"),
+                   "citizen.family_name": t.gettext("Last name"),
+                   "citizen.email": t.gettext("E-mail address"),
+                   "citizen.phone": t.gettext("Phone number (optional)")})
+    return {input_id(name, offered.fields): t.gettext(
+        "%(label)s: %(message)s", label=labels[name], message=message) if name in labels
+        else message for name, message in errors.items()}
+
+
 def _form(request: Request, offered: Offered, offices: list[Office], *,
           values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
           form_error: str = "", files_dropped: bool = False, status: int = 200) -> Response:
@@ -106,7 +119,7 @@ def _form(request: Request, offered: Offered, offices: list[Office], *,
         "fields": [field_view(t, f, values, errors) for f in offered.in_force],
         "offices": [{"value": o.id, "title": o.name, "hint": o.address} for o in offices],
         "values": values, "errors": errors,
-        "summary": {input_id(name, offered.fields): message for name, message in errors.items()},
+        "summary": _summary(t, offered, errors),
         "form_error": form_error, "files_dropped": files_dropped,
         "has_files": any(f.type == FieldType.file for f in offered.in_force),
         "unscanned": not state.settings.clamd_address,

@@ -145,9 +145,10 @@ async def test_errors_stand_beside_their_fields_and_the_entries_stay(portal: Por
     assert field_error(page, "citizen-email").startswith("Bitte geben Sie eine gültige E-Mail")
     assert field_error(page, "answer-chip") == ""
     # The summary at the top links to each field, in the form's order.
-    links = re.findall(r'<li><a href="#([^"]+)">', page)
-    assert links == ["answer-breed", "answer-acquired_on", "answer-size", "answer-consent",
-                     "citizen-email"]
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a>', page)
+    assert [target for target, _ in links] == [
+        "answer-breed", "answer-acquired_on", "answer-size", "answer-consent", "citizen-email"]
+    assert html.unescape(links[0][1]) == "Rasse: Bitte füllen Sie dieses Feld aus."
     assert "<title>Fehler:" in page
     assert 'value="276098106543210"' in tag(page, "chip")
     assert 'value="1. Mai"' in tag(page, "acquired_on")

@@ -286,7 +286,9 @@ async def _expire(session: AsyncSession, ids: list[int], now: datetime) -> int:
     result = await session.execute(
         update(Appointment)
         .where(col(Appointment.id).in_(ids), lapsed_hold(now))
-        .values(status=AppointmentStatus.expired, updated_at=now)
+        # A new calendar sequence: the mail's cancelling .ics supersedes the hold's entry.
+        .values(status=AppointmentStatus.expired, updated_at=now,
+                ics_sequence=col(Appointment.ics_sequence) + 1)
         .returning(col(Appointment.id), col(Appointment.reference), col(Appointment.ics_sequence))
         .execution_options(synchronize_session="fetch")
     )

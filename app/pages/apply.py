@@ -149,9 +149,15 @@ def _limits(offered: Offered) -> dict[str, int]:
 async def submit(request: Request) -> Response:
     state = ctx(request)
     t = translator(request)
-    offered, offices = await _offered(state, request)
+    await limit(request, "request")  # before a body of several megabytes is read
+    try:
+        offered, offices = await _offered(state, request)
+    except NotFound:
+        # Read (and judge its token) all the same: a forged form is refused as forged.
+        await read_multipart_form(request, max_bytes=request_files.FORM_OVERHEAD, max_files=0,
+                                  max_fields=200)
+        raise
     form = await read_multipart_form(request, **_limits(offered))
-    await limit(request, "request")
     values = kept_values(form)
     answers, uploads = answers_from(offered.fields, form)
     errors: dict[str, str] = {}

@@ -110,7 +110,12 @@ async def read_form(request: Request) -> Form:
 
 async def read_multipart_form(request: Request, *, max_bytes: int, max_files: int,
                               max_fields: int) -> Multipart:
-    """The posted multipart form (see the module doc), with a valid CSRF token."""
+    """The posted multipart form (see the module doc), with a valid CSRF token. A url-encoded
+    body is read as such first: a forged form is refused for its token (403), like any other."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        await read_form(request)
+        raise FormContentType()
     try:
         body = await read_multipart(request, max_bytes=max_bytes, max_files=max_files,
                                     max_fields=max_fields)

@@ -34,7 +34,7 @@ from booking.models import Office, Service
 from core.errors import DomainError, NotASlot, NotFound, SlotTaken, Unauthorized
 from online import catalogue
 from online import requests as online
-from online.models import OPEN_STATUSES
+from online.models import OPEN_STATUSES, FormField
 from online.requests import Held
 
 DONE_NOTICES = ("confirmed", "message", "uploaded", "withdrawn", "booked")
@@ -163,19 +163,22 @@ async def upload(request: Request) -> Response:
     checked and scanned before the write transaction, stored together in it."""
     state = ctx(request)
     t = translator(request)
+    await limit(request, "upload")
     try:
         async with state.db.transaction() as session:
             held = await _request(request, session)
             offered = await catalogue.online_service(session, held.case.service_id)
-            wanted = await wanted_fields(session, held, offered)
+            wanted: list[FormField] | None = await wanted_fields(session, held, offered)
     except LinkInvalid:
+        wanted = None
+    # The form is read (its token judged) before anything is said about the link or the request.
+    form = await read_multipart_form(request, max_files=len(wanted or ()), max_fields=4,
+                                     max_bytes=request_files.form_bytes(wanted or []))
+    if wanted is None:
         return _invalid(request)
     if not wanted:
         return await _show(request, status=409, error=t.gettext(
             "At the moment there are no documents to upload for this request."))
-    form = await read_multipart_form(request, max_files=len(wanted), max_fields=4,
-                                     max_bytes=request_files.form_bytes(wanted))
-    await limit(request, "upload")
     uploads = chosen(form, wanted)
     if not uploads:
         return await _show(request, status=422, errors={

@@ -154,6 +154,14 @@ def size_text(t: Translator, size: int) -> str:
                                                         locale=t.locale))
 
 
+def number_text(t: Translator, value: Any) -> str:
+    """A number as written here, without thousands separators (a year, a chip count, a
+    coordinate) and with up to six decimals."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    return format_decimal(value, format="0.######", locale=t.locale)
+
+
 def answer_text(t: Translator, f: FormField, value: Any) -> str:
     """An answer for people: dates and numbers as written here, the option's label, yes/no."""
     if f.type == FieldType.date and isinstance(value, str):
@@ -161,8 +169,8 @@ def answer_text(t: Translator, f: FormField, value: Any) -> str:
             return t.date(dt.date.fromisoformat(value), "long")
         except ValueError:
             return value
-    if f.type == FieldType.number and isinstance(value, int | float):
-        return format_decimal(value, locale=t.locale)
+    if f.type == FieldType.number:
+        return number_text(t, value)
     if f.type == FieldType.checkbox:
         return t.gettext("Yes") if value is True else t.gettext("No")
     if f.type == FieldType.choice:
@@ -174,8 +182,7 @@ def answer_text(t: Translator, f: FormField, value: Any) -> str:
                          postcode=value.get("postcode", ""), city=value.get("city", ""))
     if f.type == FieldType.location and isinstance(value, dict):
         return t.gettext("Latitude %(lat)s, longitude %(lon)s",
-                         lat=format_decimal(value.get("lat", 0), locale=t.locale),
-                         lon=format_decimal(value.get("lon", 0), locale=t.locale))
+                         lat=number_text(t, value.get("lat")), lon=number_text(t, value.get("lon")))
     return str(value)
 
 

@@ -239,3 +239,18 @@ class TestWithAVirusScanner:
         assert r.status_code == 303
         [document] = await portal.desk.rows(RequestDocument)
         assert document.scanned == "clean" and document.content_type == "image/png"
+
+
+class TestWithoutDoubleOptIn:
+    @pytest.fixture
+    def settings(self, settings_factory: Callable[..., Settings]) -> Settings:
+        return settings_factory(require_email_confirmation=False)
+
+    async def test_the_request_is_received_at_once(self, portal: Portal) -> None:
+        r = await send_form(portal, dog_tax_form(), office="b")
+        assert r.status_code == 303
+        r = await portal.client.get("/apply/sent")
+        assert "Ihr Antrag ist gesendet" in r.text and 'id="sent-notice"' in r.text
+        assert "Bestätigen Sie Ihren Antrag" not in r.text
+        [request] = await portal.desk.rows(OnlineRequest)
+        assert request.status == "received"

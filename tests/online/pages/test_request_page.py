@@ -20,6 +20,7 @@ from tests.cases.conftest import state_of
 from tests.online import samples
 from tests.online.conftest import Portal
 from tests.online.pages.conftest import dog_tax_form, field_error, link_of, post_on, send_form
+from tests.online.pages.test_apply_pages import every_type
 from tests.staff.helpers import add_schedule, add_service
 
 
@@ -241,3 +242,26 @@ async def test_the_video_appointment_the_office_invites_to(portal: Portal) -> No
                       {"day": days[-1], "slot": slots[-1]})
     assert r.status_code == 303 and r.headers["location"] == f"{link}#video"
     assert len(await desk.rows(Appointment, case_id=request.case_id)) == 1
+
+
+async def test_answers_of_every_kind_read_as_written_here(portal: Portal) -> None:
+    service_id = await every_type(portal)
+    r = await send_form(portal, {
+        "title": "Fundsache", "story": "Zeile eins\nZeile zwei", "day": "2026-03-01",
+        "count": "1985", "contact": "max@example.org", "colour": "grün", "month": "Mai",
+        "agree": "yes", "home.street": "Hauptstraße 1", "home.postcode": "73760",
+        "home.city": "Ostfildern", "spot.lat": "48,712812", "spot.lon": "9.261",
+        "citizen.email": "anonym@example.org"}, service_id=service_id, office="b")
+    assert r.status_code == 303, r.text
+    [case] = await portal.desk.rows(Case)
+    assert case.office_id == portal.desk.office_b and case.given_name == ""
+    r = await portal.client.get(await link_of(portal, case.reference))
+    answers = re.search(r'<section class="section" id="answers".*?</section>', r.text, re.S)
+    assert answers is not None
+    rows = dict(re.findall(r"<dt>([^<]*)</dt>\s*<dd[^>]*>([^<]*)</dd>", answers.group(0)))
+    assert rows == {
+        "Titel": "Fundsache", "Geschichte": "Zeile eins\nZeile zwei", "Tag": "1. März 2026",
+        "Anzahl": "1985", "Andere E-Mail": "max@example.org", "Farbe": "grün", "Monat": "Mai",
+        "Ich stimme zu.": "Ja", "Anschrift": "Hauptstraße 1, 73760 Ostfildern",
+        "Ort": "Breitengrad 48,712812, Längengrad 9,261"}
+    assert "Bürgerbüro Nord" in r.text

@@ -22,7 +22,8 @@ PY_FILES = [
     "mail/cases.py", "mail/case_jobs.py", "app/postcall_jobs.py",
 ]
 TEMPLATES = [
-    "app/templates/citizen/_status.html", "app/templates/citizen/status_lookup.html",
+    "app/templates/citizen/_status.html", "app/templates/citizen/_progress.html",
+    "app/templates/citizen/status_lookup.html",
     "app/templates/staff/dispatch.html", "app/templates/staff/dispatch_address.html",
     "app/templates/admin/feedback.html",
     *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "mail/templates/case").iterdir())),

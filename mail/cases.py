@@ -63,7 +63,7 @@ def pdf_attachment(pdf: bytes, title: str, case_number: str) -> Attachment:
 
 def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Attachment:
     """The notice's GiroCode as a PNG, for banking apps that scan from another screen."""
-    bank = authority.bank
+    bank = authority.account
     qr = epc_transfer(bank.account_holder, bank.iban, bank.bic, open_cents,
                       text=remittance_text(case_number)).qr()
     out = io.BytesIO()
@@ -73,7 +73,7 @@ def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Att
 
 def bank_rows(t: Translator, authority: Authority, case_number: str, open_cents: int,
               due: date | None, currency: str) -> list[tuple[str, str]]:
-    bank = authority.bank
+    bank = authority.account
     rows = [
         (t.gettext("Recipient"), bank.account_holder),
         ("IBAN", group_iban(bank.iban)),

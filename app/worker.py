@@ -42,6 +42,8 @@ from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
 from mail.appointments import JOB_KIND as MAIL_KIND
 from mail.appointments import send_appointment_mail
+from mail.requests import JOB_KIND as REQUEST_MAIL_KIND
+from mail.requests import send_request_mail
 from privacy.service import apply_retention
 
 if TYPE_CHECKING:
@@ -52,7 +54,8 @@ log = logging.getLogger("buergerbuero.worker")
 
 def default_handlers() -> dict[str, JobHandler]:
     """Job kinds and their handlers. Other areas add theirs here."""
-    return {MAIL_KIND: mail_job(send_appointment_mail), **postcall_handlers()}
+    return {MAIL_KIND: mail_job(send_appointment_mail),
+            REQUEST_MAIL_KIND: mail_job(send_request_mail), **postcall_handlers()}
 
 
 async def expire_holds_task(ctx: AppContext) -> None:

@@ -44,6 +44,7 @@ from mail.appointments import JOB_KIND as MAIL_KIND
 from mail.appointments import send_appointment_mail
 from mail.requests import JOB_KIND as REQUEST_MAIL_KIND
 from mail.requests import send_request_mail
+from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
 
 if TYPE_CHECKING:
@@ -68,11 +69,15 @@ async def expire_holds_task(ctx: AppContext) -> None:
 
 
 async def retention_task(ctx: AppContext) -> None:
-    """Periodic: anonymise ended appointments past the retention period."""
+    """Periodic: anonymise ended appointments and erase closed requests sent online past the
+    retention period (unconfirmed requests sooner)."""
     async with ctx.db.transaction(write=True) as session:
         count = await apply_retention(session, ctx.settings.retention_days)
+        requests = await request_retention(session, ctx.settings.retention_days)
     if count:
         log.info("retention: anonymised %d appointments", count)
+    if requests:
+        log.info("retention: erased %d requests sent online", requests)
     # Mails written to files (no SMTP host) are kept no longer than the rest.
     cutoff = utcnow() - timedelta(days=ctx.settings.retention_days)
     files = await asyncio.to_thread(mailer_for(ctx).expire_files, cutoff)

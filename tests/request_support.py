@@ -27,7 +27,15 @@ from core.jobs import Job
 from online import inbox
 from online.catalogue import create_online_service, update_online_service
 from online.models import OnlineRequest, RequestDocument
-from online.requests import Held, RequestPolicy, Submitted, confirm, submit, withdraw
+from online.requests import (
+    Held,
+    RequestPolicy,
+    Submitted,
+    citizen_message,
+    confirm,
+    submit,
+    withdraw,
+)
 from staff.models import StaffUser
 from tests.staff.helpers import add_user, context
 
@@ -115,6 +123,12 @@ class Online:
     async def confirm(self, reference: str) -> None:
         async def work(session: AsyncSession) -> None:
             await confirm(session, RequestPolicy(), await self.held(session, reference))
+
+        await self.run(work)
+
+    async def citizen_message(self, reference: str, text: str) -> None:
+        async def work(session: AsyncSession) -> None:
+            await citizen_message(session, await self.held(session, reference), text)
 
         await self.run(work)
 

@@ -64,10 +64,9 @@ from online.models import (
     RequestMessage,
     RequestStatus,
 )
-from online.requests import MAIL_JOB, answers_of
+from online.requests import MAIL_JOB, answers_of, rejection_of
 from postcall.rejection import (
     FILENAME_TITLE,
-    Rejection,
     RejectionData,
     rejection_data,
     render_rejection_notice,
@@ -229,10 +228,7 @@ async def _facts(env: MailEnv, case_id: int, template: str,
                 message = None
         notice = None
         if template == "rejected" and request.status == RequestStatus.rejected:
-            notice = await rejection_data(session, case, Rejection(
-                reasons=request.rejection_reason, submitted_at=request.submitted_at,
-                decided_at=request.decided_at or request.updated_at,
-                clerk_name=request.assigned_label))
+            notice = await rejection_data(session, case, rejection_of(request))
         # The read-only transaction ends in a rollback, which would expire these rows.
         session.expunge_all()
     if office is None or service is None or online is None:

@@ -34,8 +34,10 @@ from booking.models import Office, Service
 from core.errors import DomainError, NotASlot, NotFound, SlotTaken, Unauthorized
 from online import catalogue
 from online import requests as online
-from online.models import OPEN_STATUSES, FormField
+from online.models import OPEN_STATUSES, FormField, RequestStatus
 from online.requests import Held
+from postcall.notices import LetterUnavailable
+from postcall.rejection import rejection_notice
 
 DONE_NOTICES = ("confirmed", "message", "uploaded", "withdrawn", "booked")
 MESSAGE_FORM_BYTES = 64 * 1024
@@ -213,6 +215,24 @@ async def download(request: Request) -> Response:
         return _invalid(request)
 
 
+async def rejection_download(request: Request) -> Response:
+    """The rejection notice of a refused request (the one its e-mail carried), as a PDF."""
+    await limit(request, "token")
+    try:
+        async with ctx(request).db.transaction() as session:
+            held = await _request(request, session)
+            if held.request.status != RequestStatus.rejected:
+                return RedirectResponse(_base(request), status_code=303)
+            pdf = await rejection_notice(session, held.case, online.rejection_of(held.request))
+    except LinkInvalid:
+        return _invalid(request)
+    except LetterUnavailable:  # no letterhead yet: the page says what the e-mail brought
+        return RedirectResponse(_base(request), status_code=303)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="Ablehnungsbescheid-{held.case.reference}.pdf"',
+        "Cache-Control": "private, no-store"})
+
+
 async def withdraw_page(request: Request) -> Response:
     """The "really withdraw?" step: a page with the POST button (a GET withdraws nothing)."""
     await limit(request, "token")
@@ -347,6 +367,7 @@ routes: list[BaseRoute] = [
     Route("/t/{token}/messages", post_message, methods=["POST"]),
     Route("/t/{token}/documents", upload, methods=["POST"]),
     Route("/t/{token}/documents/{id}", download, methods=["GET"]),
+    Route("/t/{token}/rejection-notice.pdf", rejection_download, methods=["GET"]),
     Route("/t/{token}/withdraw", withdraw_page, methods=["GET"]),
     Route("/t/{token}/withdraw", withdraw, methods=["POST"]),
     Route("/t/{token}/video-appointment", video_page, methods=["GET"]),

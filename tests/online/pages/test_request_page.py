@@ -158,6 +158,16 @@ async def test_a_rejected_request_shows_the_reasons(portal: Portal) -> None:
     r = await portal.client.get(link)
     assert 'id="status">Abgelehnt' in r.text
     assert 'id="rejection-reason">Der Hund ist bereits angemeldet.' in r.text
+    assert f'href="{link}/rejection-notice.pdf"' in r.text
+    r = await portal.client.get(f"{link}/rejection-notice.pdf")
+    assert r.status_code == 303 and r.headers["location"] == link  # no letterhead yet
+    r = await portal.client.patch(f"/api/v1/admin/offices/{portal.desk.office_a}", json={
+        "authority": "Stadt Musterstadt", "address": "Rathausplatz 1\n12345 Musterstadt"},
+        headers=portal.desk.admin)
+    assert r.status_code == 200, r.text
+    r = await portal.client.get(f"{link}/rejection-notice.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.headers["cache-control"] == "private, no-store"
     assert 'id="message-form"' not in r.text and 'id="withdraw"' not in r.text
     form = f"/apply/{portal.service_id}"  # this page has no form left: a token from another
     r = await post_on(portal, form, f"{link}/messages", {"text": "Wieso?"}, multipart=True)

@@ -63,10 +63,8 @@ async def inbox_page(request: Request) -> Response:
 
 def _list_html(request: Request, data: InboxData) -> str:
     """The list as the page renders it (its table, or the sentence that it is empty)."""
-    state = ctx(request)
-    return state.templates.render_string(
-        LIST_TEMPLATE, translator(request), request=request, staff_user=None, csrf_token="",
-        **_context(request, data))
+    response = ctx(request).templates.response(request, LIST_TEMPLATE, _context(request, data))
+    return bytes(response.body).decode()
 
 
 async def inbox_events(request: Request) -> Response:

@@ -25,6 +25,7 @@ from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
 from app.api import online as api_online
 from app.api import online_clerk as api_online_clerk
+from app.api import online_documents as api_online_documents
 from app.api import ops, ws
 from app.api import payments as api_payments
 from app.api import privacy as api_privacy
@@ -109,7 +110,7 @@ def all_routes() -> list[BaseRoute]:
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
         pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
-        pages_sso, api_online, api_online_clerk,
+        pages_sso, api_online, api_online_clerk, api_online_documents,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

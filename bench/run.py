@@ -1,6 +1,6 @@
 """Run every benchmark and print one line per figure (``make bench``).
 
-    python -m bench.run [--only availability,race,documents,signalling] [--seconds 10]
+    python -m bench.run [--only availability,race,documents,signalling,uploads] [--seconds 10]
                         [--rooms 1000]
 
 Postgres figures run when BUERO_BENCH_POSTGRES_URL is set (a server URL; a database is created
@@ -20,7 +20,7 @@ import time
 
 from bench.common import Report, fresh_database, seed
 
-ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis")
+ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis", "uploads")
 
 
 async def with_database(postgres_url: str | None, report: Report, args: argparse.Namespace,
@@ -83,6 +83,10 @@ def main() -> int:
         from bench import documents
 
         documents.run(report)
+    if "uploads" in args.only:
+        from bench import uploads
+
+        uploads.run(report)
     print(f"# {len(report.figures)} figures in {time.monotonic() - started:.0f} s", flush=True)
     missed = [f for f in report.figures if f.passed is False]
     if missed:

@@ -21,7 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from booking.models import Office, Service
+from booking.models import Appointment, Office, Service
 from cases import completion
 from cases.completion import CasePolicy, CompletionInput
 from cases.milestones import MilestoneKind, reach
@@ -39,6 +39,7 @@ from online.models import (
     RequestStatus,
 )
 from online.requests import Held, clean_text, lock, mail
+from postcall import decisions
 from postcall.notices import after_completion
 from staff.models import StaffUser
 from staff.service import staff_actor, visible_office_ids
@@ -296,6 +297,16 @@ async def invite_video(session: AsyncSession, entry: Entry, user: StaffUser,
     mail(session, entry.case, "video_invite")
     _audit(session, staff_actor(user), "request.invite_video", entry)
     return entry
+
+
+async def complete_appointment(session: AsyncSession, appointment: Appointment,
+                               data: CompletionInput, actor: Actor, policy: CasePolicy,
+                               ) -> Case:
+    """Complete an appointment at the desk (``postcall.decisions.complete``); when it is the
+    identity call of an online request, the request is completed with it (one case)."""
+    case = await decisions.complete(session, appointment, data, actor, policy)
+    await after_call_completion(session, case)
+    return case
 
 
 async def after_call_completion(session: AsyncSession, case: Case,

@@ -3,8 +3,8 @@ recovery codes.
 
 * The secret is 160 random bits (pyotp's base32), shown once at enrolment as a QR code (segno)
   and as text. The server must compute codes from it, so it cannot be hashed: it is stored
-  encrypted (AES-GCM) with a key derived from the secret key, and a copy of the table alone
-  yields no codes.
+  encrypted (AES-GCM, ``core/sealing.py``) with a key derived from the secret key, and a copy
+  of the table alone yields no codes.
 * A code is accepted for the current 30-second step and one step either side (clocks drift),
   and only for a step later than the last one accepted, so no code is used twice. The step is
   written with a conditional UPDATE: two requests racing with one code cannot both pass.
@@ -26,14 +26,13 @@ from typing import Literal
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.audit import Actor, record
 from core.errors import Conflict, Unauthorized
+from core.sealing import seal, unseal
 from staff.models import Role, StaffRecoveryCode, StaffSession, StaffTotp, StaffUser
 
 Policy = Literal["admin", "all", "none"]
@@ -91,22 +90,24 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def _cipher(secret_key: bytes) -> AESGCM:
-    return AESGCM(hmac.new(secret_key, b"staff-totp-secret", hashlib.sha256).digest())
+# The stored form (urlsafe base64 of nonce + ciphertext) and these two names are those of the
+# secrets enrolled before core/sealing.py existed: they must keep opening.
+SECRET_PURPOSE = b"staff-totp-secret"
+SECRET_AAD = b"staff-totp"
 
 
 def encrypt_secret(secret_key: bytes, secret: str) -> str:
-    nonce = secrets.token_bytes(12)
-    sealed = _cipher(secret_key).encrypt(nonce, secret.encode(), b"staff-totp")
-    return base64.urlsafe_b64encode(nonce + sealed).decode()
+    sealed = seal(secret_key, SECRET_PURPOSE, secret.encode(), aad=SECRET_AAD)
+    return base64.urlsafe_b64encode(sealed).decode()
 
 
 def decrypt_secret(secret_key: bytes, stored: str) -> str | None:
     """The secret, or None when it was encrypted under another key (or is damaged)."""
     try:
-        raw = base64.urlsafe_b64decode(stored.encode())
-        return _cipher(secret_key).decrypt(raw[:12], raw[12:], b"staff-totp").decode()
-    except (InvalidTag, ValueError):
+        opened = unseal(secret_key, SECRET_PURPOSE, base64.urlsafe_b64decode(stored.encode()),
+                        aad=SECRET_AAD)
+        return opened.decode() if opened is not None else None
+    except ValueError:  # not base64 (binascii.Error), or not UTF-8
         return None
 
 

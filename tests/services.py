@@ -1,7 +1,7 @@
-"""Backing services of a test's own, to break on purpose: a ``redis-server`` and a PostgreSQL
-cluster (``initdb`` + ``pg_ctl``) on free loopback ports, in temporary folders, started, killed,
-stopped and started again by the test. The machine's shared PostgreSQL and Redis are never
-touched.
+"""Backing services of a test's own, to break on purpose: a ``redis-server``, a PostgreSQL
+cluster (``initdb`` + ``pg_ctl``) and a ClamAV daemon (``clamd``) on free loopback ports, in
+temporary folders, started, killed, stopped and started again by the test. The machine's shared
+PostgreSQL and Redis are never touched, nor a clamd the machine may run.
 
 PostgreSQL refuses to run as root: when the tests run as root, the cluster belongs to the
 ``postgres`` system user (``runuser``), else to the current user.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import shutil
 import signal
@@ -138,6 +139,93 @@ class OwnPostgres:
             await conn.close()
 
 
+def eicar() -> bytes:
+    """The EICAR anti-virus test file, which every scanner reports and which does no harm. Put
+    together here from two halves, so that no file of the repository is the test file itself
+    (scanners on developers' machines would quarantine it)."""
+    return b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+class OwnClamd:
+    """A ``clamd`` with a signature database of its own, made here (no download, no
+    ``freshclam``): the EICAR test file by its MD5 (``.hdb``, as ``sigtool --md5`` writes it)
+    and as a byte pattern anywhere in a file (``.ndb``, so EICAR inside a PDF is found too).
+    It listens on a unix socket in its folder and on a free loopback port, and refuses streams
+    over ``STREAM_MAX_BYTES`` (clamd's ``StreamMaxLength``)."""
+
+    STREAM_MAX_BYTES = 2 * 1024 * 1024
+    SIGNATURE = "Eicar-Test-Signature"
+
+    def __init__(self) -> None:
+        # Debian puts clamd in /usr/sbin, which a user's PATH may lack.
+        binary = shutil.which("clamd") or shutil.which("clamd", path="/usr/sbin:/usr/local/sbin")
+        require(binary is not None, "clamd (Debian package clamav-daemon)")
+        assert binary is not None
+        self.binary = binary
+        self.port = free_port()
+        # Not under pytest's tmp_path: a unix socket's path must stay under 108 bytes.
+        self.root = Path(tempfile.mkdtemp(prefix="buero-clamd-"))
+        self.socket = self.root / "clamd.sock"
+        self.log = self.root / "clamd.log"
+        self.unix_address = f"unix:{self.socket}"
+        self.tcp_address = f"tcp:127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        (self.root / "db").mkdir()
+        (self.root / "tmp").mkdir()
+        test_file = eicar()
+        (self.root / "db" / "eicar.hdb").write_text(
+            f"{hashlib.md5(test_file).hexdigest()}:{len(test_file)}:{self.SIGNATURE}\n")
+        (self.root / "db" / "eicar.ndb").write_text(f"{self.SIGNATURE}:0:*:{test_file.hex()}\n")
+        self.config = self.root / "clamd.conf"
+        self.config.write_text("\n".join([
+            "Foreground yes",
+            f"LocalSocket {self.socket}",
+            f"TCPSocket {self.port}",
+            "TCPAddr 127.0.0.1",
+            f"DatabaseDirectory {self.root / 'db'}",
+            f"TemporaryDirectory {self.root / 'tmp'}",
+            f"LogFile {self.log}",
+            f"PidFile {self.root / 'clamd.pid'}",
+            f"StreamMaxLength {self.STREAM_MAX_BYTES}",
+            "MaxThreads 4",
+            "Bytecode no",
+            "",
+        ]))
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([self.binary, f"--config-file={self.config}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = self.process
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"clamd exited with {process.returncode}: "
+                                     f"{self.log.read_text() if self.log.exists() else ''}")
+            return _answers(self.port, b"zPING\0", b"PONG")
+
+        _wait(ready, "clamd to answer PING")
+
+    def pause(self) -> None:
+        """The daemon stops (SIGSTOP): connections are still accepted, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """The daemon dies at once (SIGKILL); its socket file stays, refusing connections."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def remove(self) -> None:
+        self.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def _postgres_bindir() -> str | None:
     """Debian keeps the server's programs out of PATH, in /usr/lib/postgresql/<version>/bin."""
     found = shutil.which("initdb")
@@ -167,6 +255,18 @@ def own_postgres() -> Iterator[OwnPostgres]:
         yield cluster
     finally:
         cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def own_clamd() -> Iterator[OwnClamd]:
+    """One clamd per test process (pytest-xdist worker), shared by its tests, which only scan.
+    A test that stops or pauses a clamd starts one of its own (``OwnClamd``)."""
+    server = OwnClamd()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 # Tests that break real services and wait for real processes run in one pytest-xdist worker,

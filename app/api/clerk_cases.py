@@ -34,6 +34,7 @@ from cases import completion as cases
 from cases.identity import applicant_check, identity_checks, latest_check
 from cases.models import Case, CaseState, Outcome
 from core.errors import Conflict, NotFound
+from online.inbox import complete_appointment
 from postcall import decisions
 from privacy.audit_log import AuditFilter, bound, display_zone, search_audit
 from staff.service import appointment_for_staff, staff_actor
@@ -137,7 +138,7 @@ async def complete(request: Request) -> Response:
             appointment = await appointment_for_staff(session, user,
                                                       request.path_params["reference"])
             data = body.value()
-            case = await decisions.complete(session, appointment, cases.CompletionInput(
+            case = await complete_appointment(session, appointment, cases.CompletionInput(
                 items=tuple(cases.ItemInput(i.service_id, i.quantity) for i in data.items),
                 payment=data.payment, delivery=data.delivery,
                 external_authority=data.external_authority, note=data.note,

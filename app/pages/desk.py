@@ -59,7 +59,7 @@ from booking.models import Office
 from cases import completion as cases
 from core.errors import Conflict, DomainError
 from core.types import utcnow
-from postcall import decisions
+from online.inbox import complete_appointment
 from staff.models import StaffUser
 from staff.service import appointment_for_staff, staff_actor
 
@@ -206,7 +206,7 @@ async def complete(request: Request) -> Response:
     try:
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
-            case = await decisions.complete(session, appointment, data, staff_actor(user),
+            case = await complete_appointment(session, appointment, data, staff_actor(user),
                                         case_policy(state.settings))
             office = await session.get(Office, appointment.office_id)
             out: dict[str, Any] = {

@@ -4,12 +4,16 @@ tests/staff/test_translations.py does, with the calls these modules use besides)
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+from babel.messages.pofile import read_po
 
 from core.i18n import I18n
 from tests.staff.test_translations import CALLS, _strings
 
 ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "core/locales/de/LC_MESSAGES/online.po"
 PY_FILES = sorted([*ROOT.glob("online/*.py"), ROOT / "app/api/links.py",
                    *ROOT.glob("app/api/online*.py")])
 # Besides the staff code's calls: problems added to an error, state errors, and the answer
@@ -46,3 +50,21 @@ def test_every_message_is_translated() -> None:
     ids = set().union(*(python_msgids(p) for p in PY_FILES))
     missing = sorted(m for m in ids if german.gettext(m) == m)
     assert missing == [], "translate these in online.po:\n" + "\n".join(missing)
+
+
+def test_upload_messages_read_as_german() -> None:
+    german = I18n().translator("de")
+    assert german.gettext("The file is too large. Files may be at most %(max)s.",
+                          max="10 MB") == "Die Datei ist zu groß. Eine Datei darf höchstens "\
+        "10 MB groß sein."
+
+
+def test_the_catalogue_reads_cleanly_and_keeps_placeholders() -> None:
+    with CATALOGUE.open("rb") as fh:
+        catalog = read_po(fh, locale="de")
+    messages = [m for m in catalog if m.id and isinstance(m.id, str)]
+    assert messages
+    for message in messages:
+        assert isinstance(message.string, str) and message.string, message.id
+        placeholders = set(re.findall(r"%\([a-z_]+\)s", message.id))
+        assert placeholders == set(re.findall(r"%\([a-z_]+\)s", message.string)), message.id

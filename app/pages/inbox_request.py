@@ -1,7 +1,8 @@
 """One online request on one screen (``/staff/requests/{reference}``) and what a clerk does with
 it: take it up or hand it to a clerk of its office, ask the citizen (with the documents still
 needed), complete it (the call page's completion form), reject it with reasons (after a
-confirmation step) and invite the citizen to a video appointment for the identity check.
+confirmation step) and invite the citizen to a video appointment for the identity check; and
+its documents as downloads (``Content-Disposition: attachment``, never cached, as the API's).
 
 Every action is a plain POST form with the session's CSRF token that calls one service of
 ``online.inbox``, the same as the API (``app/api/online_clerk.py``); it answers 303 back to the
@@ -22,6 +23,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.clerk_cases import case_policy
+from app.api.online_documents import attachment
+from app.api.routing import ID
 from app.auth import require_page_user
 from app.context import ctx
 from app.pages.desk_forms import FormInvalid, completion_error, read_completion
@@ -32,7 +35,7 @@ from app.pages.staff_http import redirect
 from app.templating import render, translator
 from core.errors import Conflict, DomainError, Invalid, NotFound
 from core.types import utcnow
-from online import inbox
+from online import documents, inbox
 from staff.models import StaffUser
 from staff.service import get_user
 
@@ -200,6 +203,19 @@ async def complete(request: Request) -> Response:
     return redirect(_url(request, done="completed", anchor="request-case"))
 
 
+async def document(request: Request) -> Response:
+    """A document of the request, as a download for the staff of its office only (403 for
+    another office's request, 404 for a document of another request)."""
+    user = await require_page_user(request)
+    state = ctx(request)
+    async with state.db.transaction() as session:
+        entry = await inbox.request_for_staff(session, user, _reference(request))
+        assert entry.case.id is not None
+        found, data = await documents.read(session, entry.case.id, request.path_params["id"],
+                                           state.secret_key)
+    return attachment(found, data)
+
+
 async def back_to_request(request: Request) -> Response:
     """A GET of a post's address (a bookmark, or the language link of a refused post)."""
     query = f"?{request.url.query}" if request.url.query else ""
@@ -210,6 +226,7 @@ ACTIONS = {"assign": assign, "ask": ask, "complete": complete, "reject": reject,
            "invite-video": invite_video}
 routes: list[BaseRoute] = [
     Route(BASE, request_page, methods=["GET"]),
+    Route(f"{BASE}/documents/{ID}", document, methods=["GET"]),
     *[Route(f"{BASE}/{path}", handler, methods=["POST"]) for path, handler in ACTIONS.items()],
     *[Route(f"{BASE}/{path}", back_to_request, methods=["GET"]) for path in ACTIONS],
 ]

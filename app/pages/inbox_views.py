@@ -138,11 +138,11 @@ class InboxData:
         return {**{k: str(v) for k, v in pairs.items() if v is not None}, **extra}
 
     def query(self, **extra: str) -> str:
-        return urlencode(self.params(view=self.view.value, **extra))
+        return urlencode({"view": self.view.value, **self.params(**extra)})
 
     def tabs(self, t: Translator) -> list[Tab]:
         return [Tab(view.value, t.gettext(label), self.counts.get(view.value, "0"),
-                    "/staff/requests?" + urlencode(self.params(view=view.value)),
+                    "/staff/requests?" + urlencode({"view": view.value, **self.params()}),
                     view == self.view)
                 for view, label in TABS]
 

@@ -37,7 +37,7 @@ from app.pages.forms import Form, read_form
 from app.pages.staff_http import error_message, field_messages, redirect
 from app.templating import render, translator
 from booking import admin
-from booking.admin_validation import Duplicate, FieldErrors
+from booking.admin_validation import Duplicate, FieldErrors, clean
 from core.errors import Conflict, DomainError, Invalid
 from core.i18n import Translator
 from online import catalogue
@@ -124,7 +124,7 @@ async def new_page(request: Request) -> Response:
     async with ctx(request).db.transaction() as session:
         choices = await _choices(session, translator(request))
     return _form(request, object_id=None, values=dict(DEFAULTS),
-                 table=FieldsTable(rows_of([])), choices=choices)
+                 table=FieldsTable(rows_of(translator(request), [])), choices=choices)
 
 
 async def edit_page(request: Request) -> Response:
@@ -136,7 +136,7 @@ async def edit_page(request: Request) -> Response:
     item = o.online_service_out(offered)
     values = {**form_values(item, SERVICE_FIELDS, t), "identity": offered.identity}
     return _form(request, object_id=_object_id(request), values=values,
-                 table=FieldsTable(rows_of(offered.fields)), choices=choices)
+                 table=FieldsTable(rows_of(t, offered.fields)), choices=choices)
 
 
 def _values(t: Translator, form: Form, editing: bool, errors: dict[str, str]) -> dict[str, Any]:
@@ -144,6 +144,7 @@ def _values(t: Translator, form: Form, editing: bool, errors: dict[str, str]) ->
     values: dict[str, Any] = {}
     try:
         values = parse_form(form, SERVICE_FIELDS, SPECS, editing=editing)
+        clean(values, SPECS, required=["name"])  # every field's problem before saving
     except FieldErrors as exc:
         errors.update(field_messages(t, exc))
     identity = form.get("identity", "")
@@ -214,7 +215,7 @@ async def _confirm(request: Request, object_id: int, *, alert: str | None = None
     async with ctx(request).db.transaction() as session:
         offered = await catalogue.online_service(session, object_id)
     return render(request, "admin/online_service_delete.html", {
-        "section": "admin", "object_id": object_id, "name": offered.service.name,
+        "section": "admin", "object_id": object_id, "service_name": offered.service.name,
         "active": offered.service.active, "alert": alert,
         "switch_url": f"{BASE}/{object_id}/delete",
     }, status)

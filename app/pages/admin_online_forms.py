@@ -122,11 +122,13 @@ def options_text(stored: StoredField) -> str:
     return "\n".join(lines)
 
 
-def rows_of(fields: list[StoredField]) -> list[Row]:
+def rows_of(t: Translator, fields: list[StoredField]) -> list[Row]:
     """A service's fields as rows (retired ones ticked), and an empty row to add one."""
+    comma = t.lang == "de"
     rows = [Row(key=f.key, type=f.type, label=f.label, label_en=f.label_en, hint=f.hint,
                 hint_en=f.hint_en, required=f.required, options=options_text(f),
-                max_mb=mb_text(f.max_bytes), retire=f.retired_at is not None, saved=True,
+                max_mb=mb_text(f.max_bytes).replace(".", "," if comma else "."),
+                retire=f.retired_at is not None, saved=True,
                 saved_bytes=str(f.max_bytes or "")) for f in fields]
     return [*rows, Row()]
 
@@ -183,7 +185,8 @@ def _options(text: str) -> list[dict[str, str]] | None:
 def _max_bytes(row: Row, number: int, errors: dict[str, str], t: Translator) -> int | None:
     if not row.max_mb:
         return None
-    if row.saved_bytes.isdigit() and row.max_mb == mb_text(int(row.saved_bytes)):
+    if row.saved_bytes.isdigit() and \
+            row.max_mb.replace(",", ".") == mb_text(int(row.saved_bytes)):
         return int(row.saved_bytes)
     if not _MB.match(row.max_mb):
         errors[f"fields-{number}-max_mb"] = t.gettext(

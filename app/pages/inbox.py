@@ -34,7 +34,9 @@ from app.templating import render, translator
 from core.types import utcnow
 from staff.models import StaffUser
 
-POLL_SECONDS = 2.0
+# Less often than the agenda's 2 s (a citizen waiting in a call): a reading is some twenty small
+# queries (the view and each tab's count), and a new request may well wait five seconds.
+POLL_SECONDS = 5.0
 STREAM_SECONDS = 55.0
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000

@@ -171,6 +171,16 @@ class Settings(BaseSettings):
         return check_number_format(value)
 
     @model_validator(mode="after")
+    def _base_url_from_host_and_port(self) -> Settings:
+        """Unset, the public address is where this process serves (``BUERO_PORT=8100 make
+        run`` puts :8100 into its links); production needs it set (https)."""
+        if "base_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+            host = f"[{host}]" if ":" in host else host
+            self.base_url = f"http://{host}:{self.port}"
+        return self
+
+    @model_validator(mode="after")
     def _hybrid_mail_complete(self) -> Settings:
         if self.dispatch_provider == "hybrid":
             missing = [name for name in ("hybrid_mail_client_id", "hybrid_mail_client_secret",

@@ -43,7 +43,10 @@ from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
 from mail.appointments import JOB_KIND as MAIL_KIND
 from mail.appointments import send_appointment_mail
+from mail.requests import JOB_KIND as REQUEST_MAIL_KIND
+from mail.requests import send_request_mail
 from online.requests import expire_unconfirmed
+from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
 
 if TYPE_CHECKING:
@@ -54,7 +57,8 @@ log = logging.getLogger("buergerbuero.worker")
 
 def default_handlers() -> dict[str, JobHandler]:
     """Job kinds and their handlers. Other areas add theirs here."""
-    return {MAIL_KIND: mail_job(send_appointment_mail), **postcall_handlers()}
+    return {MAIL_KIND: mail_job(send_appointment_mail),
+            REQUEST_MAIL_KIND: mail_job(send_request_mail), **postcall_handlers()}
 
 
 async def expire_holds_task(ctx: AppContext) -> None:
@@ -75,11 +79,15 @@ async def expire_requests_task(ctx: AppContext) -> None:
 
 
 async def retention_task(ctx: AppContext) -> None:
-    """Periodic: anonymise ended appointments past the retention period."""
+    """Periodic: anonymise ended appointments and erase closed requests sent online past the
+    retention period (unconfirmed requests sooner)."""
     async with ctx.db.transaction(write=True) as session:
         count = await apply_retention(session, ctx.settings.retention_days)
+        requests = await request_retention(session, ctx.settings.retention_days)
     if count:
         log.info("retention: anonymised %d appointments", count)
+    if requests:
+        log.info("retention: erased %d requests sent online", requests)
     # Mails written to files (no SMTP host) are kept no longer than the rest.
     cutoff = utcnow() - timedelta(days=ctx.settings.retention_days)
     files = await asyncio.to_thread(mailer_for(ctx).expire_files, cutoff)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -28,6 +28,7 @@ from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Offi
 from booking.slot_offer import load_slot_offer, pick_slot
 from core.audit import Actor, event_values, record, record_now
 from core.errors import (
+    AlreadyBooked,
     HoldExpired,
     Invalid,
     NotFound,
@@ -183,8 +184,13 @@ async def _lock(session: AsyncSession, appointment: Appointment) -> None:
 
 
 _EMAIL_LOCK = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("email_norm"))))
+# The address's open appointments, and whether one of them is this very slot (the same form
+# sent twice, e.g. after "Back"): one read on the hot path.
+_SAME_SLOT = and_(col(Appointment.office_id) == bindparam("office_id"),
+                  col(Appointment.service_id) == bindparam("service_id"),
+                  col(Appointment.start_at) == bindparam("start", type_=UTCDateTime()))
 _ACTIVE_COUNT = (
-    select(func.count())
+    select(func.count(), func.max(case((_SAME_SLOT, col(Appointment.reference)), else_=None)))
     .select_from(Appointment)
     .where(
         col(Appointment.email_norm) == bindparam("email_norm"),
@@ -200,9 +206,13 @@ async def lock_email(session: AsyncSession, email_norm: str) -> None:
         await session.execute(_EMAIL_LOCK, {"email_norm": email_norm})
 
 
-async def _active_count(session: AsyncSession, email_norm: str, now: datetime) -> int:
-    result = await session.execute(_ACTIVE_COUNT, {"email_norm": email_norm, "now": now})
-    return int(result.scalar_one())
+async def _active(session: AsyncSession, email_norm: str, now: datetime, *, office_id: int,
+                  service_id: int, start: datetime) -> tuple[int, str | None]:
+    """How many open appointments the address holds, and the reference of one at this slot."""
+    row = (await session.execute(_ACTIVE_COUNT, {
+        "email_norm": email_norm, "now": now, "office_id": office_id, "service_id": service_id,
+        "start": start})).one()
+    return int(row[0]), row[1]
 
 
 _APPOINTMENTS = Appointment.__table__  # type: ignore[attr-defined]
@@ -286,7 +296,9 @@ async def _expire(session: AsyncSession, ids: list[int], now: datetime) -> int:
     result = await session.execute(
         update(Appointment)
         .where(col(Appointment.id).in_(ids), lapsed_hold(now))
-        .values(status=AppointmentStatus.expired, updated_at=now)
+        # A new calendar sequence: the mail's cancelling .ics supersedes the hold's entry.
+        .values(status=AppointmentStatus.expired, updated_at=now,
+                ics_sequence=col(Appointment.ics_sequence) + 1)
         .returning(col(Appointment.id), col(Appointment.reference), col(Appointment.ics_sequence))
         .execution_options(synchronize_session="fetch")
     )
@@ -326,12 +338,17 @@ async def book(
     if start.tzinfo is None:
         raise Invalid("The time must include a UTC offset.", field="start")
     _check_citizen(citizen, locale)
+    email_norm = normalize_email(citizen.email)
+    # The address first: the same form sent twice finds its own booking (the slot may look
+    # taken by it), and the per-address limit holds under concurrency.
+    await lock_email(session, email_norm)
+    count, same = await _active(session, email_norm, now, office_id=office_id,
+                                service_id=service_id, start=as_utc(start))
+    if same is not None:
+        raise AlreadyBooked(same)
     offer = await load_slot_offer(session, office_id=office_id, service_id=service_id, start=start)
     candidates = pick_slot(offer, start, now)
-
-    email_norm = normalize_email(citizen.email)
-    await lock_email(session, email_norm)
-    if await _active_count(session, email_norm, now) >= policy.max_active_per_email:
+    if count >= policy.max_active_per_email:
         raise TooManyBookings()
 
     nonce = links.new_nonce()

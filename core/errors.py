@@ -61,6 +61,18 @@ class TooManyBookings(Conflict):
     message = "This e-mail address already has the maximum number of open appointments."
 
 
+class AlreadyBooked(Conflict):
+    """The same address already holds this very slot (the booking form sent twice)."""
+
+    code = "already_booked"
+    message = ("You have already booked this time with this e-mail address. The e-mail with "
+               "your link is on its way.")
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference  # for the page of the browser that booked it, not for others
+
+
 class WrongState(Conflict):
     code = "wrong_state"
     message = "This is not possible in the appointment's current state."

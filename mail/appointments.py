@@ -38,6 +38,8 @@ ICS_METHODS = {
     "rescheduled": "REQUEST",
     "reminder": "REQUEST",
     "cancelled": "CANCEL",
+    # The lapsed hold's tentative entry leaves the citizen's calendar too.
+    "expired": "CANCEL",
 }
 ICS_FILENAME = "termin.ics"
 

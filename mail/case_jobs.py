@@ -24,9 +24,10 @@ import logging
 from sqlalchemy import or_, select, update
 from sqlmodel import col
 
+from booking.models import Service
 from cases.completion import case_record
 from cases.milestones import Milestone, MilestoneKind, reach
-from cases.models import Case, CaseState, PaymentStatus
+from cases.models import Case, CaseState, Channel, PaymentStatus
 from core.jobs import Job, payload_int
 from core.types import utcnow
 from mail.cases import (
@@ -38,6 +39,7 @@ from mail.cases import (
     pdf_attachment,
 )
 from mail.compose import MailEnv, PermanentMailError, deliver
+from online.models import OPEN_STATUSES, OnlineRequest
 from online.requests import request_link_nonce
 from postcall.dispatch_models import CaseDocument
 from postcall.notices import (
@@ -50,18 +52,34 @@ from postcall.notices import (
 
 log = logging.getLogger("buergerbuero.postcall")
 
+# Steps of a request sent online before it is decided (with their own mails, except
+# ``in_progress``, which ``mail.milestone`` announces).
+BEFORE_DECISION = frozenset({
+    MilestoneKind.received, MilestoneKind.in_progress, MilestoneKind.question,
+    MilestoneKind.answered, MilestoneKind.video_invited,
+})
+
 
 async def _mail_facts(env: MailEnv, case_id: int) -> CaseMail | None:
     async with env.db.transaction() as session:
-        if await session.get(Case, case_id) is None:
+        case = await session.get(Case, case_id)
+        if case is None:
             return None
         record = await case_record(session, case_id)
-        nonce = (record.appointment.link_nonce if record is not None and record.appointment
-                 else await request_link_nonce(session, case_id))
+        # A request sent online is followed on its request page, even when a video call (the
+        # identity check) belongs to it; a video request on its appointment's page.
+        if case.channel == Channel.online:
+            nonce = await request_link_nonce(session, case_id)
+        else:
+            appointment = record.appointment if record is not None else None
+            nonce = appointment.link_nonce if appointment is not None else None
+        service = await session.get(Service, case.service_id)
+        session.expunge_all()
     if record is None or nonce is None:
         raise PermanentMailError("case without office, appointment or link")
     return CaseMail(case=record.case, items=record.items, office=record.office,
-                    appointment=record.appointment, link_url=env.link_url(nonce))
+                    appointment=record.appointment, link_url=env.link_url(nonce),
+                    service=service)
 
 
 async def _claim_mail(env: MailEnv, document: CaseDocument, job: Job) -> bool:
@@ -209,18 +227,39 @@ async def send_reminder(env: MailEnv, job: Job) -> None:
     await deliver(env, message, "reminder")
 
 
-async def send_milestone_mail(env: MailEnv, job: Job) -> None:
-    """``mail.milestone``: tell the citizen about one step, in the booking's language."""
-    assert job.id is not None
-    data = job.data()
-    case_id, kind = payload_int(data, "case_id"), str(data.get("milestone", ""))
+async def _milestone_news(env: MailEnv, case_id: int, kind: str) -> Milestone | None:
+    """The milestone a ``mail.milestone`` job announces, or None when there is no news to send:
+    the step is gone, or it belongs to a request sent online that is no longer open, or the
+    office's first step was a question or an invitation, whose own mail tells the citizen."""
     async with env.db.transaction() as session:
         milestone = (await session.execute(
             select(Milestone).where(col(Milestone.case_id) == case_id,
                                     col(Milestone.kind) == kind)
         )).scalars().first()
+        if milestone is None or kind not in BEFORE_DECISION:
+            return milestone
+        request = await session.get(OnlineRequest, case_id)
+        if request is None or request.status not in OPEN_STATUSES:
+            return None
+        told = (await session.execute(
+            select(col(Milestone.id)).where(
+                col(Milestone.case_id) == case_id, col(Milestone.at) <= milestone.at,
+                col(Milestone.kind).in_([MilestoneKind.question, MilestoneKind.video_invited]))
+        )).first()
+        return None if told is not None else milestone
+
+
+async def send_milestone_mail(env: MailEnv, job: Job) -> None:
+    """``mail.milestone``: tell the citizen about one step, in the request's language. Steps
+    after the decision go out while the case stands completed; the steps of a request sent
+    online before its decision (a clerk took it up) while it is open."""
+    assert job.id is not None
+    data = job.data()
+    case_id, kind = payload_int(data, "case_id"), str(data.get("milestone", ""))
+    milestone = await _milestone_news(env, case_id, kind)
     mail = await _mail_facts(env, case_id)
-    if milestone is None or mail is None or mail.case.state != CaseState.completed:
+    wanted = CaseState.open if kind in BEFORE_DECISION else CaseState.completed
+    if milestone is None or mail is None or mail.case.state != wanted:
         log.info("job %s: milestone mail %s skipped", job.id, kind)
         return
     mail.extra = {"kind": kind, "detail": milestone.detail, "at": milestone.at}

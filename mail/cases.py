@@ -15,9 +15,10 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from booking.models import Appointment, Office
+from booking.catalog import service_name
+from booking.models import Appointment, Office, Service
 from cases.milestone_texts import milestone_explanation, milestone_label
-from cases.models import Case, CaseItem
+from cases.models import Case, CaseItem, Channel
 from core.i18n import Translator
 from mail.compose import Attachment, MailEnv, compose, finish, mail_domain
 from postcall.documents import Authority
@@ -42,9 +43,15 @@ class CaseMail:
     link_url: str
     attachments: list[Attachment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Named while the request has no items yet (an online request's steps before its decision).
+    service: Service | None = None
 
 
-def _subject(t: Translator, template: str, number: str, extra: dict[str, Any]) -> str:
+def _subject(t: Translator, template: str, case: Case, extra: dict[str, Any]) -> str:
+    if case.case_number is None:  # a step of a request sent online, before its decision
+        return t.gettext("%(label)s – request %(reference)s", label=extra["label"],
+                         reference=case.reference)
+    number = case.case_number
     if template == "notice":
         if extra.get("corrected"):
             return t.gettext("Your changed fee notice – case number %(number)s", number=number)
@@ -63,7 +70,7 @@ def pdf_attachment(pdf: bytes, title: str, case_number: str) -> Attachment:
 
 def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Attachment:
     """The notice's GiroCode as a PNG, for banking apps that scan from another screen."""
-    bank = authority.bank
+    bank = authority.account
     qr = epc_transfer(bank.account_holder, bank.iban, bank.bic, open_cents,
                       text=remittance_text(case_number)).qr()
     out = io.BytesIO()
@@ -73,7 +80,7 @@ def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Att
 
 def bank_rows(t: Translator, authority: Authority, case_number: str, open_cents: int,
               due: date | None, currency: str) -> list[tuple[str, str]]:
-    bank = authority.bank
+    bank = authority.account
     rows = [
         (t.gettext("Recipient"), bank.account_holder),
         ("IBAN", group_iban(bank.iban)),
@@ -98,22 +105,28 @@ def build_case_mail(env: MailEnv, template: str, mail: CaseMail, *, message_id: 
         raise ValueError(f"unknown mail template {template!r}")
     office, case = mail.office, mail.case
     t = env.i18n.translator(case.locale)
+    online = case.channel == Channel.online
     extra = dict(mail.extra)
     if template == "milestone":
-        extra["label"] = milestone_label(t, extra["kind"], extra.get("detail", ""))
-        extra["explanation"] = milestone_explanation(t, extra["kind"], extra.get("detail", ""))
+        detail = extra.get("detail", "")
+        extra["label"] = milestone_label(t, extra["kind"], detail)
+        extra["explanation"] = milestone_explanation(t, extra["kind"], detail, online=online)
         extra["date_text"] = t.datetime(extra["at"], office.timezone, "medium")
     citizen_name = f"{case.given_name} {case.family_name}".strip()
+    names = service_names(t, mail.items)
+    if not names and mail.service is not None:
+        names = service_name(mail.service, t.lang)
     message = compose(
-        env, t, f"case/{template}", subject=_subject(t, template, case.number, extra),
+        env, t, f"case/{template}", subject=_subject(t, template, case, extra),
         office=office, to=(citizen_name, case.email), message_id=message_id, now=now,
         attachments=tuple(mail.attachments), citizen_name=citizen_name,
-        case_number=case.case_number, service_names=service_names(t, mail.items),
-        link_url=mail.link_url, rows=extra.pop("rows", []), **extra,
+        case_number=case.case_number, reference=case.reference, online=online,
+        service_names=names, link_url=mail.link_url, rows=extra.pop("rows", []), **extra,
     )
     return finish(message, t)
 
 
 def message_id(job_id: int, kind: str, case: Case, base_url: str) -> str:
     """The same on every attempt of one job, so a retried mail is recognisably the same."""
-    return f"<{kind}-{job_id}.{case.case_number}@{mail_domain(base_url)}>".replace(" ", "")
+    number = case.case_number or case.reference  # a request sent online has none at first
+    return f"<{kind}-{job_id}.{number}@{mail_domain(base_url)}>".replace(" ", "")

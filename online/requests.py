@@ -52,6 +52,7 @@ from online.models import (
     RequestMessage,
     RequestStatus,
 )
+from postcall.rejection import Rejection
 
 MAIL_JOB = "mail.request"
 MESSAGE_MAX = 4000
@@ -100,6 +101,13 @@ class Held:
 def new_reference() -> str:
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"OA-{chars[:4]}-{chars[4:]}"  # Online-Antrag
+
+
+def rejection_of(request: OnlineRequest) -> Rejection:
+    """What the rejection notice of a refused request says (the mail's and the download's)."""
+    return Rejection(reasons=request.rejection_reason, submitted_at=request.submitted_at,
+                     decided_at=request.decided_at or request.updated_at,
+                     clerk_name=request.assigned_label)
 
 
 def answers_of(request: OnlineRequest) -> dict[str, Any]:

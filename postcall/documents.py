@@ -99,7 +99,9 @@ class Authority:
     phone: str = ""
     email: str = ""
     website: str = ""
-    bank: BankDetails
+    # Needed by every letter that asks for money; a letter that does not (a rejection notice)
+    # may come from an office without bank details.
+    bank: BankDetails | None = None
     # Replaces the standard one-month Widerspruch text where Land law differs (e.g. where the
     # objection procedure was abolished and the remedy is an action at the administrative court).
     legal_remedy: str = ""
@@ -117,9 +119,9 @@ class Authority:
         name: str,
         address: str,
         *,
-        iban: str,
-        bic: str,
-        bank_name: str,
+        iban: str = "",
+        bic: str = "",
+        bank_name: str = "",
         account_holder: str = "",
         department: str = "",
         phone: str = "",
@@ -129,8 +131,17 @@ class Authority:
     ) -> Authority:
         """From an office's settings: `address` is multi-line text (street, postcode and town).
 
-        The account holder defaults to the authority's name.
+        The account holder defaults to the authority's name. Without IBAN, BIC and bank name
+        the authority has no bank details (letters that ask for a payment refuse it).
         """
+        bank = None
+        if iban or bic or bank_name:
+            bank = BankDetails(
+                account_holder=(account_holder or name).strip(),
+                iban=iban,
+                bic=bic,
+                bank_name=bank_name.strip(),
+            )
         return cls(
             name=name.strip(),
             department=department.strip(),
@@ -138,18 +149,20 @@ class Authority:
             phone=phone.strip(),
             email=email.strip(),
             website=website.strip(),
-            bank=BankDetails(
-                account_holder=(account_holder or name).strip(),
-                iban=iban,
-                bic=bic,
-                bank_name=bank_name.strip(),
-            ),
+            bank=bank,
             legal_remedy=legal_remedy,
         )
 
     @property
     def one_line_address(self) -> str:
         return ", ".join(self.address_lines)
+
+    @property
+    def account(self) -> BankDetails:
+        """The bank details, for a letter that asks for a payment."""
+        if self.bank is None:
+            raise DocumentError("the authority's bank details are required for a payment")
+        return self.bank
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +197,9 @@ class LetterBase:
     service_date: dt.date | None = None  # the day of the video appointment
     lines: tuple[FeeLine, ...] = field(default_factory=tuple)
     appointment_reference: str = ""
+    # A request sent online: its reference and the day it was sent ("Ihr Antrag ... vom ...").
+    request_reference: str = ""
+    request_date: dt.date | None = None
     clerk_name: str = ""  # the contact in the information block; empty: the office
 
     def __post_init__(self) -> None:

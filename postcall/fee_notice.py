@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fpdf.fonts import FontFace
 
-from postcall.documents import FeeNoticeData, LetterBase, ReceiptData
+from postcall.documents import Authority, FeeNoticeData, LetterBase, ReceiptData
 from postcall.girocode import (
     EpcTransfer,
     epc_transfer,
@@ -49,7 +49,12 @@ _COLUMNS = (
 
 
 def legal_remedy_text(data: LetterBase) -> str:
-    auth = data.authority
+    return remedy_text(data.authority)
+
+
+def remedy_text(auth: Authority) -> str:
+    """The legal-remedy notice of every notice (Bescheid) the authority issues: its own text
+    where Land law differs, else Widerspruch within one month at the authority."""
     if auth.legal_remedy.strip():
         return auth.legal_remedy.strip()
     return (
@@ -63,7 +68,7 @@ def notice_transfer(data: FeeNoticeData) -> EpcTransfer | None:
     """The GiroCode's transfer for the notice's open amount; None when nothing is to be paid."""
     if data.open_cents <= 0:
         return None
-    bank = data.authority.bank
+    bank = data.authority.account
     return epc_transfer(
         bank.account_holder,
         bank.iban,
@@ -236,7 +241,7 @@ def _label_rows(
 
 
 def _payment_block(pdf: LetterPDF, data: FeeNoticeData, transfer: EpcTransfer) -> None:
-    bank = data.authority.bank
+    bank = data.authority.account
     amount = format_eur(data.open_cents)
     pdf.heading("Zahlung")
     pdf.paragraph(
@@ -270,11 +275,4 @@ def _payment_block(pdf: LetterPDF, data: FeeNoticeData, transfer: EpcTransfer) -
 
 
 def _closing(pdf: LetterPDF, data: LetterBase, machine_note: str) -> None:
-    pdf.keep_space(LINE_H * 5)
-    pdf.ln(LINE_H)
-    pdf.paragraph("Mit freundlichen Grüßen")
-    pdf.paragraph(data.authority.department or data.authority.name)
-    pdf.ln(LINE_H * 0.6)
-    pdf.set_text_color(90)
-    pdf.paragraph(machine_note, size=8)
-    pdf.set_text_color(0)
+    pdf.closing(machine_note)

@@ -36,7 +36,15 @@ from sqlmodel import col
 from booking.models import Appointment, Office
 from cases.completion import case_record
 from cases.milestones import Milestone, MilestoneKind, reach
-from cases.models import Case, CaseItem, CaseState, Delivery, Payment, PaymentStatus
+from cases.models import (
+    Case,
+    CaseItem,
+    CaseState,
+    Channel,
+    Delivery,
+    Payment,
+    PaymentStatus,
+)
 from core.audit import Actor
 from core.jobs import enqueue
 from core.transactions import Transactions
@@ -95,20 +103,24 @@ def office_today(office: Office, now: dt.datetime | None = None) -> dt.date:
     return (now or utcnow()).astimezone(ZoneInfo(office.timezone)).date()
 
 
-def authority_for(office: Office) -> Authority:
-    """Letterhead and bank details from the office's settings."""
+def authority_for(office: Office, *, payment: bool = True) -> Authority:
+    """Letterhead and bank details from the office's settings. ``payment=False``: for a letter
+    that asks for no money (a rejection notice), which needs the address but no bank details;
+    they are printed when the office has them."""
     name = (office.authority or office.name).strip()
     lines = [line.strip() for line in office.address.splitlines() if line.strip()]
     if lines and lines[0] == name:
         lines = lines[1:]  # the address often repeats the authority's name
-    if not lines or not (office.iban and office.bic and office.bank_name):
+    has_bank = bool(office.iban and office.bic and office.bank_name)
+    if not lines or (payment and not has_bank):
         raise LetterUnavailable(
             f"office {office.id} lacks an address or bank details for its letters"
         )
+    bank = {"iban": office.iban, "bic": office.bic, "bank_name": office.bank_name}
     try:
         return Authority.of(
-            name, "\n".join(lines), iban=office.iban, bic=office.bic,
-            bank_name=office.bank_name, department=office.name if office.name != name else "",
+            name, "\n".join(lines), **(bank if has_bank else {}),
+            department=office.name if office.name != name else "",
             phone=office.phone, email=office.email,
         )
     except DocumentError as exc:
@@ -116,8 +128,9 @@ def authority_for(office: Office) -> Authority:
 
 
 def recipient_for(case: Case, address: tuple[str, ...]) -> LetterAddress:
-    """The window address: the request's citizen and postal address."""
-    name = f"{case.given_name} {case.family_name}".strip()
+    """The window address: the request's citizen and postal address (a request sent
+    anonymously names its e-mail address instead)."""
+    name = f"{case.given_name} {case.family_name}".strip() or case.email.strip()
     return LetterAddress(lines=(name, *address))
 
 
@@ -141,12 +154,21 @@ def fee_lines(items: list[CaseItem]) -> tuple[FeeLine, ...]:
 
 def _base(facts: CaseFacts, issue_date: dt.date) -> dict[str, Any]:
     zone = ZoneInfo(facts.office.timezone)
-    return {
+    case = facts.case
+    base: dict[str, Any] = {
         "authority": authority_for(facts.office),
-        "recipient": recipient_for(facts.case, facts.address),
-        "case_number": facts.case.case_number,
+        "recipient": recipient_for(case, facts.address),
+        "case_number": case.case_number,
         "issue_date": issue_date,
         "service": _service_text(facts.items),
+    }
+    if case.channel == Channel.online:
+        # The request is what the citizen knows ("Ihr Antrag OA-... vom ..."), even when an
+        # identity call belonged to it.
+        return {**base, "request_reference": case.reference,
+                "request_date": case.created_at.astimezone(zone).date()}
+    return {
+        **base,
         "service_date": (facts.appointment.start_at.astimezone(zone).date()
                          if facts.appointment is not None else None),
         "appointment_reference": facts.appointment.reference if facts.appointment else "",
@@ -186,8 +208,9 @@ def cover_data(facts: CaseFacts, issue_date: dt.date) -> CoverLetterData:
     elif case.payment_status == PaymentStatus.paid:
         note = "Die Gebühren haben Sie bereits bezahlt. Vielen Dank."
     else:
+        about = "Antrag" if case.channel == Channel.online else "Termin"
         note = ("Die Gebühren bezahlen Sie bitte online über den Link in der E-Mail zu Ihrem "
-                "Termin.")
+                f"{about}.")
     return CoverLetterData(**_base(facts, issue_date), lines=fee_lines(facts.items),
                            payment_note=note)
 

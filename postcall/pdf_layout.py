@@ -86,36 +86,54 @@ def format_eur(cents: int) -> str:
 
 
 def info_lines(data: LetterBase, contact: str) -> list[tuple[str, str]]:
-    """Page one's information block: the case number, the appointment, ``contact`` (who answers
-    questions), the office's phone and e-mail, and the date last."""
-    auth = data.authority
+    """Page one's information block: the case number, the appointment or the request sent
+    online, ``contact`` (who answers questions), the office's phone and e-mail, and the date
+    last."""
     info = [("Kassenzeichen", data.case_number)]
+    if data.request_reference:
+        when = f" vom {german_date(data.request_date)}" if data.request_date else ""
+        info.append(("Ihr Antrag", f"{data.request_reference}{when}"))
     if data.appointment_reference:
         when = f" am {german_date(data.service_date)}" if data.service_date else ""
         info.append(("Ihr Termin", f"{data.appointment_reference}{when}"))
-    info.append(("Auskunft", contact))
+    return info + contact_lines(data.authority, contact, data.issue_date)
+
+
+def contact_lines(auth: Authority, contact: str, issue_date: dt.date) -> list[tuple[str, str]]:
+    """The end of every information block: who answers questions, the office's phone and
+    e-mail, and the date."""
+    info = [("Auskunft", contact)]
     if auth.phone:
         info.append(("Telefon", auth.phone))
     if auth.email:
         info.append(("E-Mail", auth.email))
-    info.append(("Datum", german_date(data.issue_date)))
+    info.append(("Datum", german_date(issue_date)))
     return info
 
 
 def service_line(data: LetterBase) -> str:
-    """The line under the subject: the service, and the day of its video appointment."""
-    when = f" (Videotermin am {german_date(data.service_date)})" if data.service_date else ""
+    """The line under the subject: the service, and the day of its video appointment (or of
+    the request sent online)."""
+    when = ""
+    if data.service_date:
+        when = f" (Videotermin am {german_date(data.service_date)})"
+    elif data.request_date:
+        when = f" (Online-Antrag vom {german_date(data.request_date)})"
     return f"Leistung: {data.service}{when}"
 
 
 class LetterPDF(FPDF):
     """One letter (possibly several pages). Call `first_page()` then write the body."""
 
-    def __init__(self, authority: Authority, *, subject: str, case_number: str, date: dt.date):
+    def __init__(self, authority: Authority, *, subject: str, case_number: str, date: dt.date,
+                 reference_label: str = "Kassenzeichen"):
+        """``case_number`` is the letter's reference, printed on every later page after
+        ``reference_label`` (a rejection has no Kassenzeichen: its Vorgangsnummer)."""
         super().__init__(orientation="P", unit="mm", format="A4")
         self.authority = authority
         self.subject = subject
         self.case_number = case_number
+        self.reference_label = reference_label
         self.letter_date = date
         for style in _FONT_FILES:
             self.add_font(FONT_FAMILY, style, font_path(style))
@@ -143,7 +161,7 @@ class LetterPDF(FPDF):
         self.cell(TEXT_W * 0.7, 4, title)
         self.cell(TEXT_W * 0.3, 4, f"Seite {self.page_no()} von {{nb}}", align="R")
         self.set_xy(LEFT, 19)
-        self.cell(TEXT_W, 4, f"Kassenzeichen {self.case_number}")
+        self.cell(TEXT_W, 4, f"{self.reference_label} {self.case_number}")
         self.set_draw_color(*GREY)
         self.set_line_width(0.2)
         self.line(LEFT, 24.5, PAGE_W - RIGHT, 24.5)
@@ -169,12 +187,15 @@ class LetterPDF(FPDF):
                 auth.website,
             ],
             # Ungrouped here (the payment block prints it in groups of four): copy-paste friendly.
-            [bank.bank_name, f"IBAN {normalize_iban(bank.iban)}", f"BIC {normalize_bic(bank.bic)}"],
+            [bank.bank_name, f"IBAN {normalize_iban(bank.iban)}", f"BIC {normalize_bic(bank.bic)}"]
+            if bank is not None else [],
         )
         col_w = TEXT_W / 3
         for index, column in enumerate(columns):
-            self.set_xy(LEFT + index * col_w, FOOTER_Y)
             lines = [line for line in column if line]
+            if not lines:
+                continue
+            self.set_xy(LEFT + index * col_w, FOOTER_Y)
             self.multi_cell(col_w - 2, 3, "\n".join(lines), new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_text_color(0)
 
@@ -288,6 +309,21 @@ class LetterPDF(FPDF):
         self.ln(LINE_H * 0.5)
         self.paragraph(text, bold=True)
         self.ln(LINE_H * 0.2)
+
+    def closing(self, machine_note: str, *, signer: str = "") -> None:
+        """The greeting, ``signer`` (a clerk's name, optional), the office, and the note that
+        the letter was made by machine."""
+        auth = self.authority
+        self.keep_space(LINE_H * (6 if signer else 5))
+        self.ln(LINE_H)
+        self.paragraph("Mit freundlichen Grüßen")
+        if signer:
+            self.paragraph(signer)
+        self.paragraph(auth.department or auth.name)
+        self.ln(LINE_H * 0.6)
+        self.set_text_color(90)
+        self.paragraph(machine_note, size=8)
+        self.set_text_color(0)
 
     def keep_space(self, height: float) -> None:
         if self.will_page_break(height):

@@ -28,7 +28,8 @@ async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dic
         events = [e.model_dump(mode="json") for e in (await session.execute(query)).scalars()]
     data["call_events"] = events
     record(session, actor, "privacy.export", "subject", "",
-           {"appointments": [a["reference"] for a in data["appointments"]]})
+           {"appointments": [a["reference"] for a in data["appointments"]],
+            "requests": [r["reference"] for r in data["online_requests"]]})
     return data
 
 

@@ -27,10 +27,16 @@ from postcall.payments.models import Refund
 TYPED_KEYS = frozenset({"reason", "detail", "note", "comment"})
 
 
-async def clear_free_text(session: AsyncSession, appointment_id: int, case: Case | None) -> None:
-    await session.execute(update(Feedback).where(col(Feedback.appointment_id) == appointment_id)
-                          .values(comment=""))
-    objects = [("appointment", str(appointment_id))]
+async def clear_free_text(session: AsyncSession, appointment_id: int | None,
+                          case: Case | None) -> None:
+    """Clear what was typed about the appointment and its request (a request sent online may
+    have no appointment: ``appointment_id`` None)."""
+    objects: list[tuple[str, str]] = []
+    if appointment_id is not None:
+        await session.execute(update(Feedback)
+                              .where(col(Feedback.appointment_id) == appointment_id)
+                              .values(comment=""))
+        objects.append(("appointment", str(appointment_id)))
     if case is not None and case.id is not None:
         case.note = ""
         await session.execute(update(IdentityCheck).where(col(IdentityCheck.case_id) == case.id)
@@ -49,6 +55,8 @@ async def clear_free_text(session: AsyncSession, appointment_id: int, case: Case
 
 
 async def _clear_audit_text(session: AsyncSession, objects: list[tuple[str, str]]) -> None:
+    if not objects:
+        return
     query = select(AuditEvent).where(or_(*[
         (col(AuditEvent.object_type) == kind) & (col(AuditEvent.object_id) == ident)
         for kind, ident in objects]))
@@ -62,16 +70,18 @@ async def _clear_audit_text(session: AsyncSession, objects: list[tuple[str, str]
                                        for k, v in detail.items()}, ensure_ascii=False)
 
 
-async def _clear_job_errors(session: AsyncSession, appointment_id: int,
+async def _clear_job_errors(session: AsyncSession, appointment_id: int | None,
                             case_id: int | None) -> None:
     """Jobs about this appointment or request keep their kind and outcome, not their error
     text. Job payloads hold ids only (``core/jobs.py``)."""
-    ids = [str(appointment_id)] + ([str(case_id)] if case_id is not None else [])
+    ids = [str(i) for i in (appointment_id, case_id) if i is not None]
+    if not ids:
+        return
     # The payload text names the id (a cheap filter); its JSON says under which key.
     query = select(Job).where(col(Job.last_error).is_not(None),
                               or_(*[col(Job.payload).contains(i) for i in ids]))
     for job in (await session.execute(query)).scalars():
         data = job.data()
-        if data.get("appointment_id") == appointment_id or (
+        if (appointment_id is not None and data.get("appointment_id") == appointment_id) or (
                 case_id is not None and data.get("case_id") == case_id):
             job.last_error = None

@@ -20,7 +20,11 @@ Legal hold. While the fee claim is open (payment ``open`` or ``failed``) or a le
 way (dispatch ``queued`` or ``printed``), the debtor's identity is still needed: such an
 appointment is neither anonymised by retention nor erased on request; the answer names why.
 An appointment that is still running (reserved, confirmed, in the call) is not erased either:
-it has to be cancelled first.
+it has to be cancelled first, and neither is one whose request, sent online, is still open
+(the identity call of a request the office is working on). The holds are ``privacy.rules``.
+
+Requests sent online (answers, messages, uploaded documents) follow the same periods and holds
+in ``privacy.requests``; the export and the erasure by e-mail address here cover them too.
 """
 
 from __future__ import annotations
@@ -37,31 +41,23 @@ from sqlmodel import col
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from booking.service import normalize_email
 from cases.milestones import Milestone
-from cases.models import Case, CaseItem, IdentityCheck, PaymentStatus
+from cases.models import Case, CaseItem, IdentityCheck
 from core.audit import Actor, AuditEvent, record
 from core.types import utcnow
-from postcall.dispatch_models import CaseDocument, Dispatch, DispatchState, Feedback, PostalAddress
+from postcall.dispatch_models import CaseDocument, Dispatch, Feedback, PostalAddress
 from postcall.payments.models import PaymentAttempt, Refund
+from privacy import requests
 from privacy.free_text import clear_free_text
+from privacy.rules import ANONYMISED_NAME as ANONYMISED_NAME
+from privacy.rules import HOLD_REASONS as HOLD_REASONS
+from privacy.rules import PLACEHOLDER_DOMAIN, case_hold_reason
 
-ANONYMISED_NAME = "anonymisiert"
-PLACEHOLDER_DOMAIN = "anonymisiert.invalid"
 ENDED_STATUSES = (
     AppointmentStatus.completed,
     AppointmentStatus.cancelled,
     AppointmentStatus.expired,
     AppointmentStatus.no_show,
 )
-OPEN_PAYMENTS = (PaymentStatus.open, PaymentStatus.failed)
-PENDING_DISPATCH = (DispatchState.queued, DispatchState.printed)
-
-# Why an appointment is kept, by code: English message ids (translated in privacy.po).
-HOLD_REASONS = {
-    "active": "The appointment is still running; cancel it first.",
-    "fee_open": "The fee has not been paid yet: the debtor's data is needed to collect it "
-                "(fee law).",
-    "dispatch_pending": "A letter is still on its way to the citizen.",
-}
 
 
 def placeholder_email(appointment_id: int) -> str:
@@ -92,19 +88,8 @@ async def hold_reason(session: AsyncSession, appointment: Appointment) -> str | 
     case = await _request_of(session, appointment)
     if case is None:
         return None
-    others = select(col(Appointment.id)).where(
-        col(Appointment.case_id) == case.id, col(Appointment.id) != appointment.id,
-        col(Appointment.status).in_(ACTIVE_STATUSES))
-    if (await session.execute(others)).first() is not None:
-        return "active"  # the request goes on in another appointment
-    if case.payment_status in OPEN_PAYMENTS:
-        return "fee_open"
-    pending = select(col(Dispatch.id)).where(
-        col(Dispatch.case_id) == case.id, col(Dispatch.status).in_(PENDING_DISPATCH)
-    )
-    if (await session.execute(pending)).first() is not None:
-        return "dispatch_pending"
-    return None
+    # The request may go on in another appointment, or online (an identity call's request).
+    return await case_hold_reason(session, case, except_appointment=appointment.id)
 
 
 async def anonymise(session: AsyncSession, appointment: Appointment, now: dt.datetime) -> None:
@@ -175,7 +160,8 @@ async def subject_appointments(session: AsyncSession, email: str) -> list[Appoin
 async def erase_subject(
     session: AsyncSession, actor: Actor, email: str, *, now: dt.datetime | None = None,
 ) -> ErasureResult:
-    """Anonymise now every appointment of this e-mail address that no legal duty holds."""
+    """Anonymise now every appointment and erase every request sent online
+    (``privacy.requests``) of this e-mail address that no legal duty holds."""
     now = now or utcnow()
     result = ErasureResult()
     for appointment in await subject_appointments(session, email):
@@ -187,6 +173,9 @@ async def erase_subject(
         record(session, actor, "privacy.erase", "appointment", appointment.id,
                {"reference": appointment.reference})
         result.erased.append(appointment.reference)
+    erased, retained = await requests.erase_subject(session, actor, email, now)
+    result.erased += erased
+    result.retained += retained
     return result
 
 
@@ -204,10 +193,14 @@ async def _rows(session: AsyncSession, model: Any, column: Any, ids: list[int]) 
 async def export_subject(session: AsyncSession, email: str) -> dict[str, Any]:
     """Everything stored about one e-mail address, as JSON-ready data. Link secrets (nonce,
     token hash) and the letters' PDF bytes are left out: the first are keys, not data about the
-    person; the letters are listed with their metadata and checksum."""
+    person; the letters are listed with their metadata and checksum. Requests sent online are
+    among the cases, and their answers, messages and documents (by name) under
+    ``online_requests``."""
     appointments = await subject_appointments(session, email)
     appointment_ids = [a.id for a in appointments if a.id is not None]
-    request_ids = sorted({a.case_id for a in appointments if a.case_id is not None})
+    online = await requests.export_requests(session, email)
+    request_ids = sorted({a.case_id for a in appointments if a.case_id is not None}
+                         | {r["case_id"] for r in online})
     cases = await _rows(session, Case, col(Case.id), request_ids)
     case_ids = [c.id for c in cases if c.id is not None]
     by_case: dict[str, list[dict[str, Any]]] = {}
@@ -246,6 +239,7 @@ async def export_subject(session: AsyncSession, email: str) -> dict[str, Any]:
         "feedback": [_row(r) for r in await _rows(
             session, Feedback, col(Feedback.appointment_id), appointment_ids)],
         "cases": case_out,
+        "online_requests": online,
         "audit_events": [_row(e) for e in audit],
     }
 

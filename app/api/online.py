@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import online_schemas as s
 from app.api.case_schemas import citizen_case_out
+from app.api.citizen_docs import DocumentUnavailable
 from app.api.http import bearer_token, client_key, read_json, read_json_later, validate
 from app.api.links import request_policy
 from app.api.milestone_views import case_milestones_out
@@ -31,10 +32,13 @@ from booking.models import Office, Service
 from booking.service import CitizenInput
 from cases.completion import case_items
 from cases.models import CaseState
-from core.errors import NotFound
+from core.errors import NotFound, WrongState
 from online import catalogue
 from online import requests as online
+from online.models import RequestStatus
 from online.requests import Held
+from postcall import rejection as postcall_rejection
+from postcall.notices import LetterUnavailable
 
 ERRORS: dict[int, Any] = {401: None, 429: None}
 
@@ -195,10 +199,31 @@ async def book_video(request: Request) -> Response:
     return JSONResponse(out, status_code=201)
 
 
+@operation("The rejection notice of my request as PDF", tag="citizen", auth="citizen",
+           responses={200: "application/pdf", 404: None, 409: None, **ERRORS})
+async def rejection_notice(request: Request) -> Response:
+    """Only for a rejected request (409 otherwise); the same notice the e-mail carried."""
+    state, token = await link_token(request)
+    async with state.db.transaction() as session:
+        held = await held_of(session, state, token)
+        if held.request.status != RequestStatus.rejected:
+            raise WrongState("This request has not been rejected.")
+        try:
+            pdf = await postcall_rejection.rejection_notice(
+                session, held.case, online.rejection_of(held.request))
+        except LetterUnavailable as exc:
+            raise DocumentUnavailable() from exc
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition":
+            f'inline; filename="Ablehnungsbescheid-{held.case.reference}.pdf"',
+        "Cache-Control": "private, no-store"})
+
+
 routes: list[BaseRoute] = [
     Route("/api/v1/online-services", list_online_services, methods=["GET"]),
     Route("/api/v1/requests", create_request, methods=["POST"]),
     Route("/api/v1/me/messages", post_message, methods=["POST"]),
     Route("/api/v1/me/withdraw", withdraw, methods=["POST"]),
     Route("/api/v1/me/video-appointment", book_video, methods=["POST"]),
+    Route("/api/v1/me/rejection-notice.pdf", rejection_notice, methods=["GET"]),
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.context import AppContext, ctx
@@ -24,6 +24,11 @@ def _outages(state: AppContext) -> OutageLog:
     if not isinstance(found, OutageLog):
         found = state.extras["readiness_outages"] = OutageLog(log)
     return found
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; the pages name the SVG."""
+    return RedirectResponse("/static/img/favicon.svg", status_code=301)
 
 
 async def healthz(request: Request) -> Response:
@@ -66,6 +71,7 @@ async def metrics(request: Request) -> Response:
 
 routes = [
     Route("/healthz", healthz),
+    Route("/favicon.ico", favicon),
     Route("/readyz", readyz),
     Route("/metrics", metrics),
 ]

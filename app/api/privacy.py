@@ -43,17 +43,23 @@ class SubjectExport(BaseModel):
     cases: list[dict[str, Any]]
     call_events: list[dict[str, Any]]
     audit_events: list[dict[str, Any]]
+    online_requests: list[dict[str, Any]] = Field(
+        default_factory=list, description="Requests sent online: answers, messages, the "
+        "documents' names and sizes (not their contents).")
 
 
 class Retained(BaseModel):
     reference: str
-    reason_code: str = Field(description="active · fee_open · dispatch_pending")
+    reason_code: str = Field(
+        description="active · fee_open · dispatch_pending · request_open")
     reason: str
 
 
 class ErasureOut(BaseModel):
-    erased: list[str] = Field(description="References of the appointments anonymised now.")
-    retained: list[Retained] = Field(description="Appointments a legal duty keeps, with why.")
+    erased: list[str] = Field(description="References of the appointments anonymised and of "
+                              "the requests sent online erased now.")
+    retained: list[Retained] = Field(description="Appointments and requests a legal duty (or "
+                                     "an open request) keeps, with why.")
 
 
 ERRORS: dict[int, Any] = {401: None, 403: None}

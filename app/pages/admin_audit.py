@@ -76,7 +76,59 @@ ACTION_LABELS: dict[str, str] = {
     "closure.create": N_("Closure created"),
     "closure.update": N_("Closure changed"),
     "closure.delete": N_("Closure deleted"),
+    "case.postal_address": N_("Postal address recorded"),
+    "dispatch.queued": N_("Letter queued for the post"),
+    "dispatch.status": N_("Letter's dispatch status changed"),
+    "dispatch.withdrawn": N_("Letter taken out of the dispatch"),
+    "dispatch.handed_over": N_("Letter handed to the mail service"),
+    "job.retry": N_("Background job started again"),
+    "payment.start": N_("Online payment started"),
+    "payment.paid": N_("Payment received"),
+    "payment.failed": N_("Payment failed"),
+    "payment.duplicate": N_("Payment received twice"),
+    "payment.mismatch": N_("Payment amount does not match"),
+    "payment.refund": N_("Fee refunded"),
+    "payment.refund_failed": N_("Refund failed"),
+    "privacy.export": N_("Personal data exported"),
+    "privacy.erase_request": N_("Erasure requested"),
+    "privacy.erase": N_("Personal data erased"),
+    "privacy.retention": N_("Personal data anonymised after the retention period"),
+    "online_service.create": N_("Online service created"),
+    "online_service.update": N_("Online service changed"),
+    "request.submit": N_("Online request sent"),
+    "request.confirm": N_("Online request confirmed"),
+    "request.message": N_("Message from the citizen"),
+    "request.document": N_("Document uploaded"),
+    "request.withdraw": N_("Online request withdrawn"),
+    "request.book_video": N_("Video appointment booked for the request"),
+    "request.assign": N_("Online request taken up or assigned"),
+    "request.ask": N_("Question to the citizen"),
+    "request.complete": N_("Online request completed"),
+    "request.reject": N_("Online request rejected"),
+    "request.invite_video": N_("Invited to a video identification"),
 }
+
+# What the trail's "object" column calls each kind of object (with its number).
+OBJECT_LABELS: dict[str, str] = {
+    "appointment": N_("Appointment %(id)s"),
+    "case": N_("Request %(id)s"),
+    "office": N_("Office %(id)s"),
+    "service": N_("Service %(id)s"),
+    "schedule": N_("Schedule %(id)s"),
+    "closure": N_("Closure %(id)s"),
+    "staff_user": N_("Staff account %(id)s"),
+    "job": N_("Job %(id)s"),
+    "dispatch": N_("Letter %(id)s"),
+    "payment": N_("Payment %(id)s"),
+    "subject": N_("Data subject"),  # a privacy request about one e-mail address
+}
+
+
+def object_label(t: Translator, object_type: str, object_id: object) -> str:
+    label = OBJECT_LABELS.get(object_type)
+    if label is None:
+        return f"{object_type} {object_id}".strip()
+    return t.gettext(label, id=f"#{object_id}" if object_id not in (None, "") else "").strip()
 
 
 def action_label(t: Translator, action: str) -> str:
@@ -123,7 +175,7 @@ def _row(t: Translator, event: AuditEvent, zone: str) -> dict[str, Any]:
         "action": action_label(t, event.action),
         "action_code": event.action,
         "reference": reference,
-        "object": reference or f"{event.object_type} {event.object_id}".strip(),
+        "object": reference or object_label(t, event.object_type, event.object_id),
         "detail": _detail_text(event),
     }
 

@@ -28,6 +28,7 @@ from staff.service import staff_actor
 KIND_LABELS = {
     "mail.appointment": N_("E-mail about an appointment"),
     "mail.milestone": N_("E-mail about a step of a request"),
+    "mail.request": N_("E-mail about a request sent online"),
     "case.notice": N_("Fee notice by e-mail"),
     "case.corrected_notice": N_("Corrected fee notice by e-mail"),
     "case.reminder": N_("Payment reminder by e-mail"),

@@ -40,9 +40,16 @@ from booking import service as booking
 from booking.availability import days_ahead, free_slots, office_today, zone
 from booking.catalog import service_name
 from booking.lookup import find_appointment
-from booking.models import Office, Service
+from booking.models import AppointmentStatus, Office, Service
 from cases import intake
-from core.errors import Invalid, NotASlot, NotFound, SlotTaken, TooManyBookings
+from core.errors import (
+    AlreadyBooked,
+    Invalid,
+    NotASlot,
+    NotFound,
+    SlotTaken,
+    TooManyBookings,
+)
 from core.messages import N_
 from core.signing import sign, unsign
 
@@ -234,6 +241,22 @@ def _translate_errors(request: Request, errors: FieldErrors) -> dict[str, str]:
     return {name: t.gettext(msgid, **params) for name, (msgid, params) in errors.items()}
 
 
+async def _booked_here(request: Request, choice: Choice) -> bool:
+    """Whether this browser just booked this very choice (the form sent again after "Back"):
+    then it sees that booking instead of a second hold or a "taken" message."""
+    state = ctx(request)
+    reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE),
+                       BOOKED_MAX_AGE)
+    if reference is None or choice.slot is None:
+        return False
+    async with state.db.transaction() as session:
+        appointment = await find_appointment(session, reference)
+    return (appointment is not None and appointment.service_id == choice.service_id
+            and appointment.start_at == choice.slot
+            and appointment.status in (AppointmentStatus.reserved,
+                                       AppointmentStatus.confirmed))
+
+
 async def book_submit(request: Request) -> Response:
     form = await read_form(request)
     await limit(request, "booking")
@@ -241,6 +264,8 @@ async def book_submit(request: Request) -> Response:
     t = translator(request)
     choice = Choice.from_params(form)
     details = DetailsForm.from_form(form)
+    if await _booked_here(request, choice):
+        return RedirectResponse("/book/done", status_code=303)
     async with state.db.transaction() as session:
         step = await resolve(request, session, choice)
     if step.name != "details":
@@ -274,6 +299,16 @@ async def book_submit(request: Request) -> Response:
             return render(request, again.template, context, exc.status)
         again.context["error"] = message
         return render(request, again.template, again.context, exc.status)
+    except AlreadyBooked as exc:
+        # The form sent again (Back, then "book"): the browser that booked sees its booking;
+        # anyone else learns only that this address already holds this time.
+        booked_here = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE),
+                             BOOKED_MAX_AGE)
+        if booked_here == exc.reference:
+            return RedirectResponse("/book/done", status_code=303)
+        context = {**step.context, "values": details, "errors": {},
+                   "form_error": t.gettext(exc.msgid)}
+        return render(request, step.template, context, 409)
     except TooManyBookings:
         context = {**step.context, "values": details, "errors": {}, "form_error": t.gettext(
             "You already have the maximum number of open appointments with this e-mail "
@@ -288,7 +323,7 @@ async def book_submit(request: Request) -> Response:
     response = RedirectResponse("/book/done", status_code=303)
     response.set_cookie(
         BOOKED_COOKIE, sign(state.secret_key, "booked", reference),
-        max_age=BOOKED_MAX_AGE, path="/book/done", httponly=True, samesite="lax",
+        max_age=BOOKED_MAX_AGE, path="/book", httponly=True, samesite="lax",
         secure=cookie_secure(request),
     )
     return response

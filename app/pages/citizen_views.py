@@ -85,20 +85,27 @@ def day_list(t: Translator, choice: Choice, days: list[date], today: date,
 
 MORNING = N_("Morning")
 AFTERNOON = N_("Afternoon")
+EVENING = N_("Evening")
+GROUP_IDS = {MORNING: "morning", AFTERNOON: "afternoon", EVENING: "evening"}
+
+
+def _part_of_day(hour: int) -> str:
+    return MORNING if hour < 12 else AFTERNOON if hour < 18 else EVENING
 
 
 def slot_groups(t: Translator, slots: list[Slot], office: Office) -> list[dict[str, Any]]:
-    """Slots as radio options, grouped into morning and afternoon (office-local time)."""
+    """Slots as radio options, grouped into morning, afternoon and evening (from 18:00),
+    office-local time."""
     tz: ZoneInfo = zone(office.timezone)
-    groups: dict[str, list[dict[str, Any]]] = {MORNING: [], AFTERNOON: []}
+    groups: dict[str, list[dict[str, Any]]] = {MORNING: [], AFTERNOON: [], EVENING: []}
     for slot in slots:
-        key = MORNING if slot.start.astimezone(tz).hour < 12 else AFTERNOON
+        key = _part_of_day(slot.start.astimezone(tz).hour)
         groups[key].append({
             "value": slot_value(slot.start),
             "title": t.time(slot.start, office.timezone),
         })
     return [
-        {"id": "morning" if key == MORNING else "afternoon", "label": t.gettext(key),
+        {"id": GROUP_IDS[key], "label": t.gettext(key),
          "options": options}
         for key, options in groups.items()
         if options

@@ -174,6 +174,7 @@ class AgendaEntry:
     time: str
     service: str
     citizen: str
+    phone: str
     office: str
     status: str
     label: str
@@ -199,6 +200,7 @@ class AgendaData:
     has_offices: bool
     query: str
     entries: list[AgendaEntry]
+    office_names: list[str]  # the offices shown (the printed list names them)
 
     def params(self, **extra: str) -> str:
         """The agenda's own query string (day, office, search), for its links and streams."""
@@ -216,7 +218,7 @@ def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime) -> 
         reference=a.reference,
         time=f"{t.time(a.start_at, tz)}–{t.time(a.end_at, tz)}",
         service=service_name(item.service, t.lang),
-        citizen=item.citizen_name, office=item.office.name, status=a.status,
+        citizen=item.citizen_name, phone=a.phone, office=item.office.name, status=a.status,
         label=t.gettext(STATUS_LABELS.get(a.status, a.status)),
         kind=STATUS_KINDS.get(a.status, "neutral"),
         waiting=waiting and a.status in JOINABLE,
@@ -252,7 +254,7 @@ async def load_agenda(request: Request, user: StaffUser) -> AgendaData:
         if raw_day and _parse_day(raw_day) is None else None,
         office_id=office_id, office_options=[(str(o.id), o.name) for o in offices],
         show_office=len(chosen) > 1, has_offices=bool(office_ids), query=query,
-        entries=entries,
+        entries=entries, office_names=[o.name for o in offices if o.id in chosen],
     )
 
 

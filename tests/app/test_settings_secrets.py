@@ -70,3 +70,14 @@ def test_the_command_line_says_why(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "BUERO_SECRET_KEY is too weak" in done.stderr and "token_urlsafe" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_development_address_follows_host_and_port() -> None:
+    assert Settings(_env_file=None).base_url == "http://127.0.0.1:8000"  # type: ignore[call-arg]
+    assert Settings(_env_file=None, port=8100).base_url == "http://127.0.0.1:8100"  # type: ignore[call-arg]
+    assert Settings(_env_file=None, host="0.0.0.0", port=8100  # type: ignore[call-arg]
+                    ).base_url == "http://127.0.0.1:8100"
+    assert Settings(_env_file=None, host="::1").base_url == "http://[::1]:8000"  # type: ignore[call-arg]
+    set_explicitly = Settings(_env_file=None, port=8100,  # type: ignore[call-arg]
+                              base_url="https://buero.example/")
+    assert set_explicitly.base_url == "https://buero.example"

@@ -268,6 +268,11 @@ async def test_expire_holds_frees_the_seat(db: Database, links: LinkKeys) -> Non
     assert statuses[kept.appointment.reference] == AppointmentStatus.confirmed
     assert [s.unit_start for s in await seats(db)] == [local(MONDAY, 10)]
     assert (await jobs(db))[-1]["template"] == "expired"
+    # The expiry mail's cancelling .ics carries a newer sequence than the hold's entry.
+    expired = next(a for a in await appointments(db)
+                   if a.reference == held.appointment.reference)
+    assert expired.ics_sequence == held.appointment.ics_sequence + 1
+    assert (await jobs(db))[-1]["sequence"] == expired.ics_sequence
     assert (await audit(db))[-1].action == "appointment.expire"
     async with db.transaction(write=True) as session:
         a = await find_by_token(session, links, held.token, now=NOW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from booking.models import Office
 from cases.milestones import Milestone
 from cases.models import Case
 from core.audit import AuditEvent
@@ -138,7 +139,7 @@ async def test_a_request_from_submission_to_completion(portal: Portal) -> None:
 
 async def test_rejecting_and_withdrawing(portal: Portal) -> None:
     desk = portal.desk
-    reference, _ = await portal.sent()
+    reference, link = await portal.sent()
     r = await portal.client.post(f"/api/v1/clerk/requests/{reference}/reject",
                                  json={"reason": " "}, headers=desk.clerk_a)
     assert r.status_code == 422
@@ -147,10 +148,23 @@ async def test_rejecting_and_withdrawing(portal: Portal) -> None:
                                  headers=desk.clerk_a)
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     assert r.json()["rejection_reason"] == "Der Hund ist bereits angemeldet."
+    # The notice the e-mail carries is also on the request's page (the offices of this
+    # desk have no letterhead address: a clear 409, as for fee notices).
+    r = await portal.client.get("/api/v1/me/rejection-notice.pdf", headers=link)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "document_unavailable"
+    async with desk.state.db.transaction(write=True) as session:
+        office = await session.get(Office, desk.office_a)
+        assert office is not None
+        office.address = "Stadt Musterstadt\nMarktplatz 1\n12345 Musterstadt"
+    r = await portal.client.get("/api/v1/me/rejection-notice.pdf", headers=link)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.headers["cache-control"] == "private, no-store"
 
-    other, link = await portal.sent(citizen={"given_name": "Max", "family_name": "Muster",
+    other, withdrawing = await portal.sent(citizen={"given_name": "Max", "family_name": "Muster",
                                              "email": "max@example.org"})
-    r = await portal.client.post("/api/v1/me/withdraw", headers=link)
+    r = await portal.client.get("/api/v1/me/rejection-notice.pdf", headers=withdrawing)
+    assert r.status_code == 409
+    r = await portal.client.post("/api/v1/me/withdraw", headers=withdrawing)
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
     r = await portal.client.post(f"/api/v1/clerk/requests/{other}/messages",
                                  json={"text": "Noch da?"}, headers=desk.clerk_a)

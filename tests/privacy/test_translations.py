@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2.ext import babel_extract
+
 from core.i18n import I18n
 from privacy.service import HOLD_REASONS
 from tests.staff.test_translations import python_msgids, template_msgids
@@ -22,4 +24,20 @@ def test_every_privacy_msgid_has_a_german_translation() -> None:
         ids |= template_msgids(path)
     assert "Imprint" in ids and "Privacy requests" in ids
     german = I18n().translator("de")
-    assert sorted(m for m in ids if german.gettext(m) == m) == []
+    pairs = plural_pairs()
+    assert pairs, "the collector finds the plural forms"
+    singles = ids - {text for pair in pairs for text in pair}
+    assert sorted(m for m in singles if german.gettext(m) == m) == []
+    for one, many in pairs:
+        assert german.ngettext(one, many, 1) != one % {"num": 1}, one
+        assert german.ngettext(one, many, 2) != many % {"num": 2}, many
+
+
+def plural_pairs() -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for path in TEMPLATES:
+        with path.open("rb") as fh:
+            for _line, func, message, _c in babel_extract(fh, ["ngettext"], [], {}):
+                if func == "ngettext" and isinstance(message, tuple):
+                    pairs.add((str(message[0]), str(message[1])))
+    return pairs

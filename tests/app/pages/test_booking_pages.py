@@ -386,3 +386,36 @@ async def test_appointment_rows_are_untouched_by_the_choosing_steps(
     assert await counts(app) == before
     async with app_ctx(app).db.transaction() as session:
         assert (await session.execute(select(Appointment))).first() is None
+
+
+async def test_the_form_sent_again_leaves_one_booking(
+    app: Starlette, client: httpx.AsyncClient, seeded: Seed
+) -> None:
+    """Back after "booked" and "book" again: the browser that booked sees its booking; nobody
+    gets a second hold of the same time, and another browser learns no details."""
+    day, slot, page = await walk_to_details(client, seeded)
+    form = details_form(csrf_of(page), seeded.service_id, day, slot)
+    r = await client.post("/book", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/book/done"
+    first = re.search(r"<dd>(BB-[A-Z0-9-]+)</dd>", (await client.get("/book/done")).text)
+    assert first
+    r = await client.post("/book", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/book/done"
+    again = re.search(r"<dd>(BB-[A-Z0-9-]+)</dd>", (await client.get("/book/done")).text)
+    assert again and again.group(1) == first.group(1)
+    async with app_ctx(app).db.transaction() as session:
+        rows = list((await session.execute(select(Appointment))).scalars())
+    assert len(rows) == 1
+
+    # Anyone else sending the same address and time (here through the API) learns only that
+    # this address already holds it: no reference, no second hold.
+    r = await client.post("/api/v1/appointments", json={
+        "service_id": seeded.service_id, "office_id": seeded.office_id,
+        "start": rows[0].start_at.isoformat(),
+        "citizen": {"given_name": "Erika", "family_name": "Mustermann",
+                    "email": rows[0].email}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "already_booked"
+    assert "bereits gebucht" in r.json()["error"]["message"]
+    assert first.group(1) not in r.text
+    async with app_ctx(app).db.transaction() as session:
+        assert len(list((await session.execute(select(Appointment))).scalars())) == 1

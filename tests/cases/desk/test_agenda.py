@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 from starlette.applications import Starlette
 
 from app.main import create_app
@@ -143,10 +145,17 @@ async def test_agenda_page_on_a_dst_changeover_day(desk: Desk, season: str) -> N
 
 async def test_printable_day_list(desk: Desk) -> None:
     reference, _ = await desk.appointment()
+    async with desk.state.db.transaction(write=True) as session:
+        await session.execute(update(Appointment).where(col(Appointment.reference) == reference)
+                              .values(phone="0711 123456"))
     r = await desk.client.get("/staff/agenda/print")
     assert r.status_code == 200
     assert "Tagesliste für" in r.text and reference in r.text and "Erika Mustermann" in r.text
     assert 'id="day-list"' in r.text and "Notizen" in r.text
+    # The list names its office and the citizens' phone numbers (to call when they are late).
+    assert '<p class="print-offices" id="day-list-offices">Bürgerbüro Mitte</p>' in r.text
+    assert ">Telefon<" in r.text
+    assert '<a href="tel:0711123456">0711 123456</a>' in r.text
     assert "no-show" not in r.text and "data-join" not in r.text
     assert 'href="/static/css/desk.css"' in r.text
     r = await desk.client.get("/staff/agenda/print", params={"q": "Niemand"})

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
 from app.pages.postcall_staff import STATUS_LABELS
-from cases.milestone_texts import EXPLANATIONS, LABELS
+from cases.milestone_texts import EXPLANATIONS, LABELS, ONLINE_EXPLANATIONS
 from tests.staff.test_translations import python_msgids, template_msgids
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,6 +47,7 @@ def german() -> dict[str, object]:
 
 def used_msgids() -> tuple[set[str], set[str]]:
     singles = set(LABELS.values()) | set(EXPLANATIONS.values()) | set(STATUS_LABELS.values())
+    singles |= set(ONLINE_EXPLANATIONS.values())
     singles |= set(EXTRA)
     plurals: set[str] = set()
     for name in PY_FILES:

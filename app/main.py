@@ -50,6 +50,7 @@ from app.pages import apply as pages_apply
 from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
+from app.pages import online_staff as pages_online_staff
 from app.pages import payment as pages_payment
 from app.pages import postcall_pages as pages_postcall
 from app.pages import postcall_staff as pages_postcall_staff
@@ -109,8 +110,8 @@ def all_routes() -> list[BaseRoute]:
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
-        pages_admin_jobs, pages_admin, pages_call, pages_second_factor, pages_sso,
-        api_online, api_online_clerk, api_online_documents, pages_apply,
+        pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
+        pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

@@ -57,8 +57,9 @@ def test_nginx_upgrades_websockets_and_streams_events() -> None:
     ws = conf.split("location = /ws/call", 1)[1].split("}", 1)[0]
     assert "proxy_set_header Upgrade    $http_upgrade" in ws
     assert "$connection_upgrade" in ws
-    sse = conf.split("location = /staff/agenda/events", 1)[1].split("}", 1)[0]
-    assert "proxy_buffering off" in sse
+    for stream in ("/staff/agenda/events", "/staff/requests/events"):
+        sse = conf.split(f"location = {stream}", 1)[1].split("}", 1)[0]
+        assert "proxy_buffering off" in sse, stream
     for header in ("X-Forwarded-For", "X-Forwarded-Proto", "Host"):
         assert f"proxy_set_header {header}" in conf
     assert "server app1:8000" in conf and "server app2:8000" in conf

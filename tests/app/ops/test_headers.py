@@ -1,6 +1,6 @@
 """Web security on every route: the security headers on every response (pages, subpages, API,
-errors, static files, the agenda's event stream), HSTS only in production, staff cookies
-Secure and SameSite behind https, and CSRF on every state-changing page POST.
+errors, static files, the agenda's and the inbox's event streams), HSTS only in production,
+staff cookies Secure and SameSite behind https, and CSRF on every state-changing page POST.
 
 Routes are enumerated from the app itself, so a page added later is checked without editing
 this file; path parameters are filled with real values (a confirmed appointment's link token
@@ -40,7 +40,7 @@ from tests.conftest import live_server, running
 ADMIN_EMAIL = "admin@musterstadt.example"
 PARAM = re.compile(r"\{([a-z_]+)(?::[a-z]+)?\}")
 # Streams that do not end on their own: only their response head is read.
-STREAMING = {"/staff/agenda/events"}
+STREAMING = {"/staff/agenda/events", "/staff/requests/events"}
 
 
 @dataclass

@@ -166,6 +166,10 @@ async def load_inbox(session: AsyncSession, t: Translator, user: StaffUser,
                      query: dict[str, str], now: datetime) -> InboxData:
     """The view and filters ``query`` asks for (unknown values fall back to the defaults; an
     office of someone else's is 403, as in the API), with each tab's count."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One snapshot for every tab's count and the rows (a request confirmed between two of
+        # the queries would otherwise be counted in one tab and not yet in another).
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     views = {v.value: v for v in View}
     view = views.get(query.get("view", ""), DEFAULT_VIEW)
     office_id, service_id = _number(query.get("office_id")), _number(query.get("service_id"))

@@ -21,10 +21,11 @@ from core.errors import Conflict, Invalid, NotFound
 from core.sealing import seal, unseal
 from core.types import utcnow
 from idstatus.models import DocumentState, DocumentStatus
-from idstatus.serials import SerialKeys, normalize_serial
+from idstatus.serials import InvalidSerial, SerialKeys, normalize_serial
 from idstatus.service import check_type
 
 SEAL_PURPOSE = b"document-status-notify"
+TYPE_MESSAGE = "Please choose ID card or passport."
 CLOSURE_DAYS = 14  # closures shown ahead
 EMAIL_MAX = 254
 
@@ -64,17 +65,18 @@ class Hours:
     closed: list[tuple[dt.date, str]]  # closures in the coming days
 
 
-def check_document_type(value: object) -> str:
-    kind = check_type(value)
-    if kind is None:
-        raise Invalid("Please choose ID card or passport.", field="document_type")
-    return kind
-
-
 async def lookup(session: AsyncSession, keys: SerialKeys, document_type: object,
                  serial: object) -> Found:
-    kind = check_document_type(document_type)
-    serial_hash = keys.hash(normalize_serial(serial))
+    kind = check_type(document_type)
+    try:
+        serial_hash = keys.hash(normalize_serial(serial))
+    except InvalidSerial as exc:
+        if kind is None:  # both wrong: both named at once
+            exc.add("document_type", TYPE_MESSAGE)
+            exc.add("serial", exc.msgid)
+        raise
+    if kind is None:
+        raise Invalid(TYPE_MESSAGE, field="document_type")
     row = (await session.execute(
         select(DocumentStatus, Office).join(Office, col(Office.id) == col(DocumentStatus.office_id))
         .where(col(DocumentStatus.document_type) == kind,

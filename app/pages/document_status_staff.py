@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from app import csrf
 from app.api.document_status import serial_keys
-from app.api.online_documents import read_multipart
+from app.api.online_documents import NotMultipart, read_multipart
 from app.auth import require_page_user
 from app.context import ctx
 from app.pages.forms import read_form
@@ -92,6 +92,10 @@ async def upload_page(request: Request) -> Response:
 
 async def upload_submit(request: Request) -> Response:
     user = await require_page_user(request)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() \
+            != "multipart/form-data":
+        await read_form(request)  # without its token refused as every form is (403)
+        raise NotMultipart()
     body = await read_multipart(request, max_bytes=MAX_BYTES, max_files=1, max_fields=10)
     csrf.check(request, body.fields)
     t = translator(request)

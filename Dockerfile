@@ -17,6 +17,7 @@ COPY pyproject.toml README.md alembic.ini babel.cfg ./
 COPY core ./core
 COPY staff ./staff
 COPY booking ./booking
+COPY idstatus ./idstatus
 COPY signaling ./signaling
 COPY calls ./calls
 COPY cases ./cases

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 import booking.models  # noqa: F401
+import idstatus.models  # noqa: F401
 import online.models  # noqa: F401
 import postcall.dispatch_models
 import postcall.payments.models  # noqa: F401

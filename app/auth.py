@@ -37,8 +37,14 @@ class SessionExpired(Unauthorized):
 
 
 def _check_role(user: StaffUser, role: str | None) -> None:
+    """``role``: None any person's account, ``any`` also an integration account (its own
+    token), ``admin``, or ``integration`` (an admin or an integration account)."""
+    if user.role == Role.integration.value and role not in ("any", Role.integration.value):
+        raise Forbidden("This account may only send document status updates.")
     if role == Role.admin.value and user.role != Role.admin.value:
         raise Forbidden("This needs an administrator account.")
+    if role == Role.integration.value and user.role == Role.clerk.value:
+        raise Forbidden("This needs an administrator or integration account.")
 
 
 async def require_api_user(request: HTTPConnection, *, role: str | None = None) -> StaffUser:

@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         "create-user", help="create a staff account; the password is read from stdin"
     )
     user.add_argument("--email", required=True)
-    user.add_argument("--role", required=True, choices=["clerk", "admin"])
+    user.add_argument("--role", required=True, choices=["clerk", "admin", "integration"])
     user.add_argument(
         "--office", type=int, action="append", metavar="ID",
         help="office id the account works for (repeat for several)",

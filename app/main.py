@@ -23,6 +23,8 @@ from app.api import clerk_cases as api_clerk_cases
 from app.api import connection_test as api_connection_test
 from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
+from app.api import document_status as api_document_status
+from app.api import lost_links as api_lost_links
 from app.api import online as api_online
 from app.api import online_clerk as api_online_clerk
 from app.api import online_documents as api_online_documents
@@ -50,6 +52,9 @@ from app.pages import apply as pages_apply
 from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
+from app.pages import document_status as pages_document_status
+from app.pages import document_status_staff as pages_document_status_staff
+from app.pages import lost_links as pages_lost_links
 from app.pages import online_staff as pages_online_staff
 from app.pages import payment as pages_payment
 from app.pages import postcall_pages as pages_postcall
@@ -98,6 +103,9 @@ def build_context(settings: Settings) -> AppContext:
                 "status_lookup_case": settings.rate_limit_status_lookup_case,
                 "request": settings.rate_limit_request,  # online requests sent per client
                 "upload": settings.rate_limit_upload,  # documents per citizen link
+                "link_resend": settings.rate_limit_link_resend,  # per address (keyed hash)
+                "link_resend_client": settings.rate_limit_link_resend_client,
+                "document_status": settings.rate_limit_document_status,
             },
         ),
     )
@@ -112,6 +120,8 @@ def all_routes() -> list[BaseRoute]:
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
         pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
+        api_lost_links, api_document_status, pages_document_status,
+        pages_document_status_staff, pages_lost_links,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

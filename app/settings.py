@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     hybrid_mail_organisation_id: str | None = None
     rate_limit_status_lookup: str = "10/minute;50/hour"
     rate_limit_status_lookup_case: str = "5/minute;10/hour;20/day"
+    # Lost links: per address (a keyed hash of it; over it nothing is sent) and per client.
+    rate_limit_link_resend: str = "3/hour;10/day"
+    rate_limit_link_resend_client: str = "10/hour;50/day"
+    # ID card / passport status: lookups per client; entries go this many days after pickup.
+    rate_limit_document_status: str = "20/minute;100/hour"
+    document_status_keep_days: int = Field(default=30, ge=0, le=3650)
     # Privacy: personal data of appointments that ended (completed, cancelled, expired, no-show)
     # is anonymised this many days after they ended; cases with their amounts are kept.
     retention_days: int = Field(default=90, ge=1, le=3650)

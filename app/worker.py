@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.api.links import request_policy
-from app.mail_env import mail_job, mailer_for
+from app.mail_env import mail_env, mail_job, mailer_for
 from app.metrics import metrics_of
 from app.payments import reconcile_task
 from app.postcall_jobs import handlers as postcall_handlers
@@ -41,10 +41,14 @@ from core.jobs import Job, JobStatus, PermanentJobError
 from core.outage import OutageLog
 from core.outbox import backoff_seconds, describe_error
 from core.types import utcnow
+from idstatus.service import READY_MAIL_JOB, purge_collected
 from mail.appointments import JOB_KIND as MAIL_KIND
 from mail.appointments import send_appointment_mail
+from mail.document_status import send_ready_mail
+from mail.lost_links import send_links_mail
 from mail.requests import JOB_KIND as REQUEST_MAIL_KIND
 from mail.requests import send_request_mail
+from online.lost_links import LINKS_MAIL_JOB
 from online.requests import expire_unconfirmed
 from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
@@ -58,7 +62,21 @@ log = logging.getLogger("buergerbuero.worker")
 def default_handlers() -> dict[str, JobHandler]:
     """Job kinds and their handlers. Other areas add theirs here."""
     return {MAIL_KIND: mail_job(send_appointment_mail),
-            REQUEST_MAIL_KIND: mail_job(send_request_mail), **postcall_handlers()}
+            REQUEST_MAIL_KIND: mail_job(send_request_mail),
+            LINKS_MAIL_JOB: mail_job(send_links_mail), READY_MAIL_JOB: ready_mail_job,
+            **postcall_handlers()}
+
+
+async def ready_mail_job(ctx: AppContext, job: Job) -> None:
+    await send_ready_mail(mail_env(ctx), ctx.secret_key, job)  # it opens the sealed address
+
+
+async def document_status_task(ctx: AppContext) -> None:
+    """Periodic: delete ID card / passport entries collected more than the keep days ago."""
+    async with ctx.db.transaction(write=True) as session:
+        count = await purge_collected(session, ctx.settings.document_status_keep_days)
+    if count:
+        log.info("document status: deleted %d entries collected long enough ago", count)
 
 
 async def expire_holds_task(ctx: AppContext) -> None:
@@ -102,6 +120,8 @@ def default_periodic(settings: Settings) -> list[PeriodicTask]:
         PeriodicTask("payments.reconcile", settings.worker_periodic_seconds, reconcile_task),
         *postcall_periodic(settings),
         PeriodicTask("privacy.retention", settings.worker_periodic_seconds, retention_task),
+        PeriodicTask("document_status.purge", settings.worker_periodic_seconds,
+                     document_status_task),
     ]
 
 

@@ -14,6 +14,9 @@ from core.types import UTCDateTime, utcnow
 class Role(StrEnum):
     clerk = "clerk"
     admin = "admin"
+    # A machine account of the office's passport software: it may send document status
+    # updates for its offices (``/api/v1/integration/document-status``) and nothing else.
+    integration = "integration"
 
 
 class StaffUser(SQLModel, table=True):
@@ -23,7 +26,7 @@ class StaffUser(SQLModel, table=True):
     email: str = Field(max_length=254, unique=True, index=True)
     display_name: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=200)
-    role: str = Field(default=Role.clerk, max_length=10)
+    role: str = Field(default=Role.clerk, max_length=20)
     active: bool = Field(default=True)
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

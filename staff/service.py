@@ -50,7 +50,7 @@ def _password(value: Any) -> str:
 USER_FIELDS = {
     "email": email(required=True),
     "password": _password,
-    "role": choice([Role.clerk.value, Role.admin.value]),
+    "role": choice([Role.clerk.value, Role.admin.value, Role.integration.value]),
     "office_ids": id_list,
     "display_name": text(200),
     "active": boolean,

@@ -17,12 +17,13 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "signaling": set(),
     "booking": {"core"},
+    "idstatus": {"core", "booking"},
     "staff": {"core", "booking"},
     "calls": {"core", "booking", "staff", "signaling"},
     "cases": {"core", "booking", "staff"},
     "postcall": {"core", "booking", "cases"},
     "online": {"core", "booking", "staff", "cases", "postcall"},
-    "mail": {"core", "booking", "cases", "postcall", "online"},
+    "mail": {"core", "booking", "cases", "postcall", "online", "idstatus"},
     "privacy": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
 }
 APP_COMPOSITION_MAX_LINES = 3000  # app/ outside its api/ and pages/ handlers

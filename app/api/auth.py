@@ -33,7 +33,7 @@ async def create_token(request: Request) -> Response:
 @operation("Log out: revoke this bearer token", tag="auth", responses={204: None, 401: None},
            auth="staff")
 async def delete_token(request: Request) -> Response:
-    await require_api_user(request)
+    await require_api_user(request, role="any")
     await api_token_logout(request)
     return Response(status_code=204)
 
@@ -41,7 +41,7 @@ async def delete_token(request: Request) -> Response:
 @operation("The logged-in staff user", tag="auth", responses={200: MeOut, 401: None},
            auth="staff")
 async def me(request: Request) -> Response:
-    user = await require_api_user(request)
+    user = await require_api_user(request, role="any")
     assert user.id is not None
     async with ctx(request).db.transaction() as session:
         offices = (await user_office_ids(session, [user.id])).get(user.id, [])

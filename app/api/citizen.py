@@ -16,12 +16,11 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.case_schemas import citizen_case_out
 from app.api.http import bearer_token, client_key, read_json_later
-from app.api.links import NotAnAppointment
+from app.api.links import NotAnAppointment, policy_from
 from app.api.milestone_views import case_milestones_out
 from app.api.online import confirm_request, me_request, request_of_link
 from app.api.openapi import operation
 from app.api.schemas import MeOut, RescheduleIn, me_out
-from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.settings import Settings
 from app.templating import request_language

@@ -42,9 +42,9 @@ async def read_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
     return body
 
 
-async def read_json(request: Request, model: type[T]) -> T:
+async def read_json(request: Request, model: type[T], limit: int = MAX_JSON_BYTES) -> T:
     """Parse and validate a JSON body; errors become 400/413/422 in the contract's shape."""
-    return _parse(await read_body(request), model)
+    return _parse(await read_body(request, limit), model)
 
 
 def _parse(body: bytes, model: type[T]) -> T:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.settings import Settings
 from booking.models import Appointment
-from booking.service import find_by_token
+from booking.service import BookingPolicy, find_by_token
 from cases.completion import case_of
 from cases.models import Case, CaseState
 from core.errors import Conflict
@@ -44,6 +44,17 @@ class Link:
         if self.appointment is None:
             raise NotAnAppointment()
         return self.appointment
+
+
+def policy_from(settings: Settings) -> BookingPolicy:
+    """The booking rules of this installation, taken from the settings."""
+    return BookingPolicy(
+        require_confirmation=settings.require_email_confirmation,
+        hold_minutes=settings.hold_minutes,
+        max_active_per_email=settings.max_active_bookings_per_email,
+        link_grace_days=settings.link_grace_days,
+        reminder_hours=settings.reminder_hours,
+    )
 
 
 def request_policy(settings: Settings) -> RequestPolicy:

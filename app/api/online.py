@@ -20,11 +20,10 @@ from app.api import online_schemas as s
 from app.api.case_schemas import citizen_case_out
 from app.api.citizen_docs import DocumentUnavailable
 from app.api.http import bearer_token, client_key, read_json, read_json_later, validate
-from app.api.links import request_policy
+from app.api.links import policy_from, request_policy
 from app.api.milestone_views import case_milestones_out
 from app.api.openapi import operation
 from app.api.schemas import ServicesQuery, booking_out, iso
-from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.templating import request_language
 from booking.catalog import load_office

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.availability import cache_of, respond
 from app.api.http import client_key, read_json, validate
+from app.api.links import policy_from
 from app.api.openapi import operation
 from app.api.schemas import (
     AvailabilityOut,
@@ -21,7 +22,6 @@ from app.api.schemas import (
     office_out,
     service_out,
 )
-from app.booking_policy import policy_from
 from app.context import AppContext, ctx
 from app.metrics import metrics_of
 from app.templating import request_language

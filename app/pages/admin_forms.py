@@ -236,11 +236,15 @@ def _closure_cells(item: Json, lk: Lookups, t: Translator) -> list[str]:
     return [item["date"], _closure_office(item, lk, t), item["reason"] or "–"]
 
 
+ROLE_LABELS = {"clerk": "Clerk", "admin": "Administrator",
+               "integration": "Integration (passport software)"}
+
+
 def _user_cells(item: Json, lk: Lookups, t: Translator) -> list[str]:
     return [
         item["email"],
         item["display_name"] or "–",
-        t.gettext("Administrator") if item["role"] == "admin" else t.gettext("Clerk"),
+        t.gettext(ROLE_LABELS.get(item["role"], "Clerk")),
         t.gettext("yes") if item["active"] else t.gettext("no"),
         ", ".join(lk.offices.get(i, str(i)) for i in item["office_ids"]) or "–",
     ]
@@ -383,6 +387,6 @@ def choice_options(lk: Lookups, t: Translator) -> dict[str, list[tuple[str, str]
         "offices": offices,
         "all_offices": [("", t.gettext("All offices")), *offices],
         "services": [(str(i), name) for i, name in lk.services.items()],
-        "roles": [("clerk", t.gettext("Clerk")), ("admin", t.gettext("Administrator"))],
+        "roles": [(role, t.gettext(label)) for role, label in ROLE_LABELS.items()],
         "weekdays": [(str(i), t.gettext(name)) for i, name in enumerate(WEEKDAYS)],
     }

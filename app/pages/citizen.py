@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.http import cookie_secure
-from app.booking_policy import policy_from
+from app.api.links import policy_from
 from app.context import ctx
 from app.metrics import metrics_of
 from app.pages import citizen_link

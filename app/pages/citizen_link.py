@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.citizen import calendar_response
-from app.booking_policy import policy_from
+from app.api.links import policy_from
 from app.context import ctx
 from app.pages import request_link
 from app.pages.case_views import CaseView, citizen_case_view

@@ -17,8 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.links import request_policy
-from app.booking_policy import policy_from
+from app.api.links import policy_from, request_policy
 from app.context import ctx
 from app.pages import request_files
 from app.pages.apply_form import chosen, problems_of

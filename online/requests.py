@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.links import LinkKeys
+from booking.models import ACTIVE_STATUSES, Appointment
 from booking.service import (
     REFERENCE_ALPHABET,
     Booked,
@@ -395,6 +396,12 @@ async def book_identity_call(
     service_id = offered.online.video_service_id
     if request.video_invited_at is None or service_id is None:
         raise WrongState("The office has not asked for a video appointment for this request.")
+    open_calls = await session.scalar(
+        select(func.count()).select_from(Appointment)
+        .where(col(Appointment.case_id) == held.case.id,
+               col(Appointment.status).in_([s.value for s in ACTIVE_STATUSES])))
+    if open_calls:
+        raise WrongState("A video appointment for this request is already booked.")
     confirmed_at_once = BookingPolicy(
         require_confirmation=False, hold_minutes=policy.hold_minutes,
         max_active_per_email=policy.max_active_per_email,

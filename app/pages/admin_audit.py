@@ -106,6 +106,9 @@ ACTION_LABELS: dict[str, str] = {
     "request.complete": N_("Online request completed"),
     "request.reject": N_("Online request rejected"),
     "request.invite_video": N_("Invited to a video identification"),
+    "document_status.push": N_("ID card and passport statuses reported"),
+    "document_status.mapping": N_("Column mapping of the status export changed"),
+    "links.resend": N_("Lost links sent again"),
 }
 
 # What the trail's "object" column calls each kind of object (with its number).
@@ -121,6 +124,7 @@ OBJECT_LABELS: dict[str, str] = {
     "dispatch": N_("Letter %(id)s"),
     "payment": N_("Payment %(id)s"),
     "subject": N_("Data subject"),  # a privacy request about one e-mail address
+    "links": N_("Links of an e-mail address"),  # a lost-link request (the address not kept)
 }
 
 

@@ -61,6 +61,9 @@ async def test_the_identity_call_belongs_to_the_request(portal: Portal) -> None:
                                  json={"start": slots[0]["start"]})
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "confirmed"  # the link already proved the address
+    r = await portal.client.post("/api/v1/me/video-appointment", headers=link,
+                                 json={"start": slots[1]["start"]})
+    assert r.status_code == 409  # one identity call at a time
     [appointment] = await desk.rows(Appointment)
     [case] = await desk.rows(Case, reference=reference)
     assert appointment.case_id == case.id and appointment.service_id == video

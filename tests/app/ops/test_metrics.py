@@ -70,8 +70,11 @@ async def test_bookings_by_outcome_and_rate_limit_hits(
             before = await scrape(c)
             assert value(before, "buero_bookings_total", outcome="created") == 0
             assert (await c.post("/api/v1/appointments", json=body(w, 9))).status_code == 201
-            # The same slot again (capacity 1): 409.
-            assert (await c.post("/api/v1/appointments", json=body(w, 9))).status_code == 409
+            # The same slot again by someone else (capacity 1): 409.
+            taken = body(w, 9)
+            taken["citizen"] = {"given_name": "Max", "family_name": "Muster",
+                                "email": "max@example.com"}
+            assert (await c.post("/api/v1/appointments", json=taken)).status_code == 409
             r = await c.post("/api/v1/appointments", content=b"{not json",
                              headers={"content-type": "application/json"})
             assert r.status_code == 400

@@ -25,7 +25,7 @@ from app.pages.staff import STATUS_LABELS
 from app.templating import render, translator
 from booking import service as booking
 from booking.catalog import service_name
-from booking.models import Appointment, AppointmentStatus
+from booking.models import Appointment, AppointmentStatus, Office
 from booking.service import hold_lapsed
 from calls.service import (
     call_events,
@@ -133,7 +133,7 @@ CLERK_TEXTS: dict[str, str] = {
     "refused-4401": N_("Your access to this call has expired. Please reload the page."),
     "refused-4403": N_("The video room for this appointment is not open (not yet, or no "
                        "more)."),
-    "early": N_("The video room opens at %(time)s. This page connects by itself then."),
+    "early": N_("The video room opens %(time)s. This page connects by itself then."),
     "refused": N_("The connection was refused. Please reload the page."),
     "quality-good": N_("Good"),
     "quality-fair": N_("Fair"),
@@ -231,8 +231,18 @@ async def _booking(request: Request, reference: str) -> BookingData:
         office=office.name,
         status=t.gettext(STATUS_LABELS.get(appointment.status, appointment.status)),
         opens_iso=window.opens_at.isoformat(),
-        opens=t.time(window.opens_at, tz),
+        opens=_when_it_opens(t, window.opens_at, office),
     )
+
+
+def _when_it_opens(t: Translator, opens: datetime, office: Office) -> str:
+    """"at 08:15" on the day itself, "on Monday, 7 December 2026 at 08:15" before it: a clerk
+    who opens the page days ahead must not read a bare time."""
+    time = t.time(opens, office.timezone)
+    if local_day(opens, office) == local_day(utcnow(), office):
+        return t.gettext("at %(time)s", time=time)
+    return t.gettext("on %(date)s at %(time)s", date=t.date(local_day(opens, office), "full"),
+                     time=time)
 
 
 async def clerk_call(request: Request) -> Response:

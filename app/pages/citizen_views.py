@@ -150,6 +150,7 @@ class AppointmentView:
     can_reschedule: bool
     can_calendar: bool
     is_upcoming: bool
+    join_open: bool  # the video room is open now (within the join window)
 
     @property
     def ended(self) -> bool:
@@ -202,5 +203,7 @@ def appointment_view(
         and now < appointment.end_at,
         is_upcoming=status in (AppointmentStatus.reserved, AppointmentStatus.confirmed)
         and now < appointment.end_at,
+        join_open=status in (AppointmentStatus.confirmed, AppointmentStatus.in_call)
+        and opens <= now < closes,
     )
 

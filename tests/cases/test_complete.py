@@ -75,6 +75,10 @@ async def test_complete_creates_the_case(desk: Desk) -> None:
     assert page.status_code == 200
     assert 'id="case-number">' + case["case_number"] in page.text
     assert "20,00\xa0€" in page.text
+    # One fee on the page: the summary shows the fee charged, not the service's list fee too.
+    summary = page.text.split('id="appointment-summary"', 1)[1].split("</dl>", 1)[0]
+    assert "Erhobene Gebühr" in summary and "20,00\xa0€" in summary
+    assert "10,00" not in summary
     assert "Kassenzeichen" in page.text and "Wir schicken Ihnen Ihr Dokument per Post." in page.text
     english = await desk.client.get(f"/t/{token}?lang=en")
     assert "Registration certificate" in english.text and "Case number" in english.text

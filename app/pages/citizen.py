@@ -75,7 +75,13 @@ async def start(request: Request) -> Response:
              "fee": fee_text(t, s)}
             for s in services
         ]
-    return render(request, "citizen/start.html", {"services": rows})
+        offices = await catalog.offices(session)
+    # The town: the authorities the offices belong to (one for most installations), in order.
+    towns = list(dict.fromkeys(o.authority.strip() for o in offices if o.authority.strip()))
+    places = [{"name": o.name, "address": o.address.splitlines(), "phone": o.phone}
+              for o in offices]
+    return render(request, "citizen/start.html",
+                  {"services": rows, "towns": towns, "offices": places})
 
 
 async def privacy(request: Request) -> Response:

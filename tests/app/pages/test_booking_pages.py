@@ -50,6 +50,10 @@ async def test_start_page_in_german_and_english(client: httpx.AsyncClient, seede
     assert 'href="/book"' in r.text and "Termin buchen" in r.text
     assert "Personalausweis oder Reisepass" in r.text
     assert h1_count(r.text) == 1
+    # The town and its office, with the address.
+    assert '<p class="eyebrow" id="town">Stadt Musterstadt</p>' in r.text
+    assert "<title>Termin im Bürgerbüro – per Video – Stadt Musterstadt" in r.text
+    assert "Unser Bürgerbüro" in r.text and "Rathausplatz 1<br>12345 Musterstadt" in r.text
 
     r = await client.get("/?lang=en")
     assert html_lang(r.text) == "en"

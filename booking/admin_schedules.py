@@ -132,11 +132,16 @@ async def _check_services(session: AsyncSession, office_id: int, ids: list[int])
     }
     not_offered = sorted(set(ids) - offered)
     if not_offered:
+        # Named, not numbered: the admin reads the services as the form shows them.
+        names = (await session.execute(
+            select(col(Service.name)).where(col(Service.id).in_(not_offered))
+            .order_by(col(Service.name))
+        )).scalars()
         raise FieldErrors.one(
             "service_ids",
-            "These services are not offered at this office: %(ids)s. "
+            "These services are not offered at this office: %(names)s. "
             "Add the office to the service first.",
-            ids=", ".join(str(i) for i in not_offered),
+            names=", ".join(names),
         )
 
 

@@ -69,7 +69,7 @@ async def _admin(request: Request) -> StaffUser:
 async def _lookups(session: AsyncSession) -> Lookups:
     offices = {o.id: o.name for o in await admin.list_offices(session) if o.id is not None}
     services = {s.id: s.name for s in await admin.list_services(session) if s.id is not None}
-    return Lookups(offices, services)
+    return Lookups(offices, services, await admin.service_office_ids(session))
 
 
 async def _load(request: Request, res: Resource, object_id: int) -> tuple[dict[str, Any], Lookups]:
@@ -143,7 +143,7 @@ def _form(
         "section": "admin", "page": page, "fields": page.fields, "values": values,
         "errors": errors or {}, "alert": alert, "editing": editing, "action": action,
         "cancel_url": base, "object_id": object_id, "switch_url": action,
-        "options": choice_options(lookups, translator(request)),
+        "options": choice_options(lookups, translator(request), values.get("office_id")),
     }, status)
 
 
@@ -155,6 +155,11 @@ async def new_page(request: Request) -> Response:
     values = dict(page.defaults)
     if page.path == "schedules":
         values["valid_from"] = utcnow().date().isoformat()
+        office = request.query_params.get("office_id", "")
+        if office.isdigit() and int(office) in lookups.offices:
+            values["office_id"] = office
+        elif len(lookups.offices) == 1:
+            values["office_id"] = str(next(iter(lookups.offices)))
     return _form(request, page, lookups, values, object_id=None)
 
 

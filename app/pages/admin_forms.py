@@ -49,6 +49,7 @@ class Lookups:
 
     offices: dict[int, str] = field(default_factory=dict)
     services: dict[int, str] = field(default_factory=dict)
+    service_offices: dict[int, list[int]] = field(default_factory=dict)
 
 
 # --- parsing a posted form ---------------------------------------------------------------------
@@ -337,8 +338,10 @@ SCHEDULES = PageResource(
     columns=["Office", "Weekdays", "Hours", "Parallel clerks", "Valid", "Services"],
     cells=_schedule_cells,
     label=_schedule_label,
-    defaults={"weekdays": ["0", "1", "2", "3", "4"], "start_time": "08:00",
-              "end_time": "12:00", "slot_minutes": "15", "capacity": "1"},
+    # No weekday is ticked in advance: the admin chooses them (a pre-ticked Monday to Friday
+    # was saved unread too often).
+    defaults={"start_time": "08:00", "end_time": "12:00", "slot_minutes": "15",
+              "capacity": "1"},
 )
 
 CLOSURES = PageResource(
@@ -381,12 +384,31 @@ USERS = PageResource(
 PAGE_RESOURCES = {r.path: r for r in (OFFICES, SERVICES, SCHEDULES, CLOSURES, USERS)}
 
 
-def choice_options(lk: Lookups, t: Translator) -> dict[str, list[tuple[str, str]]]:
-    offices = [(str(i), name) for i, name in lk.offices.items()]
+def _service_choices(lk: Lookups, office: object) -> list[tuple[str, ...]]:
+    """The services to tick for a schedule: those offered at its office once the office is
+    known; before that every service, named with its offices and marked with their ids (the
+    form's script then shows only those of the office chosen)."""
+    office_id = int(office) if isinstance(office, int | str) and str(office).isdigit() else None
+    if office_id is not None and office_id in lk.offices:
+        return [(str(i), name) for i, name in lk.services.items()
+                if office_id in lk.service_offices.get(i, [])]
+    choices: list[tuple[str, ...]] = []
+    for i, name in lk.services.items():
+        where = lk.service_offices.get(i, [])
+        names = ", ".join(lk.offices[o] for o in where if o in lk.offices)
+        label = f"{name} ({names})" if names else name
+        choices.append((str(i), label, " ".join(str(o) for o in where)))
+    return choices
+
+
+def choice_options(
+    lk: Lookups, t: Translator, office: object = None
+) -> dict[str, list[tuple[str, ...]]]:
+    offices: list[tuple[str, ...]] = [(str(i), name) for i, name in lk.offices.items()]
     return {
         "offices": offices,
         "all_offices": [("", t.gettext("All offices")), *offices],
-        "services": [(str(i), name) for i, name in lk.services.items()],
+        "services": _service_choices(lk, office),
         "roles": [(role, t.gettext(label)) for role, label in ROLE_LABELS.items()],
         "weekdays": [(str(i), t.gettext(name)) for i, name in enumerate(WEEKDAYS)],
     }

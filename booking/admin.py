@@ -76,6 +76,7 @@ SERVICE_FIELDS = {
     "fee_schedule_ref": text(200),
     "video": boolean,
     "requires_identity": boolean,
+    "delivers_by_post": boolean,
     "active": boolean,
     "sort_order": integer(-10_000, 10_000),
     "office_ids": id_list,

@@ -76,6 +76,8 @@ class Service(SQLModel, table=True):
     fee_schedule_ref: str = Field(default="", max_length=200)
     video: bool = Field(default=True)
     requires_identity: bool = Field(default=True)
+    # The documents go by post: the booking asks for the postal address (migration 0008).
+    delivers_by_post: bool = Field(default=False)
     active: bool = Field(default=True)
     sort_order: int = Field(default=0)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -301,10 +301,11 @@ async def invite_video(session: AsyncSession, entry: Entry, user: StaffUser,
 
 async def complete_appointment(session: AsyncSession, appointment: Appointment,
                                data: CompletionInput, actor: Actor, policy: CasePolicy,
-                               ) -> Case:
-    """Complete an appointment at the desk (``postcall.decisions.complete``); when it is the
-    identity call of an online request, the request is completed with it (one case)."""
-    case = await decisions.complete(session, appointment, data, actor, policy)
+                               address: Sequence[str] = ()) -> Case:
+    """Complete an appointment at the desk (``postcall.decisions.complete``, with the postal
+    address the clerk confirmed); when it is the identity call of an online request, the
+    request is completed with it (one case)."""
+    case = await decisions.complete(session, appointment, data, actor, policy, address=address)
     await after_call_completion(session, case)
     return case
 

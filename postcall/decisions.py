@@ -7,6 +7,7 @@ case with a payment under way cannot be reopened.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,9 +17,10 @@ from sqlmodel import col
 from booking.models import Appointment
 from cases import completion
 from cases.completion import CasePolicy, CompletionInput
-from cases.models import Case
+from cases.models import Case, Delivery
 from core.audit import Actor
-from postcall.errors import PaymentInProgress
+from postcall.dispatch import postal_address, set_postal_address
+from postcall.errors import PaymentInProgress, PostalAddressMissing
 from postcall.notices import after_completion
 from postcall.payments.models import UNFINISHED, PaymentAttempt
 
@@ -30,10 +32,21 @@ async def complete(
     actor: Actor,
     policy: CasePolicy,
     *,
+    address: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Case:
-    """Complete the appointment's request, then issue its letters, dispatch and milestones."""
+    """Complete the appointment's request, then issue its letters, dispatch and milestones.
+
+    ``address``: the postal address as the clerk confirmed it in the call (lines after the
+    name; stored when given). Delivery by post without a postal address is refused
+    (``PostalAddressMissing``): the caller's transaction then keeps nothing of it."""
+    if any(line.strip() for line in address):
+        await set_postal_address(session, appointment, address, actor)
     case = await completion.complete(session, appointment, data, actor, policy, now=now)
+    # After the completion's own checks (identity, items: their errors come first); the
+    # caller's transaction then undoes the completion.
+    if data.delivery == Delivery.post and not await postal_address(session, case.id):
+        raise PostalAddressMissing(field="postal_address")
     await after_completion(session, case)
     return case
 

@@ -112,6 +112,7 @@ class ServicePatch(BaseModel):
     fee_schedule_ref: str | None = None
     video: bool | None = None
     requires_identity: bool | None = None
+    delivers_by_post: bool | None = None
     active: bool | None = None
     sort_order: int | None = None
     office_ids: list[int] | None = None
@@ -133,6 +134,7 @@ class ServiceOut(BaseModel):
     fee_schedule_ref: str
     video: bool
     requires_identity: bool
+    delivers_by_post: bool
     active: bool
     sort_order: int
     office_ids: list[int]
@@ -146,7 +148,8 @@ class ServiceOut(BaseModel):
             duration_minutes=service.duration_minutes, fee_cents=service.fee_cents,
             currency=service.currency, fee_schedule_ref=service.fee_schedule_ref,
             video=service.video, requires_identity=service.requires_identity,
-            active=service.active, sort_order=service.sort_order, office_ids=office_ids,
+            delivers_by_post=service.delivers_by_post, active=service.active,
+            sort_order=service.sort_order, office_ids=office_ids,
         )
 
 

@@ -85,6 +85,12 @@ class CompletionIn(BaseModel):
         "`Bundesamt für Justiz`.",
     )
     note: str = Field(default="", max_length=1000, description="Internal note for staff.")
+    postal_address: list[str] = Field(
+        default_factory=list, max_length=5,
+        description="The citizen's postal address as confirmed in the call (the lines after "
+        "the name, 1 to 5 of at most 60 characters); stored when given. Delivery by `post` "
+        "without a postal address on record is refused with 422 `postal_address_missing`.",
+    )
 
 
 class ReopenIn(BaseModel):

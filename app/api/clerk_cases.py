@@ -129,7 +129,8 @@ async def verification(request: Request) -> Response:
 )
 async def complete(request: Request) -> Response:
     """409 `identity_required` when the service needs a verified identity and the latest check
-    is not verified; 409 `already_completed` the second time."""
+    is not verified; 409 `already_completed` the second time; 422 `postal_address_missing` for
+    delivery by post without a postal address."""
     user = await require_api_user(request)
     body = await read_json_later(request, s.CompletionIn)
     state = ctx(request)
@@ -142,7 +143,7 @@ async def complete(request: Request) -> Response:
                 items=tuple(cases.ItemInput(i.service_id, i.quantity) for i in data.items),
                 payment=data.payment, delivery=data.delivery,
                 external_authority=data.external_authority, note=data.note,
-            ), staff_actor(user), case_policy(state.settings))
+            ), staff_actor(user), case_policy(state.settings), address=data.postal_address)
             tz = await _zone(session, appointment)
             out = {"reference": appointment.reference, "status": appointment.status,
                    "case": await render_case(session, case, tz, request_language(request))}

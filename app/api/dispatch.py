@@ -187,8 +187,8 @@ async def get_address(request: Request) -> Response:
     user = await require_api_user(request)
     async with ctx(request).db.transaction() as session:
         appointment = await appointment_for_staff(session, user, request.path_params["reference"])
-        assert appointment.id is not None
-        lines = await dispatching.postal_address(session, appointment.id)
+        # The address belongs to the appointment's request (not to the appointment's id).
+        lines = await dispatching.postal_address(session, appointment.case_id)
     return JSONResponse({
         "reference": appointment.reference, "lines": list(lines),
         "name": f"{appointment.given_name} {appointment.family_name}".strip(),

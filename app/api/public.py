@@ -30,8 +30,8 @@ from booking.availability_cache import Computed
 from booking.availability_cache import render as render_availability
 from booking.availability_window import window_availability
 from booking.service import CitizenInput
-from cases.intake import book
 from core.errors import Invalid, SlotTaken
+from postcall.intake import book
 
 
 @operation("List the offices", tag="public", responses={200: list[OfficeOut]})
@@ -118,6 +118,7 @@ async def _create_appointment(request: Request, state: AppContext) -> Response:
                 session, state.links, policy_from(state.settings),
                 service_id=body.service_id, office_id=body.office_id, start=body.start,
                 citizen=citizen, locale=body.locale or request_language(request),
+                address=body.postal_address,
             )
             # The link token is not in the response: it reaches the citizen only by e-mail,
             # which is what makes the confirmation a proof of the address.

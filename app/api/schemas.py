@@ -169,6 +169,11 @@ class BookingIn(_In):
     office_id: Id
     start: IsoDateTime
     citizen: CitizenIn
+    postal_address: list[str] = Field(
+        default_factory=list, max_length=5,
+        description="Where the documents are posted: the lines after the name (1 to 5 of at "
+        "most 60 characters). Required when the service's `postal_address_required` is true "
+        "(else 422 `validation_error` on `postal_address`).")
     locale: Literal["de", "en"] | None = None  # default: the request's language
 
 
@@ -199,6 +204,8 @@ class ServiceOut(BaseModel):
     currency: str
     video: bool
     requires_identity: bool
+    postal_address_required: bool = Field(
+        description="The documents are sent by post: a booking must give `postal_address`.")
     office_ids: list[int]
 
 
@@ -328,7 +335,8 @@ def service_out(offered: OfferedService, lang: str) -> dict[str, Any]:
     return ServiceOut(
         id=s.id or 0, name=service_name(s, lang), description=service_description(s, lang),
         duration_minutes=s.duration_minutes, fee_cents=s.fee_cents, currency=s.currency,
-        video=s.video, requires_identity=s.requires_identity, office_ids=offered.office_ids,
+        video=s.video, requires_identity=s.requires_identity,
+        postal_address_required=s.delivers_by_post, office_ids=offered.office_ids,
     ).model_dump()
 
 

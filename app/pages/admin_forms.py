@@ -303,6 +303,8 @@ SERVICES = PageResource(
                   hint="Legal basis and item number, shown on the fee notice"),
         FormField("video", "Offered by video", "checkbox"),
         FormField("requires_identity", "Identity check needed", "checkbox"),
+        FormField("delivers_by_post", "Documents are sent by post", "checkbox",
+                  hint="The booking then asks for the postal address"),
         FormField("active", "Bookable", "checkbox"),
         FormField("sort_order", "Position in lists", "number", hint="Smaller numbers first"),
         FormField("office_ids", "Offices", "multi", options="offices"),

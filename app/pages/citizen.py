@@ -41,7 +41,6 @@ from booking.availability import days_ahead, free_slots, office_today, zone
 from booking.catalog import service_name
 from booking.lookup import find_appointment
 from booking.models import AppointmentStatus, Office, Service
-from cases import intake
 from core.errors import (
     AlreadyBooked,
     Invalid,
@@ -52,6 +51,8 @@ from core.errors import (
 )
 from core.messages import N_
 from core.signing import sign, unsign
+from postcall.intake import ADDRESS_NEEDED
+from postcall.intake import book as book_with_address
 
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
@@ -206,6 +207,7 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
         "change_day_href": choice.url(upto="office"),
         "change_time_href": choice.url(upto="day"),
         "switch_url": choice.url(upto="slot"),
+        "by_post": service.delivers_by_post,
     }, service_id=service.id, office_id=office.id, office_zone=office.timezone)
 
 
@@ -280,16 +282,19 @@ async def book_submit(request: Request) -> Response:
                       step.status if step.status != 200 else 422)
     assert choice.slot is not None
     citizen, errors = details.validate(choice.slot.astimezone(zone(step.office_zone)).date())
+    if step.context.get("by_post") and not details.postal_address:
+        citizen, errors = None, {**errors, "postal_address": (ADDRESS_NEEDED, {})}
     if citizen is None:
         context = {**step.context, "errors": _translate_errors(request, errors), "values": details}
         return render(request, step.template, context, 422)
     try:
         with metrics_of(state).booking():  # counts created, slot_taken, invalid
             async with state.db.transaction(write=True) as session:
-                booked = await intake.book(
+                booked = await book_with_address(
                     session, state.links, policy_from(state.settings),
                     service_id=step.service_id, office_id=step.office_id,
                     start=choice.slot, citizen=citizen, locale=t.lang,
+                    address=details.postal_address.splitlines(),
                 )
                 reference = booked.appointment.reference
     except (SlotTaken, NotASlot) as exc:
@@ -322,6 +327,11 @@ async def book_submit(request: Request) -> Response:
             "appointment first.")}
         return render(request, step.template, context, 409)
     except Invalid as exc:
+        if exc.field == "postal_address":  # beside the field, like the other details
+            message = t.gettext(exc.msgid, **exc.params)
+            context = {**step.context, "values": details,
+                       "errors": {"postal_address": message}}
+            return render(request, step.template, context, 422)
         context = {**step.context, "values": details, "errors": {}, "form_error":
                    t.gettext(exc.msgid, **exc.params)}
         return render(request, step.template, context, 422)

@@ -120,6 +120,7 @@ class DetailsForm:
     phone: str = ""
     date_of_birth: str = ""
     consent: bool = False
+    postal_address: str = ""  # lines; checked with the booking (postcall.intake)
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any]) -> DetailsForm:
@@ -134,6 +135,7 @@ class DetailsForm:
             phone=text("phone"),
             date_of_birth=text("date_of_birth"),
             consent=form.get("consent") == "yes",
+            postal_address=text("postal_address")[:1000],
         )
 
     def validate(self, today: date) -> tuple[CitizenInput | None, FieldErrors]:

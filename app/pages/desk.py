@@ -206,8 +206,9 @@ async def complete(request: Request) -> Response:
     try:
         async with state.db.transaction(write=True) as session:
             appointment = await appointment_for_staff(session, user, _reference(request))
-            case = await complete_appointment(session, appointment, data, staff_actor(user),
-                                        case_policy(state.settings))
+            case = await complete_appointment(
+                session, appointment, data, staff_actor(user), case_policy(state.settings),
+                address=form.get("postal_address", "").splitlines())
             office = await session.get(Office, appointment.office_id)
             out: dict[str, Any] = {
                 "reference": appointment.reference, "status": appointment.status,

@@ -129,6 +129,7 @@ def completion_values(form: Form) -> dict[str, Any]:
         "delivery": delivery[:10],
         "external_authority": _text(form, "external_authority", 200),
         "note": _text(form, "note", 1000),
+        "postal_address": _text(form, "postal_address", 400),
     }
 
 
@@ -180,7 +181,9 @@ def completion_error(t: Translator, form: Form, exc: DomainError,
         target = f"item-{number}-{'quantity' if part == 'quantity' else 'service'}"
     elif target == "items":
         target = "item-1-service"
-    elif target not in ("payment", "delivery", "external_authority", "note"):
+    elif target == "lines" or target.startswith("lines."):
+        target = "postal_address"  # the address lines' rules (postcall.dispatch.clean_address)
+    elif target not in ("payment", "delivery", "external_authority", "note", "postal_address"):
         target = ""
     state.errors[target] = message
     return state

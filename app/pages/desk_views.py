@@ -30,6 +30,7 @@ from cases.identity import (
 from cases.models import Case, CaseItem, DocumentType, IdentityCheck, Outcome, ReasonCode
 from core.i18n import Translator
 from core.messages import N_
+from postcall.dispatch import postal_address
 
 ITEM_ROWS = 4  # fee-schedule rows in the form; more than one service per call is rare
 DEFAULT_AUTHORITY = "Bundesamt für Justiz"  # posts the certificate of good conduct itself
@@ -103,7 +104,7 @@ def is_good_conduct(service: Service) -> bool:
     return "führungszeugnis" in names or "good conduct" in names
 
 
-def completion_defaults(service: Service) -> FormState:
+def completion_defaults(service: Service, address: tuple[str, ...] = ()) -> FormState:
     rows = [{"service": "", "quantity": "1"} for _ in range(ITEM_ROWS)]
     rows[0]["service"] = str(service.id)
     external = is_good_conduct(service)
@@ -113,6 +114,7 @@ def completion_defaults(service: Service) -> FormState:
         "delivery": "external" if external else "post",
         "external_authority": DEFAULT_AUTHORITY if external else "",
         "note": "",
+        "postal_address": "\n".join(address),
     })
 
 
@@ -201,6 +203,9 @@ class DeskView:
     identity: FormState = field(default_factory=identity_defaults)
     completion: FormState = field(default_factory=FormState)
     parts: tuple[str, ...] = ("identity", "completion")
+    # The citizen's postal address is known (given at booking or taken down before): the
+    # completion form shows it for the clerk to confirm with the citizen.
+    address_on_record: bool = False
     announce: str = ""
     focus: str = ""
 
@@ -218,6 +223,7 @@ async def desk_view(
     found = await cases.completed_case(session, appointment.id)
     services = await fee_schedule(session)
     payments = {k: v for k, v in PAYMENTS.items() if k != "online" or online_payment}
+    address = await postal_address(session, appointment.case_id)
     return DeskView(
         reference=appointment.reference,
         status=appointment.status,
@@ -248,5 +254,6 @@ async def desk_view(
         payments=_options(t, payments),
         deliveries=_options(t, DELIVERIES),
         identity=identity or identity_defaults(),
-        completion=completion or completion_defaults(service),
+        completion=completion or completion_defaults(service, address),
+        address_on_record=bool(address),
     )

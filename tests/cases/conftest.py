@@ -107,7 +107,8 @@ class Desk:
     async def complete(self, reference: str, body: dict[str, Any] | None = None,
                        headers: dict[str, str] | None = None) -> httpx.Response:
         body = body or {"items": [{"service_id": self.certificate, "quantity": 1}],
-                        "payment": "invoice", "delivery": "post"}
+                        "payment": "invoice", "delivery": "post",
+                        "postal_address": ["Marktplatz 3", "73760 Musterhausen"]}
         return await self.client.post(f"/api/v1/clerk/appointments/{reference}/complete",
                                       json=body, headers=headers or self.clerk_a)
 

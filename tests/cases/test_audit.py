@@ -42,7 +42,9 @@ async def run_a_day_at_the_desk(desk: Desk) -> tuple[str, str]:
 async def test_every_clerk_action_is_an_event(desk: Desk) -> None:
     done, missed = await run_a_day_at_the_desk(desk)
     body = await audit(desk, reference=done)
-    assert [e["action"] for e in body["items"]] == ["case.complete", "identity.check"]
+    # Newest first: the postal address confirmed with the completion is recorded before it.
+    assert [e["action"] for e in body["items"]] == [
+        "case.complete", "case.postal_address", "identity.check"]
     for event in body["items"]:
         assert event["actor"] == "clerk.a@stadt.example"
         assert event["actor_type"] == "staff" and event["actor_id"] is not None
@@ -56,7 +58,7 @@ async def test_every_clerk_action_is_an_event(desk: Desk) -> None:
         ("appointment.no_show", "clerk.a@stadt.example"),
     ]
     # The case number finds the same events as the reference.
-    assert (await audit(desk, reference=complete["case_number"]))["total"] == 2
+    assert (await audit(desk, reference=complete["case_number"]))["total"] == 3
 
 
 async def test_filters_and_pages(desk: Desk) -> None:

@@ -40,7 +40,8 @@ async def test_audit_log_and_case_pass_axe(settings: Settings, browser_page: Pag
         r = await desk.complete(reference, {
             "items": [{"service_id": desk.certificate, "quantity": 2},
                       {"service_id": desk.life}],
-            "payment": "invoice", "delivery": "post"})
+            "payment": "invoice", "delivery": "post",
+            "postal_address": ["Marktplatz 3", "73760 Musterhausen"]})
         assert r.status_code == 200, r.text
         missed, _ = await desk.appointment()
         await client.post(f"/api/v1/clerk/appointments/{missed}/no-show", headers=desk.clerk_a)

@@ -27,7 +27,8 @@ YEAR = dt.datetime.now(ZoneInfo("Europe/Berlin")).year
 def body(desk: Desk, **changes: Any) -> dict[str, Any]:
     return {"items": [{"service_id": desk.certificate, "quantity": 2},
                       {"service_id": desk.life, "quantity": 1}],
-            "payment": "invoice", "delivery": "post", **changes}
+            "payment": "invoice", "delivery": "post",
+            "postal_address": ["Marktplatz 3", "73760 Musterhausen"], **changes}
 
 
 async def test_complete_creates_the_case(desk: Desk) -> None:

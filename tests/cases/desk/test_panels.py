@@ -262,7 +262,8 @@ async def test_identity_form_without_javascript_and_as_json(desk: Desk) -> None:
 def completion(desk: Desk, **changes: Any) -> dict[str, Any]:
     return {"item_service": [str(desk.certificate), "", "", ""],
             "item_quantity": ["1", "1", "1", "1"], "payment": "invoice", "delivery": "post",
-            "external_authority": "", "note": "", **changes}
+            "external_authority": "", "note": "",
+            "postal_address": "Marktplatz 3\n73760 Musterhausen", **changes}
 
 
 async def test_completion_needs_a_verified_identity_then_shows_the_case_number(

@@ -10,12 +10,12 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import col
 
 from core.audit import AuditEvent
 from core.types import utcnow
-from postcall.dispatch_models import Dispatch
+from postcall.dispatch_models import Dispatch, PostalAddress
 from tests.cases.conftest import CLERK_A, Desk
 from tests.conftest import BERLIN
 from tests.postcall.notices.support import (
@@ -49,7 +49,9 @@ def manifest(text: str) -> list[dict[str, str]]:
 async def test_a_postal_case_goes_through_the_print_room(desk: Desk, smtp_sink: SmtpSink,
                                                           tmp_path: Path) -> None:
     await configure_offices(desk)
-    reference, token, case = await complete(desk, delivery="post")
+    # The address confirmed in the call; the citizen calls later with a correction.
+    first = ("Alte Gasse 2", "73760 Musterhausen")
+    reference, token, case = await complete(desk, delivery="post", address=first)
     number = case["case_number"]
     assert case["dispatch_status"] == "queued"
     _, free_token, free = await complete(desk, delivery="post", payment="none",
@@ -60,8 +62,8 @@ async def test_a_postal_case_goes_through_the_print_room(desk: Desk, smtp_sink: 
 
     queue = (await desk.client.get("/api/v1/clerk/dispatch", headers=desk.clerk_a)).json()
     assert [(d["case_number"], d["status"], d["recipient"]["complete"]) for d in queue] == [
-        (free["case_number"], "queued", False), (number, "queued", False)]
-    # The clerk takes the address down (after the notice was already e-mailed).
+        (free["case_number"], "queued", True), (number, "queued", True)]
+    # The clerk corrects the address (after the notice was already e-mailed).
     r = await desk.client.put(f"/api/v1/clerk/appointments/{reference}/postal-address",
                               json={"lines": ADDRESS}, headers=desk.clerk_a)
     assert r.status_code == 200, r.text
@@ -73,7 +75,7 @@ async def test_a_postal_case_goes_through_the_print_room(desk: Desk, smtp_sink: 
     rows = manifest(csv_r.text)
     assert [(row["reference"], row["kind"], row["recipient"], row["address"]) for row in rows] \
         == [(number, "Gebührenbescheid", "Erika Mustermann", ", ".join(ADDRESS)),
-            (free["case_number"], "Begleitschreiben", "Erika Mustermann", "")]
+            (free["case_number"], "Begleitschreiben", "Erika Mustermann", ", ".join(ADDRESS))]
     pdf_r = await desk.client.get("/api/v1/clerk/dispatch/batch.pdf", headers=desk.clerk_a)
     assert pdf_r.status_code == 200 and pdf_r.headers["content-type"] == "application/pdf"
     pages = pdf_pages(pdf_r.content, tmp_path)
@@ -83,7 +85,8 @@ async def test_a_postal_case_goes_through_the_print_room(desk: Desk, smtp_sink: 
     # The e-mailed notice stays what it was; the post gets a copy with the address.
     served = await desk.client.get("/api/v1/me/fee-notice.pdf", headers=bearer(token))
     assert served.content == mailed
-    assert "Großer Anger 7" not in pdf_text(mailed, tmp_path, "mailed.pdf")
+    mailed_text = pdf_text(mailed, tmp_path, "mailed.pdf")
+    assert "Großer Anger 7" not in mailed_text and "Alte Gasse 2" in mailed_text
 
     r = await desk.client.post("/api/v1/clerk/dispatch/batch/status", headers=desk.clerk_a,
                                json={"date": day, "status": "printed"})
@@ -168,6 +171,10 @@ async def test_the_print_room_page(desk: Desk, smtp_sink: SmtpSink, tmp_path: Pa
     await configure_offices(desk)
     _, _, case = await complete(desk, delivery="post")
     number = case["case_number"]
+    # A letter without an address (a request from before addresses were required for the
+    # post) is flagged in the print room.
+    async with state_of(desk.app).db.transaction(write=True) as session:
+        await session.execute(delete(PostalAddress))
     login = await page_login(desk.client, CLERK_A)
     assert login.status_code == 303
     page = await desk.client.get("/staff/dispatch")

@@ -79,10 +79,14 @@ async def set_appointment(app: Starlette, reference: str, **values: Any) -> None
                                   .values(**citizen))
 
 
+# Where the letters of a request completed "by post" go (the lines after the name).
+POSTAL_ADDRESS = ("Großer Anger 7", "73760 Musterhausen")
+
 async def complete(desk: Desk, *, payment: str = "invoice", delivery: str = "email",
                    items: list[dict[str, int]] | None = None, locale: str = "de",
                    external_authority: str = "", office: str = "a",
-                   date_of_birth: dt.date | None = None) -> tuple[str, str, dict[str, Any]]:
+                   date_of_birth: dt.date | None = None,
+                   address: tuple[str, ...] = POSTAL_ADDRESS) -> tuple[str, str, dict[str, Any]]:
     """A verified appointment completed through the API: (reference, link token, case)."""
     reference, token = await desk.appointment(status="in_call", office=office)
     await set_appointment(desk.app, reference, locale=locale, date_of_birth=date_of_birth)
@@ -94,6 +98,8 @@ async def complete(desk: Desk, *, payment: str = "invoice", delivery: str = "ema
     }
     if external_authority:
         body["external_authority"] = external_authority
+    if delivery == "post":  # confirmed in the call: a letter by post needs it
+        body["postal_address"] = list(address)
     r = await desk.complete(reference, body, headers=headers)
     assert r.status_code == 200, r.text
     return reference, token, r.json()["case"]

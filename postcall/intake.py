@@ -1,0 +1,54 @@
+"""Booking a video appointment with the postal address its letters need.
+
+``cases.intake.book`` books the slot and opens the request; a service whose documents are sent
+by post (``Service.delivers_by_post``) also needs the citizen's postal address, which lives with
+the letters (``postcall.dispatch``). Both happen in the caller's one transaction: a booking
+without the address it needs is refused before any slot is taken, and an address that breaks
+the rules (``clean_address``) is refused with the booking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.links import LinkKeys
+from booking.models import Service
+from booking.service import Booked, BookingPolicy, CitizenInput
+from cases import intake
+from core.audit import Actor
+from core.errors import Invalid
+from core.messages import N_
+from postcall.dispatch import clean_address, set_postal_address
+
+ADDRESS_NEEDED = N_("Please enter your postal address: the documents are sent by post.")
+
+
+async def book(
+    session: AsyncSession, links: LinkKeys, policy: BookingPolicy, *, service_id: int,
+    office_id: int, start: datetime, citizen: CitizenInput, locale: str,
+    address: Sequence[str] = (), now: datetime | None = None,
+) -> Booked:
+    """Book (``cases.intake.book``) and keep the postal address: required for a service that
+    delivers by post, kept when given for any other."""
+    given = [line for line in address if line.strip()]
+    service = await session.get(Service, service_id)
+    if not given and service is not None and service.delivers_by_post:
+        raise Invalid(ADDRESS_NEEDED, field="postal_address")
+    lines = _checked(given) if given else ()
+    booked = await intake.book(session, links, policy, service_id=service_id,
+                               office_id=office_id, start=start, citizen=citizen,
+                               locale=locale, now=now)
+    if lines:
+        await set_postal_address(session, booked.appointment, lines, Actor.citizen())
+    return booked
+
+
+def _checked(lines: Sequence[str]) -> tuple[str, ...]:
+    """``clean_address`` with its problems reported on the booking's field."""
+    try:
+        return clean_address(lines)
+    except Invalid as exc:
+        raise Invalid(exc.msgid, field="postal_address", **exc.params) from exc

@@ -214,40 +214,81 @@ async def test_udp_blocked_call_goes_through_coturn_over_tcp(
 # --- the citizen's network gone for 10 seconds ------------------------------------------------
 
 
-async def test_ten_seconds_without_network_end_in_an_ice_restart(office: Office) -> None:
-    call = await open_call(office)
-    await frames_growing(call.citizen)
-    await frames_growing(call.clerk)
-    before = await stats(call.citizen)
+# The citizen's page sends a keepalive `ping` every 15 s and opens a new signalling connection
+# when its `pong` does not come within 10 s (static/js/call.js). A ping sent in the first
+# half second of a 10-second outage gets its pong (TCP retransmits it once the network is back)
+# just after that deadline: the page then reconnects and the server starts the call afresh
+# (`start`, new peer connections; video was back 1.7-1.8 s after the network in our runs).
+# Otherwise signalling survives the outage and the clerk's page restarts ICE: the case here,
+# with the cable pulled just after a keepalive, so that the test does not depend on chance.
+KEEPALIVE_S = 15.0
 
+
+async def after_keepalive(call: Call) -> None:
+    """Wait for the citizen's next `pong`."""
+    seen = len(call.citizen_signals.of_type("pong"))
+    deadline = time.monotonic() + KEEPALIVE_S + 10
+    while len(call.citizen_signals.of_type("pong")) == seen:
+        assert time.monotonic() < deadline, "no keepalive pong"
+        await asyncio.sleep(0.02)
+
+
+async def outage(office: Office, call: Call, seconds: float) -> tuple[float, float]:
+    """Pulls the citizen's cable for ``seconds``; returns (moment cut, moment back)."""
     office.net.cable(up=False)
     cut = time.monotonic()
     await asyncio.sleep(3)
     stalled = (await stats(call.citizen))["framesDecoded"]
-    await asyncio.sleep(cut + 10 - time.monotonic())
-    # The cable was really out: no frame came in the last 7 seconds of the outage.
+    await asyncio.sleep(cut + seconds - time.monotonic())
+    # The cable was really out: no frame came in the outage's last seconds.
     assert (await stats(call.citizen))["framesDecoded"] == stalled
     office.net.cable(up=True)
-    back = time.monotonic()
+    return cut, time.monotonic()
 
+
+async def restarted(call: Call, clerk_ufrag: str, timeout: float = 20.0) -> float:
+    """Waits until both sides use the clerk's new ICE credentials; returns the seconds."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        citizen, clerk = await stats(call.citizen), await stats(call.clerk)
+        if clerk["localUfrag"] != clerk_ufrag and citizen["remoteUfrag"] == clerk["localUfrag"] \
+                and clerk["remoteUfrag"] == citizen["localUfrag"]:
+            return time.monotonic() - start
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no ICE restart within {timeout} s")
+
+
+async def test_ten_seconds_without_network_end_in_an_ice_restart(office: Office) -> None:
+    call = await open_call(office)
+    await frames_growing(call.citizen)
+    await frames_growing(call.clerk)
+    citizen_before, clerk_before = await stats(call.citizen), await stats(call.clerk)
+    await after_keepalive(call)
+
+    cut, back = await outage(office, call, 10)
     citizen_seconds = await frames_growing(call.citizen, timeout=30)
     clerk_seconds = time.monotonic() - back + await frames_growing(call.clerk, timeout=30)
-    after = await stats(call.citizen)
+    restart_seconds = time.monotonic() - back + await restarted(call, clerk_before["localUfrag"])
+    # Video goes on over the new ICE credentials.
+    await frames_growing(call.citizen)
+    await frames_growing(call.clerk)
+    citizen_after, clerk_after = await stats(call.citizen), await stats(call.clerk)
     timeline = [(round(t - cut, 1), m["type"]) for t, m in call.citizen_signals.received
-                if t >= cut and m["type"] != "pong"]
+                if t >= cut and m["type"] not in ("pong", "candidate")]
     report("10 s without network", {
         "citizen_video_again_s": round(citizen_seconds, 1),
         "clerk_video_again_s": round(clerk_seconds, 1),
-        "ufrag": f"{before['remoteUfrag']} -> {after['remoteUfrag']}",
-        "peer_connections": after["pcs"], "signalling_since_cut": timeline})
-    # An ICE restart: the same peer connection (no new call was set up), new ICE credentials
+        "ice_restart_done_s": round(restart_seconds, 1),
+        "clerk_ufrag": f"{clerk_before['localUfrag']} -> {clerk_after['localUfrag']}",
+        "peer_connections": (citizen_after["pcs"], clerk_after["pcs"]),
+        "signalling_after_cut_s": timeline})
+    assert citizen_seconds <= 5.0 and clerk_seconds <= 5.0
+    # An ICE restart: the same peer connections (no new call was set up), new ICE credentials
     # from an offer the clerk's page sent after the cut.
-    assert after["pcs"] == before["pcs"]
-    assert after["remoteUfrag"] != before["remoteUfrag"]
+    assert (citizen_after["pcs"], clerk_after["pcs"]) == (citizen_before["pcs"],
+                                                          clerk_before["pcs"])
     assert call.citizen_signals.of_type("offer", since=cut)
     assert not call.citizen_signals.of_type("start", since=cut)
-    assert citizen_seconds <= 5.0 and clerk_seconds <= 5.0
-
 
 
 # --- a poor link: 500 kbit/s and 5 % loss -------------------------------------------------------

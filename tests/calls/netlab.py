@@ -100,8 +100,10 @@ class Lab:
     # --- building and tearing down ---------------------------------------------------------
 
     def leftovers(self) -> list[str]:
-        return [line.split()[0] for line in run("ip", "netns", "list").splitlines()
-                if line.startswith(self.prefix)]
+        ours = {self.cit, self.rtr, self.srv}
+        return [name for name in (line.split()[0] for line in
+                                  run("ip", "netns", "list").splitlines() if line.strip())
+                if name in ours]
 
     def remove(self) -> None:
         for name in self.leftovers():

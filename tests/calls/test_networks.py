@@ -205,9 +205,9 @@ async def test_udp_blocked_call_goes_through_coturn_over_tcp(
     await frames_growing(call.citizen)
     await frames_growing(call.clerk)
     citizen = await stats(call.citizen)
-    assert citizen["pairState"] == "succeeded"
-    assert citizen["local"]["type"] == "relay"
-    assert citizen["local"]["relayProtocol"] == relay_protocol
+    assert citizen["pairState"] == "succeeded", citizen
+    assert citizen["local"]["type"] == "relay", citizen
+    assert citizen["local"]["relayProtocol"] == relay_protocol, citizen
     figures = await measure(call.citizen, 5)
     report(f"UDP blocked, TURN over {relay_protocol}", figures)
     assert figures["frames"] > 0 and figures["width"] > 0
@@ -259,7 +259,10 @@ async def restarted(call: Call, clerk_ufrag: str, timeout: float = 20.0) -> floa
                 and clerk["remoteUfrag"] == citizen["localUfrag"]:
             return time.monotonic() - start
         await asyncio.sleep(0.1)
-    raise AssertionError(f"no ICE restart within {timeout} s")
+    received = [(round(t - start, 1), m["type"]) for t, m in call.citizen_signals.received
+                if m["type"] not in ("pong", "candidate")]
+    raise AssertionError(f"no ICE restart within {timeout} s: citizen {citizen}, clerk {clerk}, "
+                         f"citizen received {received}")
 
 
 async def test_ten_seconds_without_network_end_in_an_ice_restart(office: Office) -> None:

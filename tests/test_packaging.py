@@ -115,6 +115,7 @@ def test_ci_script_is_valid_bash_and_covers_its_duties() -> None:
     subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")], check=True)
     assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in script
     assert "CI=true" in script and "make test" in script and "make lint" in script
-    for package in ("chromium", "coturn", "zbar-tools", "poppler-utils", "clamav-daemon"):
+    for package in ("chromium", "coturn", "zbar-tools", "poppler-utils", "clamav-daemon",
+                    "iproute2", "nftables"):
         assert package in script
     assert "passed" in script  # the run is judged by pytest's summary, not make's exit code

@@ -1,0 +1,475 @@
+// What the call offers besides the videos (app/templates/call/_call_parts.html, clerk.html,
+// citizen.html): the text chat (both pages), document mode (the clerk asks, the citizen's page
+// switches to the rear camera), screen sharing by the clerk with an indicator on both pages, a
+// still frame of the citizen's video and zoom / full screen (the clerk's page).
+//
+// Everything here lives in the browser for the call's lifetime: chat lines travel only through
+// the signalling connection to the other party (the server relays, never stores or logs them);
+// a still frame is drawn into a <canvas> and never leaves this page (no toDataURL, no upload).
+// Each piece is attached to every new CallClient with `attach(client)`.
+
+import { format } from "./call.js";
+
+const $ = (id) => document.getElementById(id);
+// As signaling/extras.py: control characters and bidirectional overrides are removed.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const LIVE = new Set(["joining", "connected"]);
+
+export function cleanChat(text) {
+  return String(text || "").replace(CONTROL, "").trim().slice(0, 1000);
+}
+
+// --- chat ---------------------------------------------------------------------------------------
+
+export class CallChat {
+  /** `texts`: the page's messages; `others`: the label of the other party's lines. */
+  constructor(texts, others) {
+    this.texts = texts;
+    this.others = others;
+    this.client = null;
+    this.log = $("chat");
+    this.input = $("chat-input");
+    this.send = $("chat-send");
+    this.state = $("chat-state");
+    this.toggle = $("chat-toggle");
+    this.unread = 0;
+    $("chat-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this._submit();
+    });
+    this.toggle.addEventListener("click", () => this.setOpen(!this.isOpen()));
+  }
+
+  isOpen() {
+    return document.body.classList.contains("chat-open");
+  }
+
+  /** Open or close the chat (a sheet over the video on a phone; always shown on wider pages). */
+  setOpen(open) {
+    document.body.classList.toggle("chat-open", open);
+    this.toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      this.unread = 0;
+      this._label();
+      if (!this.input.disabled) this.input.focus();
+    }
+  }
+
+  attach(client) {
+    this.client = client;
+    client.addEventListener("status", (event) => this._enable(LIVE.has(event.detail.status)));
+    client.addEventListener("message", (event) => {
+      const message = event.detail;
+      if (message.type !== "chat") return;
+      this._line(this.others, message.text, "other");
+      if (!this.isOpen()) {
+        this.unread += 1;
+        this._label();
+      }
+    });
+    // Kept only for the call's lifetime: a call that is over takes its chat with it.
+    client.addEventListener("closed", () => this.clear());
+  }
+
+  clear() {
+    this.log.replaceChildren();
+    this.unread = 0;
+    this._label();
+    this._enable(false);
+  }
+
+  _label() {
+    this.toggle.textContent = this.unread
+      ? format(this.texts["chat-unread"], { n: this.unread }) : this.texts.chat;
+  }
+
+  _enable(on) {
+    this.input.disabled = !on;
+    this.send.disabled = !on;
+    this.state.textContent = on ? "" : this.texts["chat-closed"];
+  }
+
+  _submit() {
+    const text = cleanChat(this.input.value);
+    if (!text || !this.client) return;
+    if (!this.client.sendMessage({ type: "chat", text })) {
+      this.state.textContent = this.texts["chat-not-sent"];
+      return;
+    }
+    this._line(this.texts["chat-me"], text, "me");
+    this.input.value = "";
+    this.state.textContent = "";
+  }
+
+  _line(who, text, from) {
+    const line = document.createElement("p");
+    line.className = "chat-line";
+    line.dataset.from = from;
+    const label = document.createElement("span");
+    label.className = "chat-who";
+    label.textContent = `${who}: `;
+    const body = document.createElement("span");
+    body.className = "chat-text";
+    body.textContent = text;
+    line.append(label, body);
+    this.log.append(line);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+}
+
+// --- the screen-sharing indicator (both pages) --------------------------------------------------
+
+export function showSharing(active, texts) {
+  const indicator = $("screen-share-indicator");
+  if (!indicator) return;
+  indicator.dataset.sharing = active ? "yes" : "no";
+  indicator.textContent = active ? texts["screen-shared"] : "";
+}
+
+// --- the citizen's side of document mode ---------------------------------------------------------
+
+function firstVideo(stream) {
+  return stream ? stream.getVideoTracks()[0] || null : null;
+}
+
+function sizeOf(track) {
+  const settings = track && track.getSettings ? track.getSettings() : {};
+  const side = (value) => (Number.isFinite(value) && value >= 1 ? Math.round(value) : null);
+  return { width: side(settings.width), height: side(settings.height) };
+}
+
+/** Put `track` into the page's stream in place of its video track (the next peer connection
+ * after a reconnect sends it too) and show it in the own picture. */
+function swapVideo(devices, track, localVideo) {
+  const stream = devices.stream || new MediaStream();
+  for (const old of stream.getVideoTracks()) {
+    stream.removeTrack(old);
+    old.stop();
+  }
+  stream.addTrack(track);
+  track.enabled = !devices.cameraOff;
+  devices.stream = stream;
+  localVideo.srcObject = stream;
+  localVideo.play().catch(() => {});
+}
+
+export class CitizenDocumentMode {
+  constructor(devices, texts) {
+    this.devices = devices;
+    this.texts = texts;
+    this.client = null;
+    this.on = false;
+    this.usual = null;
+    this.dialog = $("document-mode-dialog");
+    this.note = $("document-mode-note-text");
+    this.stop = $("document-mode-stop");
+    this.localVideo = $("local-video");
+    $("document-mode-accept").addEventListener("click", () => {
+      this.dialog.close();
+      this.switchTo(true);
+    });
+    $("document-mode-refuse").addEventListener("click", () => {
+      this.dialog.close();
+      this._reply(true, "refused", null);
+    });
+    // Escape closes the dialog: that is a "no" too.
+    this.dialog.addEventListener("cancel", () => this._reply(true, "refused", null));
+    this.stop.addEventListener("click", () => this.switchTo(false));
+  }
+
+  attach(client) {
+    this.client = client;
+    client.addEventListener("message", (event) => {
+      const message = event.detail;
+      if (message.type !== "document-mode") return;
+      if (message.on && !this.on) {
+        if (!this.dialog.open) this.dialog.showModal();
+        $("document-mode-accept").focus();
+      } else if (!message.on && this.on) {
+        this.switchTo(false);
+      } else {
+        // Already as asked (or the question is withdrawn): say how things are.
+        if (this.dialog.open) this.dialog.close();
+        this._reply(this.on, "accepted", firstVideo(this.devices.stream));
+      }
+    });
+  }
+
+  async switchTo(on) {
+    const current = firstVideo(this.devices.stream);
+    if (on && current && !this.on) {
+      const settings = current.getSettings();
+      this.usual = { deviceId: settings.deviceId || "", width: settings.width, height: settings.height };
+    }
+    const usual = this.usual || {};
+    const video = on
+      ? { facingMode: { ideal: "environment" }, width: { ideal: 4096 }, height: { ideal: 2160 } }
+      : {
+        ...(usual.deviceId ? { deviceId: { exact: usual.deviceId } } : { facingMode: "user" }),
+        ...(usual.width ? { width: { ideal: usual.width }, height: { ideal: usual.height } } : {}),
+      };
+    // One camera at a time: many phones cannot open a second one, and a browser that shares
+    // the open device between tracks would only offer the running camera's size.
+    if (current) current.stop();
+    let track = null;
+    try {
+      track = firstVideo(await navigator.mediaDevices.getUserMedia({ video, audio: false }));
+    } catch {
+      track = null;
+    }
+    if (!track) {
+      this._reply(on, "failed", null);
+      this.devices.start(); // the usual camera again (the call gets it through "change")
+      return;
+    }
+    swapVideo(this.devices, track, this.localVideo);
+    this.localVideo.classList.toggle("document-camera", on);
+    if (this.client) {
+      try {
+        await this.client.replaceVideo(track);
+        const sender = this.client.videoSender();
+        if (sender && sender.getParameters) {
+          // A document must stay sharp: on a slow line lower the frame rate, not the size.
+          const parameters = sender.getParameters();
+          parameters.degradationPreference = on ? "maintain-resolution" : "balanced";
+          await sender.setParameters(parameters).catch(() => {});
+        }
+      } catch (error) {
+        console.warn("switching the camera in the call failed", error);
+      }
+    }
+    this.on = on;
+    this.stop.hidden = !on;
+    this.note.textContent = on ? this.texts["document-mode-on"] : "";
+    this._reply(on, "accepted", track);
+  }
+
+  _reply(on, outcome, track) {
+    if (!this.client) return;
+    const message = { type: "document-mode-reply", on, outcome };
+    const { width, height } = sizeOf(track);
+    if (width && height) Object.assign(message, { width, height });
+    this.client.sendMessage(message);
+  }
+
+  /** A new call (after a reconnect) starts with whatever camera the page has now. */
+  reset() {
+    if (this.dialog.open) this.dialog.close();
+  }
+}
+
+// --- the clerk's tools -------------------------------------------------------------------------
+
+export class ClerkDocumentMode {
+  constructor(texts) {
+    this.texts = texts;
+    this.client = null;
+    this.button = $("document-mode");
+    this.text = $("document-mode-text");
+    this.output = $("document-resolution");
+    this.button.addEventListener("click", () => this._ask());
+  }
+
+  attach(client) {
+    this.client = client;
+    client.addEventListener("status", (event) => {
+      const live = LIVE.has(event.detail.status);
+      this.button.disabled = !live || this.button.dataset.asking === "true";
+    });
+    client.addEventListener("pc", () => this._set(false, ""));
+    client.addEventListener("message", (event) => {
+      if (event.detail.type === "document-mode-reply") this._reply(event.detail);
+    });
+  }
+
+  _ask() {
+    if (!this.client) return;
+    const on = this.button.dataset.on !== "true";
+    if (!this.client.sendMessage({ type: "document-mode", on })) return;
+    this.button.dataset.asking = "true";
+    this.button.disabled = true;
+    this.text.textContent = on ? this.texts["document-mode-asked"] : this.texts["document-mode-back"];
+  }
+
+  _reply(reply) {
+    this.button.dataset.asking = "false";
+    this.button.disabled = false;
+    if (reply.outcome === "refused") {
+      this.text.textContent = this.texts["document-mode-refused"];
+      return;
+    }
+    if (reply.outcome === "failed") {
+      this.text.textContent = this.texts["document-mode-failed"];
+      return;
+    }
+    const size = reply.width && reply.height ? `${reply.width} × ${reply.height}` : "";
+    this._set(reply.on, reply.on ? this.texts["document-mode-active"] : this.texts["document-mode-usual"]);
+    this.output.dataset.width = reply.width || "";
+    this.output.dataset.height = reply.height || "";
+    this.output.textContent = size;
+  }
+
+  _set(on, text) {
+    this.button.dataset.on = String(on);
+    this.button.textContent = on ? this.texts["document-mode-stop"] : this.texts["document-mode-ask"];
+    this.text.textContent = text;
+    if (!text) {
+      this.output.textContent = "";
+      this.output.dataset.width = "";
+      this.output.dataset.height = "";
+    }
+  }
+}
+
+export class ScreenShare {
+  constructor(devices, texts) {
+    this.devices = devices;
+    this.texts = texts;
+    this.client = null;
+    this.track = null;
+    this.button = $("screen-share");
+    const supported = Boolean(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+    this.button.hidden = !supported;
+    this.button.addEventListener("click", () => (this.track ? this.stop() : this.start()));
+  }
+
+  attach(client) {
+    this.client = client;
+    client.addEventListener("status", (event) => {
+      this.button.disabled = !LIVE.has(event.detail.status);
+    });
+    // A rebuilt peer connection sends the camera again: the sharing is over.
+    client.addEventListener("pc", () => this.stop(false));
+    client.addEventListener("closed", () => this.stop(false));
+  }
+
+  async start() {
+    if (!this.client || this.track) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch {
+      return; // the clerk chose nothing, or the browser refused
+    }
+    const track = firstVideo(stream);
+    if (!track) return;
+    if ("contentHint" in track) track.contentHint = "detail"; // text stays readable
+    try {
+      if (!(await this.client.replaceVideo(track))) throw new Error("no video sender");
+    } catch (error) {
+      console.warn("sharing the screen failed", error);
+      track.stop();
+      return;
+    }
+    this.track = track;
+    track.addEventListener("ended", () => this.stop());
+    this.client.sendMessage({ type: "screen-share", active: true });
+    this._show(true);
+  }
+
+  async stop(restore = true) {
+    const track = this.track;
+    if (!track) return;
+    this.track = null;
+    track.stop();
+    const camera = firstVideo(this.devices.stream);
+    if (restore && this.client) {
+      if (camera) await this.client.replaceVideo(camera).catch(() => {});
+      this.client.sendMessage({ type: "screen-share", active: false });
+    }
+    this._show(false);
+  }
+
+  _show(active) {
+    this.button.setAttribute("aria-pressed", String(active));
+    this.button.textContent = active ? this.texts["screen-share-stop"] : this.texts["screen-share"];
+    showSharing(active, this.texts);
+  }
+}
+
+/** The still frame: the citizen's current picture drawn into a canvas, in this page only. */
+export class StillFrame {
+  constructor(texts) {
+    this.texts = texts;
+    this.video = $("remote-video");
+    this.button = $("still-frame");
+    this.panel = $("still-panel");
+    this.view = $("still-view");
+    this.canvas = $("still-canvas");
+    this.zoomIn = $("still-zoom-in");
+    this.zoomOut = $("still-zoom-out");
+    this.zoom = 1;
+    this.button.addEventListener("click", () => this.take());
+    this.zoomIn.addEventListener("click", () => this._zoom(this.zoom + 1));
+    this.zoomOut.addEventListener("click", () => this._zoom(this.zoom - 1));
+    $("still-discard").addEventListener("click", () => {
+      this.discard();
+      this.button.focus();
+    });
+    const ready = () => {
+      this.button.disabled = !(this.video.srcObject && this.video.videoWidth > 0);
+    };
+    for (const name of ["loadeddata", "resize", "emptied", "playing"]) {
+      this.video.addEventListener(name, ready);
+    }
+  }
+
+  attach(client) {
+    client.addEventListener("closed", () => this.discard());
+    client.addEventListener("remote-gone", () => {
+      this.button.disabled = true;
+    });
+  }
+
+  take() {
+    const { videoWidth: width, videoHeight: height } = this.video;
+    if (!width || !height) return;
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.canvas.getContext("2d").drawImage(this.video, 0, 0, width, height);
+    this.panel.hidden = false;
+    this._zoom(1);
+    this.panel.scrollIntoView({ block: "nearest" });
+    this.view.focus({ preventScroll: true });
+  }
+
+  /** Forget the picture: the canvas is emptied and shrunk, so its memory is released. */
+  discard() {
+    const context = this.canvas.getContext("2d");
+    context.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.canvas.width = 0;
+    this.canvas.height = 0;
+    this.panel.hidden = true;
+  }
+
+  _zoom(level) {
+    this.zoom = Math.min(4, Math.max(1, level));
+    this.canvas.style.width = `${this.zoom * 100}%`;
+    this.canvas.dataset.zoom = String(this.zoom);
+    this.zoomOut.disabled = this.zoom === 1;
+    this.zoomIn.disabled = this.zoom === 4;
+  }
+}
+
+/** Zoom (1× to 3×) and full screen for the citizen's video on the clerk's page. */
+export function wireRemoteView(texts) {
+  const video = $("remote-video");
+  const tile = $("remote-tile");
+  const zoom = $("remote-zoom");
+  const full = $("remote-fullscreen");
+  const label = () => {
+    zoom.textContent = format(texts["zoom-level"], { n: zoom.dataset.zoom });
+  };
+  label();
+  zoom.addEventListener("click", () => {
+    const next = (Number(zoom.dataset.zoom) % 3) + 1;
+    zoom.dataset.zoom = String(next);
+    video.style.transform = next === 1 ? "" : `scale(${next})`;
+    label();
+  });
+  full.hidden = !document.fullscreenEnabled;
+  full.addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else tile.requestFullscreen().catch(() => {});
+  });
+}

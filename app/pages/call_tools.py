@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.messages import N_
 
 CHAT_TEXTS: dict[str, str] = {
-    "chat": N_("Chat"),
+    "chat": N_("Text chat"),
     "chat-unread": N_("Chat (%(n)s new)"),
     "chat-me": N_("You"),
     "chat-closed": N_("The chat opens when the call has started."),

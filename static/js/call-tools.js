@@ -227,6 +227,11 @@ export class CitizenDocumentMode {
     if (this.client) {
       try {
         await this.client.replaceVideo(track);
+        if (!this.client.videoSender()) {
+          // Joined without a camera: the call has no video to replace.
+          this._reply(on, "failed", null);
+          return;
+        }
         const sender = this.client.videoSender();
         if (sender && sender.getParameters) {
           // A document must stay sharp: on a slow line lower the frame rate, not the size.

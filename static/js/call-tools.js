@@ -33,11 +33,36 @@ export class CallChat {
     this.state = $("chat-state");
     this.toggle = $("chat-toggle");
     this.unread = 0;
+    this.visible = true;
     $("chat-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this._submit();
     });
-    this.toggle.addEventListener("click", () => this.setOpen(!this.isOpen()));
+    this.toggle.addEventListener("click", () => this._toggle());
+    // Lines that arrive while the log is out of sight (a closed sheet on the phone, scrolled
+    // away on the clerk's page) are counted on the chat button until the log is seen.
+    if ("IntersectionObserver" in window) {
+      new IntersectionObserver((entries) => {
+        this.visible = entries.some((entry) => entry.isIntersecting);
+        if (this.visible && this.unread) {
+          this.unread = 0;
+          this._label();
+        }
+      }, { threshold: 0.5 }).observe(this.log);
+    }
+  }
+
+  _toggle() {
+    if (document.body.classList.contains("call-live")) {
+      this.setOpen(!this.isOpen());
+      return;
+    }
+    // Wider pages show the chat all the time: the button brings it into view.
+    this.log.scrollIntoView({ block: "nearest" });
+    this.input.scrollIntoView({ block: "nearest" });
+    if (!this.input.disabled) this.input.focus();
+    this.unread = 0;
+    this._label();
   }
 
   isOpen() {
@@ -62,7 +87,8 @@ export class CallChat {
       const message = event.detail;
       if (message.type !== "chat") return;
       this._line(this.others, message.text, "other");
-      if (!this.isOpen()) {
+      const phone = document.body.classList.contains("call-live");
+      if (phone ? !this.isOpen() : !this.visible) {
         this.unread += 1;
         this._label();
       }
@@ -81,6 +107,8 @@ export class CallChat {
   _label() {
     this.toggle.textContent = this.unread
       ? format(this.texts["chat-unread"], { n: this.unread }) : this.texts.chat;
+    if (this.unread) this.toggle.dataset.unread = String(this.unread);
+    else delete this.toggle.dataset.unread;
   }
 
   _enable(on) {

@@ -180,6 +180,16 @@ REMOTE_BOX = """() => {
             scrollY: window.scrollY};
 }"""
 
+# The element is what one sees at its centre (inside the window, not clipped by a scrolled box).
+SEEN = """(sel) => {
+    const e = document.querySelector(sel);
+    const r = e.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + Math.min(r.height / 2, 20);
+    if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) return false;
+    const hit = document.elementFromPoint(x, y);
+    return !!hit && (hit === e || e.contains(hit));
+}"""
+
 # The canvas is not blank: many pixels are not black, and they differ from each other.
 CANVAS_PIXELS = """() => {
     const c = document.querySelector('#still-canvas');
@@ -255,6 +265,26 @@ async def test_clerk_video_stays_in_view_and_the_still_frame_stays_in_the_browse
     await clerk.click("#still-discard")
     assert not await clerk.is_visible("#still-panel")
     assert await clerk.evaluate(CANVAS_PIXELS) is None
+    # A chat line that comes while the clerk's chat is out of sight (below the video on a
+    # lower screen) shows on the chat button, which brings the chat into view.
+    await clerk.set_viewport_size({"width": 1440, "height": 700})
+    await clerk.evaluate("() => { document.querySelector('#call .call-main').scrollTop = 0; }")
+    await clerk.wait_for_timeout(100)
+    assert not await clerk.evaluate(SEEN, "#chat")
+    assert not await clerk.is_visible("#chat-toggle")
+    await citizen.click("#chat-toggle")
+    await citizen.fill("#chat-input", "Sind Sie noch da?")
+    await citizen.press("#chat-input", "Enter")
+    await clerk.wait_for_selector("#chat-toggle[data-unread='1']", timeout=PLAY_TIMEOUT_MS)
+    assert await clerk.inner_text("#chat-toggle") == "Chat (1 neu)"
+    assert await clerk.evaluate(IN_VIEW, "#chat-toggle")
+    await clerk.click("#chat-toggle")
+    assert await clerk.evaluate("() => document.activeElement.id") == "chat-input"
+    await clerk.wait_for_function(SEEN, arg="#chat-input")
+    await clerk.wait_for_function(SEEN, arg="#chat")
+    assert not await clerk.is_visible("#chat-toggle")
+    await clerk.set_viewport_size({"width": 1440, "height": 900})
+
     # A new still, then the call ends: it goes with the call.
     await clerk.click("#still-frame")
     assert await clerk.evaluate(CANVAS_PIXELS) is not None

@@ -380,7 +380,10 @@ export class ScreenShare {
     if (!this.client || this.track) return;
     let stream;
     try {
-      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      // A form or a fee breakdown changes rarely: a modest frame rate keeps the text sharp.
+      stream = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 10, max: 15 } }, audio: false,
+      });
     } catch {
       return; // the clerk chose nothing, or the browser refused
     }

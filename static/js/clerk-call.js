@@ -5,9 +5,8 @@ import { QualityMonitor, format, messages } from "./call.js";
 import {
   pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
 } from "./call-page.js";
-import {
-  CallChat, ClerkDocumentMode, ScreenShare, StillFrame, wireRemoteView,
-} from "./call-tools.js";
+import { CallChat } from "./call-tools.js";
+import { ClerkDocumentMode, ScreenShare, StillFrame, wireRemoteView } from "./clerk-tools.js";
 
 const root = document.getElementById("call");
 const texts = messages();

@@ -21,6 +21,7 @@ from json.scanner import make_scanner
 from typing import Any, ClassVar, NoReturn, TypeAlias
 
 from signaling.errors import CloseCode, ProtocolError
+from signaling.extras import Extra, client_parsers, server_parsers
 from signaling.grants import ROLES, Role
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -175,7 +176,8 @@ class Pong(_Bare):
 
 
 Relay: TypeAlias = Offer | Answer | Candidate
-ClientMessage: TypeAlias = Hello | Admit | Offer | Answer | Candidate | Bye | End | Ping
+# Extra: the messages one party sends the other during the call (signaling.extras).
+ClientMessage: TypeAlias = Hello | Admit | Offer | Answer | Candidate | Bye | End | Ping | Extra
 ServerMessage: TypeAlias = (
     Welcome
     | Waiting
@@ -189,6 +191,7 @@ ServerMessage: TypeAlias = (
     | Error
     | PeerReconnected
     | Pong
+    | Extra
 )
 Message: TypeAlias = ClientMessage | ServerMessage
 
@@ -403,6 +406,7 @@ _CLIENT: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "bye": _bare(Bye),
     "end": _bare(End),
     "ping": _bare(Ping),
+    **client_parsers(),
 }
 
 _SERVER: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
@@ -418,6 +422,7 @@ _SERVER: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
     "error": _error,
     "peer-reconnected": _bare(PeerReconnected),
     "pong": _bare(Pong),
+    **server_parsers(),
 }
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from signaling.bus import Bus, Envelope, MemoryBus
 from signaling.errors import BackendUnavailable, CloseCode, ProtocolError
+from signaling.extras import Extra
 from signaling.grants import Authorizer, Event, EventSink, Grant, IceServers, Role, other_role
 from signaling.outage import Outage
 from signaling.protocol import (
@@ -278,12 +279,21 @@ class Hub:
             session.deliver({"type": "pong"})
         elif isinstance(message, Bye):
             session.close(CloseCode.NORMAL)  # teardown tells the peer
+        elif isinstance(message, Extra):
+            message.check_sender(grant.role)  # 4403 for a kind this role may not send
+            if not message.empty:
+                await self.relay(session, grant, message.relayed(grant.role))
         elif grant.role != "clerk":
             raise ProtocolError(CloseCode.FORBIDDEN, f"{message.type} is for the clerk")
         elif isinstance(message, Admit):
             await self.admit(session)
         elif isinstance(message, End):
             await self._end(session, grant)
+
+    async def relay(self, session: Session, grant: Grant, message: dict[str, Any]) -> None:
+        """A checked message (``signaling.extras``) to the other party, in a running call."""
+        if session.started:
+            await self._publish(grant.room, {"to": other_role(grant.role), "msg": message})
 
     async def _join(self, session: Session, token: str) -> None:
         session.state = "joining"

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.auth import require_page_user, require_script_user
 from app.context import ctx
+from app.pages.call_tools import CHAT_TEXTS, CITIZEN_TOOL_TEXTS, CLERK_TOOL_TEXTS
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import appointment_view, local_day, time_range
 from app.pages.forms import read_form
@@ -184,7 +185,7 @@ async def citizen_call(request: Request) -> Response:
         "appointment": view, "phase": phase, "base": base,
         "opens_iso": window.opens_at.isoformat(), "closes_iso": window.closes_at.isoformat(),
         "join_before_minutes": settings.join_before_minutes,
-        "messages": texts(t, SHARED_TEXTS, CITIZEN_TEXTS),
+        "messages": texts(t, SHARED_TEXTS, CITIZEN_TEXTS, CHAT_TEXTS, CITIZEN_TOOL_TEXTS),
     })
 
 
@@ -249,7 +250,8 @@ async def clerk_call(request: Request) -> Response:
     data = await _booking(request, request.path_params["reference"])
     t = translator(request)
     return render(request, "call/clerk.html", {
-        "booking": data, "messages": texts(t, SHARED_TEXTS, CLERK_TEXTS),
+        "booking": data,
+        "messages": texts(t, SHARED_TEXTS, CLERK_TEXTS, CHAT_TEXTS, CLERK_TOOL_TEXTS),
     })
 
 

@@ -14,6 +14,8 @@
 //   "remote-gone"  {}                the remote stream ended (peer left, call reset)
 //   "closed"       {code, reason}    the call is over for this page; no more reconnects
 //   "pc"           {pc}              a new RTCPeerConnection (for statistics)
+//   "message"      {type, ...}       a message the other party sent in the call (chat,
+//                                    document-mode, document-mode-reply, screen-share)
 //   "notice"       {kind, closesAt?} interrupted | restored (the server lost and regained its
 //                                    store; the call goes on) | window-closing (the video room
 //                                    closes at closesAt, a Date)
@@ -115,6 +117,25 @@ export class CallClient extends EventTarget {
         }
       }
     }
+  }
+
+  /** Send a message to the other party (signaling/extras.py); false while signalling is down. */
+  sendMessage(message) {
+    return this._send(message);
+  }
+
+  /** The sender of our video, or null (no call, or no camera). */
+  videoSender() {
+    if (!this.pc) return null;
+    return this.pc.getSenders().find((s) => s.track && s.track.kind === "video") || null;
+  }
+
+  /** Send `track` instead of the current video (rear camera, shared screen): no renegotiation. */
+  async replaceVideo(track) {
+    const sender = this.videoSender();
+    if (!sender || sender.track === track) return false;
+    await sender.replaceTrack(track);
+    return true;
   }
 
   // --- signalling ------------------------------------------------------------------------------
@@ -296,6 +317,12 @@ export class CallClient extends EventTarget {
         break;
       case "window-closing":
         this._emit("notice", { kind: message.type, closesAt: new Date(message.closes_at) });
+        break;
+      case "chat":
+      case "document-mode":
+      case "document-mode-reply":
+      case "screen-share":
+        this._emit("message", message);
         break;
       case "error":
         // The close that follows carries the same code; _onClose decides.

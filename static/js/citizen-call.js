@@ -6,6 +6,7 @@ import { messages } from "./call.js";
 import {
   pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
 } from "./call-page.js";
+import { CallChat, CitizenDocumentMode, showSharing } from "./call-tools.js";
 
 const root = document.getElementById("call");
 const texts = messages();
@@ -65,9 +66,13 @@ function token() {
   return Promise.resolve(decodeURIComponent(parts[2] || ""));
 }
 
+// During the call a phone shows the other side full screen (static/css/call.css, .call-live).
+const LIVE = new Set(["joining", "connected", "reconnecting", "peer-left"]);
+
 function setState(status) {
   showConnectionState(status, texts);
   waitingRoom.hidden = status !== "waiting";
+  document.body.classList.toggle("call-live", LIVE.has(status));
 }
 
 const remote = pageRemote();
@@ -90,6 +95,12 @@ async function join() {
   joinButton.hidden = true;
   leaveButton.hidden = false;
   client = startCall({ token, devices, remote, texts, onStatus: setState, onClosed: finished });
+  chat.attach(client);
+  documentMode.attach(client);
+  client.addEventListener("message", (event) => {
+    if (event.detail.type === "screen-share") showSharing(event.detail.active, texts);
+  });
+  client.addEventListener("remote-gone", () => showSharing(false, texts));
 }
 
 function finished(code) {
@@ -97,12 +108,15 @@ function finished(code) {
   client = null;
   remote.hide();
   waitingRoom.hidden = true;
+  document.body.classList.remove("call-live", "chat-open");
+  showSharing(false, texts);
   if (status === "ended") {
     remember(false);
     devices.stop();
     // Nothing left to see or set: only the message and the way back remain.
     $("stage").hidden = true;
     document.querySelector(".call-side").hidden = true;
+    $("chat-panel").hidden = true;
     joinButton.hidden = true;
     leaveButton.hidden = true;
     muteButton.hidden = true;
@@ -123,6 +137,9 @@ function finished(code) {
     joinButton.hidden = true;
   }
 }
+
+const chat = phase === "open" ? new CallChat(texts, texts["chat-clerk"]) : null;
+const documentMode = phase === "open" ? new CitizenDocumentMode(devices, texts) : null;
 
 if (phase === "open") {
   joinButton.addEventListener("click", join);

@@ -5,6 +5,8 @@ import { QualityMonitor, format, messages } from "./call.js";
 import {
   pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
 } from "./call-page.js";
+import { CallChat } from "./call-tools.js";
+import { ClerkDocumentMode, ScreenShare, StillFrame, wireRemoteView } from "./clerk-tools.js";
 
 const root = document.getElementById("call");
 const texts = messages();
@@ -50,6 +52,12 @@ async function token() {
 }
 
 const devices = pageDevices(texts);
+// Chat, document mode, screen sharing and the still frame: attached to every new call.
+const tools = [
+  new CallChat(texts, texts["chat-citizen"]), new ClerkDocumentMode(texts),
+  new ScreenShare(devices, texts), new StillFrame(texts),
+];
+wireRemoteView(texts);
 
 let client = null;
 let monitor = null;
@@ -66,10 +74,13 @@ function setState(status) {
   if (status === "peer-waiting") {
     // Waiting and not let in (the server sends `start` instead once admitted).
     setWaiting("yes");
+    admitButton.hidden = false;
     admitButton.disabled = false;
   } else if (status === "joining" || status === "connected") {
     setWaiting("in-call");
+    // Let in: admission holds across reconnects, so the button has done its work.
     admitButton.disabled = true;
+    admitButton.hidden = true;
   } else if (status === "peer-left" || status === "ready" || status === "connecting") {
     setWaiting("no");
     admitButton.disabled = true;
@@ -120,6 +131,7 @@ function finished(code) {
   endButton.disabled = true;
   setWaiting("no");
   if (status === "ended") {
+    admitButton.hidden = true;
     devices.stop();
     $("stage").hidden = true;
     endButton.disabled = true;
@@ -149,6 +161,7 @@ function connect() {
     token, devices, remote, texts, onStatus: setState, onClosed: finished,
     extra: { pc: (event) => watchQuality(event.detail.pc) },
   });
+  for (const tool of tools) tool.attach(client);
 }
 
 admitButton.addEventListener("click", () => {

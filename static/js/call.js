@@ -297,6 +297,12 @@ export class CallClient extends EventTarget {
       case "window-closing":
         this._emit("notice", { kind: message.type, closesAt: new Date(message.closes_at) });
         break;
+      case "waiting-info":
+        // The office's message to those waiting (static/js/waiting-room.js shows it).
+        window.dispatchEvent(new CustomEvent("call-waiting-info", {
+          detail: { text: String(message.text || ""), sentAt: message.sent_at },
+        }));
+        break;
       case "error":
         // The close that follows carries the same code; _onClose decides.
         break;

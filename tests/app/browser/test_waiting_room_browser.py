@@ -111,7 +111,8 @@ async def test_the_waiting_room_talks(office_hours: dt.datetime, site: Site,
     await clerk.click(f"{row(site.reference)} [data-row-message] button[type=submit]")
     await text_in(citizen, "#waiting-info", "Wir sind etwa 5 Minuten im Verzug.")
     assert await citizen.get_attribute("#waiting-info", "aria-live") == "polite"
-    await text_in(clerk, f"{row(site.reference)} [data-waiting-message-result]", "An 1 Wartezimmer")
+    await text_in(clerk, f"{row(site.reference)} [data-waiting-message-result]",
+                  "Gesendet an 1 Termin")
     await axe_clean(citizen, "citizen waiting room with a message (375 px)", failures)
     await citizen.screenshot(path="/tmp/waiting-room-message-375.png", full_page=True)
 

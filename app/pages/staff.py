@@ -238,7 +238,8 @@ def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime,
         waiting=waiting,
         can_join=a.status in JOINABLE,
         can_no_show=a.status == "confirmed" and a.start_at <= now,
-        waited=waited_label(t, since, now) if waiting else "",
+        # No time yet: the join that notes it is under way, so the citizen has just come.
+        waited=waited_label(t, since or now, now) if waiting else "",
     )
 
 

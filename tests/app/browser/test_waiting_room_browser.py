@@ -49,6 +49,26 @@ COUNT_TONES = """(() => {
 })();"""
 
 
+# Counts desktop notifications and permission requests (the real ones still happen).
+COUNT_NOTIFICATIONS = """(() => {
+    window.__notes = [];
+    window.__asked = 0;
+    const Real = window.Notification;
+    if (!Real) return;
+    const Counting = function (title, options) {
+        window.__notes.push([title, (options && options.body) || '']);
+        return new Real(title, options);
+    };
+    Counting.prototype = Real.prototype;
+    Object.defineProperty(Counting, 'permission', { get: () => Real.permission });
+    Counting.requestPermission = (...args) => {
+        window.__asked += 1;
+        return Real.requestPermission(...args);
+    };
+    window.Notification = Counting;
+})();"""
+
+
 async def text_in(page: Page, selector: str, text: str) -> None:
     await page.wait_for_function(
         "([sel, text]) => (document.querySelector(sel)?.textContent || '').includes(text)",
@@ -70,6 +90,8 @@ async def test_the_waiting_room_talks(office_hours: dt.datetime, site: Site,
                               .values(phone=PHONE_NUMBER))
     clerk = await browsers.page("clerk", DESK)
     await clerk.context.add_init_script(COUNT_TONES)
+    await clerk.context.add_init_script(COUNT_NOTIFICATIONS)
+    await clerk.context.grant_permissions(["notifications"], origin=site.base)
     citizen = await browsers.page("citizen", PHONE)
     failures: list[str] = []
 
@@ -78,7 +100,7 @@ async def test_the_waiting_room_talks(office_hours: dt.datetime, site: Site,
     assert not title.startswith("(")
     await clerk.evaluate("() => { window.__sameAgenda = true; }")
     assert await clerk.is_checked("#alert-sound")  # the tone is on unless switched off
-    assert await clerk.is_visible("#alert-notify")  # asks only when the clerk clicks
+    assert await clerk.is_hidden("#alert-notify")  # allowed already: nothing to ask
 
     # The citizen joins the waiting room: appointment, "the office knows", the phone number.
     await citizen.goto(f"{site.base}/t/{site.token}/call")
@@ -100,6 +122,8 @@ async def test_the_waiting_room_talks(office_hours: dt.datetime, site: Site,
     await clerk.wait_for_function("() => window.__tones > 0")
     assert await clerk.get_attribute("#agenda-root", "data-alerts") == "1"
     assert await clerk.get_attribute("#agenda-root", "data-alert-sound") in ("played", "blocked")
+    notes = await clerk.evaluate("() => window.__notes")
+    assert notes == [["Jemand wartet", f"Erika Mustermann ({site.reference}) wartet jetzt."]]
 
     # Four minutes later (the services' clock moves; nothing waits for it).
     Clock.shift(Clock.offset + dt.timedelta(minutes=4))
@@ -150,3 +174,14 @@ async def test_the_waiting_room_talks(office_hours: dt.datetime, site: Site,
     await wait_state(citizen, "#connection-state", "data-state", "waiting")
     await text_in(citizen, "#waiting-info", "Ich bin gleich für Sie da.")
     assert not failures, "\n\n".join(failures)
+
+
+async def test_notifications_are_asked_for_only_on_a_click(site: Site, browsers: Browsers) -> None:
+    clerk = await browsers.page("clerk", DESK)
+    await clerk.context.add_init_script(COUNT_NOTIFICATIONS)
+    await clerk_to_agenda(clerk, site.base)
+    assert await clerk.evaluate("() => Notification.permission") == "default"
+    assert await clerk.evaluate("() => window.__asked") == 0  # never on load
+    assert await clerk.is_visible("#alert-notify")
+    await clerk.click("#alert-notify")
+    await clerk.wait_for_function("() => window.__asked === 1")

@@ -67,6 +67,10 @@ class MemoryWaitingRoom:
     _rooms: dict[str, _Entry] = field(default_factory=dict)
     _latest: float = 0.0  # the latest time a caller told: the clock of the expiry
 
+    def __len__(self) -> int:
+        """How many rooms are kept."""
+        return len(self._rooms)
+
     def _entry(self, room: str) -> _Entry | None:
         entry = self._rooms.get(room)
         if entry is not None and entry.keep_until <= self._latest:
@@ -76,6 +80,9 @@ class MemoryWaitingRoom:
 
     def _keep(self, room: str, at: datetime, keep_until: datetime) -> _Entry:
         self._latest = max(self._latest, at.timestamp())
+        # Drop every room past its keep time (a day's rooms: a short loop, and no leak).
+        for name in [n for n, e in self._rooms.items() if e.keep_until <= self._latest]:
+            del self._rooms[name]
         entry = self._entry(room) or self._rooms.setdefault(room, _Entry(0.0))
         entry.keep_until = max(entry.keep_until, keep_until.timestamp())
         return entry

@@ -67,8 +67,9 @@ class MemoryWaitingRoom:
     _rooms: dict[str, _Entry] = field(default_factory=dict)
     _latest: float = 0.0  # the latest time a caller told: the clock of the expiry
 
-    def __len__(self) -> int:
-        """How many rooms are kept."""
+    @property
+    def kept(self) -> int:
+        """How many rooms are kept. (Not ``__len__``: an empty store must stay truthy.)"""
         return len(self._rooms)
 
     def _entry(self, room: str) -> _Entry | None:

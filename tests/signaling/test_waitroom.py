@@ -133,7 +133,7 @@ async def test_memory_state_goes_with_the_room() -> None:
     await room.leave_note("r", Note("x", T0), T0 + KEEP)
     assert await room.since(["r"]) == {"r": T0}
     await room.arrived("s", T0 + KEEP, T0 + 2 * KEEP)  # time moves past r's keep time
-    assert len(room) == 1  # r is gone, not only hidden
+    assert room.kept == 1  # r is gone, not only hidden
     assert await room.since(["r"]) == {}
     assert await room.note("r") is None
 

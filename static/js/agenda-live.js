@@ -109,10 +109,16 @@ async function refreshRows() {
     if (input.value) typed.set(input.id, input.value);
   }
   const focused = document.activeElement && content.contains(document.activeElement) ? document.activeElement.id : "";
+  const opened = [...content.querySelectorAll("tr[data-reference] details[open]")]
+    .map((details) => details.closest("tr").dataset.reference);
   content.replaceChildren(...[...fresh.childNodes].map((node) => document.importNode(node, true)));
   for (const [id, value] of typed) {
     const input = document.getElementById(id);
     if (input) input.value = value;
+  }
+  for (const reference of opened) {
+    const details = rowOf(reference)?.querySelector("details");
+    if (details) details.open = true;
   }
   if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
   document.dispatchEvent(new CustomEvent("agenda-rows"));

@@ -147,6 +147,9 @@ async def test_the_waiting_room_talks(office_hours: dt.datetime, site: Site,
     assert await clerk.evaluate("() => window.__sameAgenda === true")
     await text_in(clerk, "#agenda-live", f"Neuer Termin: Erika Mustermann ({new_reference})")
     assert await clerk.get_attribute(row(site.reference), "data-waiting") == "yes"
+    # The message form the clerk had open is still open after the rows were renewed.
+    assert await clerk.evaluate(
+        f"() => document.querySelector(\"{row(site.reference)} [data-row-message]\").open")
     await axe_clean(clerk, "agenda with waiting tools", failures)
     await clerk.screenshot(path="/tmp/waiting-agenda.png", full_page=True)
     await clerk.set_viewport_size(PHONE)

@@ -25,6 +25,7 @@ from signaling import (
     RedisBus,
     RedisRoomStore,
 )
+from signaling.waitroom import RedisWaitingRoom
 
 log = logging.getLogger("buergerbuero.calls")
 
@@ -59,6 +60,7 @@ def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
         ice_servers=ice_config(settings),
         limits=Limits(hello_timeout=settings.call_hello_timeout_seconds),
         now=utcnow,  # the product's one clock, also for the join window
+        waitroom=RedisWaitingRoom(redis) if redis is not None else None,
     )
 
 

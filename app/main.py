@@ -63,6 +63,7 @@ from app.pages import privacy as pages_privacy
 from app.pages import second_factor as pages_second_factor
 from app.pages import sso as pages_sso
 from app.pages import staff as pages_staff
+from app.pages import waiting as pages_waiting
 from app.settings import Settings
 from app.templating import Templates
 from booking.links import LinkKeys
@@ -121,7 +122,7 @@ def all_routes() -> list[BaseRoute]:
         pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,
-        pages_document_status_staff, pages_lost_links,
+        pages_document_status_staff, pages_lost_links, pages_waiting,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

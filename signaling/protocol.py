@@ -28,6 +28,7 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_TOKEN_CHARS = 1024
 MAX_CANDIDATE_CHARS = 4096
 MAX_SHORT_CHARS = 256
+MAX_NOTE_CHARS = 500  # the office's message to those waiting (signaling.waitroom)
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -175,6 +176,19 @@ class Pong(_Bare):
     type: ClassVar[str] = "pong"
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingInfo:
+    """The office's message to those waiting (an addition to CONTRACT §4, server → citizen):
+    sent when the clerk writes it, and on entering the waiting room when one was left."""
+
+    type: ClassVar[str] = "waiting-info"
+    text: str
+    sent_at: str  # ISO 8601 with offset
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "text": self.text, "sent_at": self.sent_at}
+
+
 Relay: TypeAlias = Offer | Answer | Candidate
 # Extra: the messages one party sends the other during the call (signaling.extras).
 ClientMessage: TypeAlias = Hello | Admit | Offer | Answer | Candidate | Bye | End | Ping | Extra
@@ -192,6 +206,7 @@ ServerMessage: TypeAlias = (
     | PeerReconnected
     | Pong
     | Extra
+    | WaitingInfo
 )
 Message: TypeAlias = ClientMessage | ServerMessage
 
@@ -389,6 +404,13 @@ def _error(obj: dict[str, Any]) -> Error:
     return Error(_int(obj["code"], "error.code", 1000, 4999))
 
 
+def _waiting_info(obj: dict[str, Any]) -> WaitingInfo:
+    _fields(obj, ("text", "sent_at"))
+    return WaitingInfo(_str(obj["text"], "waiting-info.text", max_len=MAX_NOTE_CHARS),
+                       _str(obj["sent_at"], "waiting-info.sent_at", min_len=1,
+                            max_len=MAX_SHORT_CHARS))
+
+
 def _bare(cls: type[_Bare]) -> Callable[[dict[str, Any]], Any]:
     def parse(obj: dict[str, Any]) -> _Bare:
         _fields(obj, ())
@@ -423,6 +445,7 @@ _SERVER: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
     "peer-reconnected": _bare(PeerReconnected),
     "pong": _bare(Pong),
     **server_parsers(),
+    "waiting-info": _waiting_info,
 }
 
 

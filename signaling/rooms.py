@@ -58,6 +58,7 @@ from signaling.protocol import (
 from signaling.session import Connection, Limits, Session
 from signaling.store import MemoryRoomStore, RoomSnapshot, RoomStore
 from signaling.upkeep import Revalidator, Upkeep
+from signaling.waitroom import MemoryWaitingRoom, WaitingRoom, greet_citizen
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,10 @@ class Hub:
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         revalidate: Revalidator | None = None,
+        waitroom: WaitingRoom | None = None,
     ) -> None:
         self.store: RoomStore = store or MemoryRoomStore()
+        self.waitroom: WaitingRoom = waitroom or MemoryWaitingRoom()  # signaling.waitroom
         self.bus: Bus = bus or MemoryBus()
         # MemoryBus.publish delivers at once, in this call: a local peer can be served directly.
         self._inline_bus = isinstance(self.bus, MemoryBus)
@@ -343,6 +346,9 @@ class Hub:
             await self._start(session, grant)
         elif role == "citizen":
             session.deliver({"type": "waiting"})
+            note = await greet_citizen(self, room, grant.closes_at + self.limits.room_grace)
+            if note is not None:
+                session.deliver(note)
             if result.peer_present:
                 await self._publish(room, {"to": peer, "msg": {"type": "peer-waiting"}})
         elif result.peer_present:

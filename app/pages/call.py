@@ -186,6 +186,7 @@ async def citizen_call(request: Request) -> Response:
         "opens_iso": window.opens_at.isoformat(), "closes_iso": window.closes_at.isoformat(),
         "join_before_minutes": settings.join_before_minutes,
         "messages": texts(t, SHARED_TEXTS, CITIZEN_TEXTS, CHAT_TEXTS, CITIZEN_TOOL_TEXTS),
+        "office_phone": office.phone,
     })
 
 

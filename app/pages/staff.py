@@ -33,6 +33,7 @@ from booking.models import Office
 from core.errors import RateLimited
 from core.i18n import Translator
 from core.types import parse_day, utcnow
+from signaling.waitroom import waiting_since
 from staff.models import StaffUser
 from staff.service import visible_office_ids
 from staff.sessions import InvalidCredentials, LoginLocked, find_session_user
@@ -182,12 +183,13 @@ class AgendaEntry:
     waiting: bool
     can_join: bool
     can_no_show: bool
+    waited: str = ""  # "waiting for 4 min." while the citizen waits
 
     def live(self) -> dict[str, Any]:
         """What the live stream sends of a row (static/js/agenda-live.js applies it)."""
         return {"reference": self.reference, "status": self.status, "label": self.label,
                 "kind": self.kind, "waiting": self.waiting, "can_join": self.can_join,
-                "can_no_show": self.can_no_show}
+                "can_no_show": self.can_no_show, "waited": self.waited}
 
 
 @dataclass(frozen=True)
@@ -212,8 +214,20 @@ class AgendaData:
         return urlencode({**pairs, **extra})
 
 
-def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime) -> AgendaEntry:
+def waited_label(t: Translator, since: dt.datetime | None, now: dt.datetime) -> str:
+    """How long the citizen has waited, in whole minutes."""
+    if since is None:
+        return ""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes == 0:
+        return t.gettext("waiting for less than a minute")
+    return t.gettext("waiting for %(num)s min.", num=minutes)
+
+
+def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime,
+           since: dt.datetime | None = None) -> AgendaEntry:
     a, tz = item.appointment, item.office.timezone
+    waiting = waiting and a.status in JOINABLE
     return AgendaEntry(
         reference=a.reference,
         time=f"{t.time(a.start_at, tz)}–{t.time(a.end_at, tz)}",
@@ -221,9 +235,11 @@ def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime) -> 
         citizen=item.citizen_name, phone=a.phone, office=item.office.name, status=a.status,
         label=t.gettext(STATUS_LABELS.get(a.status, a.status)),
         kind=STATUS_KINDS.get(a.status, "neutral"),
-        waiting=waiting and a.status in JOINABLE,
+        waiting=waiting,
         can_join=a.status in JOINABLE,
         can_no_show=a.status == "confirmed" and a.start_at <= now,
+        # No time yet: the join that notes it is under way, so the citizen has just come.
+        waited=waited_label(t, since or now, now) if waiting else "",
     )
 
 
@@ -246,8 +262,11 @@ async def load_agenda(request: Request, user: StaffUser) -> AgendaData:
     if query:
         items = [i for i in items if matches(i, query)]
     references = [i.appointment.reference for i in items]
-    waiting = await hub_of(state).waiting_rooms(references) if items else set()
-    entries = [_entry(t, i, i.appointment.reference in waiting, now) for i in items]
+    hub = hub_of(state)
+    waiting = await hub.waiting_rooms(references) if items else set()
+    since = await waiting_since(hub, sorted(waiting))
+    entries = [_entry(t, i, i.appointment.reference in waiting, now,
+                      since.get(i.appointment.reference)) for i in items]
     return AgendaData(
         day=day,
         date_error=t.gettext("Please enter a date as YYYY-MM-DD.")
@@ -275,7 +294,8 @@ def agenda_context(request: Request, data: AgendaData) -> dict[str, Any]:
     }
 
 
-AGENDA_NOTICES = {"no_show": "The appointment has been marked as missed."}
+AGENDA_NOTICES = {"no_show": "The appointment has been marked as missed.",
+                  "waiting_message": "Your message has been sent to those waiting."}
 
 
 async def render_agenda(request: Request, template: str) -> Response:

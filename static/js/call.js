@@ -324,6 +324,12 @@ export class CallClient extends EventTarget {
       case "screen-share":
         this._emit("message", message);
         break;
+      case "waiting-info":
+        // The office's message to those waiting (static/js/waiting-room.js shows it).
+        window.dispatchEvent(new CustomEvent("call-waiting-info", {
+          detail: { text: String(message.text || ""), sentAt: message.sent_at },
+        }));
+        break;
       case "error":
         // The close that follows carries the same code; _onClose decides.
         break;

@@ -1,6 +1,9 @@
 // The connection test on the appointment page (/t/{token}): the camera goes to a test peer on
 // our server (calls/echo.py) and comes straight back. The result says whether a connection was
-// made, directly or through the relay (TURN) server, and how long it took.
+// made, directly or through the relay (TURN) server, and how long it took. The microphone is
+// tested too: its level is shown (#test-mic-level) and the server counts the audio frames that
+// arrive (never played back); #connection-test-audio says whether sound was heard and arrived
+// (data-state: ok | no-level | not-sent | none).
 //
 // API (app/api/connection_test.py), authorised with the link token as a bearer token:
 //   GET /api/v1/me/ice-servers · POST /api/v1/me/connection-test {type, sdp} → {id, sdp, ...}
@@ -19,6 +22,9 @@ const stage = $("connection-test-stage");
 const localVideo = $("test-local-video");
 const echoVideo = $("test-echo-video");
 const status = $("connection-test-status");
+const audioStatus = $("connection-test-audio");
+const micField = $("test-mic-field");
+const micMeter = $("test-mic-level");
 const texts = messages("connection-test-messages");
 const lang = document.documentElement.lang || "de";
 
@@ -108,25 +114,90 @@ async function serverReport(id) {
   return null;
 }
 
+// --- sound ------------------------------------------------------------------------------------
+
+/** The microphone's level in #test-mic-level; remembers the loudest moment. */
+function listen(stream) {
+  const level = { peak: 0, context: null, timer: 0 };
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context || stream.getAudioTracks().length === 0) return level;
+  try {
+    level.context = new Context();
+  } catch {
+    return level;
+  }
+  const analyser = level.context.createAnalyser();
+  analyser.fftSize = 512;
+  level.context.createMediaStreamSource(stream).connect(analyser);
+  level.context.resume().catch(() => {});
+  const samples = new Uint8Array(analyser.fftSize);
+  micField.hidden = false;
+  level.timer = window.setInterval(() => {
+    analyser.getByteTimeDomainData(samples);
+    let peak = 0;
+    for (const value of samples) peak = Math.max(peak, Math.abs(value - 128));
+    const value = Math.min(1, peak / 64);
+    micMeter.value = value;
+    level.peak = Math.max(level.peak, value);
+  }, 150);
+  return level;
+}
+
+function sayAudio(state) {
+  audioStatus.textContent = texts[`audio-${state}`] || "";
+  audioStatus.dataset.state = state;
+  audioStatus.hidden = false;
+}
+
+/** After the connection: did the microphone give a level, and did sound reach the server? */
+async function checkAudio(current) {
+  if (!current.stream || current.stream.getAudioTracks().length === 0) {
+    sayAudio("none");
+    return;
+  }
+  let arrived = 0;
+  for (let i = 0; i < 15 && run === current; i += 1) {
+    try {
+      const report = await api("GET", `connection-test/${encodeURIComponent(current.id)}`);
+      arrived = (report && report.audio_frames) || 0;
+    } catch {
+      break;
+    }
+    if (arrived > 0 && current.level.peak > 0.01) break;
+    await new Promise((resolve) => window.setTimeout(resolve, 300));
+  }
+  if (run !== current) return;
+  if (arrived === 0) sayAudio("not-sent");
+  else if (current.level.peak <= 0.01) sayAudio("no-level");
+  else sayAudio("ok");
+}
+
 async function start() {
   if (run) return;
-  const current = { pc: null, stream: null, id: null, timer: 0 };
+  const current = { pc: null, stream: null, id: null, timer: 0, level: null };
   run = current;
   startButton.hidden = true;
   stopButton.hidden = false;
   say(texts.camera, "camera");
+  audioStatus.hidden = true;
   try {
     if (!navigator.mediaDevices || !window.RTCPeerConnection) {
       throw Object.assign(new Error("unsupported"), { problem: window.isSecureContext ? "unsupported" : "insecure" });
     }
     try {
-      current.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
-    } catch (error) {
-      const kind = mediaErrorKind(error);
-      const problem = { "not-found": "camera-not-found", "in-use": "camera-in-use" }[kind] || kind;
-      throw Object.assign(new Error(problem), { problem });
+      current.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    } catch {
+      // Without a microphone the picture can still be tested: try the camera alone.
+      try {
+        current.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      } catch (error) {
+        const kind = mediaErrorKind(error);
+        const problem = { "not-found": "camera-not-found", "in-use": "camera-in-use" }[kind] || kind;
+        throw Object.assign(new Error(problem), { problem });
+      }
     }
     if (run !== current) return;
+    current.level = listen(current.stream);
     stage.hidden = false;
     localVideo.srcObject = current.stream;
     playVideo(localVideo);
@@ -163,6 +234,7 @@ async function start() {
     if (!route) route = pathOf(await pc.getStats()) || "direct";
     say(format(texts[route] || texts.direct, { seconds: seconds(tookMs) }), `connected-${route}`);
     current.timer = window.setTimeout(() => stop(true), SHOW_ECHO_MS);
+    await checkAudio(current);
   } catch (error) {
     if (run !== current) return;
     say(error.problem ? texts[error.problem] || texts.other : error.userMessage || texts.error, "error");
@@ -178,6 +250,11 @@ function stop(sayStopped) {
   if (current.id) api("DELETE", `connection-test/${encodeURIComponent(current.id)}`).catch(() => {});
   if (current.pc) current.pc.close();
   if (current.stream) current.stream.getTracks().forEach((track) => track.stop());
+  if (current.level) {
+    window.clearInterval(current.level.timer);
+    if (current.level.context) current.level.context.close().catch(() => {});
+  }
+  micField.hidden = true;
   localVideo.srcObject = null;
   echoVideo.srcObject = null;
   stage.hidden = true;

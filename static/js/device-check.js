@@ -81,11 +81,88 @@ export class DeviceCheck extends EventTarget {
     if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
       navigator.mediaDevices.addEventListener("devicechange", () => this.listDevices());
     }
-    // Browsers start audio processing only after a user gesture; the level meter waits for one.
-    const gesture = () => this._startMeter();
+    // The level meter starts with the microphone. Where the browser holds audio back until a
+    // user gesture, the first tap or key starts it, and a button says so (#mic-level-prompt).
+    const gesture = () => this._resumeAudio();
     document.addEventListener("pointerdown", gesture, { once: true });
     document.addEventListener("keydown", gesture, { once: true });
     this._gesture = gesture;
+    this.speakerId = "";
+    this._speakers();
+  }
+
+  // --- speaker choice and test sound (app/templates/call/_device_extras.html) -----------------
+
+  _speakers() {
+    const $ = (id) => document.getElementById(id);
+    this.speakerSelect = $("speaker");
+    this.speakerNote = $("speaker-note");
+    this.promptRow = $("mic-level-prompt");
+    const startLevel = $("mic-level-start");
+    if (startLevel) startLevel.addEventListener("click", () => this._resumeAudio());
+    const testRow = $("speaker-test-row");
+    const testButton = $("speaker-test");
+    if (testRow && testButton && (window.AudioContext || window.webkitAudioContext)) {
+      testRow.hidden = false;
+      testButton.addEventListener("click", () => this.testSound());
+    }
+    if (this.speakerSelect) {
+      this.speakerSelect.addEventListener("change", () => this.setSpeaker(this.speakerSelect.value));
+    }
+  }
+
+  /** Whether this browser can choose the speaker of a media element. */
+  static canChooseSpeaker() {
+    return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+  }
+
+  /** Play the other side (and the test sound) on the speaker `deviceId`. */
+  async setSpeaker(deviceId) {
+    this.speakerId = deviceId || "";
+    for (const element of document.querySelectorAll("#remote-video")) {
+      if (typeof element.setSinkId === "function") {
+        try {
+          await element.setSinkId(this.speakerId);
+        } catch (error) {
+          console.warn("choosing the speaker failed", error);
+        }
+      }
+    }
+    this.dispatchEvent(new CustomEvent("speaker", { detail: { deviceId: this.speakerId } }));
+  }
+
+  /** A short rising tune on the chosen speaker (Web Audio, no sound file). */
+  async testSound() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    if (!this._testAudio) this._testAudio = new Context();
+    const ctx = this._testAudio;
+    if (this.speakerId && typeof ctx.setSinkId === "function") {
+      try {
+        await ctx.setSinkId(this.speakerId);
+      } catch (error) {
+        console.warn("choosing the speaker for the test sound failed", error);
+      }
+    }
+    await ctx.resume().catch(() => {});
+    const start = ctx.currentTime + 0.05;
+    [523.25, 659.25, 783.99].forEach((frequency, i) => {
+      const oscillator = ctx.createOscillator();
+      const gain = ctx.createGain();
+      oscillator.frequency.value = frequency;
+      const at = start + i * 0.25;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.3, at + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.24);
+      oscillator.connect(gain).connect(ctx.destination);
+      oscillator.start(at);
+      oscillator.stop(at + 0.25);
+    });
+    const state = document.getElementById("speaker-test-state");
+    if (state) {
+      state.textContent = state.dataset.textPlaying || "";
+      state.dataset.state = ctx.state;
+    }
   }
 
   /** Start (or retry) camera and microphone; resolves when done, whatever the outcome. */
@@ -119,7 +196,7 @@ export class DeviceCheck extends EventTarget {
     }
     this._showProblems();
     await this.listDevices();
-    this._restartMeter();
+    this._startMeter();
     this.dispatchEvent(new CustomEvent("change", { detail: { stream } }));
     return stream;
   }
@@ -142,6 +219,18 @@ export class DeviceCheck extends EventTarget {
       this.texts.camera_n || "Camera %(n)s");
     this._fill(this.micSelect, devices.filter((d) => d.kind === "audioinput"), current("audio"),
       this.texts.microphone_n || "Microphone %(n)s");
+    if (this.speakerSelect) {
+      const outputs = devices.filter((d) => d.kind === "audiooutput");
+      if (DeviceCheck.canChooseSpeaker()) {
+        this._fill(this.speakerSelect, outputs, this.speakerId || "default",
+          this.speakerSelect.dataset.fallback || "Speaker %(n)s");
+        const field = this.speakerSelect.closest(".field");
+        if (this.speakerNote) this.speakerNote.hidden = true;
+        if (field) field.hidden = this.speakerSelect.options.length < 2;
+      } else if (this.speakerNote) {
+        this.speakerNote.hidden = false;
+      }
+    }
   }
 
   _fill(select, devices, selected, fallback) {
@@ -196,17 +285,40 @@ export class DeviceCheck extends EventTarget {
   // --- microphone level ------------------------------------------------------------------------
 
   _startMeter() {
-    document.removeEventListener("pointerdown", this._gesture);
-    document.removeEventListener("keydown", this._gesture);
-    if (!this.meter || this._audio) return;
-    const Context = window.AudioContext;
-    if (!Context) return;
-    try {
-      this._audio = { context: new Context(), source: null, analyser: null };
-    } catch {
-      return;
+    if (!this.meter) return;
+    if (!this._audio) {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return;
+      try {
+        this._audio = { context: new Context(), source: null, analyser: null };
+      } catch {
+        return;
+      }
+      this._audio.context.addEventListener("statechange", () => this._showPrompt());
     }
     this._restartMeter();
+    this._resumeAudio();
+  }
+
+  /** Start audio processing; where the browser still holds it back, show the prompt. */
+  _resumeAudio() {
+    const audio = this._audio;
+    if (!audio) return;
+    audio.context.resume().catch(() => {}).finally(() => this._showPrompt());
+    // resume() may wait for a gesture for ever: say so after a moment.
+    window.setTimeout(() => this._showPrompt(), 500);
+  }
+
+  _showPrompt() {
+    const audio = this._audio;
+    const blocked = Boolean(audio && audio.context.state === "suspended" && this.stream
+      && this.stream.getAudioTracks().length > 0);
+    if (this.meter) this.meter.dataset.audio = audio ? audio.context.state : "none";
+    if (this.promptRow) this.promptRow.hidden = !blocked;
+    if (!blocked && audio && audio.context.state === "running") {
+      document.removeEventListener("pointerdown", this._gesture);
+      document.removeEventListener("keydown", this._gesture);
+    }
   }
 
   _restartMeter() {
@@ -218,7 +330,6 @@ export class DeviceCheck extends EventTarget {
     audio.analyser = audio.context.createAnalyser();
     audio.analyser.fftSize = 512;
     audio.source.connect(audio.analyser);
-    audio.context.resume().catch(() => {});
     const samples = new Uint8Array(audio.analyser.fftSize);
     this.meter.closest(".mic-level").hidden = false;
     this._meterTimer = window.setInterval(() => {
@@ -235,6 +346,7 @@ export class DeviceCheck extends EventTarget {
       this._audio.context.close().catch(() => {});
       this._audio = null;
     }
+    if (this.promptRow) this.promptRow.hidden = true;
     stopStream(this.stream);
     this.stream = null;
     if (this.video) this.video.srcObject = null;

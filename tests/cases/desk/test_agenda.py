@@ -262,7 +262,7 @@ async def test_live_status_stream(settings: Settings, monkeypatch: pytest.Monkey
             row = first.rows()[reference]
             assert row == {"reference": reference, "status": "confirmed", "label": "Bestätigt",
                            "kind": "info", "waiting": False, "can_join": True,
-                           "can_no_show": False}
+                           "can_no_show": False, "waited": ""}
 
             # The citizen enters the waiting room: the next event says so.
             citizen = await Signal.open(base)
@@ -271,6 +271,7 @@ async def test_live_status_stream(settings: Settings, monkeypatch: pytest.Monkey
                 await citizen.expect("waiting")
                 waiting = await stream.next()
                 assert waiting is not None and waiting.rows()[reference]["waiting"] is True
+                assert waiting.rows()[reference]["waited"] == "wartet seit weniger als 1 Min."
                 # Nothing changes for a while: only keep-alive comments, no events.
                 await stream.keep_alives(2)
             finally:
@@ -285,7 +286,8 @@ async def test_live_status_stream(settings: Settings, monkeypatch: pytest.Monkey
             assert done is not None
             assert done.rows()[reference] == {
                 "reference": reference, "status": "completed", "label": "Erledigt",
-                "kind": "success", "waiting": False, "can_join": False, "can_no_show": False}
+                "kind": "success", "waiting": False, "can_join": False, "can_no_show": False,
+                "waited": ""}
 
             # Logging out ends the stream; reconnecting is refused.
             token_ = await csrf(http)

@@ -117,6 +117,8 @@ async def test_clerk_admits_checks_identity_and_completes(site: Site, browsers: 
     assert await clerk.is_checked("#payment")  # fee notice
     await clerk.check("#delivery")  # by post
     assert not await clerk.is_visible("#external_authority")
+    # Delivery by post needs the postal address; the citizen spells it out in the call.
+    await clerk.fill("#postal_address", "Großer Anger 7\n73760 Musterhausen")
     await clerk.fill("#completion-note", "Bescheinigung für den Arbeitgeber")
     await clerk.click("#complete")
     await clerk.wait_for_selector("#desk-case-number", timeout=PLAY_TIMEOUT_MS)

@@ -232,6 +232,11 @@ async def test_book_and_call_by_keyboard_only_on_the_own_origin(
 
     # The completion: the booked service and fee notice are preset; delivery by post.
     await space_on(clerk, "#delivery")
+    # Delivery by post needs the postal address, typed as the citizen says it.
+    await key_to(clerk, "#postal_address")
+    await clerk.keyboard.type("Großer Anger 7")
+    await clerk.keyboard.press("Enter")
+    await clerk.keyboard.type("73760 Musterhausen")
     await press_on(clerk, "#complete")
     await clerk.wait_for_selector("#desk-case-number", timeout=PLAY_TIMEOUT_MS)
     case_number = (await clerk.inner_text("#desk-case-number")).strip()

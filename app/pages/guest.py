@@ -89,7 +89,7 @@ async def guest_page(request: Request) -> Response:
     return render(request, "call/guest.html", {
         "phase": "early" if now < window.opens_at else "open",
         "kind": kind_label(t, link.kind),
-        "name": link.name,
+        "guest_name": link.name,
         "office": office.name,
         "service": service_name(service, t.lang),
         "when": t.gettext("%(date)s, %(time)s", date=t.date(day, "full"),

@@ -12,6 +12,7 @@
 import { messages, playVideo } from "./call.js";
 
 const texts = messages("mesh-messages");
+const RESTART_MIN_GAP_MS = 5000;
 const $ = (id) => document.getElementById(id);
 
 let active = null; // the mesh of the running call (one per page)
@@ -64,16 +65,29 @@ class Pair {
       mesh.show(role, remote);
     });
     pc.addEventListener("connectionstatechange", () => {
-      if (mesh.pairs.get(role) === this && pc.connectionState === "connected") {
+      if (mesh.pairs.get(role) !== this) return;
+      if (pc.connectionState === "connected") {
         mesh.emit("mesh", { role, state: "connected" });
+      } else if (pc.connectionState === "failed" && initiator) {
+        this.restart(); // the network changed: new ICE credentials, same peer connection
       }
     });
   }
 
-  async offer() {
+  restart() {
+    if (Date.now() - (this.lastRestart || 0) < RESTART_MIN_GAP_MS) return;
+    this.lastRestart = Date.now();
+    if (typeof this.pc.restartIce === "function") this.pc.restartIce();
+    this.offer(true);
+  }
+
+  async offer(iceRestart = false) {
     const pc = this.pc;
     try {
-      const offer = await pc.createOffer();
+      if (pc.signalingState === "have-local-offer") {
+        await pc.setLocalDescription({ type: "rollback" });
+      }
+      const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
       await pc.setLocalDescription(offer);
       this.mesh.client._send({ type: "offer", sdp: pc.localDescription.sdp, to: this.role });
     } catch (error) {

@@ -30,6 +30,7 @@ from calls.guests import (
     GuestLinkGone,
     GuestLinkUnknown,
     bind_device,
+    current_guest_link,
     hello_token,
     issue_guest_link,
     open_guest_link,
@@ -147,6 +148,23 @@ async def clerk_guest_link(request: Request) -> Response:
     }, status_code=201, headers={"Cache-Control": "no-store"})
 
 
+async def clerk_guest_status(request: Request) -> Response:
+    """The call's guest link in force, if any (after a reload the token itself is gone: only
+    who it is for, whether a browser has taken it, and that it can be withdrawn)."""
+    user = await require_script_user(request)
+    async with ctx(request).db.transaction() as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        assert appointment.id is not None
+        link = await current_guest_link(session, appointment.id, utcnow())
+    if link is None:
+        return JSONResponse({"active": False}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({
+        "active": True, "kind": link.kind, "name": link.name,
+        "label": kind_label(translator(request), link.kind), "bound": link.device_hash is not None,
+        "expires_at": link.expires_at.isoformat(),
+    }, headers={"Cache-Control": "no-store"})
+
+
 async def clerk_guest_revoke(request: Request) -> Response:
     user = await require_script_user(request)
     await read_form(request)
@@ -161,5 +179,6 @@ routes: list[BaseRoute] = [
     Route("/g/{token}", guest_page, methods=["GET"]),
     Route("/g/{token}/token", guest_token, methods=["POST"]),
     Route("/staff/call/{reference}/guest-link", clerk_guest_link, methods=["POST"]),
+    Route("/staff/call/{reference}/guest-link", clerk_guest_status, methods=["GET"]),
     Route("/staff/call/{reference}/guest-link/revoke", clerk_guest_revoke, methods=["POST"]),
 ]

@@ -75,6 +75,19 @@ $("revoke-guest").addEventListener("click", async () => {
   }
 });
 
+// After a reload: a link still in force is shown (its address is not kept), so that it can be
+// withdrawn.
+fetch(panel.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+  .then((response) => (response.ok ? response.json() : null))
+  .then((data) => {
+    if (!data || !data.active || linkField.value) return;
+    linkField.value = "";
+    linkField.placeholder = texts["in-force"] || "";
+    box.hidden = false;
+    say("created", { label: data.label });
+  })
+  .catch(() => {});
+
 admitButton.addEventListener("click", () => {
   if (admitGuest()) admitButton.hidden = true;
 });

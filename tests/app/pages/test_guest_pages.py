@@ -60,8 +60,12 @@ async def test_the_panel_and_the_link_endpoints(
     assert "Eingeladen als: Herr Kaya" in guest.text
     assert body["path"].split("/")[-1] not in guest.text.split("<main", 1)[1].split(
         'id="call-messages"', 1)[1]  # the token is not in the script data
+    status = (await client.get(url)).json()
+    assert status["active"] is True and status["bound"] is False
+    assert status["label"] == "Dolmetscher/in" and "path" not in status
     r = await client.post(url + "/revoke", data={"csrf_token": csrf})
     assert r.json() == {"revoked": 1}
+    assert (await client.get(url)).json() == {"active": False}
     assert (await client.get(body["path"])).status_code == 410
 
 

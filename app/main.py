@@ -24,6 +24,7 @@ from app.api import connection_test as api_connection_test
 from app.api import dispatch as api_dispatch
 from app.api import docs as api_docs
 from app.api import document_status as api_document_status
+from app.api import guest_links as api_guest_links
 from app.api import lost_links as api_lost_links
 from app.api import online as api_online
 from app.api import online_clerk as api_online_clerk
@@ -54,6 +55,7 @@ from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
 from app.pages import document_status as pages_document_status
 from app.pages import document_status_staff as pages_document_status_staff
+from app.pages import guest as pages_guest
 from app.pages import lost_links as pages_lost_links
 from app.pages import online_staff as pages_online_staff
 from app.pages import payment as pages_payment
@@ -122,7 +124,8 @@ def all_routes() -> list[BaseRoute]:
         pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,
-        pages_document_status_staff, pages_lost_links, pages_waiting,
+        pages_document_status_staff, pages_lost_links, pages_waiting, api_guest_links,
+        pages_guest,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.links import LinkKeys
 from booking.models import Appointment
 from booking.service import find_by_token
+from calls.guests import HELLO_PREFIX, find_guest_hello, guests_in_force
 from calls.service import (
     CALLABLE,
     StaffRef,
@@ -79,6 +80,8 @@ class CallGate:
     async def authorize(self, token: str) -> Grant | None:
         """``None`` (4401) for a token we do not know; ``ProtocolError(4403)`` for a valid token
         that may not join (now); a ``Grant`` otherwise (the hub checks the window)."""
+        if token.startswith(HELLO_PREFIX):
+            return await self._guest(token)
         async with self._reading("a call's hello") as session:
             found = await self._lookup(session, token, utcnow())
         if found is None:
@@ -96,14 +99,33 @@ class CallGate:
         return Grant(room=appointment.reference, role=role, reference=appointment.reference,
                      opens_at=window.opens_at, closes_at=window.closes_at)
 
+    async def _guest(self, token: str) -> Grant | None:
+        """A guest's hello (``calls.guests``): the bound browser's, for a call that can run."""
+        async with self._reading("a guest's hello") as session:
+            appointment = await find_guest_hello(session, self.secret_key, token, utcnow())
+        if appointment is None:
+            return None
+        if appointment.status not in CALLABLE:
+            raise ProtocolError(CloseCode.FORBIDDEN, f"appointment is {appointment.status}")
+        window = join_window(appointment, self.join_before_minutes, self.join_after_minutes)
+        return Grant(room=appointment.reference, role="guest", reference=appointment.reference,
+                     opens_at=window.opens_at, closes_at=window.closes_at)
+
     async def still_valid(self, tokens: Sequence[str]) -> list[bool]:
         """Whether each open call's hello token still admits. The hub asks every few seconds
         and closes (4401) the calls whose token was revoked: the clerk deactivated, logged out,
         or no longer in the office; the token or the login expired; the appointment cancelled
         or marked missed."""
+        guests = [t for t in tokens if t.startswith(HELLO_PREFIX)]
+        others = [t for t in tokens if not t.startswith(HELLO_PREFIX)]
         async with self._reading("checking open calls' tokens") as session:
-            return await tokens_in_force(session, self.links, self.secret_key, tokens,
-                                         utcnow())
+            now = utcnow()
+            valid = dict(zip(others, await tokens_in_force(
+                session, self.links, self.secret_key, others, now), strict=True))
+            if guests:
+                valid.update(zip(guests, await guests_in_force(
+                    session, self.secret_key, guests, now), strict=True))
+        return [valid[t] for t in tokens]
 
     async def _lookup(self, session: AsyncSession, token: str, now: datetime
                       ) -> tuple[Appointment, StaffRef | Literal[False] | None] | None:

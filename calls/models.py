@@ -63,3 +63,35 @@ class CallEvent(SQLModel, table=True):
         ),
     )
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class GuestLink(SQLModel, table=True):
+    """A one-time link for a third participant (an interpreter) in one appointment's call.
+
+    Only keyed hashes are stored: of the link's token, and of the secret of the one browser the
+    link is bound to on first use (``device_hash``; a second device is refused). It works in the
+    appointment's join window only (``expires_at`` is its end) and until the clerk revokes it
+    (``revoked_at``); issuing a new link revokes the previous one.
+    """
+
+    __tablename__ = "guest_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    appointment_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=20)  # interpreter | sign_language
+    name: str = Field(default="", max_length=100)
+    created_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff_user.id", ondelete="SET NULL"),
+                         nullable=True),
+    )
+    device_hash: str | None = Field(default=None, max_length=64)
+    bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

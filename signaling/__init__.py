@@ -8,9 +8,10 @@ in a ``Connection``. See ``signaling.rooms`` for the rules and the endpoint wiri
 from signaling.bus import Bus, MemoryBroker, MemoryBus, RedisBus
 from signaling.errors import CloseCode, ProtocolError
 from signaling.grants import Authorizer, Event, EventSink, Grant, IceServers, Role
+from signaling.redis_store import RedisRoomStore
 from signaling.rooms import Hub
 from signaling.session import Connection, Limits, Session
-from signaling.store import MemoryRoomStore, RedisRoomStore, RoomSnapshot, RoomStore
+from signaling.store import MemoryRoomStore, RoomSnapshot, RoomStore
 from signaling.turn import IceConfig, TurnCredentials, ice_servers, turn_credentials
 
 __all__ = [

@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
-Role: TypeAlias = Literal["citizen", "clerk"]
-ROLES: tuple[Role, Role] = ("citizen", "clerk")
+Role: TypeAlias = Literal["citizen", "clerk", "guest"]
+# "guest": a third participant the clerk invites (an interpreter); see ``signaling.meeting``.
+ROLES: tuple[Role, Role, Role] = ("citizen", "clerk", "guest")
 
 # Room events reported to the app: "joined", "admitted", "connected", "left", "ended".
 Event: TypeAlias = Literal["joined", "admitted", "connected", "left", "ended"]
 
 
 def other_role(role: Role) -> Role:
-    return "clerk" if role == "citizen" else "citizen"
+    """The counterpart of the two-party call (CONTRACT §4): clerk and citizen each other's; the
+    guest's is the clerk, who invited and admits them."""
+    return "citizen" if role == "clerk" else "clerk"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,12 @@ top-level field or a value of the wrong type or size raises ``ProtocolError(4400
 decoded from (``raw``) and ``to_dict`` returns exactly that dict, so fields a browser adds reach the
 other party unchanged. The inner ``candidate`` object is the browser's ``RTCIceCandidateInit``
 (owned by the WebRTC spec): its known members are type-checked and any others pass through.
+
+The third participant (``signaling.meeting``): a relayed frame may name the role it is for,
+``"to"``; the server passes it on with ``"from"`` instead (``peer`` on the decoded message). A
+frame without ``"to"`` goes from clerk to citizen or back, exactly as two-party clients send it.
+``admit`` may carry ``"role": "guest"``; ``peer-joined`` and a ``peer-left`` with ``"role"``
+concern the guest's connections.
 """
 
 from __future__ import annotations
@@ -92,6 +98,7 @@ class _Description:
     type: ClassVar[str] = ""
     sdp: str
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    peer: Role | None = None  # "to" as a client sent it, "from" as the server relays it
 
     def to_dict(self) -> dict[str, Any]:
         if self.raw is not None:
@@ -116,6 +123,7 @@ class Candidate:
     type: ClassVar[str] = "candidate"
     candidate: dict[str, Any] | None
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    peer: Role | None = None  # "to" as a client sent it, "from" as the server relays it
 
     def to_dict(self) -> dict[str, Any]:
         if self.raw is not None:
@@ -134,8 +142,16 @@ class PeerWaiting(_Bare):
 
 
 @dataclass(frozen=True, slots=True)
-class Admit(_Bare):
+class Admit:
+    """Without ``role`` (CONTRACT §4) the citizen; ``"guest"`` admits the invited guest."""
+
     type: ClassVar[str] = "admit"
+    role: Role | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.role is None:
+            return {"type": self.type}
+        return {"type": self.type, "role": self.role}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +160,29 @@ class Bye(_Bare):
 
 
 @dataclass(frozen=True, slots=True)
-class PeerLeft(_Bare):
+class PeerLeft:
+    """Without ``role`` the two-party counterpart left; with it, that participant."""
+
     type: ClassVar[str] = "peer-left"
+    role: Role | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.role is None:
+            return {"type": self.type}
+        return {"type": self.type, "role": self.role}
+
+
+@dataclass(frozen=True, slots=True)
+class PeerJoined:
+    """A connection between the receiver and ``role`` is to be (re)built now; the receiver
+    offers when ``initiator`` (the clerk with everyone, the citizen with the guest)."""
+
+    type: ClassVar[str] = "peer-joined"
+    role: Role
+    initiator: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "role": self.role, "initiator": self.initiator}
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +238,7 @@ ServerMessage: TypeAlias = (
     | Answer
     | Candidate
     | PeerLeft
+    | PeerJoined
     | Ended
     | Error
     | PeerReconnected
@@ -344,19 +382,63 @@ def _check_candidate(obj: dict[str, Any]) -> None:
     _candidate_init(obj["candidate"])
 
 
-def _offer(obj: dict[str, Any]) -> Offer:
-    _check_description(obj)
-    return Offer(obj["sdp"], raw=obj)
+def _role(value: Any, what: str) -> Role:
+    if value not in ROLES:
+        _bad(f"{what}: unknown role")
+    role: Role = value
+    return role
 
 
-def _answer(obj: dict[str, Any]) -> Answer:
-    _check_description(obj)
-    return Answer(obj["sdp"], raw=obj)
+def _addressed(obj: dict[str, Any], key: str) -> tuple[dict[str, Any], Role | None]:
+    """A relayed frame's ``key`` ("to" from a client, "from" from the server) split off."""
+    if key not in obj:
+        return obj, None
+    rest = {k: v for k, v in obj.items() if k != key}
+    return rest, _role(obj[key], f"{obj['type']}.{key}")
 
 
-def _candidate(obj: dict[str, Any]) -> Candidate:
-    _check_candidate(obj)
-    return Candidate(obj["candidate"], raw=obj)
+def _relayed(key: str) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    def offer(obj: dict[str, Any]) -> Offer:
+        rest, peer = _addressed(obj, key)
+        _check_description(rest)
+        return Offer(obj["sdp"], raw=obj, peer=peer)
+
+    def answer(obj: dict[str, Any]) -> Answer:
+        rest, peer = _addressed(obj, key)
+        _check_description(rest)
+        return Answer(obj["sdp"], raw=obj, peer=peer)
+
+    def candidate(obj: dict[str, Any]) -> Candidate:
+        rest, peer = _addressed(obj, key)
+        _check_candidate(rest)
+        return Candidate(obj["candidate"], raw=obj, peer=peer)
+
+    return {"offer": offer, "answer": answer, "candidate": candidate}
+
+
+_TO = _relayed("to")
+_FROM = _relayed("from")
+
+
+def _admit(obj: dict[str, Any]) -> Admit:
+    _fields(obj, (), ("role",))
+    if "role" not in obj:
+        return Admit()
+    if obj["role"] not in ("citizen", "guest"):
+        _bad("admit.role: not citizen or guest")
+    return Admit(_role(obj["role"], "admit.role"))
+
+
+def _peer_left(obj: dict[str, Any]) -> PeerLeft:
+    _fields(obj, (), ("role",))
+    return PeerLeft(_role(obj["role"], "peer-left.role") if "role" in obj else None)
+
+
+def _peer_joined(obj: dict[str, Any]) -> PeerJoined:
+    _fields(obj, ("role", "initiator"))
+    if not isinstance(obj["initiator"], bool):
+        _bad("peer-joined.initiator: not a boolean")
+    return PeerJoined(_role(obj["role"], "peer-joined.role"), obj["initiator"])
 
 
 def _ice_server(value: Any) -> dict[str, Any]:
@@ -421,10 +503,8 @@ def _bare(cls: type[_Bare]) -> Callable[[dict[str, Any]], Any]:
 
 _CLIENT: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "hello": _hello,
-    "admit": _bare(Admit),
-    "offer": _offer,
-    "answer": _answer,
-    "candidate": _candidate,
+    "admit": _admit,
+    **_TO,
     "bye": _bare(Bye),
     "end": _bare(End),
     "ping": _bare(Ping),
@@ -436,10 +516,9 @@ _SERVER: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
     "waiting": _bare(Waiting),
     "peer-waiting": _bare(PeerWaiting),
     "start": _start,
-    "offer": _offer,
-    "answer": _answer,
-    "candidate": _candidate,
-    "peer-left": _bare(PeerLeft),
+    **_FROM,
+    "peer-left": _peer_left,
+    "peer-joined": _peer_joined,
     "ended": _bare(Ended),
     "error": _error,
     "peer-reconnected": _bare(PeerReconnected),
@@ -469,12 +548,15 @@ def decode_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> Clien
 def screen_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ClientMessage | None:
     """``decode_client`` for the relay: an ``offer``, ``answer`` or ``candidate`` passes the
     same checks but gives ``None`` (the hub relays the frame's text; no message object is built
-    for the most frequent frames). Raises ``ProtocolError`` (4400 or 4413) like
+    for the most frequent frames). One addressed to a role (``"to"``) gives its message, for the
+    hub to pass on with ``"from"``. Raises ``ProtocolError`` (4400 or 4413) like
     ``decode_client``."""
     obj = load_frame(frame, max_bytes)
     kind = obj["type"]
     check = _RELAYED.get(kind)
     if check is not None:
+        if "to" in obj:
+            return _TO[kind](obj)  # type: ignore[no-any-return]
         check(obj)
         return None
     parse = _CLIENT.get(kind)

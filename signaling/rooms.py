@@ -10,7 +10,8 @@ clerk admits; admission holds across reconnects; when both are present and admit
 ``start`` (the clerk initiates); offer/answer/candidate are relayed unchanged; ``bye`` tells the
 other ``peer-left``; the clerk's ``end`` gives the citizen ``ended`` and closes the room to the
 citizen; a newer connection of a role replaces the older (4409, the other side gets
-``peer-reconnected`` and a fresh ``start`` when admitted).
+``peer-reconnected`` and a fresh ``start`` when admitted). A third participant, the guest the
+clerk invites, follows the rules of ``signaling.meeting`` without changing these.
 
 Wiring (``app/calls.py``): ``Hub(authorize, store=, bus=, on_event=, ice_servers=, revalidate=)``
 lives in the lifespan (``await hub.start()``, ``await hub.aclose()``); the WebSocket endpoint
@@ -36,7 +37,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,17 +44,23 @@ from signaling.bus import Bus, Envelope, MemoryBus
 from signaling.errors import BackendUnavailable, CloseCode, ProtocolError
 from signaling.extras import Extra
 from signaling.grants import Authorizer, Event, EventSink, Grant, IceServers, Role, other_role
+from signaling.meeting import Meeting
 from signaling.outage import Outage
 from signaling.protocol import (
     Admit,
+    Answer,
     Bye,
+    Candidate,
     ClientMessage,
     End,
     Hello,
+    Offer,
     Ping,
     Welcome,
     screen_client,
 )
+from signaling.routing import LocalRoom, forget, route
+from signaling.serving import serve
 from signaling.session import Connection, Limits, Session
 from signaling.store import MemoryRoomStore, RoomSnapshot, RoomStore
 from signaling.upkeep import Revalidator, Upkeep
@@ -65,13 +71,6 @@ log = logging.getLogger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class _LocalRoom:
-    """This instance's connections in one room; ``by_role`` is who gets envelopes for a role."""
-
-    by_role: dict[str, Session] = field(default_factory=dict)
 
 
 class Hub:
@@ -101,9 +100,10 @@ class Hub:
         self.now = now
         self.monotonic = monotonic
         self._sessions: dict[str, Session] = {}
-        self._rooms: dict[str, _LocalRoom] = {}
+        self._rooms: dict[str, LocalRoom] = {}
         self.outage = Outage(self.bus, monotonic, self.limits.recovery_grace, self._tell_joined)
         self._upkeep = Upkeep(self, revalidate)
+        self.meeting = Meeting(self)
         self._maintenance: asyncio.Task[None] | None = None
         self._started = False
 
@@ -155,37 +155,7 @@ class Hub:
     ) -> None:
         """Run one connection to its end: ``receive()`` yields frames, ``None`` once the client
         is gone. Returns when either side closed; the room is left by then."""
-        session = self.attach(conn)
-        reader = asyncio.current_task()
-        reading = interrupted = False
-
-        def stop_reading() -> None:
-            # The hub closed the connection while the client is silent: stop waiting for it.
-            nonlocal interrupted
-            if reading and reader is not None and not interrupted:
-                interrupted = True
-                reader.cancel()
-
-        # One awaited receive() per frame and a callback for the hub's close: no task and no
-        # asyncio.wait per frame, which dominated the relay's CPU time.
-        session.on_closed(stop_reading)
-        try:
-            while not session.closed:
-                reading = True
-                try:
-                    frame = await receive()
-                except asyncio.CancelledError:
-                    if interrupted and reader is not None and reader.uncancel() == 0:
-                        break  # only our own cancel: the hub closed the connection
-                    raise
-                finally:
-                    reading = False
-                if frame is None:
-                    break
-                await self.handle_frame(session, frame)
-        finally:
-            session.on_closed(None)
-            await session.detach()
+        await serve(self, conn, receive)
 
     # --- queries for the app -----------------------------------------------------------------
 
@@ -252,7 +222,7 @@ class Hub:
                     if peer is not None and peer.state == "joined":
                         peer.deliver(raw)
                         return
-                await self._publish(grant.room, {"to": to, "raw": raw})
+                await self.publish(grant.room, {"to": to, "raw": raw})
         except ProtocolError as error:
             log.info("%r closed with %d: %s", session, error.code, error.reason)
             session.close(error.code)
@@ -286,8 +256,12 @@ class Hub:
             message.check_sender(grant.role)  # 4403 for a kind this role may not send
             if not message.empty:
                 await self.relay(session, grant, message.relayed(grant.role))
+        elif isinstance(message, Offer | Answer | Candidate):
+            await self.meeting.relay(session, message)  # addressed to a role ("to")
         elif grant.role != "clerk":
             raise ProtocolError(CloseCode.FORBIDDEN, f"{message.type} is for the clerk")
+        elif isinstance(message, Admit) and message.role == "guest":
+            await self.meeting.admit_guest(session)
         elif isinstance(message, Admit):
             await self.admit(session)
         elif isinstance(message, End):
@@ -296,7 +270,7 @@ class Hub:
     async def relay(self, session: Session, grant: Grant, message: dict[str, Any]) -> None:
         """A checked message (``signaling.extras``) to the other party, in a running call."""
         if session.started:
-            await self._publish(grant.room, {"to": other_role(grant.role), "msg": message})
+            await self.publish(grant.room, {"to": other_role(grant.role), "msg": message})
 
     async def _join(self, session: Session, token: str) -> None:
         session.state = "joining"
@@ -328,7 +302,7 @@ class Hub:
             raise ProtocolError(CloseCode.FORBIDDEN, "room has ended")
         session.holder = True
         if result.previous:
-            await self._publish(
+            await self.publish(
                 room, {"to": role, "conn": result.previous, "close": int(CloseCode.REPLACED)}
             )
         if session.state != "joining":
@@ -336,12 +310,15 @@ class Hub:
             # hub shuts down): announce nothing; teardown releases the role if still ours.
             return
         session.state = "joined"
-        self._rooms.setdefault(room, _LocalRoom()).by_role[role] = session
+        self._rooms.setdefault(room, LocalRoom()).by_role[role] = session
         session.deliver(Welcome(role, grant.reference, self._ice_for(grant)).to_dict())
         await self.emit(grant, "joined", role)
+        if role == "guest":
+            await self.meeting.guest_joined(session, grant, result)
+            return
         peer = other_role(role)
         if result.previous_live and result.peer_present:
-            await self._publish(room, {"to": peer, "msg": {"type": "peer-reconnected"}})
+            await self.publish(room, {"to": peer, "msg": {"type": "peer-reconnected"}})
         if result.admitted and result.peer_present:
             await self._start(session, grant)
         elif role == "citizen":
@@ -350,13 +327,14 @@ class Hub:
             if note is not None:
                 session.deliver(note)
             if result.peer_present:
-                await self._publish(room, {"to": peer, "msg": {"type": "peer-waiting"}})
+                await self.publish(room, {"to": peer, "msg": {"type": "peer-waiting"}})
         elif result.peer_present:
             session.deliver({"type": "peer-waiting"})
+        await self.meeting.member_joined(session, grant, result)
 
     async def _start(self, session: Session, grant: Grant) -> None:
         peer = other_role(grant.role)
-        await self._publish(
+        await self.publish(
             grant.room, {"to": peer, "msg": {"type": "start", "initiator": peer == "clerk"}}
         )
         session.deliver({"type": "start", "initiator": grant.role == "clerk"})
@@ -378,6 +356,7 @@ class Hub:
         await self.emit(grant, "admitted", "clerk")
         if result.citizen_present:
             await self._start(session, grant)
+            await self.meeting.citizen_admitted(grant)
 
     async def _end(self, session: Session, grant: Grant) -> None:
         try:
@@ -386,11 +365,12 @@ class Hub:
             self.outage.failed(error)
             ended = True  # the citizen still hears it once the bus is back
         if ended:
-            await self._publish(
+            await self.publish(
                 grant.room,
                 {"to": "citizen", "msg": {"type": "ended"}, "close": int(CloseCode.NORMAL),
                  "silent": True},
             )
+            await self.meeting.ended(grant.room)
             await self.emit(grant, "ended", "clerk")
         session.silent = True
         session.close(CloseCode.NORMAL)
@@ -423,11 +403,9 @@ class Hub:
                         self.outage.failed(error)  # our lease lapses; the peer-left waits
                         left = True
                     if left and not session.silent:
-                        await self._publish(
-                            grant.room,
-                            {"to": other_role(grant.role), "msg": {"type": "peer-left"}},
-                        )
+                        await self.meeting.left(grant)
                         await self.emit(grant, "left", grant.role)
+                        await self.meeting.tell_guest(grant)
             except Exception:
                 log.exception("%r: leaving the room failed", session)
             finally:
@@ -442,17 +420,11 @@ class Hub:
                 self._sessions.pop(session.id, None)
 
     def _forget(self, session: Session, grant: Grant) -> None:
-        local = self._rooms.get(grant.room)
-        if local is None:
-            return
-        if local.by_role.get(grant.role) is session:
-            del local.by_role[grant.role]
-        if not local.by_role:
-            del self._rooms[grant.room]
+        forget(self._rooms, session)
 
     # --- the bus -----------------------------------------------------------------------------
 
-    async def _publish(self, room: str, envelope: Envelope) -> None:
+    async def publish(self, room: str, envelope: Envelope) -> None:
         await self.outage.publish(room, envelope)
 
     def _tell_joined(self, message: dict[str, Any]) -> None:
@@ -462,37 +434,7 @@ class Hub:
 
     def _route(self, room: str, envelope: Envelope) -> None:
         """Deliver an envelope from the bus to this instance's matching connection."""
-        target: Session | None
-        conn = envelope.get("conn")
-        if conn is not None:
-            # Addressed to one connection: it may still be joining (a racing replacement).
-            target = self._sessions.get(conn)
-            if target is None or target.grant is None or target.grant.room != room:
-                return
-            if target.state not in ("joining", "joined"):
-                return
-        else:
-            local = self._rooms.get(room)
-            target = local.by_role.get(envelope.get("to", "")) if local else None
-            if target is None or target.state != "joined":
-                return
-        raw = envelope.get("raw")
-        if isinstance(raw, str) and len(envelope) == 2:  # a relayed frame: "to" and "raw"
-            target.deliver(raw)
-            return
-        message = envelope.get("msg")
-        if isinstance(message, dict):
-            target.deliver(message)
-        if isinstance(raw, str):
-            target.deliver(raw)
-        if envelope.get("silent"):
-            target.silent = True
-        code = envelope.get("close")
-        if isinstance(code, int):
-            if code == CloseCode.REPLACED and target.grant is not None:
-                target.silent = True
-                self._forget(target, target.grant)
-            target.close(code)
+        route(self._sessions, self._rooms, room, envelope)
 
     # --- helpers -----------------------------------------------------------------------------
 

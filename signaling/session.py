@@ -152,6 +152,7 @@ class Session:
         self.admitted = False  # saw the citizen admitted (restored should the store lose it)
         self.admit_pending = False  # the clerk's admit waits for the store to come back
         self.peer_present = False  # was told the peer is there (start, peer-waiting, ...)
+        self.links: set[str] = set()  # the guest's pairs running (``signaling.meeting``)
         self.warned = False  # was told the join window closes soon
         self.close_code: int | None = None
         self.lock = Turn()  # one message at a time; teardown waits for it
@@ -218,11 +219,15 @@ class Session:
             return
         if isinstance(message, dict):
             kind = message.get("type")
-            if kind == "start":
+            if "role" in message:  # about one of the guest's pairs (signaling.meeting)
+                self._track_link(kind, message["role"])
+            elif kind == "start":
                 self.started = self.admitted = self.peer_present = True
             elif kind in _STOPS:
                 self.started = False
                 self.peer_present = kind == "peer-reconnected"
+                if kind == "ended":
+                    self.links.clear()
             elif kind == "peer-waiting":
                 self.peer_present = True
         if not self._writing and not self._outbox and not self._is_closed:
@@ -234,6 +239,14 @@ class Session:
             return
         self._outbox.append(message)
         self._wakeup.set()
+
+    def _track_link(self, kind: Any, role: str) -> None:
+        if kind == "peer-joined":
+            self.links.add(role)
+            if self.role == "guest":
+                self.admitted = True  # restored with the guest's claim should the store lose it
+        elif kind == "peer-left":
+            self.links.discard(role)
 
     def _send_now(self, message: dict[str, Any] | str) -> None:
         """Send from the caller without waiting; a send that must wait finishes in a task."""

@@ -2,8 +2,8 @@
 
 The hub keeps only its local connections; everything two app instances must agree on lives here.
 ``MemoryRoomStore`` serves one process (and several hubs in one process, for tests);
-``RedisRoomStore`` keeps one hash per room with a TTL and changes it only in Lua scripts, so two
-instances racing for the same role cannot both win.
+``RedisRoomStore`` (``signaling.redis_store``) keeps one hash per room with a TTL and changes
+it only in Lua scripts, so two instances racing for the same role cannot both win.
 
 Presence is a lease: each holder entry carries an expiry that the hub refreshes while the
 connection lives (``Hub.sweep``). A crashed instance cannot leave a ghost citizen "waiting" for
@@ -12,6 +12,10 @@ longer than one lease, and the peer's hub sees the lapsed lease (``Presence.peer
 without persistence, a flush) is filled again by the refresh: a holder whose entry is gone takes
 its role back, with the admission it knew of (``Presence.held == "reclaimed"``); only a holder
 whose role another connection took is told it lost it (``"lost"``).
+
+The third role, ``guest`` (``signaling.meeting``), has a holder and a lease like the others and an
+admission of its own (``guest_admitted``); the clerk's ``end`` ends it for the guest too, and a
+guest, like the citizen, cannot come back into an ended room.
 """
 
 from __future__ import annotations
@@ -20,13 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
-from signaling.grants import Role, other_role
-from signaling.pubsub import reachable
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
+from signaling.grants import ROLES, Role, other_role
 
 # A lease this short lets the living instance notice a dead one's connection within about
 # lease + sweep interval (CONTRACT: peer-left within 15 s); the hub refreshes every few seconds.
@@ -44,13 +44,17 @@ class Holding:
     role: Role
     conn: str
     keep_until: datetime  # the room state's lifetime, should the claim have to be made again
-    admitted: bool  # the connection has seen the citizen admitted (restored with the claim)
+    admitted: bool  # the connection has seen its admission (the citizen's; a guest its own)
 
 
 @dataclass(frozen=True, slots=True)
 class Presence:
     held: Held  # still ours; taken back after the store lost it; or another connection's now
     peer: PeerState  # the other role: no entry, a running lease, or a lapsed one (gone)
+    # The third role's view (signaling.meeting); not compared, so a two-party Presence equals
+    # the two-party one it always was.
+    guest: PeerState = field(default="absent", compare=False)  # seen by clerk or citizen
+    citizen: PeerState = field(default="absent", compare=False)  # seen by the guest
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +64,15 @@ class JoinResult:
     previous_live: bool = False  # whether that connection's lease was still running
     peer_present: bool = False
     admitted: bool = False
+    # For the guest's pairs (signaling.meeting); not compared, like Presence's.
+    present: frozenset[Role] = field(default=frozenset(), compare=False)  # live other roles
+    guest_admitted: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class AdmitResult:
-    changed: bool  # False when the citizen was already admitted
-    citizen_present: bool
+    changed: bool  # False when the citizen (or the guest) was already admitted
+    citizen_present: bool  # the admitted role (the citizen, or the guest) is present
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +81,17 @@ class RoomSnapshot:
     clerk: bool = False
     admitted: bool = False
     ended: bool = False
+    guest: bool = False
+    guest_admitted: bool = False
 
     @property
     def waiting(self) -> bool:
         """The citizen is in the room and no call is running (not admitted, or clerk away)."""
         return self.citizen and not self.ended and not (self.admitted and self.clerk)
+
+    @property
+    def guest_waiting(self) -> bool:
+        return self.guest and not self.ended and not self.guest_admitted
 
 
 class RoomStore(Protocol):
@@ -94,6 +107,10 @@ class RoomStore(Protocol):
 
     async def admit(self, room: str, conn: str) -> AdmitResult | None:
         """Admit the citizen; ``None`` unless ``conn`` holds the clerk role of a running room."""
+        ...
+
+    async def admit_guest(self, room: str, conn: str) -> AdmitResult | None:
+        """Admit the guest; ``None`` unless ``conn`` holds the clerk role of a running room."""
         ...
 
     async def end(self, room: str, conn: str) -> bool:
@@ -119,6 +136,7 @@ class RoomStore(Protocol):
 class _Room:
     holders: dict[Role, tuple[str, float]] = field(default_factory=dict)  # conn, lease end
     admitted: bool = False
+    guest_admitted: bool = False
     ended: bool = False
     keep_until: float = 0.0
 
@@ -150,15 +168,17 @@ class MemoryRoomStore:
         now = self._clock()
         state = self._room(room) or self._rooms.setdefault(room, _Room())
         if state.ended:
-            if role == "citizen":
+            if role != "clerk":
                 return JoinResult(refused=True)
-            state.ended = state.admitted = False
+            state.ended = state.admitted = state.guest_admitted = False
         previous = state.holders.get(role)
         result = JoinResult(
             previous=previous[0] if previous else None,
             previous_live=previous is not None and previous[1] > now,
             peer_present=self._present(state, other_role(role), now),
             admitted=state.admitted,
+            present=frozenset(r for r in ROLES if r != role and self._present(state, r, now)),
+            guest_admitted=state.guest_admitted,
         )
         state.holders[role] = (conn, now + self.lease_seconds)
         state.keep_until = max(state.keep_until, keep_until.timestamp())
@@ -181,13 +201,22 @@ class MemoryRoomStore:
         state.admitted = True
         return AdmitResult(changed, self._present(state, "citizen", self._clock()))
 
+    async def admit_guest(self, room: str, conn: str) -> AdmitResult | None:
+        state = self._room(room)
+        clerk = state.holders.get("clerk") if state else None
+        if state is None or clerk is None or clerk[0] != conn or state.ended:
+            return None
+        changed = not state.guest_admitted
+        state.guest_admitted = True
+        return AdmitResult(changed, self._present(state, "guest", self._clock()))
+
     async def end(self, room: str, conn: str) -> bool:
         state = self._room(room)
         clerk = state.holders.get("clerk") if state else None
         if state is None or clerk is None or clerk[0] != conn or state.ended:
             return False
         state.ended = True
-        state.admitted = False
+        state.admitted = state.guest_admitted = False
         return True
 
     async def refresh(self, holders: Sequence[Holding]) -> list[Presence]:
@@ -206,11 +235,18 @@ class MemoryRoomStore:
                 held = "reclaimed"
                 state = self._rooms.setdefault(h.room, _Room())
                 state.keep_until = max(state.keep_until, h.keep_until.timestamp())
-                state.admitted = state.admitted or (h.admitted and not state.ended)
+                if h.role == "guest":
+                    state.guest_admitted |= h.admitted and not state.ended
+                else:
+                    state.admitted = state.admitted or (h.admitted and not state.ended)
             state.holders[h.role] = (h.conn, now + self.lease_seconds)
-            peer = state.holders.get(other_role(h.role))
-            results.append(Presence(held, "absent" if peer is None
-                                    else "live" if peer[1] > now else "expired"))
+
+            def seen(role: Role, state: _Room = state) -> PeerState:
+                holder = state.holders.get(role)
+                return "absent" if holder is None else "live" if holder[1] > now else "expired"
+
+            results.append(Presence(held, seen(other_role(h.role)), seen("guest"),
+                                    seen("citizen")))
         return results
 
     async def snapshot(self, room: str) -> RoomSnapshot:
@@ -223,209 +259,9 @@ class MemoryRoomStore:
             clerk=self._present(state, "clerk", now),
             admitted=state.admitted,
             ended=state.ended,
+            guest=self._present(state, "guest", now),
+            guest_admitted=state.guest_admitted,
         )
 
     async def waiting(self, rooms: Sequence[str]) -> set[str]:
         return {room for room in rooms if (await self.snapshot(room)).waiting}
-
-
-# --- Redis -------------------------------------------------------------------------------------
-
-# Times in milliseconds: Redis' own clock (TIME), so instances with skewed clocks agree, unless
-# the last argument is a time (``RedisRoomStore(clock=...)``: tests move time forward with it).
-_NOW = """
-local now = tonumber(ARGV[#ARGV])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function ms(x) return string.format('%d', x) end
-local function live(v) return (tonumber(v) or 0) > now end
-"""
-
-_JOIN = _NOW + """
-local key, role, other, conn = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local lease, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
-local h = redis.call('HMGET', key, role, role .. ':until', other, other .. ':until',
-                     'admitted', 'ended', 'keep_until')
-if h[6] == '1' then
-  if role == 'citizen' then return {'refused', '', 0, 0, 0} end
-  redis.call('HDEL', key, 'ended', 'admitted')
-  h[5] = false
-end
-local prev, prev_live, peer, admitted = '', 0, 0, 0
-if h[1] then
-  prev = h[1]
-  if live(h[2]) then prev_live = 1 end
-end
-if h[3] and live(h[4]) then peer = 1 end
-if h[5] == '1' then admitted = 1 end
-keep = math.max(tonumber(h[7]) or 0, keep)
-redis.call('HSET', key, role, conn, role .. ':until', ms(now + lease), 'keep_until', ms(keep))
-redis.call('PEXPIREAT', key, ms(keep))
-return {'ok', prev, prev_live, peer, admitted}
-"""
-
-_LEAVE = """
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':until')
-  return 1
-end
-return 0
-"""
-
-# A holder refreshes its lease; where the store has no holder for the role (it lost its state)
-# the holder claims it again, with the admission it knew of. Returns {held, peer}: held 1 ours,
-# 2 claimed again, 0 another connection's; peer 0 no entry, 1 live, 2 lease lapsed.
-_REFRESH = _NOW + """
-local key, role, conn, other = KEYS[1], ARGV[1], ARGV[2], ARGV[5]
-local h = redis.call('HMGET', key, role, other, other .. ':until', 'ended', 'keep_until')
-local held = 1
-if h[1] and h[1] ~= conn then return {0, 0} end
-if not h[1] then
-  held = 2
-  local keep = math.max(tonumber(h[5]) or 0, tonumber(ARGV[4]))
-  redis.call('HSET', key, role, conn, 'keep_until', ms(keep))
-  if ARGV[6] == '1' and h[4] ~= '1' then redis.call('HSET', key, 'admitted', '1') end
-  redis.call('PEXPIREAT', key, ms(keep))
-end
-redis.call('HSET', key, role .. ':until', ms(now + tonumber(ARGV[3])))
-local peer = 0
-if h[2] then
-  if live(h[3]) then peer = 1 else peer = 2 end
-end
-return {held, peer}
-"""
-
-_ADMIT = _NOW + """
-local h = redis.call('HMGET', KEYS[1], 'clerk', 'admitted', 'ended', 'citizen', 'citizen:until')
-if h[1] ~= ARGV[1] or h[3] == '1' then return {-1, 0} end
-local changed, present = 0, 0
-if h[2] ~= '1' then
-  redis.call('HSET', KEYS[1], 'admitted', '1')
-  changed = 1
-end
-if h[4] and live(h[5]) then present = 1 end
-return {changed, present}
-"""
-
-_END = """
-local h = redis.call('HMGET', KEYS[1], 'clerk', 'ended')
-if h[1] ~= ARGV[1] or h[2] == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'ended', '1')
-redis.call('HDEL', KEYS[1], 'admitted')
-return 1
-"""
-
-_SNAPSHOT = _NOW + """
-local h = redis.call('HMGET', KEYS[1], 'citizen', 'citizen:until', 'clerk', 'clerk:until',
-                     'admitted', 'ended')
-local function flag(b) if b then return 1 end return 0 end
-return {flag(h[1] and live(h[2])), flag(h[3] and live(h[4])), flag(h[5] == '1'),
-        flag(h[6] == '1')}
-"""
-
-
-_HELD: tuple[Held, Held, Held] = ("lost", "held", "reclaimed")
-_PEER: tuple[PeerState, PeerState, PeerState] = ("absent", "live", "expired")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-class RedisRoomStore:
-    """Room state in Redis hashes ``{prefix}room:{room}``, expiring after the join window."""
-
-    def __init__(
-        self,
-        client: Redis[Any],
-        prefix: str = "buero:",
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        """``clock`` (seconds since the epoch) replaces Redis' clock for the leases; ``None``
-        keeps Redis' own, which every instance shares."""
-        self.client = client
-        self.prefix = prefix
-        self.lease_ms = int(lease_seconds * 1000)
-        self._clock = clock
-        self._join = client.register_script(_JOIN)
-        self._leave = client.register_script(_LEAVE)
-        self._refresh = client.register_script(_REFRESH)
-        self._admit = client.register_script(_ADMIT)
-        self._end = client.register_script(_END)
-        self._snapshot = client.register_script(_SNAPSHOT)
-
-    def key(self, room: str) -> str:
-        return f"{self.prefix}room:{room}"
-
-    def _now(self) -> str:
-        """The last argument of the scripts that read the clock: empty for Redis' own."""
-        return "" if self._clock is None else str(int(self._clock() * 1000))
-
-    async def join(self, room: str, role: Role, conn: str, keep_until: datetime) -> JoinResult:
-        args: list[str | int] = [
-            role, other_role(role), conn, self.lease_ms, int(keep_until.timestamp() * 1000),
-            self._now(),
-        ]
-        async with reachable():
-            status, prev, prev_live, peer, admitted = await self._join(
-                keys=[self.key(room)], args=args
-            )
-        if _text(status) == "refused":
-            return JoinResult(refused=True)
-        return JoinResult(
-            previous=_text(prev) or None,
-            previous_live=bool(prev_live),
-            peer_present=bool(peer),
-            admitted=bool(admitted),
-        )
-
-    async def leave(self, room: str, role: Role, conn: str) -> bool:
-        async with reachable():
-            return bool(await self._leave(keys=[self.key(room)], args=[role, conn]))
-
-    async def admit(self, room: str, conn: str) -> AdmitResult | None:
-        async with reachable():
-            changed, present = await self._admit(keys=[self.key(room)],
-                                                 args=[conn, self._now()])
-        if int(changed) < 0:
-            return None
-        return AdmitResult(bool(changed), bool(present))
-
-    async def end(self, room: str, conn: str) -> bool:
-        async with reachable():
-            return bool(await self._end(keys=[self.key(room)], args=[conn]))
-
-    async def refresh(self, holders: Sequence[Holding]) -> list[Presence]:
-        if not holders:
-            return []
-        async with reachable(), self.client.pipeline(transaction=False) as pipe:
-            for h in holders:
-                keep = int(h.keep_until.timestamp() * 1000)
-                args: list[str | int] = [h.role, h.conn, self.lease_ms, keep,
-                                         other_role(h.role), int(h.admitted), self._now()]
-                await self._refresh(keys=[self.key(h.room)], args=args, client=pipe)
-            results = await pipe.execute()
-        return [Presence(_HELD[int(held)], _PEER[int(peer)]) for held, peer in results]
-
-    async def snapshot(self, room: str) -> RoomSnapshot:
-        async with reachable():
-            result = await self._snapshot(keys=[self.key(room)], args=[self._now()])
-        return self._to_snapshot(result)
-
-    async def waiting(self, rooms: Sequence[str]) -> set[str]:
-        if not rooms:
-            return set()
-        async with reachable(), self.client.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                await self._snapshot(keys=[self.key(room)], args=[self._now()], client=pipe)
-            results = await pipe.execute()
-        pairs = zip(rooms, results, strict=True)
-        return {room for room, result in pairs if self._to_snapshot(result).waiting}
-
-    @staticmethod
-    def _to_snapshot(values: Sequence[Any]) -> RoomSnapshot:
-        citizen, clerk, admitted, ended = (bool(int(v)) for v in values)
-        return RoomSnapshot(citizen=citizen, clerk=clerk, admitted=admitted, ended=ended)

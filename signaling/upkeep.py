@@ -126,11 +126,19 @@ class Upkeep:
             session.close(CloseCode.REPLACED)
         elif presence.held == "reclaimed":
             log.info("%r took its role back after the store lost it", session)
-        if (presence.peer == "expired" and session.peer_present and session.state == "joined"
-                and self.hub.outage.settled()):
+        if session.state != "joined" or not self.hub.outage.settled():
+            return
+        grant = session.grant
+        if presence.peer == "expired" and session.peer_present and grant.role != "guest":
             # The peer's instance stopped refreshing its lease: it is gone.
             session.deliver({"type": "peer-left"})
-            await self.hub.emit(session.grant, "left", other_role(session.grant.role))
+            await self.hub.emit(grant, "left", other_role(grant.role))
+        # The guest's pairs (signaling.meeting): the same, with the role named.
+        lapsed = {"guest": presence.guest, "citizen": presence.citizen,
+                  "clerk": presence.peer if grant.role == "guest" else "absent"}
+        for role, seen in lapsed.items():
+            if seen == "expired" and role in session.links and role != grant.role:
+                session.deliver({"type": "peer-left", "role": role})
 
     async def _check_tokens(self, revalidate: Revalidator) -> None:
         sessions = [s for s in self.hub.sessions() if s.state == "joined" and s.token]

@@ -4,6 +4,7 @@
 // app/templates/call/_call_parts.html.
 
 import { CallClient, format, remoteView } from "./call.js";
+import { attachMesh } from "./call-mesh.js";
 import { DeviceCheck } from "./device-check.js";
 
 const $ = (id) => document.getElementById(id);
@@ -111,6 +112,7 @@ export function pageRemote() {
  */
 export function startCall({ token, devices, remote, onStatus, onClosed, texts, extra = {} }) {
   const client = new CallClient({ token, localStream: () => devices.stream });
+  attachMesh(client, () => devices.stream); // a third participant, if one joins
   client.addEventListener("status", (event) => onStatus(event.detail.status));
   client.addEventListener("notice", (event) => showNotice(event.detail, texts));
   client.addEventListener("remote-stream", (event) => remote.show(event.detail.stream));

@@ -105,6 +105,7 @@ export class CallClient extends EventTarget {
 
   /** Replace the outgoing tracks after a device change, without renegotiation. */
   async replaceTracks(stream) {
+    if (this.mesh) this.mesh.replaceTracks(stream); // the guest's pairs (call-mesh.js)
     if (!this.pc) return;
     for (const sender of this.pc.getSenders()) {
       if (!sender.track) continue;
@@ -268,6 +269,8 @@ export class CallClient extends EventTarget {
   }
 
   async _onMessage(message) {
+    // A third participant's messages carry a role or a sender (call-mesh.js takes them).
+    if (this.mesh && this.mesh.handle(message)) return;
     switch (message.type) {
       case "welcome":
         this._attempt = 0;

@@ -22,231 +22,81 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from json.scanner import make_scanner
-from typing import Any, ClassVar, NoReturn, TypeAlias
+from typing import Any, NoReturn
 
 from signaling.errors import CloseCode, ProtocolError
-from signaling.extras import Extra, client_parsers, server_parsers
+from signaling.extras import client_parsers, server_parsers
 from signaling.grants import ROLES, Role
+from signaling.messages import (
+    Admit,
+    Answer,
+    BareMessage,
+    Bye,
+    Candidate,
+    ClientMessage,
+    End,
+    Ended,
+    Error,
+    Hello,
+    Message,
+    Offer,
+    PeerJoined,
+    PeerLeft,
+    PeerReconnected,
+    PeerWaiting,
+    Ping,
+    Pong,
+    ServerMessage,
+    Start,
+    Waiting,
+    WaitingInfo,
+    Welcome,
+)
+
+# The messages live in signaling.messages; this module is where callers find them.
+
+__all__ = [
+    "MAX_CANDIDATE_CHARS",
+    "MAX_FRAME_BYTES",
+    "MAX_NOTE_CHARS",
+    "MAX_SHORT_CHARS",
+    "MAX_TOKEN_CHARS",
+    "Admit",
+    "Answer",
+    "BareMessage",
+    "Bye",
+    "Candidate",
+    "ClientMessage",
+    "End",
+    "Ended",
+    "Error",
+    "Hello",
+    "Message",
+    "Offer",
+    "PeerJoined",
+    "PeerLeft",
+    "PeerReconnected",
+    "PeerWaiting",
+    "Ping",
+    "Pong",
+    "ServerMessage",
+    "Start",
+    "Waiting",
+    "WaitingInfo",
+    "Welcome",
+    "decode_client",
+    "decode_server",
+    "encode",
+    "load_frame",
+    "screen_client",
+]
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_TOKEN_CHARS = 1024
 MAX_CANDIDATE_CHARS = 4096
 MAX_SHORT_CHARS = 256
 MAX_NOTE_CHARS = 500  # the office's message to those waiting (signaling.waitroom)
-
-
-# --- messages ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Bare:
-    """A message with no field but its type."""
-
-    type: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type}
-
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    type: ClassVar[str] = "hello"
-    token: str = field(repr=False)  # never in a repr, so never in a log line
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "token": self.token}
-
-
-@dataclass(frozen=True, slots=True)
-class Welcome:
-    type: ClassVar[str] = "welcome"
-    role: Role
-    reference: str
-    ice_servers: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "role": self.role,
-            "reference": self.reference,
-            "ice_servers": self.ice_servers,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    type: ClassVar[str] = "start"
-    initiator: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "initiator": self.initiator}
-
-
-@dataclass(frozen=True, slots=True)
-class Error:
-    type: ClassVar[str] = "error"
-    code: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "code": self.code}
-
-
-@dataclass(frozen=True, slots=True)
-class _Description:
-    type: ClassVar[str] = ""
-    sdp: str
-    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    peer: Role | None = None  # "to" as a client sent it, "from" as the server relays it
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.raw is not None:
-            return self.raw
-        return {"type": self.type, "sdp": self.sdp}
-
-
-@dataclass(frozen=True, slots=True)
-class Offer(_Description):
-    type: ClassVar[str] = "offer"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer(_Description):
-    type: ClassVar[str] = "answer"
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """``candidate`` is an ``RTCIceCandidateInit`` dict, or ``None`` for end-of-candidates."""
-
-    type: ClassVar[str] = "candidate"
-    candidate: dict[str, Any] | None
-    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    peer: Role | None = None  # "to" as a client sent it, "from" as the server relays it
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.raw is not None:
-            return self.raw
-        return {"type": self.type, "candidate": self.candidate}
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting(_Bare):
-    type: ClassVar[str] = "waiting"
-
-
-@dataclass(frozen=True, slots=True)
-class PeerWaiting(_Bare):
-    type: ClassVar[str] = "peer-waiting"
-
-
-@dataclass(frozen=True, slots=True)
-class Admit:
-    """Without ``role`` (CONTRACT §4) the citizen; ``"guest"`` admits the invited guest."""
-
-    type: ClassVar[str] = "admit"
-    role: Role | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.role is None:
-            return {"type": self.type}
-        return {"type": self.type, "role": self.role}
-
-
-@dataclass(frozen=True, slots=True)
-class Bye(_Bare):
-    type: ClassVar[str] = "bye"
-
-
-@dataclass(frozen=True, slots=True)
-class PeerLeft:
-    """Without ``role`` the two-party counterpart left; with it, that participant."""
-
-    type: ClassVar[str] = "peer-left"
-    role: Role | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.role is None:
-            return {"type": self.type}
-        return {"type": self.type, "role": self.role}
-
-
-@dataclass(frozen=True, slots=True)
-class PeerJoined:
-    """A connection between the receiver and ``role`` is to be (re)built now; the receiver
-    offers when ``initiator`` (the clerk with everyone, the citizen with the guest)."""
-
-    type: ClassVar[str] = "peer-joined"
-    role: Role
-    initiator: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "role": self.role, "initiator": self.initiator}
-
-
-@dataclass(frozen=True, slots=True)
-class End(_Bare):
-    type: ClassVar[str] = "end"
-
-
-@dataclass(frozen=True, slots=True)
-class Ended(_Bare):
-    type: ClassVar[str] = "ended"
-
-
-@dataclass(frozen=True, slots=True)
-class PeerReconnected(_Bare):
-    type: ClassVar[str] = "peer-reconnected"
-
-
-@dataclass(frozen=True, slots=True)
-class Ping(_Bare):
-    """Optional client keepalive (an addition to CONTRACT §4): browsers cannot see WebSocket
-    pings, so a client that wants to notice a dead server sends ``ping`` and expects ``pong``."""
-
-    type: ClassVar[str] = "ping"
-
-
-@dataclass(frozen=True, slots=True)
-class Pong(_Bare):
-    type: ClassVar[str] = "pong"
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingInfo:
-    """The office's message to those waiting (an addition to CONTRACT §4, server → citizen):
-    sent when the clerk writes it, and on entering the waiting room when one was left."""
-
-    type: ClassVar[str] = "waiting-info"
-    text: str
-    sent_at: str  # ISO 8601 with offset
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "text": self.text, "sent_at": self.sent_at}
-
-
-Relay: TypeAlias = Offer | Answer | Candidate
-# Extra: the messages one party sends the other during the call (signaling.extras).
-ClientMessage: TypeAlias = Hello | Admit | Offer | Answer | Candidate | Bye | End | Ping | Extra
-ServerMessage: TypeAlias = (
-    Welcome
-    | Waiting
-    | PeerWaiting
-    | Start
-    | Offer
-    | Answer
-    | Candidate
-    | PeerLeft
-    | PeerJoined
-    | Ended
-    | Error
-    | PeerReconnected
-    | Pong
-    | Extra
-    | WaitingInfo
-)
-Message: TypeAlias = ClientMessage | ServerMessage
 
 
 # --- decoding ----------------------------------------------------------------------------------
@@ -493,8 +343,8 @@ def _waiting_info(obj: dict[str, Any]) -> WaitingInfo:
                             max_len=MAX_SHORT_CHARS))
 
 
-def _bare(cls: type[_Bare]) -> Callable[[dict[str, Any]], Any]:
-    def parse(obj: dict[str, Any]) -> _Bare:
+def _bare(cls: type[BareMessage]) -> Callable[[dict[str, Any]], Any]:
+    def parse(obj: dict[str, Any]) -> BareMessage:
         _fields(obj, ())
         return cls()
 

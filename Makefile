@@ -44,9 +44,13 @@ run: $(STAMP)
 	$(BIN)/buergerbuero serve
 
 # --dist loadgroup: tests marked xdist_group(name) run in one worker, one after another
-# (README "Development"); all others go to whichever worker is free.
+# (README "Development"); all others go to whichever worker is free. Then the calls through
+# real networks (marker `network`) run alone: their timings (an ICE restart within 5 s of the
+# network's return) are the network's, not the rest of the suite's load. Exit code 5 is "no
+# test selected" (PYTEST_ARGS naming only one kind).
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not network" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -p no:randomly -m network $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Benchmarks (bench/, README "Benchmarks"): never part of `make test`. BENCH_ARGS e.g.
 # "--rooms 1000 --seconds 10 --only availability,race"; BUERO_BENCH_POSTGRES_URL adds Postgres.

@@ -104,8 +104,10 @@ def test_make_run_installs_migrates_loads_the_demo_and_serves() -> None:
 def test_make_test_installs_the_test_extra_and_runs_pytest() -> None:
     lines = _make_dry_run("test")
     assert any("pip install" in line and ".[test]" in line for line in lines)
-    # In parallel, one pytest-xdist worker per core (README "Development").
-    assert lines[-1].strip().endswith("-m pytest -n auto --dist loadgroup")
+    # In parallel, one pytest-xdist worker per core (README "Development"); then the calls
+    # through real networks alone.
+    assert '-m pytest -n auto --dist loadgroup -m "not network"' in lines[-2]
+    assert "-m pytest -p no:randomly -m network" in lines[-1]
     assert any("ruff check" in line for line in _make_dry_run("lint"))
     assert any("mypy" in line for line in _make_dry_run("lint"))
 

@@ -49,7 +49,8 @@ __all__ = ["quick_hashes"]
 # measured, they would disturb each other's figures.
 NETWORK = pytest.mark.xdist_group("network")
 # The database behind the call does not change the network's effect: SQLite only.
-pytestmark = [pytest.mark.browser, pytest.mark.turn, pytest.mark.slow, NETWORK,
+pytestmark = [pytest.mark.browser, pytest.mark.turn, pytest.mark.slow, pytest.mark.network,
+              NETWORK,
               pytest.mark.usefixtures("quick_hashes"),
               pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 

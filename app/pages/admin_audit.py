@@ -52,6 +52,7 @@ ACTION_LABELS: dict[str, str] = {
     "call.guest_invite": N_("Interpreter invited to the call"),
     "call.guest_revoke": N_("Interpreter's link withdrawn"),
     "call.guest_bound": N_("Interpreter's link bound to a device"),
+    "call.waiting_message": N_("Message sent to those waiting"),
     "identity.check": N_("Identity checked"),
     "case.complete": N_("Request completed"),
     "staff.login": N_("Signed in"),

@@ -84,7 +84,8 @@ async def test_services_and_office_filter(
     assert first == {
         "id": seeded.service_id, "name": "Meldebescheinigung", "description": "",
         "duration_minutes": 15, "fee_cents": 500, "currency": "EUR", "video": True,
-        "requires_identity": True, "office_ids": [seeded.office_id],
+        "requires_identity": True, "postal_address_required": False,
+        "office_ids": [seeded.office_id],
     }
     r = await client.get(f"/api/v1/services?office_id={other.id}&lang=en")
     assert [(s["name"], s["fee_cents"]) for s in r.json()] == [

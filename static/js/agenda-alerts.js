@@ -7,6 +7,9 @@
 // waiting, or to one person) are sent without leaving the page; without this script they post
 // and come back.
 
+import { format } from "./agenda-live.js";
+import { sendWaitingMessage } from "./waiting-message.js";
+
 const controls = document.getElementById("alert-controls");
 const soundBox = document.getElementById("alert-sound");
 const notifyButton = document.getElementById("alert-notify");
@@ -29,10 +32,6 @@ function store(key, value) {
   } catch {
     // not remembered, still applied
   }
-}
-
-function format(text, params) {
-  return (text || "").replace(/%\((\w+)\)s/g, (whole, key) => (key in params ? String(params[key]) : whole));
 }
 
 // --- the tone ----------------------------------------------------------------------------------
@@ -132,27 +131,11 @@ function onUpdate(event) {
 
 async function sendMessage(form) {
   const result = form.querySelector("[data-waiting-message-result]");
-  const input = form.querySelector("input[name=text]");
-  let response = null;
-  let data = null;
   try {
-    response = await fetch(form.action, {
-      method: "POST",
-      body: new URLSearchParams(new FormData(form)),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    data = await response.json();
-  } catch {
-    // shown below
-  }
-  form.dataset.submitting = "false"; // app.js's double-submit guard: allow sending again
-  if (response && response.ok && data) {
-    if (result) result.textContent = format(controls.dataset.textSent, { num: data.sent });
-    form.dataset.sent = String(data.sent);
-    if (input) input.value = "";
-  } else if (result) {
-    result.textContent = (data && data.error && data.error.message) || controls.dataset.textFailed;
+    const sent = await sendWaitingMessage(form);
+    if (result) result.textContent = format(controls.dataset.textSent, { num: sent });
+  } catch (error) {
+    if (result) result.textContent = error.message || controls.dataset.textFailed;
   }
 }
 

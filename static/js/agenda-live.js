@@ -14,7 +14,7 @@ const state = document.getElementById("agenda-live-state");
 
 /** "%(name)s" placeholders filled in, like the server's message ids. */
 export function format(text, params) {
-  return text.replace(/%\((\w+)\)s/g, (whole, key) => (key in params ? String(params[key]) : whole));
+  return (text || "").replace(/%\((\w+)\)s/g, (whole, key) => (key in params ? String(params[key]) : whole));
 }
 
 function table() {

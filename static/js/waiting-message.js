@@ -1,12 +1,10 @@
-// The clerk's message to the waiting room on the call page (call/_waiting_message.html): sent
-// with the page's session and CSRF token to /staff/waiting-message, without leaving the call.
+// The clerk's message to those waiting, sent with the page's session and CSRF token to
+// /staff/waiting-message without leaving the page: on the call page (call/_waiting_message.html)
+// here, on the agenda by agenda-alerts.js, both through sendWaitingMessage.
 
-const form = document.getElementById("waiting-message-form");
-
-async function send(event) {
-  event.preventDefault();
-  const result = document.getElementById("waiting-message-result");
-  const input = document.getElementById("waiting-message");
+// Post a message form; returns the number of rooms it reached, or throws an Error whose
+// message is the server's (or "" when there was no answer to read).
+export async function sendWaitingMessage(form) {
   let response = null;
   let data = null;
   try {
@@ -18,15 +16,28 @@ async function send(event) {
     });
     data = await response.json();
   } catch {
-    // shown below
+    // no answer, or not JSON: reported below
   }
   form.dataset.submitting = "false"; // app.js's double-submit guard: allow sending again
-  if (response && response.ok) {
+  if (!response || !response.ok || !data) {
+    throw new Error((data && data.error && data.error.message) || "");
+  }
+  const input = form.querySelector("input[name=text], textarea[name=text]");
+  if (input) input.value = "";
+  form.dataset.sent = String(data.sent || 0);
+  return data.sent || 0;
+}
+
+const form = document.getElementById("waiting-message-form");
+
+async function send(event) {
+  event.preventDefault();
+  const result = document.getElementById("waiting-message-result");
+  try {
+    await sendWaitingMessage(form);
     result.textContent = form.dataset.textSent;
-    form.dataset.sent = String((data && data.sent) || 0);
-    input.value = "";
-  } else {
-    result.textContent = (data && data.error && data.error.message) || form.dataset.textFailed;
+  } catch (error) {
+    result.textContent = error.message || form.dataset.textFailed;
   }
 }
 

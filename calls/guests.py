@@ -11,7 +11,6 @@ Like the other services these take a session, raise domain errors and never comm
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from calls.models import GuestLink
 from calls.service import CALLABLE, STILL_ADMITTED, CallClosed, JoinWindow
 from core.audit import Actor, record
 from core.errors import Conflict, DomainError, Invalid, NotFound, WrongState
+from core.signing import keyed_hash
 from staff.models import StaffUser
 from staff.service import staff_actor
 
@@ -58,16 +58,12 @@ class GuestLinkInUse(Conflict):
                "only: please open it there, or ask the office for a new link.")
 
 
-def _hash(secret_key: bytes, purpose: bytes, value: str) -> str:
-    return hmac.new(secret_key, purpose + b"\x00" + value.encode(), hashlib.sha256).hexdigest()
-
-
 def guest_token_hash(secret_key: bytes, token: str) -> str:
-    return _hash(secret_key, b"guest-link", token)
+    return keyed_hash(secret_key, "guest-link", token)
 
 
 def device_hash(secret_key: bytes, secret: str) -> str:
-    return _hash(secret_key, b"guest-device", secret)
+    return keyed_hash(secret_key, "guest-device", secret)
 
 
 def looks_like_token(token: str) -> bool:

@@ -6,8 +6,6 @@ signalling package knows nothing of this; ``app.calls`` wires it to the hub.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from booking.models import Appointment, AppointmentStatus
 from calls.models import CallEvent, CallToken
 from core.audit import Actor, record
 from core.errors import Conflict, WrongState
+from core.signing import keyed_hash
 from staff.models import StaffSession, StaffUser
 from staff.service import staff_actor, visible_office_ids
 
@@ -62,7 +61,7 @@ def join_window(appointment: Appointment, before_minutes: int, after_minutes: in
 
 
 def call_token_hash(secret_key: bytes, token: str) -> str:
-    return hmac.new(secret_key, b"call-token\x00" + token.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret_key, "call-token", token)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ TURN credentials and the webhooks' signatures follow coturn's and the providers'
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Any
 
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
@@ -66,3 +67,11 @@ def signature_valid(secret_key: bytes, purpose: str, value: str, given: object) 
 
 def _signer(secret_key: bytes, purpose: str) -> Signer:
     return Signer(secret_key, salt=purpose, digest_method=hashlib.sha256)
+
+
+def keyed_hash(secret_key: bytes, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of ``value`` for ``purpose``, hex: what is stored of a random token (call,
+    guest and staff session tokens, recovery codes), so the table alone never lets anyone in.
+    The purpose keeps the hashes of one kind from matching another's."""
+    message = purpose.encode() + b"\x00" + value.encode()
+    return hmac.new(secret_key, message, hashlib.sha256).hexdigest()

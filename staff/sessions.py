@@ -9,8 +9,6 @@ citizen's link token is never a staff token (it is not in this table).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.errors import DomainError, Unauthorized
+from core.signing import keyed_hash
 from staff.models import StaffSession, StaffUser
 
 
@@ -41,7 +40,7 @@ class NewSession:
 
 
 def token_hash(secret_key: bytes, token: str) -> str:
-    return hmac.new(secret_key, b"staff-session\x00" + token.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret_key, "staff-session", token)
 
 
 async def open_session(

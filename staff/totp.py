@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from typing import Literal
@@ -33,6 +32,7 @@ from sqlmodel import col
 from core.audit import Actor, record
 from core.errors import Conflict, Unauthorized
 from core.sealing import seal, unseal
+from core.signing import keyed_hash
 from staff.models import Role, StaffRecoveryCode, StaffSession, StaffTotp, StaffUser
 
 Policy = Literal["admin", "all", "none"]
@@ -128,7 +128,7 @@ def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
 
 
 def _recovery_hash(secret_key: bytes, code: str) -> str:
-    return hmac.new(secret_key, b"staff-recovery\x00" + code.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret_key, "staff-recovery", code)
 
 
 def _normalized_recovery(code: str) -> str:

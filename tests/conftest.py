@@ -289,10 +289,11 @@ def bound_socket() -> socket.socket:
 async def serve_on(application: Starlette, sock: socket.socket,
                    **config: Any) -> AsyncIterator[str]:
     """Serve ``application`` with a real uvicorn on a socket bound in advance (the app's
-    ``base_url`` can name it before the server starts); yields its base URL."""
-    port = sock.getsockname()[1]
+    ``base_url`` can name it before the server starts, and a test may bind it in a network
+    namespace of its own); yields its base URL."""
+    host, port = sock.getsockname()[:2]
     server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
+        uvicorn.Config(application, host=host, port=port, log_level="warning",
                        lifespan="on", **config)
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -303,7 +304,7 @@ async def serve_on(application: Starlette, sock: socket.socket,
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         try:

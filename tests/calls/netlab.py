@@ -34,12 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from playwright.async_api import Browser, Page, Playwright
 from starlette.applications import Starlette
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, have_chromium
-from tests.conftest import require
+from tests.conftest import require, serve_on
 
 CIT_IP = "10.231.1.2"  # the citizen's computer
 CIT_GW = "10.231.1.1"  # the router, inside
@@ -230,23 +229,8 @@ def socket_in(ns: str, host: str, port: int) -> socket.socket:
 @asynccontextmanager
 async def serve_in(app: Starlette, ns: str) -> AsyncIterator[str]:
     """The app served by a real uvicorn in this process, listening in namespace ``ns``."""
-    sock = socket_in(ns, SRV_IP, APP_PORT)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
-        if server.started:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://{SRV_IP}:{APP_PORT}"
-    finally:
-        server.should_exit = True
-        try:
-            await task
-        finally:
-            sock.close()
+    async with serve_on(app, socket_in(ns, SRV_IP, APP_PORT)) as url:
+        yield url
 
 
 # --- coturn with TLS ----------------------------------------------------------------------------

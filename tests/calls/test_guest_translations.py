@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.i18n import I18n
-from tests.staff.test_translations import python_msgids, template_msgids
+from tests.staff.test_translations import msgids_in
 
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = ["calls/guests.py", "app/pages/guest.py"]
@@ -16,12 +16,7 @@ TEMPLATES = ["app/templates/call/guest.html", "app/templates/call/guest_invalid.
 
 
 def used_msgids() -> set[str]:
-    found: set[str] = set()
-    for name in PY_FILES:
-        found |= python_msgids(ROOT / name)
-    for name in TEMPLATES:
-        found |= template_msgids(ROOT / name)
-    return found
+    return msgids_in(PY_FILES, TEMPLATES)
 
 
 def test_the_collector_finds_messages() -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.pofile import read_po
-from jinja2.ext import babel_extract
 
 from app.pages.admin_audit import ACTION_LABELS
 from core.i18n import I18n
-from tests.staff.test_translations import python_msgids, template_msgids
+from tests.staff.test_translations import msgids_in, plural_pairs_in
 
 ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = [
@@ -26,22 +25,11 @@ CATALOGUE = ROOT / "core/locales/de/LC_MESSAGES/cases.po"
 
 
 def used_msgids() -> set[str]:
-    found: set[str] = set(ACTION_LABELS.values()) | INDEX_CARD
-    for name in PY_FILES:
-        found |= python_msgids(ROOT / name)
-    for name in TEMPLATES:
-        found |= template_msgids(ROOT / name)
-    return found
+    return set(ACTION_LABELS.values()) | INDEX_CARD | msgids_in(PY_FILES, TEMPLATES)
 
 
 def plural_pairs() -> set[tuple[str, str]]:
-    pairs: set[tuple[str, str]] = set()
-    for name in TEMPLATES:
-        with (ROOT / name).open("rb") as fh:
-            for _line, func, message, _c in babel_extract(fh, ["ngettext"], [], {}):
-                if func == "ngettext" and isinstance(message, tuple):
-                    pairs.add((str(message[0]), str(message[1])))
-    return pairs
+    return plural_pairs_in([], TEMPLATES)
 
 
 def test_the_collector_finds_messages() -> None:

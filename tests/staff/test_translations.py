@@ -8,6 +8,7 @@ names), then looked up in the merged German catalogue.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -79,22 +80,40 @@ def template_msgids(path: Path) -> set[str]:
     return found
 
 
-def plural_pairs() -> set[tuple[str, str]]:
-    """(singular, plural) of every ngettext call in the templates and modules."""
+def msgids_in(py_files: Iterable[str], templates: Iterable[str]) -> set[str]:
+    """The message ids of these modules and templates (paths from the project's root): what
+    each area's translation test collects."""
+    found: set[str] = set()
+    for name in py_files:
+        found |= python_msgids(ROOT / name)
+    for name in templates:
+        found |= template_msgids(ROOT / name)
+    return found
+
+
+def plural_pairs_in(py_files: Iterable[str],
+                    templates: Iterable[Path | str]) -> set[tuple[str, str]]:
+    """(singular, plural) of every ngettext call in these modules and templates."""
     pairs: set[tuple[str, str]] = set()
-    for name in PY_FILES:
+    for name in py_files:
         for node in ast.walk(ast.parse((ROOT / name).read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "ngettext":
                 texts = [s for arg in node.args[:2] for s in _strings(arg)]
                 if len(texts) == 2:
                     pairs.add((texts[0], texts[1]))
-    for directory in TEMPLATE_DIRS:
-        for path in (ROOT / directory).glob("*.html"):
-            with path.open("rb") as fh:
-                for _line, func, message, _c in babel_extract(fh, ["ngettext"], [], {}):
-                    if func == "ngettext" and isinstance(message, tuple):
-                        pairs.add((str(message[0]), str(message[1])))
+    for name in templates:
+        with (ROOT / name).open("rb") as fh:
+            for _line, func, message, _c in babel_extract(fh, ["ngettext"], [], {}):
+                if func == "ngettext" and isinstance(message, tuple):
+                    pairs.add((str(message[0]), str(message[1])))
     return pairs
+
+
+def plural_pairs() -> set[tuple[str, str]]:
+    """(singular, plural) of every ngettext call in the staff templates and modules."""
+    templates = [path for directory in TEMPLATE_DIRS
+                 for path in sorted((ROOT / directory).glob("*.html"))]
+    return plural_pairs_in(PY_FILES, templates)
 
 
 def all_msgids() -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.i18n import I18n
-from tests.staff.test_translations import python_msgids, template_msgids
+from tests.staff.test_translations import msgids_in
 
 ROOT = Path(__file__).resolve().parents[3]
 PY_FILES = ["postcall/payments/errors.py", "postcall/payments/provider.py",
@@ -16,12 +16,7 @@ TEMPLATES = ["app/templates/citizen/payment_start.html",
 
 
 def used_msgids() -> set[str]:
-    found: set[str] = set()
-    for name in PY_FILES:
-        found |= python_msgids(ROOT / name)
-    for name in TEMPLATES:
-        found |= template_msgids(ROOT / name)
-    return found
+    return msgids_in(PY_FILES, TEMPLATES)
 
 
 def test_the_collector_finds_messages() -> None:

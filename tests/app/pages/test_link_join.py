@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from babel.dates import format_date
 from starlette.applications import Starlette
 
 from core.types import utcnow
@@ -21,6 +23,10 @@ from tests.app.pages.call_helpers import (
 
 __all__ = ["quick_hashes"]
 pytestmark = pytest.mark.usefixtures("quick_hashes")
+
+
+def local_day_of(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(ZoneInfo("Europe/Berlin")).date()
 
 
 @pytest.fixture
@@ -46,8 +52,9 @@ async def test_days_ahead_the_page_names_the_date_and_offers_no_way_in(
     start = utcnow() + dt.timedelta(days=3)
     _, token = await add_appointment(app, seeded, start=start)
     page = (await client.get(f"/t/{token}")).text
-    assert "Der Videoraum öffnet 15 Minuten vor Ihrem Termin, am " in page
-    assert str(start.astimezone(dt.timezone(dt.timedelta(hours=1))).year) in page
+    opens = (start - dt.timedelta(minutes=15)).astimezone(ZoneInfo("Europe/Berlin"))
+    day = format_date(opens.date(), format="full", locale="de")  # "Donnerstag, 10. Dezember 2026"
+    assert f"Der Videoraum öffnet 15 Minuten vor Ihrem Termin, am {day} um " in page
     assert "jetzt offen" not in page
     assert 'id="go-to-call"' not in page
     # The connection test is offered all the same: a citizen checks the camera ahead.
@@ -63,7 +70,9 @@ async def test_clerk_page_names_the_day_when_the_room_opens_on_another_day(
     soon, _ = await add_appointment(app, seeded)
     page = (await client.get(f"/staff/call/{later}")).text
     opens = page.split('data-opens="', 1)[1].split('"', 1)[0]
-    assert opens.startswith("am ") and " um " in opens and opens.endswith(" Uhr"), opens
+    day = format_date(local_day_of(utcnow() + dt.timedelta(days=3, minutes=-15)), format="full",
+                      locale="de")
+    assert opens.startswith(f"am {day} um ") and opens.endswith(" Uhr"), opens
     page = (await client.get(f"/staff/call/{soon}")).text
     opens = page.split('data-opens="', 1)[1].split('"', 1)[0]
     assert opens.startswith("um ") and opens.endswith(" Uhr"), opens

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from booking.availability import Slot, zone
 from booking.catalog import service_description, service_name
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from booking.service import allowed_actions, hold_lapsed
+from calls.service import join_window
 from core.i18n import Translator
 from core.messages import N_
 from core.types import utcnow
@@ -174,8 +175,8 @@ def appointment_view(
         status = AppointmentStatus.expired
     label, kind = STATUS_LABELS.get(status, (status, "neutral"))
     actions = allowed_actions(appointment, now)
-    opens = appointment.start_at - timedelta(minutes=join_before_minutes)
-    closes = appointment.end_at + timedelta(minutes=join_after_minutes)
+    window = join_window(appointment, join_before_minutes, join_after_minutes)
+    opens, closes = window.opens_at, window.closes_at
     hold = appointment.hold_expires_at if status == AppointmentStatus.reserved else None
     return AppointmentView(
         reference=appointment.reference,

@@ -100,29 +100,30 @@ def _values(form: Any) -> dict[str, str]:
             "serial": form.get("serial", "")[:40], "email": form.get("email", "")[:254]}
 
 
-async def status_submit(request: Request) -> Response:
-    form = await read_form(request)
-    values = _values(form)
+async def _looked_up(request: Request) -> tuple[dict[str, str], Found | Response]:
+    """The form's values and its document, or the page that says why there is none (404 for
+    an unknown number, 422 beside the fields)."""
+    values = _values(await read_form(request))
     try:
-        found = await guarded_lookup(request, values["document_type"], values["serial"])
+        return values, await guarded_lookup(request, values["document_type"], values["serial"])
     except DocumentNotFound:
-        return _page(request, {"values": values, "not_found": True}, 404)
+        return values, _page(request, {"values": values, "not_found": True}, 404)
     except Invalid as exc:
-        return _page(request, {"values": values, "errors": _errors(translator(request), exc)},
-                     422)
+        errors = _errors(translator(request), exc)
+        return values, _page(request, {"values": values, "errors": errors}, 422)
+
+
+async def status_submit(request: Request) -> Response:
+    values, found = await _looked_up(request)
+    if isinstance(found, Response):
+        return found
     return _page(request, {"values": values, "result": await result_view(request, found)})
 
 
 async def notify_submit(request: Request) -> Response:
-    form = await read_form(request)
-    values = _values(form)
-    try:
-        found = await guarded_lookup(request, values["document_type"], values["serial"])
-    except DocumentNotFound:
-        return _page(request, {"values": values, "not_found": True}, 404)
-    except Invalid as exc:
-        return _page(request, {"values": values, "errors": _errors(translator(request), exc)},
-                     422)
+    values, found = await _looked_up(request)
+    if isinstance(found, Response):
+        return found
     context: dict[str, Any] = {"values": {**values, "email": ""}}
     status = 200
     try:

@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar
 
+from signaling.checks import bad, check_fields
 from signaling.errors import CloseCode, ProtocolError
 from signaling.grants import ROLES, Role
 
@@ -35,8 +36,6 @@ MAX_VIDEO_SIDE = 16384
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def _bad(reason: str) -> NoReturn:
-    raise ProtocolError(CloseCode.BAD_MESSAGE, reason)
 
 
 Check = Callable[[Any, str], Any]
@@ -44,7 +43,7 @@ Check = Callable[[Any, str], Any]
 
 def _bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
-        _bad(f"{what}: not a boolean")
+        bad(f"{what}: not a boolean")
     return value
 
 
@@ -52,21 +51,21 @@ def _side(value: Any, what: str) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VIDEO_SIDE:
-        _bad(f"{what}: not an integer in 1..{MAX_VIDEO_SIDE}")
+        bad(f"{what}: not an integer in 1..{MAX_VIDEO_SIDE}")
     return value
 
 
 def _chat_text(value: Any, what: str) -> str:
     # The reason never quotes the text: a refused line must not reach a log either.
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_CHAT_CHARS:
-        _bad(f"{what}: not a string of 1..{MAX_CHAT_CHARS} characters")
+        bad(f"{what}: not a string of 1..{MAX_CHAT_CHARS} characters")
     return _CONTROL.sub("", value).strip()
 
 
 def _one_of(*allowed: str) -> Check:
     def check(value: Any, what: str) -> str:
         if value not in allowed:
-            _bad(f"{what}: not one of {', '.join(allowed)}")
+            bad(f"{what}: not one of {', '.join(allowed)}")
         return str(value)
 
     return check
@@ -74,7 +73,7 @@ def _one_of(*allowed: str) -> Check:
 
 def _role(value: Any, what: str) -> str:
     if value not in ROLES:
-        _bad(f"{what}: unknown role")
+        bad(f"{what}: unknown role")
     return str(value)
 
 
@@ -137,13 +136,7 @@ def _parse(kind: str, obj: dict[str, Any], *, server: bool) -> Extra:
     optional: dict[str, Check] = dict(spec.optional)
     if server and spec.stamped:
         optional["from"] = _role
-    keys = obj.keys() - {"type"}
-    missing = spec.required.keys() - keys
-    if missing:
-        _bad(f"{kind}: missing {sorted(missing)}")
-    extra = keys - spec.required.keys() - optional.keys()
-    if extra:
-        _bad(f"{kind}: unknown fields {sorted(extra)[:5]}")
+    check_fields(obj, spec.required.keys(), optional.keys())
     data: dict[str, Any] = {"type": kind}
     for name, check in spec.required.items():
         data[name] = check(obj[name], f"{kind}.{name}")

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from json.scanner import make_scanner
 from typing import Any, NoReturn
 
+from signaling.checks import bad, check_fields
 from signaling.errors import CloseCode, ProtocolError
 from signaling.extras import client_parsers, server_parsers
 from signaling.grants import ROLES, Role
@@ -102,18 +103,16 @@ MAX_NOTE_CHARS = 500  # the office's message to those waiting (signaling.waitroo
 # --- decoding ----------------------------------------------------------------------------------
 
 
-def _bad(reason: str) -> NoReturn:
-    raise ProtocolError(CloseCode.BAD_MESSAGE, reason)
 
 
 def _no_constants(name: str) -> NoReturn:
-    _bad(f"JSON constant {name} not allowed")
+    bad(f"JSON constant {name} not allowed")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        _bad("duplicate key")
+        bad("duplicate key")
     return obj
 
 
@@ -137,38 +136,30 @@ def load_frame(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> dict[str
     else:
         if len(frame) > max_bytes:
             raise ProtocolError(CloseCode.TOO_BIG, "frame too big")
-        _bad("binary frame")
+        bad("binary frame")
     try:
         if frame[:1] == "{":
             obj, end = _SCAN(frame, 0)
             if end != len(frame) and frame[end:].strip(_JSON_SPACE):
-                _bad("malformed JSON")  # extra data after the object
+                bad("malformed JSON")  # extra data after the object
         else:
             obj = _DECODER.decode(frame)
     except ProtocolError:
         raise
     except (ValueError, RecursionError, StopIteration):
-        _bad("malformed JSON")
+        bad("malformed JSON")
     if type(obj) is not dict:
-        _bad("not a JSON object")
+        bad("not a JSON object")
     if type(obj.get("type")) is not str:
-        _bad("missing type")
+        bad("missing type")
     return obj
 
 
-def _fields(obj: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
-    keys = obj.keys() - {"type"}
-    missing = set(required) - keys
-    if missing:
-        _bad(f"{obj['type']}: missing {sorted(missing)}")
-    extra = keys - set(required) - set(optional)
-    if extra:
-        _bad(f"{obj['type']}: unknown fields {sorted(extra)[:5]}")
 
 
 def _str(value: Any, what: str, *, min_len: int = 0, max_len: int = MAX_FRAME_BYTES) -> str:
     if not isinstance(value, str) or not min_len <= len(value) <= max_len:
-        _bad(f"{what}: not a string of {min_len}..{max_len} characters")
+        bad(f"{what}: not a string of {min_len}..{max_len} characters")
     return value
 
 
@@ -179,7 +170,7 @@ def _opt_str(value: Any, what: str, max_len: int = MAX_SHORT_CHARS) -> str | Non
 def _int(value: Any, what: str, low: int, high: int) -> int:
     # bool is an int in Python but not in JSON's sense of a number.
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        _bad(f"{what}: not an integer in {low}..{high}")
+        bad(f"{what}: not an integer in {low}..{high}")
     return value
 
 
@@ -187,7 +178,7 @@ def _candidate_init(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if type(value) is not dict:  # the decoder builds plain dicts, strs, ints and bools
-        _bad("candidate: not an object or null")
+        bad("candidate: not an object or null")
     # The usual members, checked inline (this runs for every trickled candidate); anything
     # unusual takes the checks below, which also word the error.
     candidate, mid = value.get("candidate"), value.get("sdpMid")
@@ -201,7 +192,7 @@ def _candidate_init(value: Any) -> dict[str, Any] | None:
     ):
         return value
     if "candidate" not in value:
-        _bad("candidate: missing candidate")
+        bad("candidate: missing candidate")
     # "" is the end-of-candidates marker some browsers send.
     _str(value["candidate"], "candidate.candidate", max_len=MAX_CANDIDATE_CHARS)
     _opt_str(value.get("sdpMid"), "candidate.sdpMid")
@@ -212,7 +203,7 @@ def _candidate_init(value: Any) -> dict[str, Any] | None:
 
 
 def _hello(obj: dict[str, Any]) -> Hello:
-    _fields(obj, ("token",))
+    check_fields(obj, ("token",))
     return Hello(_str(obj["token"], "hello.token", min_len=1, max_len=MAX_TOKEN_CHARS))
 
 
@@ -221,20 +212,20 @@ def _check_description(obj: dict[str, Any]) -> None:
     sdp = obj.get("sdp")
     if len(obj) == 2 and type(sdp) is str and 0 < len(sdp) <= MAX_FRAME_BYTES:  # the usual
         return
-    _fields(obj, ("sdp",))
+    check_fields(obj, ("sdp",))
     _str(sdp, f"{obj['type']}.sdp", min_len=1)
 
 
 def _check_candidate(obj: dict[str, Any]) -> None:
     """``candidate``: exactly ``type`` and ``candidate`` (an ``RTCIceCandidateInit`` or null)."""
     if len(obj) != 2 or "candidate" not in obj:
-        _fields(obj, ("candidate",))
+        check_fields(obj, ("candidate",))
     _candidate_init(obj["candidate"])
 
 
 def _role(value: Any, what: str) -> Role:
     if value not in ROLES:
-        _bad(f"{what}: unknown role")
+        bad(f"{what}: unknown role")
     role: Role = value
     return role
 
@@ -271,36 +262,36 @@ _FROM = _relayed("from")
 
 
 def _admit(obj: dict[str, Any]) -> Admit:
-    _fields(obj, (), ("role",))
+    check_fields(obj, (), ("role",))
     if "role" not in obj:
         return Admit()
     if obj["role"] not in ("citizen", "guest"):
-        _bad("admit.role: not citizen or guest")
+        bad("admit.role: not citizen or guest")
     return Admit(_role(obj["role"], "admit.role"))
 
 
 def _peer_left(obj: dict[str, Any]) -> PeerLeft:
-    _fields(obj, (), ("role",))
+    check_fields(obj, (), ("role",))
     return PeerLeft(_role(obj["role"], "peer-left.role") if "role" in obj else None)
 
 
 def _peer_joined(obj: dict[str, Any]) -> PeerJoined:
-    _fields(obj, ("role", "initiator"))
+    check_fields(obj, ("role", "initiator"))
     if not isinstance(obj["initiator"], bool):
-        _bad("peer-joined.initiator: not a boolean")
+        bad("peer-joined.initiator: not a boolean")
     return PeerJoined(_role(obj["role"], "peer-joined.role"), obj["initiator"])
 
 
 def _ice_server(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        _bad("ice_servers: entry not an object")
+        bad("ice_servers: entry not an object")
     unknown = value.keys() - {"urls", "username", "credential"}
     if "urls" not in value or unknown:
-        _bad("ice_servers: entry needs urls and has only username, credential besides")
+        bad("ice_servers: entry needs urls and has only username, credential besides")
     urls = value["urls"]
     url_list = [urls] if isinstance(urls, str) else urls
     if not isinstance(url_list, list) or not url_list:
-        _bad("ice_servers: urls not a string or a non-empty list")
+        bad("ice_servers: urls not a string or a non-empty list")
     for url in url_list:
         _str(url, "ice_servers.urls", min_len=1, max_len=MAX_SHORT_CHARS)
     for key in ("username", "credential"):
@@ -310,13 +301,13 @@ def _ice_server(value: Any) -> dict[str, Any]:
 
 
 def _welcome(obj: dict[str, Any]) -> Welcome:
-    _fields(obj, ("role", "reference", "ice_servers"))
+    check_fields(obj, ("role", "reference", "ice_servers"))
     role = obj["role"]
     if role not in ROLES:
-        _bad("welcome.role: unknown role")
+        bad("welcome.role: unknown role")
     servers = obj["ice_servers"]
     if not isinstance(servers, list):
-        _bad("welcome.ice_servers: not a list")
+        bad("welcome.ice_servers: not a list")
     return Welcome(
         role,
         _str(obj["reference"], "welcome.reference", min_len=1, max_len=MAX_SHORT_CHARS),
@@ -325,19 +316,19 @@ def _welcome(obj: dict[str, Any]) -> Welcome:
 
 
 def _start(obj: dict[str, Any]) -> Start:
-    _fields(obj, ("initiator",))
+    check_fields(obj, ("initiator",))
     if not isinstance(obj["initiator"], bool):
-        _bad("start.initiator: not a boolean")
+        bad("start.initiator: not a boolean")
     return Start(obj["initiator"])
 
 
 def _error(obj: dict[str, Any]) -> Error:
-    _fields(obj, ("code",))
+    check_fields(obj, ("code",))
     return Error(_int(obj["code"], "error.code", 1000, 4999))
 
 
 def _waiting_info(obj: dict[str, Any]) -> WaitingInfo:
-    _fields(obj, ("text", "sent_at"))
+    check_fields(obj, ("text", "sent_at"))
     return WaitingInfo(_str(obj["text"], "waiting-info.text", max_len=MAX_NOTE_CHARS),
                        _str(obj["sent_at"], "waiting-info.sent_at", min_len=1,
                             max_len=MAX_SHORT_CHARS))
@@ -345,7 +336,7 @@ def _waiting_info(obj: dict[str, Any]) -> WaitingInfo:
 
 def _bare(cls: type[BareMessage]) -> Callable[[dict[str, Any]], Any]:
     def parse(obj: dict[str, Any]) -> BareMessage:
-        _fields(obj, ())
+        check_fields(obj, ())
         return cls()
 
     return parse
@@ -391,7 +382,7 @@ def decode_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> Clien
     obj = load_frame(frame, max_bytes)
     parse = _CLIENT.get(obj["type"])
     if parse is None:
-        _bad("unknown type")
+        bad("unknown type")
     return parse(obj)
 
 
@@ -411,7 +402,7 @@ def screen_client(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> Clien
         return None
     parse = _CLIENT.get(kind)
     if parse is None:
-        _bad("unknown type")
+        bad("unknown type")
     return parse(obj)
 
 
@@ -420,7 +411,7 @@ def decode_server(frame: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> Serve
     obj = load_frame(frame, max_bytes)
     parse = _SERVER.get(obj["type"])
     if parse is None:
-        _bad("unknown type")
+        bad("unknown type")
     return parse(obj)
 
 

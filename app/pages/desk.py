@@ -26,15 +26,13 @@ valid session it answers 401, which makes ``EventSource`` stop instead of retryi
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
@@ -53,7 +51,7 @@ from app.pages.desk_forms import (
 from app.pages.desk_views import DeskView, FormState, desk_view
 from app.pages.forms import Form, read_form
 from app.pages.staff import load_agenda, render_agenda
-from app.pages.staff_http import redirect
+from app.pages.staff_http import Pacing, event_stream, redirect
 from app.templating import render, request_language, translator
 from booking.models import Office
 from cases import completion as cases
@@ -279,32 +277,14 @@ async def back_to_call(request: Request) -> Response:
 async def agenda_events(request: Request) -> Response:
     # Without a session 401 (in the one JSON shape): EventSource then stops instead of retrying.
     user = await require_script_user(request)
-    return StreamingResponse(_agenda_stream(request, user), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-
-async def _agenda_stream(request: Request, user: StaffUser) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    started = quiet_since = loop.time()
-    last = ""
-    yield f"retry: {RETRY_MS}\n\n"
-    while True:
+    async def read(user: StaffUser) -> tuple[str, Callable[[], str]]:
         data = await load_agenda(request, user)
         snapshot = json.dumps([e.live() for e in data.entries], ensure_ascii=False)
-        now = loop.time()
-        if snapshot != last:
-            last, quiet_since = snapshot, now
-            yield f"event: agenda\ndata: {snapshot}\n\n"
-        elif now - quiet_since >= HEARTBEAT_SECONDS:
-            quiet_since = now
-            yield ": keep-alive\n\n"
-        if now - started >= STREAM_SECONDS:
-            return
-        await asyncio.sleep(POLL_SECONDS)
-        try:  # a logout (or an expired session) ends the stream; the reconnect gets 401
-            await require_page_user(request)
-        except HTTPException:
-            return
+        return snapshot, lambda: snapshot
+
+    pacing = Pacing(POLL_SECONDS, STREAM_SECONDS, HEARTBEAT_SECONDS, RETRY_MS)
+    return event_stream(request, user, "agenda", read, pacing)
 
 
 async def agenda_print(request: Request) -> Response:

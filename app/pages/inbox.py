@@ -17,19 +17,18 @@ reconnects) and, without a valid session, answers 401 so that ``EventSource`` st
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.auth import require_page_user, require_script_user
 from app.context import ctx
 from app.pages.inbox_views import InboxData, load_inbox
+from app.pages.staff_http import Pacing, event_stream
 from app.templating import render, translator
 from core.types import utcnow
 from staff.models import StaffUser
@@ -72,35 +71,16 @@ def _list_html(request: Request, data: InboxData) -> str:
 async def inbox_events(request: Request) -> Response:
     # Without a session 401 (in the one JSON shape): EventSource then stops instead of retrying.
     user = await require_script_user(request)
-    first = await _data(request, user)  # a refused filter (another office's) is refused here
-    return StreamingResponse(_stream(request, user, first), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    first: list[InboxData] = [await _data(request, user)]  # a refused filter is refused here
 
-
-async def _stream(request: Request, user: StaffUser, data: InboxData) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    started = quiet_since = loop.time()
-    last = ""
-    yield f"retry: {RETRY_MS}\n\n"
-    while True:
+    async def read(user: StaffUser) -> tuple[str, Callable[[], str]]:
+        data = first.pop() if first else await _data(request, user)
         live = data.live()
-        snapshot = json.dumps(live, ensure_ascii=False, sort_keys=True)
-        now = loop.time()
-        if snapshot != last:
-            last, quiet_since = snapshot, now
-            body = json.dumps({**live, "html": _list_html(request, data)}, ensure_ascii=False)
-            yield f"event: inbox\ndata: {body}\n\n"
-        elif now - quiet_since >= HEARTBEAT_SECONDS:
-            quiet_since = now
-            yield ": keep-alive\n\n"
-        if now - started >= STREAM_SECONDS:
-            return
-        await asyncio.sleep(POLL_SECONDS)
-        try:  # a logout (or an expired session) ends the stream; the reconnect gets 401
-            user = await require_page_user(request)
-        except HTTPException:
-            return
-        data = await _data(request, user)
+        return json.dumps(live, ensure_ascii=False, sort_keys=True), lambda: json.dumps(
+            {**live, "html": _list_html(request, data)}, ensure_ascii=False)
+
+    pacing = Pacing(POLL_SECONDS, STREAM_SECONDS, HEARTBEAT_SECONDS, RETRY_MS)
+    return event_stream(request, user, "inbox", read, pacing)
 
 
 routes: list[BaseRoute] = [

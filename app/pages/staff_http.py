@@ -1,14 +1,22 @@
 """Request plumbing shared by the staff and admin pages: redirects after a post, translating
-errors. Rendering, forms and CSRF are the same for every page (``app/templating.py``,
-``app/pages/forms.py``, ``app/csrf.py``)."""
+errors, the live pages' event streams. Rendering, forms and CSRF are the same for every page
+(``app/templating.py``, ``app/pages/forms.py``, ``app/csrf.py``)."""
 
 from __future__ import annotations
 
-from starlette.responses import RedirectResponse, Response
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from app.auth import require_page_user
 from booking.admin_validation import FieldErrors
 from core.errors import DomainError
 from core.i18n import Translator
+from staff.models import StaffUser
 
 
 def redirect(url: str) -> Response:
@@ -30,3 +38,53 @@ def field_messages(t: Translator, exc: DomainError) -> dict[str, str]:
 
 def error_message(t: Translator, exc: DomainError) -> str:
     return t.gettext(exc.msgid, **exc.params)
+
+
+# --- the live pages' server-sent events ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pacing:
+    poll: float  # seconds between two reads
+    stream: float  # the stream ends after this long (the browser reconnects by itself)
+    heartbeat: float  # a comment after this long without an event, for idle proxies
+    retry_ms: int  # how soon the browser reconnects
+
+
+# A read gives what is compared between polls and, built only when that changed, the event's
+# data.
+Read = Callable[[StaffUser], Awaitable[tuple[str, Callable[[], str]]]]
+
+
+def event_stream(request: Request, user: StaffUser, event: str, read: Read,
+                 pacing: Pacing) -> Response:
+    """A server-sent event stream (the agenda's and the inbox's): ``event`` at once and again
+    whenever what ``read`` gives changes; it ends after ``pacing.stream`` or when the session
+    ends (the reconnect then gets 401, which stops ``EventSource``)."""
+    return StreamingResponse(_events(request, user, event, read, pacing),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _events(request: Request, user: StaffUser, event: str, read: Read,
+                  pacing: Pacing) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    started = quiet_since = loop.time()
+    last = ""
+    yield f"retry: {pacing.retry_ms}\n\n"
+    while True:
+        snapshot, body = await read(user)
+        now = loop.time()
+        if snapshot != last:
+            last, quiet_since = snapshot, now
+            yield f"event: {event}\ndata: {body()}\n\n"
+        elif now - quiet_since >= pacing.heartbeat:
+            quiet_since = now
+            yield ": keep-alive\n\n"
+        if now - started >= pacing.stream:
+            return
+        await asyncio.sleep(pacing.poll)
+        try:  # a logout (or an expired session) ends the stream; the reconnect gets 401
+            user = await require_page_user(request)
+        except HTTPException:
+            return

@@ -51,16 +51,17 @@ def call_gate(state: AppContext) -> CallGate:
 def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
     settings = state.settings
     gate = call_gate(state)
+    prefix = settings.redis_prefix
     return Hub(
         gate.authorize,
-        store=RedisRoomStore(redis) if redis is not None else None,
-        bus=RedisBus(redis) if redis is not None else None,
+        store=RedisRoomStore(redis, prefix) if redis is not None else None,
+        bus=RedisBus(redis, prefix) if redis is not None else None,
         on_event=gate.on_event,
         revalidate=gate.still_valid,
         ice_servers=ice_config(settings),
         limits=Limits(hello_timeout=settings.call_hello_timeout_seconds),
         now=utcnow,  # the product's one clock, also for the join window
-        waitroom=RedisWaitingRoom(redis) if redis is not None else None,
+        waitroom=RedisWaitingRoom(redis, prefix) if redis is not None else None,
     )
 
 
@@ -72,6 +73,7 @@ def echo_config(settings: Settings) -> EchoConfig:
         turn_secret=settings.turn_secret, turn_ttl_seconds=settings.turn_ttl_seconds,
         allow_private=settings.connection_test_private_candidates,
         public_addresses=tuple(str(a) for a in settings.connection_test_public_addresses),
+        redis_prefix=settings.redis_prefix,
     )
 
 

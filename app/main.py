@@ -94,6 +94,7 @@ def build_context(settings: Settings) -> AppContext:
         limiter=RateLimiter(
             enabled=settings.rate_limits_enabled,
             redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
             rules={
                 "booking": settings.rate_limit_booking,
                 "token": settings.rate_limit_token,

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
 
     redis_url: str | None = None
+    # Begins every Redis key and pub/sub channel of this installation, so that several
+    # installations (or a staging beside production) can share one Redis without hearing
+    # each other's calls, availability changes or rate counts.
+    redis_prefix: str = Field(default="buero:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     # How long an availability answer may be served from memory at most (0: never); writes on
     # this instance (and, with Redis, on every instance) drop it at once anyway.
     availability_cache_seconds: float = Field(default=10.0, ge=0, le=3600)

@@ -50,7 +50,7 @@ from booking.availability_window import Window
 
 log = logging.getLogger("buergerbuero.availability")
 
-CHANNEL = "buero:availability"
+CHANNEL = "availability"  # after the installation's Redis prefix (settings.redis_prefix)
 # What the kept bodies may take in all (a 31-day answer is about 40 KB); the least recently
 # used go first.
 MAX_BYTES = 32 * 1024 * 1024

@@ -68,6 +68,7 @@ class EchoConfig:
     turn_ttl_seconds: int = 3600
     allow_private: bool = False  # candidates in private ranges (``calls.candidates``)
     public_addresses: tuple[str, ...] = ()  # the server's host addresses it may announce
+    redis_prefix: str = "buero:"  # the installation's (settings.redis_prefix)
 
 
 @dataclass
@@ -305,7 +306,7 @@ class ConnectionTests:
     # --- sharing reports between instances ---------------------------------------------------
 
     def _key(self, test_id: str) -> str:
-        return f"buero:connection-test:{test_id}"
+        return f"{self.config.redis_prefix}connection-test:{test_id}"
 
     async def _publish(self, report: Report) -> None:
         redis = self.redis

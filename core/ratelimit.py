@@ -43,7 +43,7 @@ class _Store:
 
 class RateLimiter:
     def __init__(self, *, enabled: bool, redis_url: str | None, rules: dict[str, str],
-                 retry_seconds: float = 5.0,
+                 redis_prefix: str = "buero:", retry_seconds: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.enabled = enabled
         self._memory = _Store(MemoryStorage())
@@ -51,7 +51,8 @@ class RateLimiter:
         # at once, and the client logs no line per retry.
         client: dict[str, Any] = {"retry_policy": NoRetryPolicy()}
         self._redis = _Store(RedisStorage(
-            _redis_uri(redis_url), wrap_exceptions=True, connect_timeout=REDIS_TIMEOUT_SECONDS,
+            _redis_uri(redis_url), wrap_exceptions=True, key_prefix=f"{redis_prefix}limits",
+            connect_timeout=REDIS_TIMEOUT_SECONDS,
             stream_timeout=REDIS_TIMEOUT_SECONDS, **client,
         )) if redis_url else None
         self._rules = {name: parse_many(spec) for name, spec in rules.items()}

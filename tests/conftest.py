@@ -209,6 +209,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings_factory(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    prefix = uuid.uuid4().hex[:16]
+
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "env": "test",
@@ -223,6 +225,9 @@ def settings_factory(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
             # tests of other features sign admins in with the password alone. The second
             # factor's own tests (tests/staff/test_totp*.py) set the policy they test.
             "staff_totp_required": "none",
+            # Each test's apps have Redis keys and channels of their own: tests running at the
+            # same time on the shared Redis neither hear nor drop each other's state.
+            "redis_prefix": f"buero-test:{prefix}:",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

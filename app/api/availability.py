@@ -62,8 +62,9 @@ def _matches(if_none_match: str, etag: str) -> bool:
 class RedisInvalidation:
     """Tells other instances which offices changed, and hears what they tell (Redis pub/sub)."""
 
-    def __init__(self, redis: Any, cache: AvailabilityCache) -> None:
+    def __init__(self, redis: Any, cache: AvailabilityCache, prefix: str = "buero:") -> None:
         self.redis = redis
+        self.channel = prefix + CHANNEL
         self.cache = cache
         self.origin = uuid.uuid4().hex
         self._reader: PubSubReader | None = None
@@ -78,7 +79,7 @@ class RedisInvalidation:
         self._subscribed = self._loop.create_future()
         self._reader = PubSubReader(self.redis.pubsub(), self._handle,
                                     name="availability-invalidation")
-        await self._reader.pubsub.subscribe(CHANNEL)
+        await self._reader.pubsub.subscribe(self.channel)
         self._reader.start()
         async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
             await asyncio.shield(self._subscribed)
@@ -99,7 +100,7 @@ class RedisInvalidation:
 
     async def _send(self, message: str) -> None:
         try:
-            await self.redis.publish(CHANNEL, message)
+            await self.redis.publish(self.channel, message)
         except Exception as exc:
             self._outages.failed(outage_of(exc) or Outage(REDIS, type(exc).__name__),
                                  "publishing an availability change")
@@ -146,7 +147,8 @@ async def start(state: AppContext) -> AvailabilityCache:
     """Lifespan start, after the Redis client exists (``app.calls.start_calls``)."""
     cache = AvailabilityCache(state.settings.availability_cache_seconds)
     redis = state.extras.get("redis")
-    bus = RedisInvalidation(redis, cache) if redis is not None and cache.enabled else None
+    bus = (RedisInvalidation(redis, cache, state.settings.redis_prefix)
+           if redis is not None and cache.enabled else None)
 
     def changed(offices: Offices) -> None:
         cache.invalidate(offices)

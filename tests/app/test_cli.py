@@ -375,7 +375,8 @@ def test_serve_with_two_worker_processes_shares_redis(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "serve.log"
     proc = _spawn(["serve", "--port", str(port), "--workers", "2", "--no-worker"], tmp_path,
-                  log, {"BUERO_REDIS_URL": redis_url})
+                  log, {"BUERO_REDIS_URL": redis_url,
+                         "BUERO_REDIS_PREFIX": f"buero-test:{tmp_path.name}:"})
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:

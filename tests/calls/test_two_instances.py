@@ -69,7 +69,7 @@ async def test_call_across_two_instances(settings: Settings) -> None:
     assert REDIS_URL is not None
     client: Any = Redis.from_url(REDIS_URL)  # Any: the redis stubs predate aclose()
     try:  # the room state lives in Redis, under the app's prefix
-        assert await client.exists(f"buero:room:{reference}")
+        assert await client.exists(f"{settings.redis_prefix}room:{reference}")
     finally:
         await client.aclose()
 

@@ -26,7 +26,9 @@ from signaling.waitroom import (
 from tests.signaling.conftest import Backend, HubFactory
 from tests.signaling.helpers import Peer, Tokens, grant
 
-T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+# The hubs' clock starts near the wall clock: Redis expires the waiting room's keys at times
+# taken from it (PEXPIREAT), and a fixed date would have them gone once that date has passed.
+T0 = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 KEEP = dt.timedelta(hours=2)
 
 

@@ -295,14 +295,17 @@ async def test_etag_and_not_modified(
 @SHARED_REDIS
 @pytest.mark.redis
 async def test_a_booking_on_one_instance_drops_the_answer_on_another(
-    app_factory: Callable[..., Starlette], db_url: str, db: Database, seeded: World,
+    settings_factory: Callable[..., Settings], db_url: str, db: Database, seeded: World,
     tmp_path: Path,
 ) -> None:
     require(REDIS_URL is not None, "BUERO_TEST_REDIS_URL")
     assert REDIS_URL is not None
     # Instance B: its own process, so only Redis can tell it about A's commits.
     port = free_port()
+    settings_a = settings_factory(redis_url=REDIS_URL, availability_cache_seconds=600)
+    app_a = create_app(settings_a)
     env = {**os.environ, "BUERO_DATABASE_URL": db_url, "BUERO_REDIS_URL": REDIS_URL,
+           "BUERO_REDIS_PREFIX": settings_a.redis_prefix,  # one installation: A and B
            "BUERO_SECRET_KEY": "test-secret-key-0123456789", "BUERO_ENV": "test",
            "BUERO_VAR_DIR": str(tmp_path / "var-b"), "BUERO_RATE_LIMITS_ENABLED": "false",
            "BUERO_AVAILABILITY_CACHE_SECONDS": "600", "BUERO_LOG_LEVEL": "WARNING"}
@@ -310,7 +313,6 @@ async def test_a_booking_on_one_instance_drops_the_answer_on_another(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
-    app_a = app_factory(redis_url=REDIS_URL, availability_cache_seconds=600)
     try:
         async with running(app_a), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app_a), base_url="http://testserver"

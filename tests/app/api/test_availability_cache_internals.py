@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -225,7 +226,12 @@ async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
 @pytest.mark.redis
 async def test_instances_tell_each_other_over_redis(redis: Redis[Any]) -> None:
     here, there = AvailabilityCache(600), AvailabilityCache(600)
-    bus_here, bus_there = RedisInvalidation(redis, here), RedisInvalidation(redis, there)
+    prefix = f"buero-test:{uuid.uuid4().hex}:"  # its own channel: no other test's apps hear it
+    bus_here = RedisInvalidation(redis, here, prefix)
+    bus_there = RedisInvalidation(redis, there, prefix)
+    channel = bus_here.channel
+    assert channel == f"{prefix}{CHANNEL}"
+    stranger = f"buero-test:{uuid.uuid4().hex}:{CHANNEL}"  # another installation's channel
     await bus_here.start()
     await bus_there.start()
     try:
@@ -239,11 +245,19 @@ async def test_instances_tell_each_other_over_redis(redis: Redis[Any]) -> None:
         assert here.get(b"office-7") is not None  # its own message is not applied twice
 
         # A message nobody can read drops everything (something changed; what is unknown).
-        await redis.publish(CHANNEL, "not json")
+        # Another installation on the same Redis announces "everything changed", then this one
+        # announces office 7 again: only the second arrives (Redis keeps one client's order).
+        await there.fetch(b"office-7", 7, computing(b"7")[0])
+        await redis.publish(stranger, json.dumps({"origin": "elsewhere", "offices": None}))
+        await redis.publish(channel, json.dumps({"origin": "elsewhere", "offices": [7]}))
+        await eventually(lambda: there.get(b"office-7") is None)
+        assert there.get(b"office-8") is not None
+
+        await redis.publish(channel, "not json")
         await eventually(lambda: len(there) == 0)
 
         await here.fetch(b"office-8", 8, computing(b"8")[0])
-        await redis.publish(CHANNEL, json.dumps({"origin": "elsewhere", "offices": None}))
+        await redis.publish(channel, json.dumps({"origin": "elsewhere", "offices": None}))
         await eventually(lambda: len(here) == 0)
     finally:
         await bus_here.close()

@@ -188,6 +188,7 @@ async def cluster(database: str, sink: SmtpSink, workdir: Path) -> AsyncIterator
         "BUERO_CLAMD_ADDRESS": "tcp:127.0.0.1:3310",  # no upload here; production needs one
         "BUERO_DATABASE_URL": database,
         "BUERO_REDIS_URL": REDIS_URL,
+        "BUERO_REDIS_PREFIX": f"buero-test:{secrets.token_hex(8)}:",
         "BUERO_SECRET_KEY": secrets.token_urlsafe(32),
         "BUERO_BASE_URL": BASE_URL,
         "BUERO_VAR_DIR": str(workdir / "var"),

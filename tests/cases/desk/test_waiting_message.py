@@ -150,7 +150,8 @@ async def test_with_redis_the_room_state_keeps_the_message(
         settings_factory: Callable[..., Settings]) -> None:
     require(REDIS_URL is not None, "BUERO_TEST_REDIS_URL")
     assert REDIS_URL is not None
-    async with served(settings_factory(redis_url=REDIS_URL)) as (desk, base):
+    settings = settings_factory(redis_url=REDIS_URL)
+    async with served(settings) as (desk, base):
         reference, token = await desk.appointment(start_in=dt.timedelta(minutes=5))
         citizen = await waiting_citizen(base, token)
         try:
@@ -160,7 +161,7 @@ async def test_with_redis_the_room_state_keeps_the_message(
             await citizen.close()
         client: Redis = Redis.from_url(REDIS_URL)
         try:
-            key = f"buero:wait:{reference}"
+            key = f"{settings.redis_prefix}wait:{reference}"
             assert (await client.hget(key, "note")) == TEXT.encode()
             assert await client.hget(key, "since") is not None
             assert await client.pttl(key) > 0  # gone with the room

@@ -23,7 +23,10 @@
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const PING_EVERY_MS = 15000;
 const PONG_WITHIN_MS = 10000;
-const DISCONNECTED_GRACE_MS = 3000; // ICE "disconnected" often heals by itself
+// ICE "disconnected" may heal by itself, but Chromium reports it only about 7 s after the last
+// packet: a restart offer sent 1 s later still goes out during a 10-second outage (and waits in
+// TCP until the network is back), where 3 s left it racing the network's return.
+const DISCONNECTED_GRACE_MS = 1000;
 const RESTART_MIN_GAP_MS = 5000;
 const RESTART_RETRY_MS = 10000; // an ICE restart that has not helped by then is repeated
 const FAILED_RESIGNAL_MS = 8000; // non-initiator: ask for a fresh start when ICE stays failed

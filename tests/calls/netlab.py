@@ -352,7 +352,14 @@ RECORD_PCS = """(() => {
     if (!Native) return;
     window.__pcs = [];
     class Recorded extends Native {
-        constructor(...args) { super(...args); window.__pcs.push(this); }
+        constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+            // Each connection state with the moment it came (ms since the epoch).
+            const states = window.__pcStates = window.__pcStates || [];
+            this.addEventListener('connectionstatechange',
+                () => states.push([Date.now(), this.connectionState]));
+        }
     }
     window.RTCPeerConnection = Recorded;
 })();"""

@@ -17,6 +17,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,49 @@ async def open_call(office: Office) -> Call:
     citizen, clerk = await citizen_context.new_page(), await clerk_context.new_page()
     signals = Signals()
     signals.watch(citizen)
+    journal = Journal()
+    journal.watch("citizen", citizen)
+    journal.watch("clerk", clerk)
+    async with journal.shown_on_failure():
+        return await _open_call(office, citizen, clerk, signals)
 
+
+@dataclass
+class Journal:
+    """What the pages logged, loaded and said over the WebSocket, with the second it came;
+    printed when opening the call fails, so that a failure says where it stopped."""
+
+    lines: list[str] = field(default_factory=list)
+    start: float = field(default_factory=time.monotonic)
+
+    def add(self, who: str, what: str) -> None:
+        self.lines.append(f"{time.monotonic() - self.start:7.2f} {who}: {what[:300]}")
+
+    def watch(self, who: str, page: Page) -> None:
+        page.on("console", lambda m: self.add(who, f"console.{m.type} {m.text}"))
+        page.on("pageerror", lambda e: self.add(who, f"page error {e}"))
+        page.on("requestfailed", lambda r: self.add(who, f"failed {r.url} {r.failure}"))
+        page.on("response", lambda r: self.add(who, f"{r.status} {r.url}"))
+
+        def on_socket(socket: WebSocket) -> None:
+            self.add(who, f"websocket {socket.url}")
+            socket.on("framesent", lambda p: self.add(who, f"sent {p!s}"))
+            socket.on("framereceived", lambda p: self.add(who, f"received {p!s}"))
+            socket.on("close", lambda _: self.add(who, "websocket closed"))
+            socket.on("socketerror", lambda e: self.add(who, f"websocket error {e}"))
+
+        page.on("websocket", on_socket)
+
+    @asynccontextmanager
+    async def shown_on_failure(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except BaseException:
+            print("\n[network] what the pages did:\n" + "\n".join(self.lines))
+            raise
+
+
+async def _open_call(office: Office, citizen: Page, clerk: Page, signals: Signals) -> Call:
     await citizen.goto(f"{office.base}/t/{office.token}/call")
     await citizen.click("#join")
     await citizen.wait_for_function(STATE, arg=["#connection-state", "waiting"],
@@ -242,13 +285,21 @@ async def outage(office: Office, call: Call, seconds: float) -> tuple[float, flo
     """Pulls the citizen's cable for ``seconds``; returns (moment cut, moment back)."""
     office.net.cable(up=False)
     cut = time.monotonic()
+    print(f"\n[network] cable pulled at {time.time() * 1000:.0f} (epoch ms)")
     await asyncio.sleep(3)
     stalled = (await stats(call.citizen))["framesDecoded"]
     await asyncio.sleep(cut + seconds - time.monotonic())
     # The cable was really out: no frame came in the outage's last seconds.
     assert (await stats(call.citizen))["framesDecoded"] == stalled
     office.net.cable(up=True)
+    print(f"[network] cable back at {time.time() * 1000:.0f} (epoch ms)")
     return cut, time.monotonic()
+
+
+async def states_since(page: Page, epoch: float) -> list[tuple[float, str]]:
+    """The page's peer-connection states since ``epoch`` (time.time()), in seconds from it."""
+    states = await page.evaluate("window.__pcStates || []")
+    return [(round(at / 1000 - epoch, 1), state) for at, state in states if at / 1000 >= epoch]
 
 
 async def restarted(call: Call, clerk_ufrag: str, timeout: float = 20.0) -> float:
@@ -262,8 +313,10 @@ async def restarted(call: Call, clerk_ufrag: str, timeout: float = 20.0) -> floa
         await asyncio.sleep(0.1)
     received = [(round(t - start, 1), m["type"]) for t, m in call.citizen_signals.received
                 if m["type"] not in ("pong", "candidate")]
+    states = {who: await page.evaluate("window.__pcStates || []")
+              for who, page in (("citizen", call.citizen), ("clerk", call.clerk))}
     raise AssertionError(f"no ICE restart within {timeout} s: citizen {citizen}, clerk {clerk}, "
-                         f"citizen received {received}")
+                         f"citizen received {received}, connection states (epoch ms) {states}")
 
 
 async def test_ten_seconds_without_network_end_in_an_ice_restart(office: Office) -> None:
@@ -273,6 +326,7 @@ async def test_ten_seconds_without_network_end_in_an_ice_restart(office: Office)
     citizen_before, clerk_before = await stats(call.citizen), await stats(call.clerk)
     await after_keepalive(call)
 
+    cut_epoch = time.time()
     cut, back = await outage(office, call, 10)
     # Both sides watched at once, each from the moment the cable is back.
     citizen_at, clerk_at = await asyncio.gather(new_frame_at(call.citizen, timeout=30),
@@ -291,6 +345,7 @@ async def test_ten_seconds_without_network_end_in_an_ice_restart(office: Office)
         "ice_restart_done_s": round(restart_seconds, 1),
         "clerk_ufrag": f"{clerk_before['localUfrag']} -> {clerk_after['localUfrag']}",
         "peer_connections": (citizen_after["pcs"], clerk_after["pcs"]),
+        "clerk_states_s": await states_since(call.clerk, cut_epoch),
         "signalling_after_cut_s": timeline}
     report("10 s without network", figures)
     assert citizen_seconds <= 5.0 and clerk_seconds <= 5.0, figures

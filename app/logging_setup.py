@@ -35,14 +35,24 @@ _STANDARD_ATTRS = frozenset(
 _OUR_HANDLER = "_buergerbuero_handler"
 
 
+# One search says whether a text may hold a secret at all; most lines hold none, and then the
+# two substitutions below are skipped (the access log writes a line per request).
+_MAYBE_SECRET = re.compile(r"/t/|bearer\s", re.IGNORECASE)
+_NEEDS_QUOTES = re.compile(r"[\s\"=]")
+
+
 def redact_path(path: str) -> str:
     """A request path fit for a log line: no query string, no link token."""
     path = path.split("?", 1)[0].split("#", 1)[0]
+    if "/t/" not in path:
+        return path
     return _TOKEN_SEGMENT.sub(r"\1" + REDACTED, path)
 
 
 def redact_text(text: str) -> str:
     """Remove link tokens and bearer credentials from free text (the formatter's second net)."""
+    if _MAYBE_SECRET.search(text) is None:
+        return text
     text = _TOKEN_SEGMENT.sub(r"\1" + REDACTED, text)
     return _BEARER.sub(r"\1" + REDACTED, text)
 
@@ -108,19 +118,32 @@ def _message(record: logging.LogRecord) -> str:
         text = f"{text}\n{logging.Formatter().formatException(record.exc_info)}"
     elif record.exc_text:
         text = f"{text}\n{record.exc_text}"
-    return redact_text(text)
+    return text
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    attrs = vars(record)
+    if not attrs.keys() - _STANDARD_ATTRS:  # the common case, checked at C speed
+        return {}
     return {
         key: value
-        for key, value in vars(record).items()
+        for key, value in attrs.items()
         if key not in _STANDARD_ATTRS and not key.startswith("_")
     }
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    """``2026-12-07T11:02:03.456+00:00``; the part up to the second is formatted once per
+    second, not once per line."""
+    global _second
+    whole = int(record.created)
+    if _second[0] != whole:
+        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    millis = int((record.created - whole) * 1000)
+    return f"{_second[1]}.{millis:03d}+00:00"
 
 
 def _fields(record: logging.LogRecord) -> dict[str, object]:
@@ -130,13 +153,13 @@ def _fields(record: logging.LogRecord) -> dict[str, object]:
         "level": record.levelname,
         "logger": record.name,
         "request_id": getattr(record, "request_id", "-"),
-        "msg": _message(record),
+        "msg": redact_text(_message(record)),
     }
 
 
 def _kv_value(value: object) -> str:
-    text = redact_text(str(value))
-    if text and not re.search(r"[\s\"=]", text):
+    text = redact_text(value if isinstance(value, str) else str(value))
+    if text and _NEEDS_QUOTES.search(text) is None:
         return text
     return json.dumps(text, ensure_ascii=False)
 

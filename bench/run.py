@@ -21,7 +21,7 @@ import time
 from bench.common import Report, fresh_database, seed
 
 ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis", "uploads",
-       "accesslog")
+       "accesslog", "rush")
 
 
 async def with_database(postgres_url: str | None, report: Report, args: argparse.Namespace,
@@ -88,6 +88,10 @@ def main() -> int:
         from bench import uploads
 
         uploads.run(report)
+    if "rush" in args.only:
+        from bench import rush
+
+        rush.run(report)
     if "accesslog" in args.only:
         from bench import access_log
 

@@ -1,5 +1,6 @@
 """The access log's cost per request: one line as uvicorn's access logger hands it to the
-product's logging (app/logging_setup.py), formatted and written to a file, in both formats.
+product's logging (app/logging_setup.py, core/log_lines.py), formatted and written to a file,
+in both formats.
 
 Pure function calls in this process. The figure to compare it with is the availability read's
 time per request at full load (``availability throughput``: 1 / req/s); the benchmarks serve the

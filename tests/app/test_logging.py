@@ -14,18 +14,18 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from app.logging_setup import (
+from app.logging_setup import configure
+from app.middleware import SecurityHeadersMiddleware
+from app.settings import Settings
+from core.log_lines import (
     AccessLogFilter,
     JsonFormatter,
     KeyValueFormatter,
     RequestIdFilter,
     ServerLogFilter,
-    configure,
     redact_path,
     redact_text,
 )
-from app.middleware import SecurityHeadersMiddleware
-from app.settings import Settings
 
 TOKEN = "kQ8v1Xx_secret-link-token-2c5d0e7f9a1b3c4d5e6f7a8b9c0d1e2f"
 

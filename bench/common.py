@@ -259,6 +259,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         "BUERO_DATABASE_URL": database_url,
         "BUERO_SECRET_KEY": SECRET_KEY,
         "BUERO_RATE_LIMITS_ENABLED": "false",
+        "BUERO_PROOF_OF_WORK": "false",  # load, not a defence, is measured here
         "BUERO_LOG_LEVEL": "WARNING",
         "BUERO_ENV": "development",
         "PYTHONPATH": str(ROOT),

@@ -68,12 +68,18 @@ function setUp(form) {
       }
     } catch (error) {
       submitWhenDone = false;
-      delete form.dataset.submitting; // app.js: the form may be sent again after the retry
+      allowSendingAgain();
       failed.hidden = false;
       throw error;
     } finally {
       worker.terminate();
     }
+  }
+
+  // app.js marks a form being sent and its buttons disabled; this one was not sent.
+  function allowSendingAgain() {
+    form.dataset.submitting = "false";
+    form.querySelectorAll("button[data-once]").forEach((b) => b.removeAttribute("aria-disabled"));
   }
 
   function start() {

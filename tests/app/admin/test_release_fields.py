@@ -25,15 +25,21 @@ def problems(r: httpx.Response) -> set[str]:
     return {d["field"] for d in r.json()["error"].get("details", [])}
 
 
+async def with_rule(app: Starlette, client: httpx.AsyncClient, headers: dict[str, str],
+                    ) -> tuple[int, int, dict[str, Any]]:
+    """An office, a service and a schedule releasing at 07:00 three weeks ahead."""
+    office = await add_office(app)
+    service = await add_service(app, [office])
+    r = await client.post(URL, headers=headers, json=body(
+        office, service, release_time="07:00", release_days_ahead=21))
+    assert r.status_code == 201, r.text
+    return office, service, r.json()
+
+
 async def test_api_keeps_and_clears_a_release_rule(
     app: Starlette, client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
-    office = await add_office(app)
-    service = await add_service(app, [office])
-    r = await client.post(URL, headers=admin_headers, json=body(
-        office, service, release_time="07:00", release_days_ahead=21))
-    assert r.status_code == 201, r.text
-    created = r.json()
+    office, service, created = await with_rule(app, client, admin_headers)
     assert (created["release_time"], created["release_days_ahead"]) == ("07:00", 21)
     r = await client.patch(f"{URL}/{created['id']}", headers=admin_headers,
                            json={"release_days_ahead": 14})
@@ -74,11 +80,8 @@ async def test_api_refuses_a_half_or_malformed_rule(
 async def test_api_refuses_half_a_rule_left_by_a_change(
     app: Starlette, client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
-    office = await add_office(app)
-    service = await add_service(app, [office])
-    r = await client.post(URL, headers=admin_headers, json=body(
-        office, service, release_time="07:00", release_days_ahead=21))
-    r = await client.patch(f"{URL}/{r.json()['id']}", headers=admin_headers,
+    _, _, created = await with_rule(app, client, admin_headers)
+    r = await client.patch(f"{URL}/{created['id']}", headers=admin_headers,
                            json={"release_time": None})
     assert r.status_code == 422 and "release_time" in problems(r)
     [schedule] = await objects(app, Schedule)

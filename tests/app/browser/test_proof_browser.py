@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, Route
+from playwright.async_api import Page, Route
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
 from tests.app.browser.test_call_browser import axe_violations, describe
+from tests.app.browser.test_citizen_browser import browser_page as browser_page
 from tests.app.pages.helpers import walk_to_details
 from tests.app.pages.seed import Seed, seed
 from tests.chromium import have_chromium
@@ -38,22 +39,6 @@ async def site(settings_factory: Callable[..., Settings]) -> AsyncIterator[Site]
         yield Site(application, base, await seed(application))
 
 
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 375, "height": 812}, locale="de-DE", timezone_id="Europe/Berlin")
-    tab = await context.new_page()
-    problems: list[str] = []
-    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: problems.append(str(e)))
-    try:
-        yield tab
-    finally:
-        await context.close()
-    # The failure test makes the challenge's request fail on purpose.
-    assert [p for p in problems if "Failed to load resource" not in p] == []
-
-
 async def details_url(site: Site) -> str:
     async with httpx.AsyncClient(base_url=site.base) as client:
         day, slot, _ = await walk_to_details(client, site.seed)
@@ -68,7 +53,9 @@ async def fill_details(page: Page) -> None:
     await page.check("#consent")
 
 
-async def test_the_form_books_with_the_check_and_passes_axe(site: Site, page: Page) -> None:
+async def test_the_form_books_with_the_check_and_passes_axe(site: Site,
+                                                            browser_page: Page) -> None:
+    page = browser_page
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     await page.goto(await details_url(site))
@@ -89,7 +76,10 @@ async def test_the_form_books_with_the_check_and_passes_axe(site: Site, page: Pa
 
 
 @RENDERED_ONLY
-async def test_a_failed_check_is_announced_and_can_be_retried(site: Site, page: Page) -> None:
+async def test_a_failed_check_is_announced_and_can_be_retried(site: Site,
+                                                              browser_page: Page) -> None:
+    page = browser_page
+
     async def refuse(route: Route) -> None:
         await route.fulfill(status=503, body="")
 

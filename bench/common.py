@@ -258,8 +258,8 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update({
         "BUERO_DATABASE_URL": database_url,
         "BUERO_SECRET_KEY": SECRET_KEY,
-        "BUERO_RATE_LIMITS_ENABLED": "false",
         "BUERO_PROOF_OF_WORK": "false",  # load, not a defence, is measured here
+        "BUERO_RATE_LIMITS_ENABLED": "false",
         "BUERO_LOG_LEVEL": "WARNING",
         "BUERO_ENV": "development",
         "PYTHONPATH": str(ROOT),

@@ -68,6 +68,8 @@ async def test_the_form_books_with_the_check_and_passes_axe(site: Site,
     assert await page.is_hidden("[data-proof-failed]")  # nothing said while all is well
     violations = await axe_violations(page)
     assert violations == [], describe(violations)
+    assert await page.evaluate(  # a 375 px phone: nothing wider than the screen
+        "() => document.documentElement.scrollWidth <= window.innerWidth")
     assert await page.evaluate("() => document.cookie") == ""  # the check set no cookie
     await page.click("#book")
     await page.wait_for_url("**/book/done")
@@ -91,6 +93,8 @@ async def test_a_failed_check_is_announced_and_can_be_retried(site: Site,
     assert "konnte nicht abgeschlossen werden" in await alert.inner_text()
     violations = await axe_violations(page)
     assert violations == [], describe(violations)
+    assert await page.evaluate(  # a 375 px phone: nothing wider than the screen
+        "() => document.documentElement.scrollWidth <= window.innerWidth")
     await fill_details(page)
     await page.click("#book")  # waits for the check instead of sending an empty field
     assert "/book/done" not in page.url

@@ -4,9 +4,12 @@ its answer changes because of one."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from sqlalchemy import update
 
 from app.db import Database
@@ -14,10 +17,12 @@ from booking.availability import free_slots
 from booking.availability_window import window_availability
 from booking.links import LinkKeys
 from booking.models import Appointment, Schedule
-from booking.release import NotReleased, next_release
+from booking.release import NOT_RELEASED_UNTIL, NotReleased, next_release
 from booking.service import BookingPolicy, CitizenInput, book, reschedule
+from core.proof_of_work import ProofExpired, ProofInvalid, ProofRequired, ProofReused
 from tests.booking.factories import BERLIN, World, appointments, local, world
 
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = BookingPolicy(require_confirmation=False)
 
 
@@ -137,3 +142,23 @@ async def test_the_answer_changes_at_the_next_release(db: Database) -> None:
     assert next_release([time(7)], local(today, 7), BERLIN) == local(today + timedelta(days=1), 7)
     assert next_release([], local(today, 7), BERLIN) is None
 
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_catalogues_translate_every_message_with_its_placeholders(lang: str) -> None:
+    """Every message of release times and the proof of work, in both catalogues, with the same
+    placeholders as its id (a lost ``%(time)s`` would break the message at run time)."""
+    placeholder = re.compile(r"%\((\w+)\)s")
+    path = ROOT / f"core/locales/{lang}/LC_MESSAGES/release.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    ids = {m.id for m in catalog if m.id}
+    assert {NotReleased.message, NOT_RELEASED_UNTIL, ProofInvalid.message,
+            ProofExpired.message, ProofReused.message, ProofRequired.message} <= ids
+    for message in catalog:
+        if not message.id:
+            continue
+        assert isinstance(message.id, str) and isinstance(message.string, str)
+        assert message.string, f"untranslated: {message.id}"
+        assert sorted(placeholder.findall(message.id)) == sorted(
+            placeholder.findall(message.string)), message.id

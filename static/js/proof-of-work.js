@@ -47,8 +47,9 @@ function setUp(form) {
   async function run() {
     field.value = "";
     failed.hidden = true;
-    const worker = new Worker(WORKER_URL);
+    let worker = null;
     try {
+      worker = new Worker(WORKER_URL);
       const response = await fetch("/api/v1/challenge", {
         credentials: "omit",
         cache: "no-store",
@@ -72,7 +73,7 @@ function setUp(form) {
       failed.hidden = false;
       throw error;
     } finally {
-      worker.terminate();
+      if (worker) worker.terminate();
     }
   }
 

@@ -259,6 +259,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update({
         "BUERO_DATABASE_URL": database_url,
         "BUERO_SECRET_KEY": SECRET_KEY,
+        "BUERO_PROOF_OF_WORK": "false",  # load, not a defence, is measured here
         "BUERO_RATE_LIMITS_ENABLED": "false",
         # INFO, as `buergerbuero serve` runs by default: the access log writes a line per request.
         "BUERO_LOG_LEVEL": "INFO",

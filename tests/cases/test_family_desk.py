@@ -86,3 +86,14 @@ async def test_a_plain_appointment_keeps_the_older_rule(desk: Desk) -> None:
     r = await desk.complete(reference)
     assert r.status_code == 200, r.text
     assert [i["person"] for i in r.json()["case"]["items"]] == [None]
+
+
+async def test_an_admin_sets_what_each_further_person_adds(desk: Desk) -> None:
+    path = f"/api/v1/admin/services/{desk.certificate}"
+    r = await desk.client.patch(path, json={"extra_person_minutes": 10}, headers=desk.admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["extra_person_minutes"] == 10
+    r = await desk.client.patch(path, json={"extra_person_minutes": -1}, headers=desk.admin)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    r = await desk.client.patch(path, json={"extra_person_minutes": None}, headers=desk.admin)
+    assert r.status_code == 200 and r.json()["extra_person_minutes"] is None

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
 from sqlalchemy import select
 
 from booking.models import Appointment
@@ -21,7 +20,8 @@ from tests.app.browser.test_call_browser import (
     describe,
     site,
 )
-from tests.app.pages.call_helpers import CLERK_EMAIL, PASSWORD, quick_hashes
+from tests.app.browser.test_desk_browser import clerk_to_agenda
+from tests.app.pages.call_helpers import quick_hashes
 from tests.app.pages.seed import app_ctx
 from tests.conftest import RENDERED_ONLY
 
@@ -37,19 +37,11 @@ async def add_child(site: Site) -> None:
                                       given_name="Max", family_name="Mustermann"))
 
 
-async def log_in(page: Page, base: str) -> None:
-    await page.goto(f"{base}/staff/login")
-    await page.fill("#email", CLERK_EMAIL)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]:not(#logout)")
-    await page.wait_for_url(f"{base}/staff")
-
-
 @RENDERED_ONLY
 async def test_the_family_desk_panels_pass_axe(site: Site, browsers: Browsers) -> None:
     await add_child(site)
     clerk = await browsers.page("clerk", DESK)
-    await log_in(clerk, site.base)
+    await clerk_to_agenda(clerk, site.base)
     failures: list[str] = []
     checked: list[str] = []
 

@@ -146,7 +146,7 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
         }, 422 if error else 200)
 
     assert service.id is not None
-    composition = party.chosen(service, services, choice.also, choice.persons, rules)
+    composition = party.chosen(service, offered, choice.also, choice.persons, rules)
     choice.also, choice.persons = composition.service_ids[1:], composition.size
     offices = [o for o in await catalog.service_offices(session, service.id)
                if party.offers_all(offered, composition, o)]

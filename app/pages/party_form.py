@@ -33,11 +33,18 @@ from core.i18n import Translator
 from core.messages import N_
 
 
-def chosen(main: Service, services: Sequence[Service], also: Sequence[int], persons: int,
-           rules: CompositionRules) -> Composition:
-    """The combination the pages work with: further services that exist, within the rules."""
-    known = {s.id for s in services}
-    extra = [i for i in also if i in known and i != main.id][: rules.max_services - 1]
+def chosen(main: Service, offered: Sequence[OfferedService], also: Sequence[int],
+           persons: int, rules: CompositionRules) -> Composition:
+    """The combination the pages work with: further services that exist and that an office
+    offers together with the others (in the order ticked), within the rules."""
+    offices = {o.service.id: set(o.office_ids) for o in offered}
+    common = offices.get(main.id, set())
+    extra: list[int] = []
+    for i in also:
+        if i in offices and i != main.id and common & offices[i]:
+            extra.append(i)
+            common &= offices[i]
+    extra = extra[: rules.max_services - 1]
     assert main.id is not None
     count = max(1, min(persons, rules.max_persons))
     return Composition((main.id, *extra), tuple(PersonInput("-", "-") for _ in range(count - 1)))

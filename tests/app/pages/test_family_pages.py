@@ -87,3 +87,22 @@ async def test_more_people_than_allowed_are_capped(
     day = radio_values(r.text, "day")[0]
     r = await client.get(f"/book?service={s.service_id}&persons=9&day={day}")
     assert "persons=3" in r.text.replace("&amp;", "&")
+
+
+async def test_a_matter_no_office_offers_together_is_left_out(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    from booking.models import Office, Service, ServiceOffice
+    s = await seed(app)
+    async with app_ctx(app).db.transaction(write=True) as session:
+        elsewhere = Office(name="Außenstelle", timezone="Europe/Berlin")
+        only_there = Service(name="Fischereischein", duration_minutes=15)
+        session.add_all([elsewhere, only_there])
+        await session.flush()
+        assert elsewhere.id is not None and only_there.id is not None
+        session.add(ServiceOffice(service_id=only_there.id, office_id=elsewhere.id))
+        other_id = only_there.id
+    r = await client.get(f"/book?service={s.service_id}&also={other_id},{s.free_service_id}")
+    assert r.status_code == 200, r.text
+    # The day step's form carries the choices on: the matter offered together, not the other.
+    assert f'name="also" value="{s.free_service_id}"' in r.text

@@ -106,3 +106,30 @@ async def test_a_matter_no_office_offers_together_is_left_out(
     assert r.status_code == 200, r.text
     # The day step's form carries the choices on: the matter offered together, not the other.
     assert f'name="also" value="{s.free_service_id}"' in r.text
+
+
+async def test_moving_a_family_appointment_offers_times_for_its_whole_length(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    from tests.app.pages.helpers import token_of
+    s = await seed(app)
+    r = await client.get(f"/book?service={s.service_id}")
+    day = radio_values(r.text, "day")[-1]  # the last day: the whole opening is ahead
+    r = await client.get(f"/book?service={s.service_id}&day={day}")
+    first = radio_values(r.text, "slot")[0]
+    r = await client.post("/api/v1/appointments", json={
+        "service_ids": [s.service_id, s.free_service_id], "office_id": s.office_id,
+        "start": first, "locale": "de",
+        "citizen": {"given_name": "Erika", "family_name": "Mustermann",
+                    "email": "erika@example.org"},
+        "persons": [{"given_name": "Max", "family_name": "Mustermann"}]})
+    assert r.status_code == 201, r.text
+    link = f"/t/{await token_of(app, r.json()['reference'])}"
+    r = await client.get(f"{link}/reschedule?day={day}")
+    assert r.status_code == 200, r.text
+    moves = radio_values(r.text, "slot")
+    plain = radio_values((await client.get(f"/book?service={s.service_id}&day={day}")).text,
+                         "slot")
+    # (15 + 15) + (30 + 30) = 90 minutes: the last 75 minutes of the day start nothing.
+    assert moves and set(moves) < set(plain) and plain[-1] not in moves
+    assert len(set(plain) - set(moves)) >= 5

@@ -61,7 +61,8 @@ async def _open(request: Request, session: AsyncSession) -> tuple[Appointment, O
 async def _open_view(request: Request, session: AsyncSession) -> AppointmentView:
     """The appointment as shown to the citizen, in the booking's language unless one was chosen."""
     appointment, office, service = await _open(request, session)
-    return _view(request, appointment, office, service)
+    return await party.with_party(session, translator(request), appointment,
+                                  _view(request, appointment, office, service))
 
 
 def _invalid(request: Request) -> Response:

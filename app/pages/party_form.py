@@ -9,6 +9,7 @@ length. The details step then shows one fieldset per further person (``p2_given_
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages.citizen_forms import FieldErrors, parse_birth_date
+from app.pages.citizen_views import AppointmentView
 from booking.availability import (
     Slot,
     days_ahead,
@@ -27,8 +29,14 @@ from booking.availability import (
 )
 from booking.availability_window import window_availability
 from booking.catalog import OfferedService, service_name
-from booking.composition import Composition, CompositionRules, PersonInput, total_minutes
-from booking.models import Office, Service
+from booking.composition import (
+    Composition,
+    CompositionRules,
+    PersonInput,
+    party_of,
+    total_minutes,
+)
+from booking.models import Appointment, Office, Service
 from core.i18n import Translator
 from core.messages import N_
 
@@ -158,3 +166,18 @@ def offers_all(offered: Sequence[OfferedService], composition: Composition,
 def by_post(services: Sequence[Service], composition: Composition) -> bool:
     """Whether a service of the combination sends its documents by post."""
     return any(s.delivers_by_post for s in services if s.id in composition.service_ids)
+
+
+async def with_party(session: AsyncSession, t: Translator, appointment: Appointment,
+                     view: AppointmentView) -> AppointmentView:
+    """``view`` naming every service and person of a family appointment, with its length."""
+    party = await party_of(session, appointment)
+    if party.composition().plain:
+        return view
+    names = [f"{appointment.given_name} {appointment.family_name}",
+             *(f"{p.given_name} {p.family_name}" for p in party.persons)]
+    return dataclasses.replace(
+        view, service=", ".join(service_name(s, t.lang) for s in party.services),
+        service_description="", persons=names,
+        duration=t.gettext("about %(minutes)s minutes",
+                           minutes=total_minutes(party.services, party.size)))

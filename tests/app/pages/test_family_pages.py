@@ -125,6 +125,10 @@ async def test_moving_a_family_appointment_offers_times_for_its_whole_length(
         "persons": [{"given_name": "Max", "family_name": "Mustermann"}]})
     assert r.status_code == 201, r.text
     link = f"/t/{await token_of(app, r.json()['reference'])}"
+    page = (await client.get(link)).text
+    summary = page.split('id="appointment-summary"', 1)[1].split("</dl>", 1)[0]
+    assert "Meldebescheinigung, Lebensbescheinigung" in summary
+    assert "Erika Mustermann, Max Mustermann" in summary
     r = await client.get(f"{link}/reschedule?day={day}")
     assert r.status_code == 200, r.text
     moves = radio_values(r.text, "slot")

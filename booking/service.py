@@ -347,6 +347,10 @@ async def book(
     if start.tzinfo is None:
         raise Invalid("The time must include a UTC offset.", field="start")
     _check_citizen(citizen, locale)
+    if composition is not None and composition.plain:
+        composition = None
+    if composition is not None:
+        service_id = composition.head  # the appointment's service is the first
     email_norm = normalize_email(citizen.email)
     # The address first: the same form sent twice finds its own booking (the slot may look
     # taken by it), and the per-address limit holds under concurrency.
@@ -355,8 +359,7 @@ async def book(
                                 service_id=service_id, start=as_utc(start))
     if same is not None:
         raise AlreadyBooked(same)
-    if composition is None or composition.plain:
-        composition = None
+    if composition is None:
         offer = await load_slot_offer(
             session, office_id=office_id, service_id=service_id, start=start)
     else:

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from app.db import Database
+from app.main import create_app
 from app.settings import Settings
-from booking.models import Service
+from booking.models import ScheduleService, Service
 from booking.party_models import AppointmentPerson, AppointmentService
 from tests.app.api.conftest import DAY, token_of
 from tests.app.api.test_booking_race import fire, outcome
@@ -33,7 +35,6 @@ async def passport(db: Database, w: World, **values: Any) -> Service:
     fields.update(values)
     service = await add_service(db, [w.office], **fields)
     async with db.transaction(write=True) as session:
-        from booking.models import ScheduleService
         assert service.id is not None and w.schedule.id is not None
         session.add(ScheduleService(schedule_id=w.schedule.id, service_id=service.id))
     return service
@@ -102,7 +103,6 @@ async def test_two_services_add_up_and_need_one_schedule_offering_both(
     assert r.json()["end"][11:16] == "09:35"
     [row] = await appointments(db)
     async with db.transaction() as session:
-        from sqlalchemy import select
         listed = (await session.execute(
             select(AppointmentService.service_id).where(
                 AppointmentService.appointment_id == row.id)  # type: ignore[arg-type]
@@ -187,7 +187,6 @@ async def test_a_plain_booking_still_works_with_service_id(
     r = await client.post("/api/v1/appointments", json=booking(seeded, iso(DAY, 9)))
     assert r.status_code == 201 and r.json()["end"][11:16] == "09:15"
     async with db.transaction() as session:
-        from sqlalchemy import func, select
         assert (await session.execute(select(func.count()).select_from(AppointmentService))
                 ).scalar_one() == 0
         assert (await session.execute(select(func.count()).select_from(AppointmentPerson))
@@ -203,7 +202,6 @@ async def test_overlapping_family_and_single_bookings_race_for_one_unit(
     family = booking(seeded, iso(DAY, 9), "family@x.de", service_id=None,
                      service_ids=[p.id], persons=FAMILY)
     singles = [booking(seeded, iso(DAY, 9, 30), f"single{i}@x.de") for i in range(6)]
-    from app.main import create_app
     async with live_server(create_app(settings_factory())) as base:
         responses = await fire(base, [family, *singles])
     counts = outcome(responses)

@@ -11,8 +11,9 @@ import httpx
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from booking.models import Office, Service, ServiceOffice
 from booking.party_models import AppointmentPerson, AppointmentService
-from tests.app.pages.helpers import csrf_of, details_form, load, radio_values
+from tests.app.pages.helpers import csrf_of, details_form, load, radio_values, token_of
 from tests.app.pages.seed import Seed, app_ctx, seed
 
 
@@ -92,7 +93,6 @@ async def test_more_people_than_allowed_are_capped(
 async def test_a_matter_no_office_offers_together_is_left_out(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    from booking.models import Office, Service, ServiceOffice
     s = await seed(app)
     async with app_ctx(app).db.transaction(write=True) as session:
         elsewhere = Office(name="Außenstelle", timezone="Europe/Berlin")
@@ -111,7 +111,6 @@ async def test_a_matter_no_office_offers_together_is_left_out(
 async def test_moving_a_family_appointment_offers_times_for_its_whole_length(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    from tests.app.pages.helpers import token_of
     s = await seed(app)
     r = await client.get(f"/book?service={s.service_id}")
     day = radio_values(r.text, "day")[-1]  # the last day: the whole opening is ahead

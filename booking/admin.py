@@ -31,6 +31,7 @@ from booking.admin_validation import (
     iban,
     id_list,
     integer,
+    optional_integer,
     text,
     timezone,
 )
@@ -71,6 +72,8 @@ SERVICE_FIELDS = {
     "description": text(5000, multiline=True),
     "description_en": text(5000, multiline=True),
     "duration_minutes": integer(5, 480),
+    # Each further person of one appointment (booking.composition); null: the whole duration.
+    "extra_person_minutes": optional_integer(0, 480),
     "fee_cents": integer(0, 10_000_000),
     "currency": choice(["EUR"]),
     "fee_schedule_ref": text(200),

@@ -141,6 +141,16 @@ def integer(low: int, high: int) -> Validator:
     return check
 
 
+def optional_integer(low: int, high: int) -> Validator:
+    """``integer``, or None for null or an empty entry (the column's "not set")."""
+    required = integer(low, high)
+
+    def check(value: Any) -> int | None:
+        return None if value is None or value == "" else required(value)
+
+    return check
+
+
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise BadValue("Please choose yes or no.")

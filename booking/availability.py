@@ -364,9 +364,12 @@ async def free_slots(
 
 async def free_slots_of(
     session: AsyncSession, office: Office, service: Service, start_date: date, end_date: date,
-    now: datetime,
+    now: datetime, *, minutes: int | None = None, schedule_ids: frozenset[int] | None = None,
 ) -> list[Slot]:
-    """``free_slots`` for an office and service already loaded, and known to be offered there."""
+    """``free_slots`` for an office and service already loaded, and known to be offered there.
+
+    ``minutes`` and ``schedule_ids``: the length of an appointment for several services or
+    people, and the schedules that offer them all (``booking.composition``)."""
     assert office.id is not None and service.id is not None
     tz = zone(office.timezone)
     earliest = now + timedelta(minutes=office.min_notice_minutes)
@@ -379,12 +382,14 @@ async def free_slots_of(
         session, service_id=service.id, office_id=office.id,
         start_date=start_date, end_date=end_date,
     )
+    if schedule_ids is not None:
+        schedules = [s for s in schedules if s.id in schedule_ids]
     if not schedules:
         return []
     closed = await closed_days(
         session, office_id=office.id, start_date=start_date, end_date=end_date
     )
-    duration = timedelta(minutes=service.duration_minutes)
+    duration = timedelta(minutes=service.duration_minutes if minutes is None else minutes)
     # Each opening as (first start not too soon, last start that still fits, schedule): the same
     # grid as ``day_candidates`` without building a Candidate per slot.
     openings: list[tuple[datetime, datetime, Schedule]] = []

@@ -25,6 +25,7 @@ from booking.availability import (
     wall_to_utc,
     zone,
 )
+from booking.composition import Composition, shape_at
 from booking.models import Office
 from booking.release import next_release, release_times
 from core.errors import Invalid
@@ -68,11 +69,13 @@ async def window_availability(
     start: date | datetime,
     end: date | datetime,
     now: datetime | None = None,
+    composition: Composition | None = None,
 ) -> Window:
     """Free slots from ``start`` to ``end``, with the instant that answer may change by itself
     (see ``Window``): dates are inclusive office-local days; date-times are instants (slots
     starting in [start, end)). ``end`` may lie at most 62 days after ``start``; an unknown office
-    or service is ``NotFound``, a bad window ``Invalid``."""
+    or service is ``NotFound``, a bad window ``Invalid``. ``composition``: the free starts of an
+    appointment for several services or people (the first service is ``service_id``)."""
     now = now or utcnow()
     office, service, offered = await load_offer(
         session, office_id=office_id, service_id=service_id
@@ -87,7 +90,13 @@ async def window_availability(
         raise Invalid(
             "The range may span at most %(days)s days.", field="to", days=MAX_WINDOW_DAYS
         )
-    slots = await free_slots_of(session, office, service, first, last, now) if offered else []
+    if composition is not None and not composition.plain:
+        shape = await shape_at(session, composition, office.id)
+        slots = await free_slots_of(
+            session, office, service, first, last, now, minutes=shape.minutes,
+            schedule_ids=shape.schedule_ids) if shape.offered else []
+    else:
+        slots = await free_slots_of(session, office, service, first, last, now) if offered else []
     if isinstance(lo, datetime):
         slots = [s for s in slots if s.start >= lo]
     if isinstance(hi, datetime):

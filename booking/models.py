@@ -71,6 +71,9 @@ class Service(SQLModel, table=True):
     description: str = Field(default="", sa_type=Text)
     description_en: str = Field(default="", sa_type=Text)
     duration_minutes: int = Field(default=15)
+    # What each further person of one appointment adds for this service (None: the whole
+    # duration again; an admin lowers it, e.g. for a child's passport). Migration 0013.
+    extra_person_minutes: int | None = None
     fee_cents: int = Field(default=0)
     currency: str = Field(default="EUR", max_length=3)
     fee_schedule_ref: str = Field(default="", max_length=200)

@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
+from booking import composition as party
 from booking import seats
 from booking.availability import Candidate, as_utc, lapsed_hold
 from booking.availability_changes import OFFICES_OPTION
+from booking.composition import Composition
 from booking.links import LinkKeys
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
 from booking.slot_offer import load_slot_offer, pick_slot
@@ -190,7 +192,9 @@ _SAME_SLOT = and_(col(Appointment.office_id) == bindparam("office_id"),
                   col(Appointment.service_id) == bindparam("service_id"),
                   col(Appointment.start_at) == bindparam("start", type_=UTCDateTime()))
 _ACTIVE_COUNT = (
-    select(func.count(), func.max(case((_SAME_SLOT, col(Appointment.reference)), else_=None)))
+    # Every person of an appointment counts (``booking.composition``).
+    select(func.coalesce(func.sum(party.party_size()), 0),
+           func.max(case((_SAME_SLOT, col(Appointment.reference)), else_=None)))
     .select_from(Appointment)
     .where(
         col(Appointment.email_norm) == bindparam("email_norm"),
@@ -208,7 +212,8 @@ async def lock_email(session: AsyncSession, email_norm: str) -> None:
 
 async def _active(session: AsyncSession, email_norm: str, now: datetime, *, office_id: int,
                   service_id: int, start: datetime) -> tuple[int, str | None]:
-    """How many open appointments the address holds, and the reference of one at this slot."""
+    """How many people the address's open appointments are for, and the reference of one at
+    this slot."""
     row = (await session.execute(_ACTIVE_COUNT, {
         "email_norm": email_norm, "now": now, "office_id": office_id, "service_id": service_id,
         "start": start})).one()
@@ -326,8 +331,12 @@ async def book(
     citizen: CitizenInput,
     locale: str,
     now: datetime | None = None,
+    composition: Composition | None = None,
 ) -> Booked:
     """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit.
+
+    ``composition`` (``booking.composition``): several services (the first is ``service_id``)
+    and further people; the appointment is as long as they need.
 
     The hot path of the product, written as plain statements rather than through the ORM's unit
     of work: one read for office, service, closures and schedules, the per-address lock and count,
@@ -338,6 +347,10 @@ async def book(
     if start.tzinfo is None:
         raise Invalid("The time must include a UTC offset.", field="start")
     _check_citizen(citizen, locale)
+    if composition is not None and composition.plain:
+        composition = None
+    if composition is not None:
+        service_id = composition.head  # the appointment's service is the first
     email_norm = normalize_email(citizen.email)
     # The address first: the same form sent twice finds its own booking (the slot may look
     # taken by it), and the per-address limit holds under concurrency.
@@ -346,10 +359,15 @@ async def book(
                                 service_id=service_id, start=as_utc(start))
     if same is not None:
         raise AlreadyBooked(same)
-    offer = await load_slot_offer(session, office_id=office_id, service_id=service_id, start=start)
+    if composition is None:
+        offer = await load_slot_offer(
+            session, office_id=office_id, service_id=service_id, start=start)
+    else:
+        offer = await party.composed_offer(session, composition, office_id=office_id,
+                                           start=start)
     candidates = pick_slot(offer, start, now)
-    if count >= policy.max_active_per_email:
-        raise TooManyBookings()
+    if count + (composition.size if composition else 1) > policy.max_active_per_email:
+        raise TooManyBookings(party.TOO_MANY if composition else None)
 
     nonce = links.new_nonce()
     token = links.token_for(nonce)
@@ -400,6 +418,8 @@ async def book(
                 execution_options=options,
             )
             appointment.schedule_id = won.schedule_id
+    if composition is not None:
+        await party.save(session, appointment.id, composition)
     # In the session as if loaded: what it holds is what was written.
     make_transient_to_detached(appointment)
     session.add(appointment)
@@ -504,10 +524,15 @@ async def reschedule(
     if new_start == appointment.start_at:
         return appointment
     assert appointment.id is not None
-    offer = await load_slot_offer(
-        session, office_id=appointment.office_id, service_id=appointment.service_id,
-        start=new_start,
-    )
+    composition = (await party.party_of(session, appointment)).composition()
+    if composition.plain or composition.head != appointment.service_id:
+        offer = await load_slot_offer(
+            session, office_id=appointment.office_id, service_id=appointment.service_id,
+            start=new_start,
+        )
+    else:  # the same length, on a schedule that offers every service
+        offer = await party.composed_offer(
+            session, composition, office_id=appointment.office_id, start=new_start)
     candidates = pick_slot(offer, new_start, now)
     # Free our own seats first (a move by one unit may reuse them); a taken slot leaves the old
     # seats in place (see _seat_change).

@@ -59,6 +59,7 @@ from cases.models import (
     PaymentStatus,
 )
 from cases.numbers import DEFAULT_FORMAT, allocate_case_number
+from cases.persons import check_persons
 from core.audit import Actor, record
 from core.document_numbers import no_document_number
 from core.errors import Invalid, NotFound, WrongState
@@ -92,6 +93,7 @@ class CasePolicy:
 class ItemInput:
     service_id: int
     quantity: int = 1
+    person: int | None = None  # whose item (1 the applicant, 2, 3, ...); None: nobody's
 
 
 @dataclass(frozen=True)
@@ -176,16 +178,17 @@ async def _build_items(session: AsyncSession, items: tuple[ItemInput, ...]) -> l
         raise Invalid("Choose at least one item from the fee schedule.", field="items")
     if len(items) > MAX_ITEMS:
         raise Invalid("At most %(count)s items per case.", field="items", count=MAX_ITEMS)
-    seen: set[int] = set()
+    seen: set[tuple[int, int | None]] = set()
     for index, item in enumerate(items):
-        if item.service_id in seen:
+        if (item.service_id, item.person) in seen:
             raise Invalid("Each service only once, please: use the quantity instead.",
                           field=f"items.{index}.service_id")
-        seen.add(item.service_id)
+        seen.add((item.service_id, item.person))
         if not 1 <= item.quantity <= MAX_QUANTITY:
             raise Invalid("The quantity must be between 1 and %(max)s.",
                           field=f"items.{index}.quantity", max=MAX_QUANTITY)
-    rows = await session.execute(select(Service).where(col(Service.id).in_(seen)))
+    rows = await session.execute(
+        select(Service).where(col(Service.id).in_({sid for sid, _ in seen})))
     services = {s.id: s for s in rows.scalars()}
     built: list[CaseItem] = []
     for index, item in enumerate(items):
@@ -194,7 +197,8 @@ async def _build_items(session: AsyncSession, items: tuple[ItemInput, ...]) -> l
             raise Invalid("This service is not in the fee schedule.",
                           field=f"items.{index}.service_id")
         built.append(CaseItem(
-            case_id=0, position=index, service_id=service.id, name=service.name,
+            case_id=0, position=index, service_id=service.id, person=item.person,
+            name=service.name,
             name_en=service.name_en, fee_schedule_ref=service.fee_schedule_ref,
             unit_fee_cents=service.fee_cents, quantity=item.quantity,
             amount_cents=service.fee_cents * item.quantity, currency=service.currency,
@@ -321,6 +325,8 @@ async def complete(
     await session.refresh(appointment, with_for_update=True)
     # The input is checked before the appointment's state (a bad body is 422 either way).
     await check_input(session, data, policy)
+    await check_persons(session, appointment, {
+        f"items.{index}.person": item.person for index, item in enumerate(data.items)})
     if appointment.status == AppointmentStatus.completed:
         raise AlreadyCompleted()
     if appointment.status not in COMPLETABLE:

@@ -27,6 +27,7 @@ from sqlmodel import col
 from booking.models import Appointment, AppointmentStatus, Office
 from cases.intake import request_of
 from cases.models import DocumentType, IdentityCheck, Outcome, ReasonCode
+from cases.persons import check_persons
 from core.audit import Actor, record
 from core.document_numbers import no_document_number
 from core.errors import Invalid, NotFound, WrongState
@@ -167,6 +168,7 @@ async def record_verification(
                       max=MAX_PERSONS)
     if appointment.status not in CHECKABLE:
         raise WrongState()
+    await check_persons(session, appointment, {"person": data.person})
     assert appointment.id is not None
     case = await request_of(session, appointment)
     assert case.id is not None

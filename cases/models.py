@@ -257,6 +257,9 @@ class CaseItem(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("service.id", ondelete="SET NULL"), nullable=True),
     )
+    # Whose item, for a request of several people (1 the applicant, 2, 3, ... as on the identity
+    # checks); None when the item is not one person's (migration 0013).
+    person: int | None = None
     name: str = Field(max_length=200)
     name_en: str = Field(default="", max_length=200)
     fee_schedule_ref: str = Field(default="", max_length=200)

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from booking.composition import Composition
 from booking.links import LinkKeys
 from booking.models import Service
 from booking.service import Booked, BookingPolicy, CitizenInput
@@ -30,17 +33,20 @@ async def book(
     session: AsyncSession, links: LinkKeys, policy: BookingPolicy, *, service_id: int,
     office_id: int, start: datetime, citizen: CitizenInput, locale: str,
     address: Sequence[str] = (), now: datetime | None = None,
+    composition: Composition | None = None,
 ) -> Booked:
-    """Book (``cases.intake.book``) and keep the postal address: required for a service that
+    """Book (``cases.intake.book``) and keep the postal address: required when a service
     delivers by post, kept when given for any other."""
     given = [line for line in address if line.strip()]
-    service = await session.get(Service, service_id)
-    if not given and service is not None and service.delivers_by_post:
+    ids = composition.service_ids if composition is not None else (service_id,)
+    by_post = await session.execute(select(col(Service.id)).where(
+        col(Service.id).in_(list(ids)), col(Service.delivers_by_post).is_(True)))
+    if not given and by_post.first() is not None:
         raise Invalid(ADDRESS_NEEDED, field="postal_address")
     lines = _checked(given) if given else ()
     booked = await intake.book(session, links, policy, service_id=service_id,
                                office_id=office_id, start=start, citizen=citizen,
-                               locale=locale, now=now)
+                               locale=locale, now=now, composition=composition)
     if lines:
         await set_postal_address(session, booked.appointment, lines, Actor.citizen())
     return booked

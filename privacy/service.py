@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from booking.party_models import AppointmentPerson
 from booking.service import normalize_email
 from cases.milestones import Milestone
 from cases.models import Case, CaseItem, IdentityCheck
@@ -105,6 +106,9 @@ async def anonymise(session: AsyncSession, appointment: Appointment, now: dt.dat
     appointment.token_hash = secrets.token_hex(32)
     appointment.link_expires_at = min(appointment.link_expires_at, now)
     appointment.updated_at = now
+    # The further persons of a family appointment (booking.composition) go entirely.
+    await session.execute(
+        delete(AppointmentPerson).where(col(AppointmentPerson.appointment_id) == appointment.id))
     case = await _request_of(session, appointment)
     if case is not None:
         # The request's own copy of the citizen's data goes the same way.

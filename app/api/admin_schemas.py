@@ -107,6 +107,9 @@ class ServicePatch(BaseModel):
     description: str | None = None
     description_en: str | None = None
     duration_minutes: int | None = None
+    extra_person_minutes: int | None = Field(
+        default=None, description="Minutes each further person of one appointment adds for "
+        "this service (0–480); null: the whole `duration_minutes` again.")
     fee_cents: int | None = None
     currency: str | None = None
     fee_schedule_ref: str | None = None
@@ -129,6 +132,7 @@ class ServiceOut(BaseModel):
     description: str
     description_en: str
     duration_minutes: int
+    extra_person_minutes: int | None
     fee_cents: int
     currency: str
     fee_schedule_ref: str
@@ -145,7 +149,8 @@ class ServiceOut(BaseModel):
         return cls(
             id=service.id, name=service.name, name_en=service.name_en,
             description=service.description, description_en=service.description_en,
-            duration_minutes=service.duration_minutes, fee_cents=service.fee_cents,
+            duration_minutes=service.duration_minutes,
+            extra_person_minutes=service.extra_person_minutes, fee_cents=service.fee_cents,
             currency=service.currency, fee_schedule_ref=service.fee_schedule_ref,
             video=service.video, requires_identity=service.requires_identity,
             delivers_by_post=service.delivers_by_post, active=service.active,

@@ -68,6 +68,9 @@ class ItemIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     service_id: Id
     quantity: Annotated[StrictInt, Field(ge=1, le=20)] = 1
+    person: Annotated[StrictInt, Field(ge=1, le=20)] | None = Field(
+        default=None, description="Whose item, for an appointment of several people: 1 the "
+        "applicant, 2, 3, ... the further persons. A service may then appear once per person.")
 
 
 class CompletionIn(BaseModel):
@@ -144,6 +147,7 @@ class VerificationResult(BaseModel):
 
 class CaseItemOut(BaseModel):
     service_id: int | None
+    person: int | None = Field(default=None, description="Whose item (see `items[].person`).")
     name: str
     fee_schedule_ref: str
     quantity: int
@@ -247,7 +251,7 @@ def case_out(case: Case, items: list[CaseItem], tz: str, lang: str) -> dict[str,
         "completed_at": iso(case.decided_at, tz), "completed_by": case.completed_by_label,
         "note": case.note,
         "items": [
-            CaseItemOut(service_id=i.service_id, name=_item_name(i, lang),
+            CaseItemOut(service_id=i.service_id, person=i.person, name=_item_name(i, lang),
                         fee_schedule_ref=i.fee_schedule_ref, quantity=i.quantity,
                         unit_fee_cents=i.unit_fee_cents, amount_cents=i.amount_cents,
                         currency=i.currency)
@@ -266,7 +270,8 @@ def citizen_case_out(case: Case, items: list[CaseItem], lang: str) -> dict[str, 
         "delivery": case.delivery, "dispatch_status": case.dispatch_status,
         "external_authority": case.external_authority or None,
         "items": [
-            CitizenCaseItemOut(name=_item_name(i, lang), fee_schedule_ref=i.fee_schedule_ref,
+            CitizenCaseItemOut(name=_item_name(i, lang), person=i.person,
+                               fee_schedule_ref=i.fee_schedule_ref,
                                quantity=i.quantity, unit_fee_cents=i.unit_fee_cents,
                                amount_cents=i.amount_cents, currency=i.currency)
             for i in items

@@ -20,10 +20,12 @@ from app.api.links import NotAnAppointment, policy_from
 from app.api.milestone_views import case_milestones_out
 from app.api.online import confirm_request, me_request, request_of_link
 from app.api.openapi import operation
+from app.api.party import party_out
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.context import AppContext, ctx
 from app.settings import Settings
 from app.templating import request_language
+from booking.composition import party_of
 from booking.ics import calendar_download
 from booking.models import Appointment, Office, Service
 from booking.service import (
@@ -63,16 +65,16 @@ async def _render(request: Request, session: AsyncSession, appointment: Appointm
     if case is not None and found is not None:
         case["milestones"] = await case_milestones_out(
             session, found[0], ctx(request).i18n.translator(lang), office.timezone)
-    return JSONResponse(
-        me_out(
-            appointment, office, service,
-            lang=lang,
-            actions=allowed_actions(appointment),
-            join_before_minutes=settings.join_before_minutes,
-            join_after_minutes=settings.join_after_minutes,
-            case=case,
-        )
+    body = me_out(
+        appointment, office, service,
+        lang=lang,
+        actions=allowed_actions(appointment),
+        join_before_minutes=settings.join_before_minutes,
+        join_after_minutes=settings.join_after_minutes,
+        case=case,
     )
+    body.update(party_out(appointment, await party_of(session, appointment), lang))
+    return JSONResponse(body)
 
 
 @operation("My appointment or my online request", tag="citizen", auth="citizen",

@@ -140,7 +140,8 @@ async def complete(request: Request) -> Response:
                                                       request.path_params["reference"])
             data = body.value()
             case = await complete_appointment(session, appointment, cases.CompletionInput(
-                items=tuple(cases.ItemInput(i.service_id, i.quantity) for i in data.items),
+                items=tuple(cases.ItemInput(i.service_id, i.quantity, i.person)
+                            for i in data.items),
                 payment=data.payment, delivery=data.delivery,
                 external_authority=data.external_authority, note=data.note,
             ), staff_actor(user), case_policy(state.settings), address=data.postal_address)

@@ -184,7 +184,8 @@ async def complete(request: Request) -> Response:
             entry = await _entry(session, user, request)
             data = body.value()
             case = await inbox.complete(session, entry, user, completion.CompletionInput(
-                items=tuple(completion.ItemInput(i.service_id, i.quantity) for i in data.items),
+                items=tuple(completion.ItemInput(i.service_id, i.quantity, i.person)
+                            for i in data.items),
                 payment=data.payment, delivery=data.delivery,
                 external_authority=data.external_authority, note=data.note,
             ), case_policy(state.settings))

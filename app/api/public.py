@@ -10,6 +10,7 @@ from app.api.availability import cache_of, respond
 from app.api.http import client_key, read_json, validate
 from app.api.links import policy_from
 from app.api.openapi import operation
+from app.api.party import composition_of
 from app.api.proof import require_proof
 from app.api.proof import routes as proof_routes
 from app.api.schemas import (
@@ -74,8 +75,12 @@ async def availability(request: Request) -> Response:
         raise Invalid("Each parameter only once, please.")
     query = validate(AvailabilityQuery, dict(request.query_params))
     # One key per question, however it was written (order, encoding, date or date-time).
-    key = (f"service_id={query.service_id}&office_id={query.office_id}"
+    ids = query.ids()
+    composition = composition_of(state.settings, ids, query.persons)
+    key = (f"service_id={ids[0]}&office_id={query.office_id}"
            f"&from={query.from_.isoformat()}&to={query.to.isoformat()}").encode()
+    if not composition.plain:
+        key += f"&service_ids={','.join(map(str, ids))}&persons={query.persons}".encode()
     kept = cache.get(key)
     if kept is not None:
         return respond(kept, request)
@@ -85,8 +90,8 @@ async def availability(request: Request) -> Response:
     async def compute() -> Computed:
         async with state.db.transaction() as session:
             window = await window_availability(
-                session, service_id=query.service_id, office_id=query.office_id,
-                start=query.from_, end=query.to,
+                session, service_id=ids[0], office_id=query.office_id,
+                start=query.from_, end=query.to, composition=composition,
             )
             return render_availability(window)
 
@@ -115,13 +120,14 @@ async def _create_appointment(request: Request, state: AppContext) -> Response:
         phone=body.citizen.phone,
         date_of_birth=body.citizen.date_of_birth,
     )
+    composition = composition_of(state.settings, body.ids(), body.persons)
     try:
         async with state.db.transaction(write=True) as session:
             booked = await book(
                 session, state.links, policy_from(state.settings),
-                service_id=body.service_id, office_id=body.office_id, start=body.start,
+                service_id=composition.head, office_id=body.office_id, start=body.start,
                 citizen=citizen, locale=body.locale or request_language(request),
-                address=body.postal_address,
+                address=body.postal_address, composition=composition,
             )
             # The link token is not in the response: it reaches the citizen only by e-mail,
             # which is what makes the confirmation a proof of the address.

@@ -26,6 +26,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from app.api.routing import MAX_ID
@@ -131,7 +132,13 @@ class AvailabilityQuery(_In):
     # the availability cache, and a fresh computation.
     model_config = ConfigDict(extra="forbid", str_max_length=100)
 
-    service_id: QueryId
+    service_id: QueryId | None = None
+    service_ids: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,9}(,[0-9]{1,9}){0,9}$",
+        description="Several services in one appointment, comma-separated (`1,2`), instead of "
+        "`service_id`: the starts where all of them fit, one after the other.")
+    persons: int = Field(default=1, ge=1, le=20, description="How many people the "
+                         "appointment is for (each further person makes it longer).")
     office_id: QueryId
     from_: DateParam = Field(
         alias="from",
@@ -144,6 +151,19 @@ class AvailabilityQuery(_In):
     )
     lang: str | None = Field(default=None, max_length=10,
                              description="Language of error messages, as everywhere.")
+
+    @model_validator(mode="after")
+    def _one_service_field(self) -> AvailabilityQuery:
+        if (self.service_id is None) == (self.service_ids is None):
+            raise ValueError("give either service_id or service_ids")
+        return self
+
+    def ids(self) -> list[int]:
+        """The services asked for, first one first."""
+        if self.service_ids is not None:
+            return [int(part) for part in self.service_ids.split(",")]
+        assert self.service_id is not None
+        return [self.service_id]
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -164,8 +184,29 @@ class CitizenIn(_In):
         return value
 
 
+class PersonIn(_In):
+    """A further person of the appointment (e.g. a child who needs a passport)."""
+
+    given_name: Name
+    family_name: Name
+    date_of_birth: IsoDate | None = None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth_date(cls, value: date | None) -> date | None:
+        return CitizenIn._plausible_birth_date(value)
+
+
 class BookingIn(_In):
-    service_id: Id
+    service_id: Id | None = None
+    service_ids: list[Id] | None = Field(
+        default=None, min_length=1, max_length=10,
+        description="Several services in one appointment, instead of `service_id` (the first "
+        "one is the appointment's `service`); the appointment is as long as they all need.")
+    persons: list[PersonIn] = Field(
+        default_factory=list, max_length=19,
+        description="Further people the appointment is for (e.g. a family's passports); each "
+        "makes it longer and counts toward the address's limit of open appointments.")
     office_id: Id
     start: IsoDateTime
     citizen: CitizenIn
@@ -181,6 +222,22 @@ class BookingIn(_In):
         "ALTCHA's JSON payload). Required unless a staff bearer token is sent or "
         "`BUERO_PROOF_OF_WORK` is off; else 422 `proof_required` / `proof_invalid` / "
         "`proof_expired`, 409 `proof_reused`.")
+
+    @model_validator(mode="after")
+    def _one_service_field(self) -> BookingIn:
+        if self.service_ids is None and self.service_id is None:
+            raise ValueError("give service_id or service_ids")
+        if (self.service_ids is not None and self.service_id is not None
+                and self.service_id != self.service_ids[0]):
+            raise ValueError("service_id, when given with service_ids, is their first")
+        return self
+
+    def ids(self) -> list[int]:
+        """The services booked, first one first."""
+        if self.service_ids is not None:
+            return list(self.service_ids)
+        assert self.service_id is not None
+        return [self.service_id]
 
 
 class RescheduleIn(_In):
@@ -247,6 +304,13 @@ class MeServiceOut(BaseModel):
     video: bool
 
 
+class MePersonOut(BaseModel):
+    person: int
+    given_name: str
+    family_name: str
+    date_of_birth: str | None
+
+
 class MeOfficeOut(BaseModel):
     id: int
     name: str
@@ -270,6 +334,8 @@ class ActionsOut(BaseModel):
 
 class CitizenCaseItemOut(BaseModel):
     name: str
+    person: int | None = Field(default=None, description="Whose item, for an appointment of "
+                               "several people (1 the citizen who booked, 2, 3, ...).")
     fee_schedule_ref: str
     quantity: int
     unit_fee_cents: int
@@ -317,6 +383,11 @@ class MeOut(BaseModel):
     join: JoinOut
     actions: ActionsOut
     case: CitizenCaseOut | None = None
+    services: list[MeServiceOut] = Field(
+        default_factory=list, description="Every service of the appointment, `service` first.")
+    persons: list[MePersonOut] = Field(
+        default_factory=list, description="Everyone the appointment is for: 1 the citizen who "
+        "booked, 2, 3, ... further people.")
 
 
 # --- rendering ---------------------------------------------------------------------------------

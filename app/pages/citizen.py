@@ -18,10 +18,12 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.http import cookie_secure
 from app.api.links import policy_from
+from app.api.party import composition_rules
 from app.api.proof import proof_required, require_proof
 from app.context import ctx
 from app.metrics import metrics_of
 from app.pages import citizen_link
+from app.pages import party_form as party
 from app.pages.citizen_forms import Choice, DetailsForm, FieldErrors
 from app.pages.citizen_http import limit
 from app.pages.citizen_views import (
@@ -38,10 +40,11 @@ from app.pages.forms import read_form
 from app.templating import render, translator
 from booking import catalog
 from booking import service as booking
-from booking.availability import days_ahead, free_slots, office_today, zone
+from booking.availability import office_today, zone
 from booking.catalog import service_name
+from booking.composition import Composition
 from booking.lookup import find_appointment
-from booking.models import AppointmentStatus, Office, Service
+from booking.models import AppointmentStatus, Office
 from booking.release import release_time_text
 from core.errors import (
     AlreadyBooked,
@@ -116,6 +119,7 @@ class Step:
     service_id: int = 0
     office_id: int = 0
     office_zone: str = "Europe/Berlin"
+    composition: Composition | None = None  # several services or people (party_form)
 
 
 def _steps(request: Request, with_office: bool) -> list[str]:
@@ -132,6 +136,7 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
         return Step("unavailable", "citizen/book_unavailable.html")
     services = [o.service for o in offered]
     service = next((s for s in services if s.id == choice.service_id), None)
+    rules = composition_rules(ctx(request).settings)
     if service is None:
         error = ""
         if choice.step == "service" or choice.service_id is not None or "service" in choice.bad:
@@ -140,10 +145,14 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
         return Step("service", "citizen/book_service.html", {
             "steps": steps, "current": 0, "error": error, "selected": choice.service_id,
             "options": [service_option(t, s) for s in services],
+            **party.service_step(t, services, choice.also, choice.persons, rules),
         }, 422 if error else 200)
 
     assert service.id is not None
-    offices = await catalog.service_offices(session, service.id)
+    composition = party.chosen(service, offered, choice.also, choice.persons, rules)
+    choice.also, choice.persons = composition.service_ids[1:], composition.size
+    offices = [o for o in await catalog.service_offices(session, service.id)
+               if party.offers_all(offered, composition, o)]
     with_office = len(offices) > 1
     steps = _steps(request, with_office)
     base = {"steps": steps, "service_name": service_name(service, t.lang)}
@@ -157,23 +166,24 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
             **base, "current": 1, "error": error, "selected": choice.office_id,
             "options": [{"value": o.id, "title": o.name, "hint": o.address} for o in offices],
             "back_href": "/book", "hidden": choice.params(upto="service"),
-        }, 422 if error else 200, service_id=service.id)
+        }, 422 if error else 200, service_id=service.id, composition=composition)
     choice.office_id = office.id
     base["office_name"] = office.name
     assert office.id is not None
     offset = 1 if with_office else 0
-    day_step = await _day_step(request, session, choice, service, office, base, with_office)
+    day_step = await _day_step(request, session, choice, composition, office, base,
+                               with_office)
     if day_step is not None:
         return day_step
 
     assert choice.day is not None
-    slots = await free_slots(session, service_id=service.id, office_id=office.id,
-                             start_date=choice.day, end_date=choice.day)
+    slots = await party.slots_for(session, composition, office, choice.day)
     chosen = next((s for s in slots if s.start == choice.slot), None)
     day_params = choice.params(upto="day")
     if not slots:
         choice.day = None
-        again = await _day_step(request, session, choice, service, office, base, with_office)
+        again = await _day_step(request, session, choice, composition, office, base,
+                                with_office)
         assert again is not None
         again.context["error"] = t.gettext(
             "There are no free times left on this day. Please choose another day.")
@@ -194,7 +204,8 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
             "zone_note": zone_note(t, office), "selected": None,
             "back_href": choice.url(upto="office"), "form_action": "/book",
             "form_method": "get", "hidden": day_params, "step_field": "slot",
-        }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone)
+        }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone,
+            composition=composition)
 
     return Step("details", "citizen/book_details.html", {
         **base, "current": offset + 3, "errors": {}, "values": DetailsForm(),
@@ -206,28 +217,35 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
             (t.gettext("Time"), time_range(t, chosen.start, chosen.end, office.timezone)),
             (t.gettext("Duration"), duration_text(t, service)),
             (t.gettext("Fee"), fee_text(t, service)),
+        ] if composition.plain else [
+            (t.gettext("Office"), office.name),
+            (t.gettext("Date"), t.date(choice.day, "full")),
+            (t.gettext("Time"), time_range(t, chosen.start, chosen.end, office.timezone)),
+            *party.summary_rows(t, services, composition),
         ],
+        "further_persons": party.persons_form({}, composition.size),
         "change_day_href": choice.url(upto="office"),
         "change_time_href": choice.url(upto="day"),
         "switch_url": choice.url(upto="slot"),
-        "by_post": service.delivers_by_post,
+        "by_post": party.by_post(services, composition),
         "proof_of_work": proof_required(ctx(request)),
-    }, service_id=service.id, office_id=office.id, office_zone=office.timezone)
+    }, service_id=service.id, office_id=office.id, office_zone=office.timezone,
+        composition=composition)
 
 
 async def _day_step(
     request: Request,
     session: AsyncSession,
     choice: Choice,
-    service: Service,
+    composition: Composition,
     office: Office,
     base: dict[str, Any],
     with_office: bool,
 ) -> Step | None:
     """The day step, or None when the chosen day is free (the flow goes on to the time)."""
     t = translator(request)
-    assert service.id is not None and office.id is not None
-    days = await days_ahead(session, service_id=service.id, office=office)
+    assert office.id is not None
+    days = await party.days_for(session, composition, office)
     if choice.day is not None and choice.day in days:
         return None
     listing, status = day_list(t, choice, days, office_today(office),
@@ -237,8 +255,9 @@ async def _day_step(
         "back_href": choice.url(upto="service") if with_office else "/book",
         "form_action": "/book", "form_method": "get", "hidden": choice.params(upto="office"),
         "step_field": "day",
-        "release_time": await release_time_text(session, office.id, service.id),
-    }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone)
+        "release_time": await release_time_text(session, office.id, composition.head),
+    }, status, service_id=composition.head, office_id=office.id, office_zone=office.timezone,
+        composition=composition)
 
 
 async def book_page(request: Request) -> Response:
@@ -286,11 +305,17 @@ async def book_submit(request: Request) -> Response:
         return render(request, step.template, step.context,
                       step.status if step.status != 200 else 422)
     assert choice.slot is not None
-    citizen, errors = details.validate(choice.slot.astimezone(zone(step.office_zone)).date())
+    slot_day = choice.slot.astimezone(zone(step.office_zone)).date()
+    citizen, errors = details.validate(slot_day)
+    assert step.composition is not None
+    further = party.persons_form(form, step.composition.size)
+    persons, person_errors = party.check_persons(further, slot_day)
+    errors = {**errors, **person_errors}
     if step.context.get("by_post") and not details.postal_address:
         citizen, errors = None, {**errors, "postal_address": (ADDRESS_NEEDED, {})}
-    if citizen is None:
-        context = {**step.context, "errors": _translate_errors(request, errors), "values": details}
+    if citizen is None or person_errors:
+        context = {**step.context, "errors": _translate_errors(request, errors), "values": details,
+                   "further_persons": further}
         return render(request, step.template, context, 422)
     try:
         await require_proof(request, form.get("altcha"))
@@ -301,6 +326,7 @@ async def book_submit(request: Request) -> Response:
                     service_id=step.service_id, office_id=step.office_id,
                     start=choice.slot, citizen=citizen, locale=t.lang,
                     address=details.postal_address.splitlines(),
+                    composition=party.with_persons(step.composition, persons),
                 )
                 reference = booked.appointment.reference
     except (SlotTaken, NotASlot) as exc:

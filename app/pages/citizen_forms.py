@@ -48,6 +48,26 @@ def parse_slot(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def parse_also(params: Mapping[str, Any]) -> tuple[int, ...]:
+    """Further service ids (app/pages/party_form.py): repeated checkboxes or one
+    comma-separated value."""
+    getlist = getattr(params, "getlist", None)
+    raw = list(getlist("also")) if getlist is not None else [params.get("also")]
+    ids: list[int] = []
+    for value in raw:
+        for part in str(value or "").split(",")[:10]:
+            parsed = parse_id(part)
+            if parsed is not None and parsed not in ids:
+                ids.append(parsed)
+    return tuple(ids)
+
+
+def parse_persons(params: Mapping[str, Any]) -> int:
+    """How many people come (1 to 20)."""
+    parsed = parse_id(params.get("persons"))
+    return min(parsed, 20) if parsed is not None else 1
+
+
 def slot_value(start: datetime) -> str:
     return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
@@ -65,6 +85,9 @@ class Choice:
     step: str = ""
     # Parameters that were present but not valid (tampered or stale links).
     bad: set[str] = field(default_factory=set)
+    # Further services and how many people come (app/pages/party_form.py).
+    also: tuple[int, ...] = ()
+    persons: int = 1
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Choice:
@@ -76,6 +99,7 @@ class Choice:
             page_from=parse_day(params.get("from")),
             step=str(params.get("step") or "")[:20],
         )
+        choice.also, choice.persons = parse_also(params), parse_persons(params)
         for name, parsed in (("service", choice.service_id), ("office", choice.office_id),
                              ("day", choice.day), ("slot", choice.slot)):
             if params.get(name) not in (None, "") and parsed is None:
@@ -88,6 +112,10 @@ class Choice:
         values: dict[str, str] = {}
         if self.service_id is not None:
             values["service"] = str(self.service_id)
+            if self.also:
+                values["also"] = ",".join(str(i) for i in self.also)
+            if self.persons > 1:
+                values["persons"] = str(self.persons)
         if self.office_id is not None and order.index(upto) >= 1:
             values["office"] = str(self.office_id)
         if self.day is not None and order.index(upto) >= 2:

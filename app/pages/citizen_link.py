@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from app.api.citizen import calendar_response
 from app.api.links import policy_from
 from app.context import ctx
+from app.pages import party_form as party
 from app.pages import request_link
 from app.pages.case_views import CaseView, citizen_case_view
 from app.pages.citizen_forms import Choice, parse_slot
@@ -34,7 +35,8 @@ from app.pages.forms import read_form
 from app.pages.postcall_pages import StatusView, citizen_status_view
 from app.templating import render, translator
 from booking import service as booking
-from booking.availability import days_ahead, free_slots, office_today
+from booking.availability import office_today
+from booking.composition import party_of
 from booking.models import Appointment, Office, Service
 from core.audit import Actor
 from core.errors import Conflict, DomainError, NotASlot, SlotTaken, Unauthorized
@@ -59,7 +61,8 @@ async def _open(request: Request, session: AsyncSession) -> tuple[Appointment, O
 async def _open_view(request: Request, session: AsyncSession) -> AppointmentView:
     """The appointment as shown to the citizen, in the booking's language unless one was chosen."""
     appointment, office, service = await _open(request, session)
-    return _view(request, appointment, office, service)
+    return await party.with_party(session, translator(request), appointment,
+                                  _view(request, appointment, office, service))
 
 
 def _invalid(request: Request) -> Response:
@@ -181,10 +184,11 @@ async def _reschedule_context(
         "reschedule": True, "steps": [], "zone_note": zone_note(t, office),
         "switch_url": f"{base}/reschedule",
     }
-    days = await days_ahead(session, service_id=service.id, office=office)
+    # The same length as booked: every service and person (app/pages/party_form.py).
+    composition = (await party_of(session, appointment)).composition()
+    days = await party.days_for(session, composition, office)
     if choice.day is not None and choice.day in days:
-        slots = await free_slots(session, service_id=service.id, office_id=office.id,
-                                 start_date=choice.day, end_date=choice.day)
+        slots = await party.slots_for(session, composition, office, choice.day)
         if slots:
             context.update({
                 "error": "", "day_text": t.date(choice.day, "full"),

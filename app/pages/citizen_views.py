@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,6 +152,7 @@ class AppointmentView:
     can_calendar: bool
     is_upcoming: bool
     join_open: bool  # the video room is open now (within the join window)
+    persons: list[str] = field(default_factory=list)  # of a family appointment (party_form)
 
     @property
     def ended(self) -> bool:

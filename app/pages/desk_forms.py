@@ -54,7 +54,14 @@ def identity_values(form: Form) -> dict[str, Any]:
         else "",
         "reason": _text(form, "reason", 300),
         "note": _text(form, "note", 500),
+        "person": _person(form.get("person", "1")) or "1",
     }
+
+
+def _person(value: str) -> str:
+    """A person's number as the forms send it (1 to 20), or "" for none."""
+    value = value.strip()
+    return value if value.isdigit() and 1 <= int(value) <= 20 else ""
 
 
 def read_identity(t: Translator, form: Form) -> VerificationInput:
@@ -68,6 +75,7 @@ def read_identity(t: Translator, form: Form) -> VerificationInput:
             checks=frozenset([*values["checks"], *values["features"]]),
             outcome=Outcome.failed.value, reason_code=ReasonCode.poor_image_quality.value,
             reason=str(values["reason"]), note=str(values["note"]),
+            person=int(values["person"]),
         )
     if not values["document_type"]:
         state.errors["document_type"] = t.gettext("Please choose the kind of document.")
@@ -86,6 +94,7 @@ def read_identity(t: Translator, form: Form) -> VerificationInput:
         checks=frozenset([*values["checks"], *values["features"]]),
         outcome=str(values["outcome"]), reason_code=str(values["reason_code"]) or None,
         reason=str(values["reason"]), valid_until=valid_until, note=str(values["note"]),
+        person=int(values["person"]),
     )
 
 
@@ -105,7 +114,7 @@ def identity_error(t: Translator, form: Form, exc: DomainError) -> FormState:
     elif target == "checks" and "features" in exc.msgid:
         target = "features"
     known = {"document_type", "checks", "features", "valid_until", "outcome", "reason_code",
-             "reason", "note"}
+             "reason", "note", "person"}
     state.errors[target if target in known else ""] = message
     return state
 
@@ -116,11 +125,13 @@ def identity_error(t: Translator, form: Form, exc: DomainError) -> FormState:
 def completion_values(form: Form) -> dict[str, Any]:
     services = form.getlist("item_service")[:ITEM_ROWS]
     quantities = form.getlist("item_quantity")[:ITEM_ROWS]
+    persons = form.getlist("item_person")[:ITEM_ROWS]
     rows = []
     for index in range(ITEM_ROWS):
         rows.append({
             "service": services[index].strip()[:20] if index < len(services) else "",
             "quantity": quantities[index].strip()[:5] if index < len(quantities) else "1",
+            "person": _person(persons[index]) if index < len(persons) else "",
         })
     delivery = form.get("delivery", "")
     return {
@@ -150,7 +161,8 @@ def read_completion(t: Translator, form: Form) -> tuple[cases.CompletionInput, l
             state.errors[f"item-{number}-quantity"] = t.gettext(
                 "Please enter the quantity as a whole number.")
             continue
-        items.append(cases.ItemInput(int(row["service"]), int(quantity)))
+        person = int(row["person"]) if row["person"] else None
+        items.append(cases.ItemInput(int(row["service"]), int(quantity), person))
         rows.append(number)
     if not items and not state.errors:
         state.errors["item-1-service"] = t.gettext(

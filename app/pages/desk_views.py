@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.pages.desk_party import person_label, persons_view
 from app.pages.staff import STATUS_LABELS
 from booking.models import Appointment, AppointmentStatus, Service
 from booking.service import appointment_details
@@ -95,7 +96,7 @@ class FormState:
 def identity_defaults() -> FormState:
     return FormState({
         "document_type": "", "checks": [], "features": [], "valid_until": "", "outcome": "",
-        "reason_code": "", "reason": "", "note": "",
+        "reason_code": "", "reason": "", "note": "", "person": "1",
     })
 
 
@@ -105,7 +106,7 @@ def is_good_conduct(service: Service) -> bool:
 
 
 def completion_defaults(service: Service, address: tuple[str, ...] = ()) -> FormState:
-    rows = [{"service": "", "quantity": "1"} for _ in range(ITEM_ROWS)]
+    rows = [{"service": "", "quantity": "1", "person": ""} for _ in range(ITEM_ROWS)]
     rows[0]["service"] = str(service.id)
     external = is_good_conduct(service)
     return FormState({
@@ -208,6 +209,9 @@ class DeskView:
     address_on_record: bool = False
     announce: str = ""
     focus: str = ""
+    # The people of a family appointment with their checks (app/pages/desk_party.py); empty
+    # for one person.
+    persons: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def desk_view(
@@ -224,6 +228,10 @@ async def desk_view(
     services = await fee_schedule(session)
     payments = {k: v for k, v in PAYMENTS.items() if k != "online" or online_payment}
     address = await postal_address(session, appointment.case_id)
+    persons = await persons_view(session, t, appointment, checks)
+    case = case_view(t, *found) if found else None
+    for item, row in zip(found[1] if found else [], case["items"] if case else [], strict=True):
+        row["person"] = person_label(persons, item.person)
     return DeskView(
         reference=appointment.reference,
         status=appointment.status,
@@ -239,7 +247,7 @@ async def desk_view(
         else "",
         verification=verification_view(t, latest, office.timezone) if latest else None,
         checks_done=len(checks),
-        case=case_view(t, *found) if found else None,
+        case=case,
         document_types=_options(t, DOCUMENT_TYPES),
         feature_groups=[
             {"type": str(kind), "legend": t.gettext(FEATURE_GROUPS[kind]),
@@ -256,4 +264,5 @@ async def desk_view(
         identity=identity or identity_defaults(),
         completion=completion or completion_defaults(service, address),
         address_on_record=bool(address),
+        persons=persons,
     )

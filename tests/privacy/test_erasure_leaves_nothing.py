@@ -21,6 +21,7 @@ from app.all_models import metadata
 from app.mail_env import mailer_for
 from app.worker import retention_task
 from booking.models import Appointment
+from booking.party_models import AppointmentPerson
 from cases.milestones import Milestone
 from cases.models import Case, IdentityCheck
 from core.audit import AuditEvent
@@ -56,6 +57,9 @@ async def mark_everything(app: Starlette, world: World) -> None:
                               .values(pdf=f"%PDF-1.7 {MARKER}".encode()))
         session.add(Milestone(case_id=case.id, kind="returned",
                               detail=f"Empfänger {MARKER} verzogen"))
+        # A further person of the appointment (a child's passport).
+        session.add(AppointmentPerson(appointment_id=appointment.id, person=2,
+                                      given_name=f"Max{MARKER}", family_name=f"M{MARKER}"))
         session.add(Dispatch(case_id=case.id, office_id=case.office_id, status="returned",
                              batch_date=dt.date(2026, 6, 1), last_error=f"unbekannt {MARKER}"))
         session.add(AuditEvent(actor_type="staff", actor_label="admin@stadt.example",

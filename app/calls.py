@@ -22,6 +22,7 @@ from signaling import (
     Hub,
     IceConfig,
     Limits,
+    MemoryRoomStore,
     RedisBus,
     RedisRoomStore,
 )
@@ -48,13 +49,20 @@ def call_gate(state: AppContext) -> CallGate:
     )
 
 
+def product_seconds() -> float:
+    return utcnow().timestamp()
+
+
 def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
     settings = state.settings
     gate = call_gate(state)
     prefix = settings.redis_prefix
     return Hub(
         gate.authorize,
-        store=RedisRoomStore(redis, prefix) if redis is not None else None,
+        # The room stores read the keep times the hub hands them on the hub's clock (``now``,
+        # the product's); Redis keeps its own clock for the leases every instance shares.
+        store=RedisRoomStore(redis, prefix, wall=product_seconds) if redis is not None
+        else MemoryRoomStore(clock=product_seconds),
         bus=RedisBus(redis, prefix) if redis is not None else None,
         on_event=gate.on_event,
         revalidate=gate.still_valid,

@@ -4,6 +4,7 @@ cannot both win."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 # Times in milliseconds: Redis' own clock (TIME), so instances with skewed clocks agree, unless
 # the last argument is a time (``RedisRoomStore(clock=...)``: tests move time forward with it).
+# Keep times (how long a room's state lives) come from the hub's clock, which need not be Redis':
+# a key's lifetime is handed over as a duration from the hub's now (``wall``), never a moment.
 _NOW = """
 local now = tonumber(ARGV[#ARGV])
 if not now then
@@ -42,7 +45,7 @@ local function live(v) return (tonumber(v) or 0) > now end
 # other roles with a live lease), admitted, guest admitted}.
 _JOIN = _NOW + """
 local key, role, conn = KEYS[1], ARGV[1], ARGV[2]
-local lease, keep = tonumber(ARGV[3]), tonumber(ARGV[4])
+local lease, keep, wall = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local h = redis.call('HMGET', key, role, role .. ':until', 'admitted', 'guest_admitted', 'ended',
                      'keep_until', 'citizen', 'citizen:until', 'clerk', 'clerk:until', 'guest',
                      'guest:until')
@@ -67,7 +70,7 @@ if h[3] == '1' then admitted = 1 end
 if h[4] == '1' then guest_admitted = 1 end
 keep = math.max(tonumber(h[6]) or 0, keep)
 redis.call('HSET', key, role, conn, role .. ':until', ms(now + lease), 'keep_until', ms(keep))
-redis.call('PEXPIREAT', key, ms(keep))
+redis.call('PEXPIRE', key, ms(math.max(1, keep - wall)))
 return {'ok', prev, prev_live, present, admitted, guest_admitted}
 """
 
@@ -100,7 +103,7 @@ if not h[1] then
       redis.call('HSET', key, 'admitted', '1')
     end
   end
-  redis.call('PEXPIREAT', key, ms(keep))
+  redis.call('PEXPIRE', key, ms(math.max(1, keep - tonumber(ARGV[7]))))
 end
 redis.call('HSET', key, role .. ':until', ms(now + tonumber(ARGV[3])))
 local function seen(holder, lease)
@@ -160,13 +163,16 @@ class RedisRoomStore:
         prefix: str = "buero:",
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         clock: Callable[[], float] | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         """``clock`` (seconds since the epoch) replaces Redis' clock for the leases; ``None``
-        keeps Redis' own, which every instance shares."""
+        keeps Redis' own, which every instance shares. ``wall`` is the clock the keep times
+        handed in are read on (the hub's)."""
         self.client = client
         self.prefix = prefix
         self.lease_ms = int(lease_seconds * 1000)
         self._clock = clock
+        self._wall = wall
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
         self._refresh = client.register_script(_REFRESH)
@@ -183,7 +189,8 @@ class RedisRoomStore:
 
     async def join(self, room: str, role: Role, conn: str, keep_until: datetime) -> JoinResult:
         args: list[str | int] = [
-            role, conn, self.lease_ms, int(keep_until.timestamp() * 1000), self._now(),
+            role, conn, self.lease_ms, int(keep_until.timestamp() * 1000),
+            int(self._wall() * 1000), self._now(),
         ]
         async with reachable():
             status, prev, prev_live, mask, admitted, guest_admitted = await self._join(
@@ -231,7 +238,8 @@ class RedisRoomStore:
             for h in holders:
                 keep = int(h.keep_until.timestamp() * 1000)
                 args: list[str | int] = [h.role, h.conn, self.lease_ms, keep,
-                                         other_role(h.role), int(h.admitted), self._now()]
+                                         other_role(h.role), int(h.admitted),
+                                         int(self._wall() * 1000), self._now()]
                 await self._refresh(keys=[self.key(h.room)], args=args, client=pipe)
             results = await pipe.execute()
         return [Presence(_HELD[int(held)], _PEER[int(peer)], _PEER[int(guest)],

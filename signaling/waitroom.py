@@ -113,6 +113,15 @@ def _time(value: Any) -> datetime:
     return datetime.fromtimestamp(int(_text(value)) / 1000, UTC)
 
 
+def _expire(pipe: Any, key: str, now: datetime, keep_until: datetime) -> None:
+    """Keep ``key`` until ``keep_until`` (never shorter than it already lives). The lifetime is
+    handed to Redis as a duration from ``now`` (the hub's clock), not as a moment: Redis would
+    read a moment on its own clock, and a skew between the two would end the room early."""
+    ttl_ms = max(1, int((keep_until - now).total_seconds() * 1000))
+    pipe.pexpire(key, ttl_ms, gt=True)
+    pipe.pexpire(key, ttl_ms, nx=True)
+
+
 class RedisWaitingRoom:
     """``{prefix}wait:{room}``: a hash with ``since``, ``note`` and ``note_at`` (milliseconds
     since the epoch), expiring with the room."""
@@ -128,8 +137,7 @@ class RedisWaitingRoom:
         key = self.key(room)
         async with reachable(), self.client.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "since", int(at.timestamp() * 1000))
-            pipe.pexpireat(key, int(keep_until.timestamp() * 1000), gt=True)
-            pipe.pexpireat(key, int(keep_until.timestamp() * 1000), nx=True)
+            _expire(pipe, key, at, keep_until)
             await pipe.execute()
 
     async def since(self, rooms: Sequence[str]) -> dict[str, datetime]:
@@ -146,8 +154,7 @@ class RedisWaitingRoom:
         async with reachable(), self.client.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"note": note.text,
                                     "note_at": int(note.sent_at.timestamp() * 1000)})
-            pipe.pexpireat(key, int(keep_until.timestamp() * 1000), gt=True)
-            pipe.pexpireat(key, int(keep_until.timestamp() * 1000), nx=True)
+            _expire(pipe, key, note.sent_at, keep_until)
             await pipe.execute()
 
     async def note(self, room: str) -> Note | None:

@@ -121,6 +121,7 @@ async def instance_process(settings: Settings, redis_url: str, workdir: Path
         **os.environ,
         "BUERO_ENV": "test", "BUERO_DATABASE_URL": settings.database_url,
         "BUERO_SECRET_KEY": settings.secret_key or "", "BUERO_REDIS_URL": redis_url,
+        "BUERO_REDIS_PREFIX": settings.redis_prefix,  # one installation with the in-process app
         "BUERO_VAR_DIR": str(workdir), "BUERO_RATE_LIMITS_ENABLED": "false",
         "BUERO_BASE_URL": "http://testserver",
     }

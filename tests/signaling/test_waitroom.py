@@ -26,9 +26,10 @@ from signaling.waitroom import (
 from tests.signaling.conftest import Backend, HubFactory
 from tests.signaling.helpers import Peer, Tokens, grant
 
-# The hubs' clock starts near the wall clock: Redis expires the waiting room's keys at times
-# taken from it (PEXPIREAT), and a fixed date would have them gone once that date has passed.
-T0 = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+# The hubs' clock stands at a fixed moment, whatever Redis's clock says: the waiting room hands
+# Redis lifetimes as durations from the hub's clock, so a skew between the two (here: any
+# distance from this date) neither ends a room early nor keeps it too long.
+T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 KEEP = dt.timedelta(hours=2)
 
 

@@ -2,7 +2,8 @@
 
 from sqlmodel import SQLModel
 
-import booking.models  # noqa: F401
+import booking.models
+import booking.waitlist  # noqa: F401
 import idstatus.models  # noqa: F401
 import online.models  # noqa: F401
 import postcall.dispatch_models

@@ -326,8 +326,11 @@ async def book(
     citizen: CitizenInput,
     locale: str,
     now: datetime | None = None,
+    announce: bool = True,
 ) -> Booked:
     """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit.
+
+    ``announce=False`` sends no mail (a waitlist offer is announced by its own).
 
     The hot path of the product, written as plain statements rather than through the ORM's unit
     of work: one read for office, service, closures and schedules, the per-address lock and count,
@@ -411,7 +414,7 @@ async def book(
         remind = _reminder_at(policy, appointment, now)
         if remind is not None:
             mails.append(_mail_job(appointment, "reminder", remind))
-    await enqueue_now(session, mails)
+    await enqueue_now(session, mails if announce else [])
     await record_now(session, event_values(Actor.citizen(), "appointment.book", "appointment",
                                            appointment.id, {"reference": appointment.reference}))
     return Booked(appointment=appointment, token=token, office_timezone=offer.timezone)

@@ -21,6 +21,7 @@ from app.api.milestone_views import case_milestones_out
 from app.api.online import confirm_request, me_request, request_of_link
 from app.api.openapi import operation
 from app.api.schemas import MeOut, RescheduleIn, me_out
+from app.api.waitlist import wish_cancel, wish_me
 from app.context import AppContext, ctx
 from app.settings import Settings
 from app.templating import request_language
@@ -81,7 +82,7 @@ async def me(request: Request) -> Response:
     """For an online request's link the answer is a request (`"kind": "request"`: status,
     answers, documents, messages, milestones, case)."""
     state, token = await _token(request)
-    found = await me_request(request, state, token)
+    found = await me_request(request, state, token) or await wish_me(request, state, token)
     if found is not None:
         return found
     async with state.db.transaction() as session:
@@ -109,6 +110,10 @@ async def confirm_me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def cancel_me(request: Request) -> Response:
+    """A waitlist entry's link withdraws the entry (and gives up an open offer)."""
+    state, token = await _token(request)
+    if (found := await wish_cancel(request, state, token)) is not None:
+        return found
     return await _change(request, lambda session, _state, appointment: cancel(
         session, appointment, Actor.citizen()))
 

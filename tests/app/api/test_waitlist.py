@@ -1,0 +1,187 @@
+"""The waitlist through the public API (CONTRACT §3 "Waitlist"), with a real SMTP sink: a freed
+place is held and offered to exactly one person, first come first served; an offer lapses (the
+clock moved, never waited for) or is declined and goes on; one offer at a time per person;
+accepting gives a confirmed appointment; bad input is a 422 naming the field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.types import Clock
+from tests.app.api.waitlist_support import DAY, Site, link_in, mails_to, site
+from tests.smtp_support import SmtpSink
+
+__all__ = ["site"]
+
+
+async def _fill_day(site: Site) -> tuple[str, str]:
+    """Both places of DAY booked; the two appointments' tokens."""
+    return await site.book("anna", 9, 0), await site.book("bert", 9, 15)
+
+
+async def test_a_cancellation_is_offered_to_the_first_waiting_only(
+        site: Site, smtp_sink: SmtpSink) -> None:
+    first_booking, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    await site.work()
+    assert (await site.me(alice))["status"] == "waiting"  # nothing free yet
+
+    assert (await site.post("/api/v1/me/cancel", first_booking)).status_code == 200
+    await site.work()
+    a, b = await site.me(alice), await site.me(bob)
+    assert a["status"] == "offered" and b["status"] == "waiting"
+    assert a["offer"]["start"].startswith(f"{DAY.isoformat()}T09:00")
+    held = [x for x in await site.held() if x.email == "alice@example.org"]
+    assert len(held) == 1 and held[0].status == "reserved"
+    # The offer mail reaches Alice, with her waitlist link; Bob gets only his confirmation.
+    offers = [m for m in mails_to(smtp_sink, "alice@example.org")
+              if "frei geworden" in str(m["Subject"])]
+    assert len(offers) == 1 and link_in(offers[0]) == alice
+    assert not [m for m in mails_to(smtp_sink, "bob@example.org")
+                if "frei geworden" in str(m["Subject"])]
+
+    # More workers and sweeps change nothing: still one offer.
+    await site.work(sweep=True)
+    assert (await site.me(bob))["status"] == "waiting"
+
+
+async def test_an_unanswered_offer_lapses_and_goes_to_the_next(site: Site,
+                                                              smtp_sink: SmtpSink) -> None:
+    first_booking, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    await site.post("/api/v1/me/cancel", first_booking)
+    await site.work()
+    assert (await site.me(alice))["status"] == "offered"
+    offer = (await site.me(alice))["offer"]
+    try:
+        Clock.shift(timedelta(hours=3, minutes=59))
+        await site.work(sweep=True)
+        assert (await site.me(alice))["status"] == "offered"  # not yet
+        Clock.shift(timedelta(hours=4, minutes=1))
+        await site.work(sweep=True)
+        a, b = await site.me(alice), await site.me(bob)
+        assert a["status"] == "waiting" and a["offer"] is None
+        assert b["status"] == "offered" and b["offer"]["start"] == offer["start"]
+        r = await site.post("/api/v1/me/accept", alice)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "no_offer"
+        held = await site.held()
+        assert [x.email for x in held if x.status == "reserved"] == ["bob@example.org"]
+    finally:
+        Clock.shift(timedelta(0))
+    assert [m for m in mails_to(smtp_sink, "alice@example.org")
+            if "abgelaufen" in str(m["Subject"])]
+
+
+async def test_a_declined_offer_goes_to_the_next_and_accepting_books(site: Site,
+                                                                    smtp_sink: SmtpSink) -> None:
+    first_booking, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    await site.post("/api/v1/me/cancel", first_booking)
+    await site.work()
+    r = await site.post("/api/v1/me/decline", alice)
+    assert r.status_code == 200 and r.json()["status"] == "waiting"
+    await site.work()
+    assert (await site.me(alice))["status"] == "waiting"  # the declined place is not hers again
+    assert (await site.me(bob))["status"] == "offered"
+
+    r = await site.post("/api/v1/me/accept", bob)
+    assert r.status_code == 200, r.text
+    booked = r.json()
+    assert booked["status"] == "booked"
+    assert booked["appointment"]["status"] == "confirmed"
+    assert booked["appointment"]["start"].startswith(f"{DAY.isoformat()}T09:00")
+    # Accepting twice is harmless; declining after accepting is not possible.
+    assert (await site.post("/api/v1/me/accept", bob)).status_code == 200
+    assert (await site.post("/api/v1/me/decline", bob)).status_code == 409
+    # The appointment has its own link, mailed as every confirmed appointment.
+    await site.work()
+    confirmed = [m for m in mails_to(smtp_sink, "bob@example.org")
+                 if "bestätigt" in str(m["Subject"])]
+    assert len(confirmed) == 1
+    appointment_token = link_in(confirmed[0])
+    me = await site.me(appointment_token)
+    assert me["reference"] == booked["appointment"]["reference"]
+    assert me["status"] == "confirmed"
+
+
+async def test_one_offer_at_a_time_per_person(site: Site) -> None:
+    first, second = await _fill_day(site)
+    carla_early = await site.join("carla", from_time="09:00", to_time="09:15")
+    carla_late = await site.join("carla", from_time="09:15", to_time="09:30")
+    dora = await site.join("dora")
+    await site.post("/api/v1/me/cancel", first)
+    await site.post("/api/v1/me/cancel", second)
+    await site.work()
+    early, late = await site.me(carla_early), await site.me(carla_late)
+    assert [early["status"], late["status"]] == ["offered", "waiting"]
+    assert (await site.me(dora))["status"] == "offered"  # the other place is Dora's
+    # Carla declines: the place she declined is not hers again; her other wish may get one
+    # only when one fits it.
+    await site.post("/api/v1/me/decline", carla_early)
+    await site.work()
+    assert (await site.me(carla_early))["status"] == "waiting"
+
+
+async def test_withdrawing_gives_up_the_offer(site: Site) -> None:
+    first, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    await site.post("/api/v1/me/cancel", first)
+    await site.work()
+    r = await site.post("/api/v1/me/cancel", alice)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    await site.work()
+    assert (await site.me(bob))["status"] == "offered"
+    assert (await site.post("/api/v1/me/cancel", alice)).status_code == 409
+
+
+async def test_bad_input_is_a_422_naming_the_field(site: Site) -> None:
+    w = site.world
+    base = {"service_id": w.service_id, "office_id": w.office_id,
+            "citizen": {"given_name": "A", "family_name": "B", "email": "a@example.org"}}
+    day = DAY.isoformat()
+    cases = [
+        ({**base, "windows": []}, "windows"),
+        ({**base, "windows": [{"from_date": day, "to_date": "2020-01-01"}]}, "to_date"),
+        ({**base, "windows": [{"from_date": day, "to_date": day, "from_time": "10:00",
+                               "to_time": "09:00"}]}, "to_time"),
+        ({**base, "windows": [{"from_date": day, "to_date": day, "from_time": "25:00"}]},
+         "from_time"),
+        ({**base, "windows": [{"from_date": day, "to_date": day, "weekdays": [7]}]},
+         "weekdays"),
+        ({**base, "channel": "fax", "windows": [{"from_date": day, "to_date": day}]},
+         "channel"),
+        ({**base, "windows": [{"from_date": "morgen", "to_date": day}]}, "from_date"),
+        ({**base, "citizen": {"given_name": "A"}, "windows": [{"from_date": day,
+                                                              "to_date": day}]}, "citizen"),
+    ]
+    for body, field in cases:
+        r = await site.client.post("/api/v1/waitlist", json=body)
+        assert r.status_code == 422, (body, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "validation_error"
+        assert field in r.text, (field, r.text)
+        assert error["message"]
+    r = await site.client.post("/api/v1/waitlist", json={
+        **base, "service_id": 999, "windows": [{"from_date": day, "to_date": day}]})
+    assert r.status_code == 404
+    r = await site.client.post("/api/v1/waitlist", content=b"{", headers={
+        "content-type": "application/json"})
+    assert r.status_code == 400
+    # English on request.
+    r = await site.client.post("/api/v1/waitlist?lang=en", json={**base, "windows": [
+        {"from_date": day, "to_date": day, "from_time": "10:00", "to_time": "09:00"}]})
+    assert "end time" in r.text
+
+
+async def test_the_number_of_open_wishes_per_address_is_limited(site: Site) -> None:
+    for _ in range(3):
+        await site.join("erik")
+    r = await site.client.post("/api/v1/waitlist", json={
+        "service_id": site.world.service_id, "office_id": site.world.office_id,
+        "windows": [{"from_date": DAY.isoformat(), "to_date": DAY.isoformat()}],
+        "citizen": {"given_name": "E", "family_name": "M", "email": "Erik+x@example.org"}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "too_many_wishes"

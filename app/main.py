@@ -67,6 +67,7 @@ from app.pages import second_factor as pages_second_factor
 from app.pages import sso as pages_sso
 from app.pages import staff as pages_staff
 from app.pages import waiting as pages_waiting
+from app.pages import waitlist as pages_waitlist
 from app.settings import Settings
 from app.templating import Templates
 from booking.links import LinkKeys
@@ -118,7 +119,8 @@ def build_context(settings: Settings) -> AppContext:
 
 def all_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    for module in (
+    for module in (  # the waitlist's first: /admin/waitlist is not an /admin/{kind}
+        api_waitlist, pages_waitlist,
         ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk, api_clerk_cases,
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
@@ -127,7 +129,7 @@ def all_routes() -> list[BaseRoute]:
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,
         pages_document_status_staff, pages_lost_links, pages_waiting, api_guest_links,
-        pages_guest, api_waitlist,
+        pages_guest,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Integer, Text, func, select
+from sqlalchemy import Column, ForeignKey, Integer, Text, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -284,6 +284,15 @@ async def lapse_offers(session: AsyncSession, now: dt.datetime | None = None,
             ended += 1
     await session.flush()
     return len(lapsed) + ended
+
+
+async def purge_closed(session: AsyncSession, before: dt.datetime) -> int:
+    """Delete entries closed (booked, left, ended) before ``before``: the retention period."""
+    result = await session.execute(
+        delete(WaitlistWish).where(
+            col(WaitlistWish.status).not_in(list(OPEN_STATUSES)),
+            col(WaitlistWish.updated_at) < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def open_wishes_of(session: AsyncSession, email_norm: str) -> int:

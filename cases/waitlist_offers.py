@@ -44,6 +44,8 @@ from core.audit import Actor, record
 from core.errors import AlreadyBooked, NotASlot, NotFound, SlotTaken, TooManyBookings
 from core.types import utcnow
 
+HOLD_GRACE = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class OfferRules:
@@ -134,7 +136,10 @@ async def _hold_for(session: AsyncSession, links: LinkKeys, rules: OfferRules,
         except (TooManyBookings, AlreadyBooked):
             return False  # this person cannot hold another appointment now
         appointment = booked.appointment
-        appointment.hold_expires_at = until
+        # The seat is held a little past the offer, never past the slot: the sweep, not the
+        # hold expiry, ends a lapsed offer, and the citizen gets no mail about a hold they never
+        # saw (``booking.waitlist.lapse_offers``).
+        appointment.hold_expires_at = min(until + HOLD_GRACE, as_utc(slot.start))
         wish.status = WishStatus.offered
         wish.appointment_id = appointment.id
         wish.offer_expires_at = until

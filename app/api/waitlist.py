@@ -45,6 +45,7 @@ from booking.waitlist import WaitlistWish, Window
 from cases import waitlist_offers
 from cases.waitlist_offers import OfferRules
 from core.jobs import Job, JobStatus, job_values
+from core.types import utcnow
 from mail.waitlist import send_waitlist_mail
 
 if TYPE_CHECKING:
@@ -241,9 +242,12 @@ async def match_job(state: AppContext, job: Job) -> None:
 
 
 async def sweep_task(state: AppContext) -> None:
-    """Periodic: lapsed offers go on, ended wishes close, every queue is matched."""
+    """Periodic: lapsed offers go on, ended wishes close, entries closed longer than the
+    retention period go, every queue is matched."""
+    retention = dt.timedelta(days=state.settings.retention_days)
     async with state.db.transaction(write=True) as session:
         changed = await waitlist.lapse_offers(session)
+        await waitlist.purge_closed(session, utcnow() - retention)
     offers = await match_offices(state, None)
     if changed or offers:
         log.info("waitlist: %d lapsed or ended, %d offered", changed, offers)

@@ -5,10 +5,14 @@ accepting gives a confirmed appointment; bad input is a 422 naming the field."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import select
+
+from booking.waitlist import WaitlistWish
 from core.types import Clock
 from tests.app.api.waitlist_support import DAY, Site, link_in, mails_to, site
+from tests.booking.factories import BERLIN
 from tests.smtp_support import SmtpSink
 
 __all__ = ["site"]
@@ -185,3 +189,39 @@ async def test_the_number_of_open_wishes_per_address_is_limited(site: Site) -> N
         "windows": [{"from_date": DAY.isoformat(), "to_date": DAY.isoformat()}],
         "citizen": {"given_name": "E", "family_name": "M", "email": "Erik+x@example.org"}})
     assert r.status_code == 409 and r.json()["error"]["code"] == "too_many_wishes"
+
+
+async def test_an_offer_never_outlasts_its_slot(site: Site) -> None:
+    first, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    # Two hours before the slot: the offer ends when the slot begins, not four hours later.
+    slot = datetime.combine(DAY, time(9, 0), BERLIN)
+    try:
+        Clock.shift(slot - timedelta(hours=2) - datetime.now(UTC))
+        assert (await site.post("/api/v1/me/cancel", first)).status_code == 200
+        await site.work()
+        offer = (await site.me(alice))["offer"]
+        assert datetime.fromisoformat(offer["expires_at"]) == slot
+        [held] = [a for a in await site.held() if a.status == "reserved"]
+        assert held.hold_expires_at == slot
+    finally:
+        Clock.shift(timedelta(0))
+
+
+async def test_closed_entries_go_after_the_retention_period(site: Site) -> None:
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    assert (await site.post("/api/v1/me/cancel", alice)).status_code == 200
+    try:
+        Clock.shift(timedelta(days=site.state.settings.retention_days + 1))
+        await site.work(sweep=True)
+        # Bob's link has lapsed with his days.
+        r = await site.client.get("/api/v1/me", headers={"Authorization": f"Bearer {bob}"})
+        assert r.status_code == 401
+    finally:
+        Clock.shift(timedelta(0))
+    async with site.db.transaction() as session:
+        left = (await session.execute(select(  # type: ignore[call-overload]
+            WaitlistWish.email, WaitlistWish.status))).all()
+    # Alice's closed entry is gone; Bob's ended (its day passed) only now and stays for now.
+    assert [tuple(row) for row in left] == [("bob@example.org", "expired")]

@@ -1,10 +1,14 @@
-"""Three workers, each with its own engine and connections, match the waitlist at the same time
-on PostgreSQL: each freed place is held for exactly one wish, the first ones in the queue."""
+"""Three workers match the waitlist at the same time on PostgreSQL, each with its own engine and
+connections, and as three processes: each freed place is held for exactly one wish, the first
+ones in the queue."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -64,3 +68,42 @@ async def test_three_workers_hold_each_freed_place_once(
     held = [a for a in await site.held() if a.status == "reserved"]
     assert sorted(a.email for a in held) == sorted(f"{n}@example.org" for n in names[:freed])
     assert len({a.start_at for a in held}) == freed
+
+
+def _worker_process(settings: dict[str, object], barrier: Any, rounds: int) -> int:
+    """One worker process: its own interpreter, engine and connections; waits for the others,
+    then matches ``rounds`` times. Returns how many offers it made."""
+    async def run() -> int:
+        state = build_context(Settings(_env_file=None, **settings))  # type: ignore[call-arg]
+        try:
+            await asyncio.to_thread(barrier.wait)
+            made = 0
+            for _ in range(rounds):
+                made += await match_offices(state, None)
+            return made
+        finally:
+            await state.db.dispose()
+
+    return asyncio.run(run())
+
+
+async def test_three_worker_processes_hold_a_freed_place_once(
+        site: Site, settings_factory: Callable[..., Settings]) -> None:
+    first = await site.book("anna", 9, 0)
+    await site.book("bert", 9, 15)
+    names = ["alice", "bob", "carl", "dora"]
+    for name in names:
+        await site.join(name)
+    assert (await site.post("/api/v1/me/cancel", first)).status_code == 200
+    settings = settings_factory()
+    values = {k: getattr(settings, k) for k in ("env", "database_url", "secret_key", "base_url",
+                                                "var_dir", "redis_prefix")}
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(3)
+        with ProcessPoolExecutor(3, mp_context=context) as pool:
+            futures = [pool.submit(_worker_process, values, barrier, 3) for _ in range(3)]
+            made = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    assert sum(made) == 1  # one freed place, one offer, by whichever process won
+    assert await _offered(site) == ["alice@example.org"]
+    assert [a.email for a in await site.held() if a.status == "reserved"] == ["alice@example.org"]

@@ -295,6 +295,29 @@ async def purge_closed(session: AsyncSession, before: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def wishes_of(session: AsyncSession, email: str) -> list[WaitlistWish]:
+    """The waitlist entries of an e-mail address (case and ``+tag`` ignored), oldest first."""
+    result = await session.execute(
+        select(WaitlistWish).where(col(WaitlistWish.email_norm) == normalize_email(email))
+        .order_by(col(WaitlistWish.id)))
+    return list(result.scalars())
+
+
+async def erase_wishes(session: AsyncSession, email: str,
+                       now: dt.datetime | None = None) -> list[str]:
+    """Delete an address's entries (an open offer's place goes back first); their references."""
+    now = now or utcnow()
+    erased = []
+    for wish in await wishes_of(session, email):
+        await lock(session, wish)
+        if wish.status == WishStatus.offered:
+            await release_offer(session, wish, now, status=AppointmentStatus.cancelled)
+        erased.append(wish.reference)
+        await session.delete(wish)
+    await session.flush()
+    return erased
+
+
 async def open_wishes_of(session: AsyncSession, email_norm: str) -> int:
     result = await session.execute(
         select(func.count()).select_from(WaitlistWish).where(

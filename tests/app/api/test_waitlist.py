@@ -14,6 +14,7 @@ from core.types import Clock
 from tests.app.api.waitlist_support import DAY, Site, link_in, mails_to, site
 from tests.booking.factories import BERLIN
 from tests.smtp_support import SmtpSink
+from tests.staff.helpers import ADMIN_EMAIL, add_user, token_for
 
 __all__ = ["site"]
 
@@ -225,3 +226,28 @@ async def test_closed_entries_go_after_the_retention_period(site: Site) -> None:
             WaitlistWish.email, WaitlistWish.status))).all()
     # Alice's closed entry is gone; Bob's ended (its day passed) only now and stays for now.
     assert [tuple(row) for row in left] == [("bob@example.org", "expired")]
+
+
+async def test_export_and_erasure_include_the_waitlist(site: Site) -> None:
+    first, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    await site.post("/api/v1/me/cancel", first)
+    await site.work()
+    assert (await site.me(alice))["status"] == "offered"
+    await add_user(site.app, ADMIN_EMAIL, role="admin")
+    admin = {"Authorization": f"Bearer {await token_for(site.client, ADMIN_EMAIL)}"}
+    r = await site.client.get("/api/v1/admin/waitlist", headers=admin)
+    assert r.status_code == 200 and r.json()[0]["length"] == 2
+    assert (await site.client.get("/api/v1/admin/waitlist")).status_code == 401
+    r = await site.client.get("/api/v1/admin/privacy/export?email=alice@example.org",
+                              headers=admin)
+    [entry] = r.json()["waitlist"]
+    assert entry["email"] == "alice@example.org" and "token_hash" not in entry
+    r = await site.client.post("/api/v1/admin/privacy/erase", json={"email": "alice@example.org"},
+                               headers=admin)
+    assert r.status_code == 200 and entry["reference"] in r.json()["erased"]
+    assert (await site.client.get("/api/v1/me", headers={"Authorization": f"Bearer {alice}"})
+            ).status_code == 401
+    await site.work()  # her held place goes to the next person
+    assert (await site.me(bob))["status"] == "offered"

@@ -251,3 +251,19 @@ async def test_export_and_erasure_include_the_waitlist(site: Site) -> None:
             ).status_code == 401
     await site.work()  # her held place goes to the next person
     assert (await site.me(bob))["status"] == "offered"
+
+
+async def test_mails_speak_the_entry_language(site: Site, smtp_sink: SmtpSink) -> None:
+    await site.join("fiona", locale="en")
+    await site.join("gerd")
+    await site.work()  # both places of the day are free: each gets one offered at once
+    english = sorted(str(m["Subject"]) for m in mails_to(smtp_sink, "fiona@example.org"))
+    german = sorted(str(m["Subject"]) for m in mails_to(smtp_sink, "gerd@example.org"))
+    assert english == ["A place is free for you: Meldebescheinigung",
+                       "You are on the waitlist for Meldebescheinigung"]
+    assert german == ["Ein Termin ist für Sie frei geworden: Meldebescheinigung",
+                      "Sie stehen auf der Warteliste für Meldebescheinigung"]
+    english, german = mails_to(smtp_sink, "fiona@example.org")[0], \
+        mails_to(smtp_sink, "gerd@example.org")[0]
+    assert english["Content-Language"] == "en" and german["Content-Language"] == "de"
+    assert link_in(english) and link_in(german)

@@ -175,6 +175,17 @@ def pass_on(wish: WaitlistWish, start: dt.datetime) -> None:
     wish.passed = json.dumps(starts)
 
 
+def move(session: AsyncSession, wish: WaitlistWish, status: WishStatus, now: dt.datetime,
+         actor: Actor, action: str, **detail: object) -> None:
+    """A wish's new status (an offer's end leaves with any status but ``offered``), audited."""
+    wish.status = status
+    if status != WishStatus.offered:
+        wish.offer_expires_at = None
+    wish.updated_at = now
+    record(session, actor, action, "waitlist_wish", wish.id,
+           {"reference": wish.reference, **detail})
+
+
 async def find_wish(session: AsyncSession, links: LinkKeys, token: str,
                     now: dt.datetime | None = None) -> WaitlistWish | None:
     """The wish of a link token; None when the token is not a wish's (maybe an appointment's)."""
@@ -248,10 +259,7 @@ async def withdraw(session: AsyncSession, wish: WaitlistWish,
         raise WrongState()
     if wish.status == WishStatus.offered:
         await release_offer(session, wish, now, status=AppointmentStatus.cancelled)
-    wish.status = WishStatus.cancelled
-    wish.updated_at = now
-    record(session, Actor.citizen(), "waitlist.withdraw", "waitlist_wish", wish.id,
-           {"reference": wish.reference})
+    move(session, wish, WishStatus.cancelled, now, Actor.citizen(), "waitlist.withdraw")
     await session.flush()
     return wish
 

@@ -38,9 +38,10 @@ from booking.waitlist import (
     fits_any,
     lock,
     mail,
+    move,
 )
 from cases import intake
-from core.audit import Actor, record
+from core.audit import Actor
 from core.errors import AlreadyBooked, NotASlot, NotFound, SlotTaken, TooManyBookings
 from core.types import utcnow
 
@@ -140,12 +141,10 @@ async def _hold_for(session: AsyncSession, links: LinkKeys, rules: OfferRules,
         # hold expiry, ends a lapsed offer, and the citizen gets no mail about a hold they never
         # saw (``booking.waitlist.lapse_offers``).
         appointment.hold_expires_at = min(until + HOLD_GRACE, as_utc(slot.start))
-        wish.status = WishStatus.offered
         wish.appointment_id = appointment.id
         wish.offer_expires_at = until
-        wish.updated_at = now
-        record(session, Actor.system(), "waitlist.offer", "waitlist_wish", wish.id,
-               {"reference": wish.reference, "appointment": appointment.reference})
+        move(session, wish, WishStatus.offered, now, Actor.system(), "waitlist.offer",
+             appointment=appointment.reference)
         await session.flush()
         mail(session, wish, "offer")
         return True
@@ -169,10 +168,7 @@ async def accept(session: AsyncSession, policy: BookingPolicy, wish: WaitlistWis
     if appointment is None or lapsed or hold_lapsed(appointment, now):
         raise OfferLapsed()
     await confirm(session, policy, appointment, now)
-    wish.status = WishStatus.booked
-    wish.offer_expires_at = None
-    wish.updated_at = now
-    record(session, Actor.citizen(), "waitlist.accept", "waitlist_wish", wish.id,
-           {"reference": wish.reference, "appointment": appointment.reference})
+    move(session, wish, WishStatus.booked, now, Actor.citizen(), "waitlist.accept",
+         appointment=appointment.reference)
     await session.flush()
     return appointment

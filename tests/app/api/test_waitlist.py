@@ -24,6 +24,18 @@ async def _fill_day(site: Site) -> tuple[str, str]:
     return await site.book("anna", 9, 0), await site.book("bert", 9, 15)
 
 
+async def _alice_offered(site: Site) -> tuple[str, str]:
+    """Both places booked, Alice then Bob waiting, one place freed: Alice's offer. Their
+    tokens."""
+    first_booking, _ = await _fill_day(site)
+    alice = await site.join("alice")
+    bob = await site.join("bob")
+    assert (await site.post("/api/v1/me/cancel", first_booking)).status_code == 200
+    await site.work()
+    assert (await site.me(alice))["status"] == "offered"
+    return alice, bob
+
+
 async def test_a_cancellation_is_offered_to_the_first_waiting_only(
         site: Site, smtp_sink: SmtpSink) -> None:
     first_booking, _ = await _fill_day(site)
@@ -53,12 +65,7 @@ async def test_a_cancellation_is_offered_to_the_first_waiting_only(
 
 async def test_an_unanswered_offer_lapses_and_goes_to_the_next(site: Site,
                                                               smtp_sink: SmtpSink) -> None:
-    first_booking, _ = await _fill_day(site)
-    alice = await site.join("alice")
-    bob = await site.join("bob")
-    await site.post("/api/v1/me/cancel", first_booking)
-    await site.work()
-    assert (await site.me(alice))["status"] == "offered"
+    alice, bob = await _alice_offered(site)
     offer = (await site.me(alice))["offer"]
     try:
         Clock.shift(timedelta(hours=3, minutes=59))
@@ -81,11 +88,7 @@ async def test_an_unanswered_offer_lapses_and_goes_to_the_next(site: Site,
 
 async def test_a_declined_offer_goes_to_the_next_and_accepting_books(site: Site,
                                                                     smtp_sink: SmtpSink) -> None:
-    first_booking, _ = await _fill_day(site)
-    alice = await site.join("alice")
-    bob = await site.join("bob")
-    await site.post("/api/v1/me/cancel", first_booking)
-    await site.work()
+    alice, bob = await _alice_offered(site)
     r = await site.post("/api/v1/me/decline", alice)
     assert r.status_code == 200 and r.json()["status"] == "waiting"
     await site.work()
@@ -131,11 +134,7 @@ async def test_one_offer_at_a_time_per_person(site: Site) -> None:
 
 
 async def test_withdrawing_gives_up_the_offer(site: Site) -> None:
-    first, _ = await _fill_day(site)
-    alice = await site.join("alice")
-    bob = await site.join("bob")
-    await site.post("/api/v1/me/cancel", first)
-    await site.work()
+    alice, bob = await _alice_offered(site)
     r = await site.post("/api/v1/me/cancel", alice)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     await site.work()
@@ -229,12 +228,7 @@ async def test_closed_entries_go_after_the_retention_period(site: Site) -> None:
 
 
 async def test_export_and_erasure_include_the_waitlist(site: Site) -> None:
-    first, _ = await _fill_day(site)
-    alice = await site.join("alice")
-    bob = await site.join("bob")
-    await site.post("/api/v1/me/cancel", first)
-    await site.work()
-    assert (await site.me(alice))["status"] == "offered"
+    alice, bob = await _alice_offered(site)
     await add_user(site.app, ADMIN_EMAIL, role="admin")
     admin = {"Authorization": f"Bearer {await token_for(site.client, ADMIN_EMAIL)}"}
     r = await site.client.get("/api/v1/admin/waitlist", headers=admin)

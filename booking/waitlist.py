@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from booking import seats
-from booking.availability import as_utc, load_offer, local_date, office_today, zone
+from booking.availability import Slot, as_utc, load_offer, local_date, office_today, zone
 from booking.links import LinkKeys
 from booking.models import Appointment, AppointmentStatus
 from booking.service import CitizenInput, lock_email, new_reference, normalize_email
@@ -163,10 +163,11 @@ def windows_json(windows: Sequence[Window]) -> str:
     return json.dumps([w.as_json() for w in windows], sort_keys=True)
 
 
-def fits_any(wish: WaitlistWish, start: dt.datetime, end: dt.datetime, timezone: str) -> bool:
-    if as_utc(start) in wish.passed_starts():
-        return False
-    return any(w.fits(start, end, timezone) for w in wish.window_list())
+def fitting(wish: WaitlistWish, slots: Sequence[Slot], timezone: str) -> list[Slot]:
+    """The slots (earliest first) that fit one of the wish's windows and were not passed on."""
+    windows, passed = wish.window_list(), wish.passed_starts()
+    return [s for s in slots if as_utc(s.start) not in passed
+            and any(w.fits(s.start, s.end, timezone) for w in windows)]
 
 
 def pass_on(wish: WaitlistWish, start: dt.datetime) -> None:

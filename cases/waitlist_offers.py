@@ -35,7 +35,7 @@ from booking.waitlist import (
     OfferLapsed,
     WaitlistWish,
     WishStatus,
-    fits_any,
+    fitting,
     lock,
     mail,
     move,
@@ -104,8 +104,8 @@ async def offer_next(session: AsyncSession, links: LinkKeys, rules: OfferRules, 
     for wish in waiting:
         if wish.email_norm in busy:
             continue  # one offer at a time per person
-        fitting = [s for s in slots if fits_any(wish, s.start, s.end, office.timezone)]
-        if fitting and await _hold_for(session, links, rules, wish, fitting, now):
+        fits = fitting(wish, slots, office.timezone)
+        if fits and await _hold_for(session, links, rules, wish, fits, now):
             return wish
     return None
 

@@ -115,15 +115,17 @@ async def cancel_me(request: Request) -> Response:
     if (found := await wish_cancel(request, state, token)) is not None:
         return found
     return await _change(request, lambda session, _state, appointment: cancel(
-        session, appointment, Actor.citizen()))
+        session, appointment, Actor.citizen()), counted=(state, token))
 
 
 async def _change(
     request: Request,
     change: Callable[[AsyncSession, AppContext, Appointment], Awaitable[object]],
+    counted: tuple[AppContext, str] | None = None,
 ) -> Response:
-    """One change of the link's appointment in a write transaction; answers the new state."""
-    state, token = await _token(request)
+    """One change of the link's appointment in a write transaction; answers the new state.
+    ``counted``: the rate limit was already counted for this request."""
+    state, token = counted or await _token(request)
     async with state.db.transaction(write=True) as session:
         appointment = await _appointment(session, state, token)
         await change(session, state, appointment)

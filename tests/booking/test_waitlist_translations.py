@@ -13,7 +13,8 @@ from tests.staff.test_translations import ROOT, msgids_in
 PY_FILES = ["booking/waitlist.py", "cases/waitlist_offers.py", "app/api/waitlist.py",
             "app/pages/waitlist.py", "mail/waitlist.py"]
 TEMPLATES = [str(p.relative_to(ROOT)) for d in ("app/templates/waitlist", "mail/templates/waitlist")
-             for p in sorted((ROOT / d).glob("*.*"))] + ["app/templates/citizen/book_day.html"]
+             for p in sorted((ROOT / d).glob("*.*"))] + [
+    "app/templates/citizen/book_day.html", "app/templates/citizen/book_slot.html"]
 
 
 def marked(path: Path) -> set[str]:

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logging_setup import REQUEST_ID, redact_path
 from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
+from core.log_lines import REQUEST_ID, redact_path
 from core.outage import OutageGuard
 
 LANG_COOKIE = "lang"
@@ -140,7 +140,7 @@ class SecurityHeadersMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        # Log lines written while serving this request carry its id (see app/logging_setup.py).
+        # Log lines written while serving this request carry its id (see core/log_lines.py).
         reset = REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_with_headers)

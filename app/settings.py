@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     rate_limit_upload: str = "20/minute;100/hour"
 
     rate_limits_enabled: bool = True
+    # Bookings and waitlist entries need a solved challenge (README "Proof of work").
+    proof_of_work: bool = True
+    proof_of_work_max_number: int = Field(default=50_000, ge=1_000, le=10_000_000)
+    proof_of_work_seconds: int = Field(default=600, ge=30, le=3600)
     rate_limit_booking: str = "10/minute;60/hour"
     rate_limit_availability: str = "120/minute;1000/hour"
     rate_limit_token: str = "60/minute"  # noqa: S105 (a rate, not a secret)

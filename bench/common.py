@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -258,8 +259,10 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update({
         "BUERO_DATABASE_URL": database_url,
         "BUERO_SECRET_KEY": SECRET_KEY,
+        "BUERO_PROOF_OF_WORK": "false",  # load, not a defence, is measured here
         "BUERO_RATE_LIMITS_ENABLED": "false",
-        "BUERO_LOG_LEVEL": "WARNING",
+        # INFO, as `buergerbuero serve` runs by default: the access log writes a line per request.
+        "BUERO_LOG_LEVEL": "INFO",
         "BUERO_ENV": "development",
         "PYTHONPATH": str(ROOT),
     })
@@ -290,25 +293,40 @@ class Server:
 @contextlib.contextmanager
 def serve(target: str, env: dict[str, str] | None = None,
           extra_args: Sequence[str] = ()) -> Iterator[Server]:
-    """Start ``bench.serve`` in a subprocess; wait until /healthz answers; stop it at the end."""
+    """Start ``bench.serve`` in a subprocess; wait until /healthz answers; stop it at the end.
+
+    The server's log (its access log included) goes to a file, as a service manager would take
+    it, and its last lines are shown when the server fails to start.
+    """
     port = free_port()
+    with tempfile.TemporaryFile() as log:
+        yield from _served(target, port, log, env, extra_args)
+
+
+def _served(target: str, port: int, log: IO[bytes], env: dict[str, str] | None,
+            extra_args: Sequence[str]) -> Iterator[Server]:
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.serve", target, "--port", str(port), *extra_args],
-        cwd=ROOT, env=env or bench_env("sqlite+aiosqlite:///:memory:"),
+        cwd=ROOT, env=env or bench_env("sqlite+aiosqlite:///:memory:"), stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def tail() -> str:
+        log.seek(0)
+        return log.read()[-3000:].decode(errors="replace")
+
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{target} server exited with {process.returncode}")
+                raise RuntimeError(f"{target} server exited with {process.returncode}:\n{tail()}")
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{target} server did not start")
+                raise RuntimeError(f"{target} server did not start:\n{tail()}")
             time.sleep(0.1)
         yield Server(process, base)
     finally:

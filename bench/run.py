@@ -20,7 +20,8 @@ import time
 
 from bench.common import Report, fresh_database, seed
 
-ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis", "uploads")
+ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis", "uploads",
+       "accesslog", "rush")
 
 
 async def with_database(postgres_url: str | None, report: Report, args: argparse.Namespace,
@@ -87,6 +88,14 @@ def main() -> int:
         from bench import uploads
 
         uploads.run(report)
+    if "rush" in args.only:
+        from bench import rush
+
+        rush.run(report)
+    if "accesslog" in args.only:
+        from bench import access_log
+
+        access_log.run(report)
     print(f"# {len(report.figures)} figures in {time.monotonic() - started:.0f} s", flush=True)
     missed = [f for f in report.figures if f.passed is False]
     if missed:

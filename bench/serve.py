@@ -18,13 +18,15 @@ from starlette.applications import Starlette
 from app.heap import freeze_startup_heap
 
 # The flags of ``buergerbuero serve`` (app/cli.py), minus what only matters behind a proxy.
-# Access logging is off for every target alike: a log line per request is an operator's choice.
+# The access log is on, as ``serve`` has it by default (a line per request at INFO, written to
+# the server's stderr, which bench.common.serve sends to a file); BUERO_BENCH_ACCESS_LOG=false
+# turns it off for every target alike, to see what it costs.
 FLAGS: dict[str, Any] = {
     "host": "127.0.0.1",
     "log_config": None,
     "server_header": False,
     "lifespan": "on",
-    "access_log": False,
+    "access_log": os.environ.get("BUERO_BENCH_ACCESS_LOG", "true") != "false",
     "timeout_graceful_shutdown": 5,
 }
 

@@ -55,6 +55,7 @@ from booking.models import (
     ServiceOffice,
     SlotSeat,
 )
+from booking.release import RELEASE_FIELDS, release_errors
 from core.audit import Actor, record
 from core.errors import NotFound
 from core.link_tables import ids_per, set_ids
@@ -71,6 +72,7 @@ SCHEDULE_FIELDS = {
     "capacity": integer(1, 100),
     "valid_from": day,
     "valid_until": optional_day,
+    **RELEASE_FIELDS,
 }
 
 CLOSURE_FIELDS = {
@@ -162,6 +164,7 @@ def _check_shape(data: Mapping[str, Any]) -> None:
         errors.append(
             FieldError("valid_until", "The end of validity must not be before its start.")
         )
+    errors.extend(release_errors(data))
     if errors:
         raise FieldErrors(errors)
 
@@ -229,6 +232,7 @@ async def create_schedule(
     service_ids: list[int] = data.pop("service_ids", [])
     full = {
         "weekdays": "0,1,2,3,4", "slot_minutes": 15, "capacity": 1, "valid_until": None,
+        "release_time": None, "release_days_ahead": None,
         "valid_from": office_today(office, now), **data,
     }
     _check_shape(full)

@@ -126,6 +126,30 @@ class Weekly(Protocol):
     def weekday_list(self) -> list[int]: ...
 
 
+class Releasing(Protocol):
+    """What a release rule needs of a schedule (``booking/release.py``)."""
+
+    @property
+    def release_time(self) -> time | None: ...
+
+    @property
+    def release_days_ahead(self) -> int | None: ...
+
+
+def release_opens_at(schedule: Releasing, day: date, tz: ZoneInfo) -> datetime | None:
+    """When the slots of ``day`` (office-local) are released (``booking/release.py``); None:
+    the schedule has no release rule."""
+    if schedule.release_time is None:
+        return None
+    return wall_to_utc(plus_days(day, -(schedule.release_days_ahead or 0)),
+                       schedule.release_time, tz)
+
+
+def released(schedule: Releasing, day: date, now: datetime, tz: ZoneInfo) -> bool:
+    moment = release_opens_at(schedule, day, tz)
+    return moment is None or now >= moment
+
+
 def runs_on(schedule: Weekly, day: date) -> bool:
     if day < schedule.valid_from:
         return False
@@ -368,7 +392,8 @@ async def free_slots_of(
         if day in closed:
             continue
         for schedule in schedules:
-            if not runs_on(schedule, day) or schedule.end_time <= schedule.start_time:
+            if (not runs_on(schedule, day) or schedule.end_time <= schedule.start_time
+                    or not released(schedule, day, now, tz)):
                 continue
             opens = wall_to_utc(day, schedule.start_time, tz)
             last = wall_to_utc(day, schedule.end_time, tz) - duration

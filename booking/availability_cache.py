@@ -11,7 +11,8 @@ Python; the same answer is asked for over and over. So the finished response bod
   commit happened is not stored (a per-office generation counter), and requests arriving after
   the commit do not join it, so a read that starts after a commit never sees the state before it.
 * **Time has not moved it.** ``Window.changes_at``: the first offered slot coming within the
-  minimum notice, the next local midnight (the horizon moves) or the next hold running out.
+  minimum notice, the next local midnight (the horizon moves), the next hold running out or
+  the next release time of one of the office's schedules (``booking/release.py``).
 * **Age.** At most ``BUERO_AVAILABILITY_CACHE_SECONDS`` (0 turns the cache off). This bounds
   what this process cannot see: writes by other instances without Redis, or by hand. A read late
   in that time starts computing the successor in the background, so a busy query never waits

@@ -26,6 +26,7 @@ from booking.availability import (
     zone,
 )
 from booking.models import Office
+from booking.release import next_release, release_times
 from core.errors import Invalid
 from core.types import utcnow
 
@@ -48,9 +49,10 @@ class Window:
     """The free slots of a window, and until when that answer holds while nothing is written.
 
     Time alone changes availability: a slot becomes too soon once its start is nearer than the
-    minimum notice, each local midnight moves the booking horizon one day on, and a hold that runs
-    out frees its seats. ``changes_at`` is the earliest of these instants: at every instant before
-    it, a fresh read gives the same answer unless something is written.
+    minimum notice, each local midnight moves the booking horizon one day on, a hold that runs
+    out frees its seats, and a schedule's release time opens another day. ``changes_at`` is the
+    earliest of these instants: at every instant before it, a fresh read gives the same answer
+    unless something is written.
     """
 
     office: Office
@@ -96,4 +98,8 @@ async def window_availability(
     lapse = await next_hold_lapse(session, office_id=office.id, now=now)
     if lapse is not None:
         changes_at = min(changes_at, lapse)
+    # A release moment (booking/release.py) adds slots by itself: no kept answer outlives it.
+    release = next_release(await release_times(session, office.id), now, tz)
+    if release is not None:
+        changes_at = min(changes_at, release)
     return Window(office, slots, changes_at)

@@ -102,6 +102,9 @@ class Schedule(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("capacity >= 1", name="ck_schedule_capacity"),
         CheckConstraint("slot_minutes >= 5", name="ck_schedule_slot_minutes"),
+        CheckConstraint(
+            "release_days_ahead IS NULL OR (release_days_ahead >= 0 AND "
+            "release_days_ahead <= 3650)", name="ck_schedule_release_days_ahead"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -115,6 +118,10 @@ class Schedule(SQLModel, table=True):
     capacity: int = Field(default=1)
     valid_from: dt.date
     valid_until: dt.date | None = None
+    # Release rule (booking/release.py): the slots of day D open at ``release_time`` (office
+    # wall clock) on D - ``release_days_ahead``; no time: no rule (migration 0012).
+    release_time: dt.time | None = None
+    release_days_ahead: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

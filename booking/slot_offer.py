@@ -26,6 +26,7 @@ from booking.availability import (
     candidate_at,
     local_date,
     plus_days,
+    released,
     runs_on,
     wall_to_utc,
     zone,
@@ -40,6 +41,7 @@ from booking.models import (
     ServiceOffice,
     parse_weekdays,
 )
+from booking.release import refuse
 from core.errors import NotASlot, NotFound
 
 
@@ -55,6 +57,8 @@ class WeeklyOpening:
     capacity: int
     valid_from: date
     valid_until: date | None
+    release_time: time | None = None  # booking/release.py
+    release_days_ahead: int | None = None
 
     def weekday_list(self) -> list[int]:
         return parse_weekdays(self.weekdays)
@@ -102,7 +106,7 @@ _STATEMENT = (
         *(_closed_on(day) for day in _DAYS),
         _schedule.c.id, _schedule.c.weekdays, _schedule.c.start_time, _schedule.c.end_time,
         _schedule.c.slot_minutes, _schedule.c.capacity, _schedule.c.valid_from,
-        _schedule.c.valid_until,
+        _schedule.c.valid_until, _schedule.c.release_time, _schedule.c.release_days_ahead,
     )
     .select_from(
         _office.outerjoin(_service, _service.c.id == _SERVICE).outerjoin(
@@ -136,7 +140,7 @@ async def load_slot_offer(
     if first[4] is None or not first[6]:
         raise NotFound("This service does not exist.")
     closed = frozenset(day for day, flag in zip(days, first[8:11], strict=True) if flag)
-    openings = tuple(WeeklyOpening(*row[11:19]) for row in rows if row[11] is not None)
+    openings = tuple(WeeklyOpening(*row[11:21]) for row in rows if row[11] is not None)
     return SlotOffer(
         office_id=first[0], timezone=first[1], min_notice_minutes=first[2],
         horizon_days=first[3], service_id=first[4], duration_minutes=first[5],
@@ -172,6 +176,7 @@ def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidat
         raise NotASlot("The office is closed on this day.")
     duration = timedelta(minutes=offer.duration_minutes)
     found: list[Candidate] = []
+    unreleased: WeeklyOpening | None = None
     for opening in offer.openings:
         if not runs_on(opening, day) or opening.end_time <= opening.start_time:
             continue
@@ -183,7 +188,12 @@ def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidat
             day, opening.end_time, tz
         ):
             continue
+        if not released(opening, day, now, tz):
+            unreleased = unreleased or opening
+            continue
         found.append(candidate_at(opening.id, opening.capacity, start, duration, step))
+    if not found and unreleased is not None:
+        raise refuse(unreleased, day, tz)
     if not found:
         raise NotASlot()
     return found

@@ -219,6 +219,9 @@ def settings_factory(db_url: str, tmp_path: Path) -> Callable[..., Settings]:
             "base_url": "http://testserver",
             "var_dir": tmp_path / "var",
             "rate_limits_enabled": False,
+            # Like the rate limits: tests of the proof of work (tests/app/api/test_proof_of_work.py)
+            # switch it on.
+            "proof_of_work": False,
             # Every peer of a test is on loopback; tests of the screening switch it off.
             "connection_test_private_candidates": True,
             # The product asks admins for a second factor (BUERO_STAFF_TOTP_REQUIRED=admin);

@@ -166,6 +166,10 @@ class SchedulePatch(BaseModel):
     capacity: int | None = Field(default=None, description="parallel clerks")
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    release_time: str | None = Field(
+        default=None, description="HH:MM, office-local: the slots of a day are released at "
+        "this time, `release_days_ahead` days before it; null: no release rule")
+    release_days_ahead: int | None = Field(default=None, description="e.g. 21 (0 to 365)")
 
 
 class ScheduleCreate(SchedulePatch):
@@ -186,6 +190,8 @@ class ScheduleOut(BaseModel):
     capacity: int
     valid_from: dt.date
     valid_until: dt.date | None
+    release_time: str | None = None
+    release_days_ahead: int | None = None
 
     @classmethod
     def of(cls, schedule: Schedule, service_ids: list[int]) -> ScheduleOut:
@@ -196,6 +202,8 @@ class ScheduleOut(BaseModel):
             end_time=hhmm_text(schedule.end_time), slot_minutes=schedule.slot_minutes,
             capacity=schedule.capacity, valid_from=schedule.valid_from,
             valid_until=schedule.valid_until,
+            release_time=(hhmm_text(schedule.release_time) if schedule.release_time else None),
+            release_days_ahead=schedule.release_days_ahead,
         )
 
 

@@ -10,6 +10,8 @@ from app.api.availability import cache_of, respond
 from app.api.http import client_key, read_json, validate
 from app.api.links import policy_from
 from app.api.openapi import operation
+from app.api.proof import require_proof
+from app.api.proof import routes as proof_routes
 from app.api.schemas import (
     AvailabilityOut,
     AvailabilityQuery,
@@ -105,6 +107,7 @@ async def create_appointment(request: Request) -> Response:
 async def _create_appointment(request: Request, state: AppContext) -> Response:
     await state.limiter.hit("booking", client_key(request))
     body = await read_json(request, BookingIn)
+    await require_proof(request, body.altcha)
     citizen = CitizenInput(
         given_name=body.citizen.given_name,
         family_name=body.citizen.family_name,
@@ -136,4 +139,5 @@ routes: list[BaseRoute] = [
     Route("/api/v1/services", list_services, methods=["GET"]),
     Route("/api/v1/availability", availability, methods=["GET"]),
     Route("/api/v1/appointments", create_appointment, methods=["POST"]),
+    *proof_routes,  # GET /api/v1/challenge
 ]

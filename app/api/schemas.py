@@ -175,6 +175,12 @@ class BookingIn(_In):
         "most 60 characters). Required when the service's `postal_address_required` is true "
         "(else 422 `validation_error` on `postal_address`).")
     locale: Literal["de", "en"] | None = None  # default: the request's language
+    altcha: str | None = Field(
+        default=None, max_length=2000,
+        description="The solved proof-of-work challenge of `GET /api/v1/challenge` (base64 of "
+        "ALTCHA's JSON payload). Required unless a staff bearer token is sent or "
+        "`BUERO_PROOF_OF_WORK` is off; else 422 `proof_required` / `proof_invalid` / "
+        "`proof_expired`, 409 `proof_reused`.")
 
 
 class RescheduleIn(_In):

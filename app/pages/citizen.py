@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.http import cookie_secure
 from app.api.links import policy_from
+from app.api.proof import proof_required, require_proof
 from app.context import ctx
 from app.metrics import metrics_of
 from app.pages import citizen_link
@@ -41,6 +42,7 @@ from booking.availability import days_ahead, free_slots, office_today, zone
 from booking.catalog import service_name
 from booking.lookup import find_appointment
 from booking.models import AppointmentStatus, Office, Service
+from booking.release import release_time_text
 from core.errors import (
     AlreadyBooked,
     Invalid,
@@ -50,6 +52,7 @@ from core.errors import (
     TooManyBookings,
 )
 from core.messages import N_
+from core.proof_of_work import ProofReused
 from core.signing import sign, unsign
 from postcall.intake import ADDRESS_NEEDED
 from postcall.intake import book as book_with_address
@@ -208,6 +211,7 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
         "change_time_href": choice.url(upto="day"),
         "switch_url": choice.url(upto="slot"),
         "by_post": service.delivers_by_post,
+        "proof_of_work": proof_required(ctx(request)),
     }, service_id=service.id, office_id=office.id, office_zone=office.timezone)
 
 
@@ -233,6 +237,7 @@ async def _day_step(
         "back_href": choice.url(upto="service") if with_office else "/book",
         "form_action": "/book", "form_method": "get", "hidden": choice.params(upto="office"),
         "step_field": "day",
+        "release_time": await release_time_text(session, office.id, service.id),
     }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone)
 
 
@@ -288,6 +293,7 @@ async def book_submit(request: Request) -> Response:
         context = {**step.context, "errors": _translate_errors(request, errors), "values": details}
         return render(request, step.template, context, 422)
     try:
+        await require_proof(request, form.get("altcha"))
         with metrics_of(state).booking():  # counts created, slot_taken, invalid
             async with state.db.transaction(write=True) as session:
                 booked = await book_with_address(
@@ -326,7 +332,7 @@ async def book_submit(request: Request) -> Response:
             "address. Please use the link in one of our e-mails to cancel or move an "
             "appointment first.")}
         return render(request, step.template, context, 409)
-    except Invalid as exc:
+    except (Invalid, ProofReused) as exc:
         if exc.field == "postal_address":  # beside the field, like the other details
             message = t.gettext(exc.msgid, **exc.params)
             context = {**step.context, "values": details,

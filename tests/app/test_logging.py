@@ -14,18 +14,18 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from app.logging_setup import (
+from app.logging_setup import configure
+from app.middleware import SecurityHeadersMiddleware
+from app.settings import Settings
+from core.log_lines import (
     AccessLogFilter,
     JsonFormatter,
     KeyValueFormatter,
     RequestIdFilter,
     ServerLogFilter,
-    configure,
     redact_path,
     redact_text,
 )
-from app.middleware import SecurityHeadersMiddleware
-from app.settings import Settings
 
 TOKEN = "kQ8v1Xx_secret-link-token-2c5d0e7f9a1b3c4d5e6f7a8b9c0d1e2f"
 
@@ -140,6 +140,44 @@ def test_json_lines() -> None:
     assert data["msg"] == '- - "GET /t/[redacted] HTTP/1.1" 200'
     assert data["request_id"] == "-"
     assert set(data) >= {"ts", "level", "logger", "request_id", "msg"}
+
+
+@pytest.mark.parametrize("formatter", [KeyValueFormatter(), JsonFormatter()])
+def test_the_fast_paths_keep_every_secret_out(formatter: logging.Formatter) -> None:
+    """Lines are searched once for anything like a secret; whatever the search lets through
+    unchanged must really hold none: links and bearer credentials in any case and spacing,
+    in the message, its arguments, ``extra=`` fields and the request id."""
+    record = logging.LogRecord(
+        "buergerbuero.x", logging.INFO, __file__, 1, "auth %s then %s",
+        (f"BEARER\n{TOKEN}", f"https://x.example/T/../t/{TOKEN}"), None)
+    record.header = f"bEaReR\t{TOKEN}"
+    record.link = f"/t/{TOKEN}"
+    line = _format(record, formatter)
+    assert TOKEN not in line
+    assert line.count("[redacted]") == 4
+    plain = logging.LogRecord("buergerbuero.x", logging.INFO, __file__, 1, "booked %s",
+                              ("/api/v1/appointments",), None)
+    plain.note = "a=b c"  # quoted (logfmt) or a JSON string, never cut
+    line = _format(plain, formatter)
+    assert "/api/v1/appointments" in line and "[redacted]" not in line
+    assert '"a=b c"' in line
+
+
+@pytest.mark.parametrize("created", [1796641200.0, 1796641200.999, 1796641201.0004,
+                                     1796641259.5])
+def test_the_timestamp_is_the_records_to_the_millisecond(created: float) -> None:
+    """The second is formatted once and reused: each line still carries its own time."""
+    import datetime as dt
+
+    lines = []
+    for when in (created, created + 0.25, created + 1):
+        record = _access_record("/healthz")
+        record.created = when
+        lines.append(json.loads(_format(record, JsonFormatter()))["ts"])
+    expected = [dt.datetime.fromtimestamp(int(t), dt.UTC).replace(
+        microsecond=int((t - int(t)) * 1000) * 1000).isoformat(timespec="milliseconds")
+        for t in (created, created + 0.25, created + 1)]
+    assert lines == expected
 
 
 @pytest.fixture

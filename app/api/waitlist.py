@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from app.api.http import bearer_token, client_key, read_json
 from app.api.links import policy_from
 from app.api.openapi import operation
+from app.api.proof import require_proof
 from app.api.schemas import CitizenIn, Id, IsoDate
 from app.auth import require_api_user
 from app.context import AppContext, ctx
@@ -84,6 +85,10 @@ class WaitlistIn(_In):
     windows: list[WindowIn] = Field(min_length=1, max_length=waitlist.MAX_WINDOWS)
     citizen: CitizenIn
     locale: Literal["de", "en"] | None = None
+    altcha: str | None = Field(
+        default=None, max_length=2000,
+        description="The solved proof of work of `GET /api/v1/challenge`, as for a booking: an "
+        "offer holds a place for hours, so joining is guarded like booking.")
 
 
 class WaitlistOut(_In):
@@ -103,6 +108,7 @@ async def join(request: Request) -> Response:
     state = ctx(request)
     await state.limiter.hit("booking", client_key(request))
     body = await read_json(request, WaitlistIn)
+    await require_proof(request, body.altcha)
     c = body.citizen
     async with state.db.transaction(write=True) as session:
         joined = await waitlist.join(

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.links import policy_from
+from app.api.proof import proof_required, require_proof
 from app.auth import require_page_user
 from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language
@@ -61,6 +62,7 @@ def _form_page(request: Request, service: Service, office: Office, values: dict[
         "service_id": service.id, "office_id": office.id, "values": values, "errors": errors,
         "weekdays": [(str(i), t.gettext(name)) for i, name in enumerate(WEEKDAYS)],
         "back_href": f"/book?service={service.id}&office={office.id}",
+        "proof_of_work": proof_required(ctx(request)),
     }, status)
 
 
@@ -115,6 +117,7 @@ async def form_submit(request: Request) -> Response:
             errors.setdefault(name, t.gettext("Please fill in this field."))
     if window is not None and not errors:
         try:
+            await require_proof(request, form.get("altcha"))
             async with state.db.transaction(write=True) as session:
                 await waitlist.join(
                     session, state.links, office_id=office.id or 0, service_id=service.id or 0,
@@ -136,8 +139,8 @@ def _errors(exc: DomainError, t: Translator) -> dict[str, str]:
     found = {field.rsplit(".", 1)[-1].replace("citizen.", ""): t.gettext(msgid, **params)
              for field, msgid, params in exc.problems}
     if not found:
-        field = (exc.field or "email").rsplit(".", 1)[-1]
-        field = field if field in FIELDS else "email"
+        field = (exc.field or "").rsplit(".", 1)[-1]
+        field = field if field in FIELDS else "waitlist-form"  # the summary links to the form
         found[field] = t.gettext(exc.msgid, **exc.params)
     return found
 

@@ -5,14 +5,20 @@ accepting gives a confirmed appointment; bad input is a 422 naming the field."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
+import httpx
 from sqlalchemy import select
 
+from app.db import Database
+from app.main import create_app
+from app.settings import Settings
 from booking.waitlist import WaitlistWish
 from core.types import Clock
 from tests.app.api.waitlist_support import DAY, Site, link_in, mails_to, site
-from tests.booking.factories import BERLIN
+from tests.booking.factories import BERLIN, world
+from tests.conftest import running
 from tests.smtp_support import SmtpSink
 from tests.staff.helpers import ADMIN_EMAIL, add_user, token_for
 
@@ -261,3 +267,25 @@ async def test_mails_speak_the_entry_language(site: Site, smtp_sink: SmtpSink) -
         mails_to(smtp_sink, "gerd@example.org")[0]
     assert english["Content-Language"] == "en" and german["Content-Language"] == "de"
     assert link_in(english) and link_in(german)
+
+
+async def test_joining_needs_the_proof_of_work_when_it_is_on(
+        settings_factory: Callable[..., Settings], db_url: str) -> None:
+    from tests.app.api.test_proof_of_work import HARD, solved
+
+    db = Database(db_url)
+    w = await world(db)
+    app = create_app(settings_factory(proof_of_work=True, proof_of_work_max_number=HARD))
+    body = {"service_id": w.service_id, "office_id": w.office_id,
+            "windows": [{"from_date": DAY.isoformat(), "to_date": DAY.isoformat()}],
+            "citizen": {"given_name": "A", "family_name": "B", "email": "a@example.org"}}
+    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                               base_url="http://testserver") as client:
+        r = await client.post("/api/v1/waitlist", json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "proof_required"
+        proof = await solved(client)
+        r = await client.post("/api/v1/waitlist", json={**body, "altcha": proof})
+        assert r.status_code == 201, r.text
+        r = await client.post("/api/v1/waitlist", json={**body, "altcha": proof})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "proof_reused"
+    await db.dispose()

@@ -3,7 +3,8 @@
 from sqlmodel import SQLModel
 
 import booking.models
-import booking.party_models  # noqa: F401
+import booking.party_models
+import booking.waitlist  # noqa: F401
 import idstatus.models  # noqa: F401
 import online.models  # noqa: F401
 import postcall.dispatch_models

@@ -33,6 +33,7 @@ from app.api import ops, ws
 from app.api import payments as api_payments
 from app.api import privacy as api_privacy
 from app.api import public as api_public
+from app.api import waitlist as api_waitlist
 from app.api.availability import start as start_availability_cache
 from app.api.availability import stop as stop_availability_cache
 from app.calls import start_calls, stop_calls
@@ -66,6 +67,7 @@ from app.pages import second_factor as pages_second_factor
 from app.pages import sso as pages_sso
 from app.pages import staff as pages_staff
 from app.pages import waiting as pages_waiting
+from app.pages import waitlist as pages_waitlist
 from app.settings import Settings
 from app.templating import Templates
 from booking.links import LinkKeys
@@ -117,7 +119,8 @@ def build_context(settings: Settings) -> AppContext:
 
 def all_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    for module in (
+    for module in (  # the waitlist's first: /admin/waitlist is not an /admin/{kind}
+        api_waitlist, pages_waitlist,
         ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk, api_clerk_cases,
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # ("unix:/run/clamav/clamd.ctl" or "tcp:host:port"); production refuses to start without it.
     request_confirm_hours: int = Field(default=48, ge=1, le=24 * 14)
     max_open_requests_per_email: int = Field(default=3, ge=1)
+    waitlist_offer_hours: float = Field(default=4.0, gt=0, le=24 * 14)
+    waitlist_max_open_per_email: int = Field(default=3, ge=1)
     clamd_address: str | None = None
     clamd_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     rate_limit_request: str = "5/minute;30/hour"

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.api import waitlist as waitlist_jobs
 from app.api.links import request_policy
 from app.mail_env import mail_env, mail_job, mailer_for
 from app.metrics import metrics_of
@@ -64,7 +65,7 @@ def default_handlers() -> dict[str, JobHandler]:
     return {MAIL_KIND: mail_job(send_appointment_mail),
             REQUEST_MAIL_KIND: mail_job(send_request_mail),
             LINKS_MAIL_JOB: mail_job(send_links_mail), READY_MAIL_JOB: ready_mail_job,
-            **postcall_handlers()}
+            **postcall_handlers(), **waitlist_jobs.handlers()}
 
 
 async def ready_mail_job(ctx: AppContext, job: Job) -> None:
@@ -114,7 +115,8 @@ async def retention_task(ctx: AppContext) -> None:
 
 
 def default_periodic(settings: Settings) -> list[PeriodicTask]:
-    return [
+    return [  # the waitlist's first: its lapsed offers go back without the hold's mail
+        *waitlist_jobs.periodic(settings),
         PeriodicTask("expire_holds", settings.worker_periodic_seconds, expire_holds_task),
         PeriodicTask("expire_requests", settings.worker_periodic_seconds, expire_requests_task),
         PeriodicTask("payments.reconcile", settings.worker_periodic_seconds, reconcile_task),

@@ -332,11 +332,13 @@ async def book(
     locale: str,
     now: datetime | None = None,
     composition: Composition | None = None,
+    announce: bool = True,
 ) -> Booked:
     """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit.
 
     ``composition`` (``booking.composition``): several services (the first is ``service_id``)
-    and further people; the appointment is as long as they need.
+    and further people; the appointment is as long as they need. ``announce=False`` sends no
+    mail (a waitlist offer is announced by its own).
 
     The hot path of the product, written as plain statements rather than through the ORM's unit
     of work: one read for office, service, closures and schedules, the per-address lock and count,
@@ -431,7 +433,7 @@ async def book(
         remind = _reminder_at(policy, appointment, now)
         if remind is not None:
             mails.append(_mail_job(appointment, "reminder", remind))
-    await enqueue_now(session, mails)
+    await enqueue_now(session, mails if announce else [])
     await record_now(session, event_values(Actor.citizen(), "appointment.book", "appointment",
                                            appointment.id, {"reference": appointment.reference}))
     return Booked(appointment=appointment, token=token, office_timezone=offer.timezone)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking import waitlist
 from calls.models import CallEvent
 from core.audit import Actor, record
 from privacy import service as privacy
@@ -27,6 +28,8 @@ async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dic
                  .order_by(col(CallEvent.id)))
         events = [e.model_dump(mode="json") for e in (await session.execute(query)).scalars()]
     data["call_events"] = events
+    data["waitlist"] = [w.model_dump(mode="json", exclude={"link_nonce", "token_hash"})
+                        for w in await waitlist.wishes_of(session, email)]
     record(session, actor, "privacy.export", "subject", "",
            {"appointments": [a["reference"] for a in data["appointments"]],
             "requests": [r["reference"] for r in data["online_requests"]]})
@@ -35,6 +38,7 @@ async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dic
 
 async def erase_subject(session: AsyncSession, actor: Actor, email: str) -> dict[str, Any]:
     result = await privacy.erase_subject(session, actor, email)
+    result.erased += await waitlist.erase_wishes(session, email)  # nothing holds them
     record(session, actor, "privacy.erase_request", "subject", "",
            {"erased": result.erased, "retained": [ref for ref, _ in result.retained]})
     return {

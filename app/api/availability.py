@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.api import waitlist
 from app.context import AppContext
 from booking import availability_changes
 from booking.availability_cache import CHANNEL, SUBSCRIBE_TIMEOUT_SECONDS, Answer, AvailabilityCache
@@ -164,10 +165,12 @@ async def start(state: AppContext) -> AvailabilityCache:
             await bus.close()
             raise
     state.extras[EXTRAS_KEY] = _Installed(cache, bus, unsubscribe)
+    waitlist.start_trigger(state)  # its offers follow the same changes
     return cache
 
 
 async def stop(state: AppContext) -> None:
+    await waitlist.stop_trigger(state)
     installed = state.extras.pop(EXTRAS_KEY, None)
     if isinstance(installed, _Installed):
         installed.unsubscribe()

@@ -22,6 +22,7 @@ from app.api.online import confirm_request, me_request, request_of_link
 from app.api.openapi import operation
 from app.api.party import party_out
 from app.api.schemas import MeOut, RescheduleIn, me_out
+from app.api.waitlist import wish_cancel, wish_me
 from app.context import AppContext, ctx
 from app.settings import Settings
 from app.templating import request_language
@@ -83,7 +84,7 @@ async def me(request: Request) -> Response:
     """For an online request's link the answer is a request (`"kind": "request"`: status,
     answers, documents, messages, milestones, case)."""
     state, token = await _token(request)
-    found = await me_request(request, state, token)
+    found = await me_request(request, state, token) or await wish_me(request, state, token)
     if found is not None:
         return found
     async with state.db.transaction() as session:
@@ -111,16 +112,22 @@ async def confirm_me(request: Request) -> Response:
     responses={200: MeOut, 409: None, **ERRORS},
 )
 async def cancel_me(request: Request) -> Response:
+    """A waitlist entry's link withdraws the entry (and gives up an open offer)."""
+    state, token = await _token(request)
+    if (found := await wish_cancel(request, state, token)) is not None:
+        return found
     return await _change(request, lambda session, _state, appointment: cancel(
-        session, appointment, Actor.citizen()))
+        session, appointment, Actor.citizen()), counted=(state, token))
 
 
 async def _change(
     request: Request,
     change: Callable[[AsyncSession, AppContext, Appointment], Awaitable[object]],
+    counted: tuple[AppContext, str] | None = None,
 ) -> Response:
-    """One change of the link's appointment in a write transaction; answers the new state."""
-    state, token = await _token(request)
+    """One change of the link's appointment in a write transaction; answers the new state.
+    ``counted``: the rate limit was already counted for this request."""
+    state, token = counted or await _token(request)
     async with state.db.transaction(write=True) as session:
         appointment = await _appointment(session, state, token)
         await change(session, state, appointment)

@@ -38,6 +38,13 @@ FILTER_FIELDS = ("from", "to", "actor", "action", "reference")
 
 ACTION_LABELS: dict[str, str] = {
     "appointment.book": N_("Appointment booked"),
+    "waitlist.join": N_("Joined the waitlist"),
+    "waitlist.offer": N_("Waitlist: a place held and offered"),
+    "waitlist.accept": N_("Waitlist: offer accepted"),
+    "waitlist.decline": N_("Waitlist: offer declined"),
+    "waitlist.lapse": N_("Waitlist: offer lapsed"),
+    "waitlist.release": N_("Waitlist: held place released"),
+    "waitlist.withdraw": N_("Left the waitlist"),
     "appointment.confirm": N_("Appointment confirmed"),
     "appointment.cancel": N_("Appointment cancelled"),
     "appointment.reschedule": N_("Appointment moved"),
@@ -118,6 +125,7 @@ ACTION_LABELS: dict[str, str] = {
 # What the trail's "object" column calls each kind of object (with its number).
 OBJECT_LABELS: dict[str, str] = {
     "appointment": N_("Appointment %(id)s"),
+    "waitlist_wish": N_("Waitlist entry %(id)s"),
     "case": N_("Request %(id)s"),
     "office": N_("Office %(id)s"),
     "service": N_("Service %(id)s"),

@@ -20,6 +20,7 @@ from app.api.links import policy_from
 from app.context import ctx
 from app.pages import party_form as party
 from app.pages import request_link
+from app.pages import waitlist as waitlist_pages
 from app.pages.case_views import CaseView, citizen_case_view
 from app.pages.citizen_forms import Choice, parse_slot
 from app.pages.citizen_http import limit, prefer_language
@@ -101,7 +102,7 @@ def _show(request: Request, view: AppointmentView, *, error: str = "",
 
 async def appointment_page(request: Request) -> Response:
     await limit(request, "token")
-    page = await request_link.page_of(request)
+    page = await request_link.page_of(request) or await waitlist_pages.page_of(request)
     if page is not None:
         return page
     try:

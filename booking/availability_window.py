@@ -25,6 +25,7 @@ from booking.availability import (
     wall_to_utc,
     zone,
 )
+from booking.channels import offered_channel
 from booking.models import Office
 from core.errors import Invalid
 from core.types import utcnow
@@ -66,16 +67,20 @@ async def window_availability(
     start: date | datetime,
     end: date | datetime,
     now: datetime | None = None,
+    channel: str | None = None,
 ) -> Window:
     """Free slots from ``start`` to ``end``, with the instant that answer may change by itself
     (see ``Window``): dates are inclusive office-local days; date-times are instants (slots
     starting in [start, end)). ``end`` may lie at most 62 days after ``start``; an unknown office
-    or service is ``NotFound``, a bad window ``Invalid``."""
+    or service is ``NotFound``, a bad window or a channel the service is not offered by
+    ``Invalid`` (``channel`` None: the service's default channel)."""
     now = now or utcnow()
     office, service, offered = await load_offer(
         session, office_id=office_id, service_id=service_id
     )
     assert office.id is not None
+    if channel is not None:
+        offered_channel(service, channel)
     tz = zone(office.timezone)
     lo, hi = _local(start, tz), _local(end, tz)
     first, last = _day(lo, tz), _day(hi, tz)
@@ -85,7 +90,8 @@ async def window_availability(
         raise Invalid(
             "The range may span at most %(days)s days.", field="to", days=MAX_WINDOW_DAYS
         )
-    slots = await free_slots_of(session, office, service, first, last, now) if offered else []
+    slots = (await free_slots_of(session, office, service, first, last, now, channel)
+             if offered else [])
     if isinstance(lo, datetime):
         slots = [s for s in slots if s.start >= lo]
     if isinstance(hi, datetime):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
-from booking import seats
+from booking import channels, seats
 from booking.availability import Candidate, as_utc, lapsed_hold
 from booking.availability_changes import OFFICES_OPTION
 from booking.links import LinkKeys
@@ -326,8 +326,10 @@ async def book(
     citizen: CitizenInput,
     locale: str,
     now: datetime | None = None,
+    channel: str | None = None,
 ) -> Booked:
-    """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit.
+    """Book ``start`` for a citizen by ``channel`` (default: the service's default channel):
+    reserved (held) or confirmed, with seats, mail and audit.
 
     The hot path of the product, written as plain statements rather than through the ORM's unit
     of work: one read for office, service, closures and schedules, the per-address lock and count,
@@ -338,6 +340,9 @@ async def book(
     if start.tzinfo is None:
         raise Invalid("The time must include a UTC offset.", field="start")
     _check_citizen(citizen, locale)
+    service = await session.get(Service, service_id)
+    if service is not None:  # an unknown one is refused with the slot (load_slot_offer)
+        channel = channels.chosen(service, channel, citizen.phone)
     email_norm = normalize_email(citizen.email)
     # The address first: the same form sent twice finds its own booking (the slot may look
     # taken by it), and the per-address limit holds under concurrency.
@@ -347,7 +352,7 @@ async def book(
     if same is not None:
         raise AlreadyBooked(same)
     offer = await load_slot_offer(session, office_id=office_id, service_id=service_id, start=start)
-    candidates = pick_slot(offer, start, now)
+    candidates = pick_slot(offer, start, now, channel or channels.Channel.video)
     if count >= policy.max_active_per_email:
         raise TooManyBookings()
 
@@ -363,6 +368,7 @@ async def book(
         start_at=start,
         end_at=end,
         status=AppointmentStatus.reserved if held else AppointmentStatus.confirmed,
+        channel=channel or channels.Channel.video,
         given_name=citizen.given_name.strip(),
         family_name=citizen.family_name.strip(),
         email=citizen.email.strip(),
@@ -508,7 +514,7 @@ async def reschedule(
         session, office_id=appointment.office_id, service_id=appointment.service_id,
         start=new_start,
     )
-    candidates = pick_slot(offer, new_start, now)
+    candidates = pick_slot(offer, new_start, now, appointment.channel)
     # Free our own seats first (a move by one unit may reuse them); a taken slot leaves the old
     # seats in place (see _seat_change).
     async with _seat_change(session):

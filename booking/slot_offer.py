@@ -31,6 +31,7 @@ from booking.availability import (
     zone,
 )
 from booking.catalog import BOOKABLE
+from booking.channels import opening_serves
 from booking.models import (
     Closure,
     Office,
@@ -55,6 +56,7 @@ class WeeklyOpening:
     capacity: int
     valid_from: date
     valid_until: date | None
+    channel: str | None  # None: shared by every channel (``booking.channels``)
 
     def weekday_list(self) -> list[int]:
         return parse_weekdays(self.weekdays)
@@ -102,7 +104,7 @@ _STATEMENT = (
         *(_closed_on(day) for day in _DAYS),
         _schedule.c.id, _schedule.c.weekdays, _schedule.c.start_time, _schedule.c.end_time,
         _schedule.c.slot_minutes, _schedule.c.capacity, _schedule.c.valid_from,
-        _schedule.c.valid_until,
+        _schedule.c.valid_until, _schedule.c.channel,
     )
     .select_from(
         _office.outerjoin(_service, _service.c.id == _SERVICE).outerjoin(
@@ -136,7 +138,7 @@ async def load_slot_offer(
     if first[4] is None or not first[6]:
         raise NotFound("This service does not exist.")
     closed = frozenset(day for day, flag in zip(days, first[8:11], strict=True) if flag)
-    openings = tuple(WeeklyOpening(*row[11:19]) for row in rows if row[11] is not None)
+    openings = tuple(WeeklyOpening(*row[11:20]) for row in rows if row[11] is not None)
     return SlotOffer(
         office_id=first[0], timezone=first[1], min_notice_minutes=first[2],
         horizon_days=first[3], service_id=first[4], duration_minutes=first[5],
@@ -144,8 +146,9 @@ async def load_slot_offer(
     )
 
 
-def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidate]:
-    """The schedules that offer ``start`` (first one first), ignoring seats.
+def pick_slot(offer: SlotOffer, start: datetime, now: datetime,
+              channel: str = "video") -> list[Candidate]:
+    """The schedules that offer ``start`` for ``channel`` (first one first), ignoring seats.
 
     Raises ``NotASlot`` with a message that says why: past, too soon, too far ahead, not offered
     here, closed, or simply not on the grid.
@@ -174,6 +177,8 @@ def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidat
     found: list[Candidate] = []
     for opening in offer.openings:
         if not runs_on(opening, day) or opening.end_time <= opening.start_time:
+            continue
+        if not opening_serves(opening.channel, channel):
             continue
         # The grid of ``availability.day_candidates``: steps of real time from the opening, and
         # the whole duration before the closing.

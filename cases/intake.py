@@ -60,11 +60,13 @@ async def request_of(session: AsyncSession, appointment: Appointment) -> Case:
 async def book(
     session: AsyncSession, links: LinkKeys, policy: BookingPolicy, *, service_id: int,
     office_id: int, start: datetime, citizen: CitizenInput, locale: str,
-    now: datetime | None = None,
+    now: datetime | None = None, channel: str | None = None,
 ) -> Booked:
-    """Book a video appointment (``booking.service.book``) and open its request."""
+    """Book an appointment (``booking.service.book``; by video, on site or by phone) and open
+    its request."""
     booked = await book_slot(session, links, policy, service_id=service_id, office_id=office_id,
-                             start=start, citizen=citizen, locale=locale, now=now or utcnow())
+                             start=start, citizen=citizen, locale=locale, now=now or utcnow(),
+                             channel=channel)
     await open_request(session, booked.appointment)
     return booked
 

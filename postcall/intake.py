@@ -29,7 +29,7 @@ ADDRESS_NEEDED = N_("Please enter your postal address: the documents are sent by
 async def book(
     session: AsyncSession, links: LinkKeys, policy: BookingPolicy, *, service_id: int,
     office_id: int, start: datetime, citizen: CitizenInput, locale: str,
-    address: Sequence[str] = (), now: datetime | None = None,
+    address: Sequence[str] = (), now: datetime | None = None, channel: str | None = None,
 ) -> Booked:
     """Book (``cases.intake.book``) and keep the postal address: required for a service that
     delivers by post, kept when given for any other."""
@@ -40,7 +40,7 @@ async def book(
     lines = _checked(given) if given else ()
     booked = await intake.book(session, links, policy, service_id=service_id,
                                office_id=office_id, start=start, citizen=citizen,
-                               locale=locale, now=now)
+                               locale=locale, now=now, channel=channel)
     if lines:
         await set_postal_address(session, booked.appointment, lines, Actor.citizen())
     return booked

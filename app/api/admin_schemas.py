@@ -111,6 +111,9 @@ class ServicePatch(BaseModel):
     currency: str | None = None
     fee_schedule_ref: str | None = None
     video: bool | None = None
+    onsite: bool | None = Field(default=None, description="offered on site at the office")
+    phone: bool | None = Field(default=None, description="offered by phone")
+    bring: str | None = Field(default=None, description="what to bring on site (multi-line)")
     requires_identity: bool | None = None
     delivers_by_post: bool | None = None
     active: bool | None = None
@@ -133,6 +136,9 @@ class ServiceOut(BaseModel):
     currency: str
     fee_schedule_ref: str
     video: bool
+    onsite: bool
+    phone: bool
+    bring: str
     requires_identity: bool
     delivers_by_post: bool
     active: bool
@@ -147,7 +153,8 @@ class ServiceOut(BaseModel):
             description=service.description, description_en=service.description_en,
             duration_minutes=service.duration_minutes, fee_cents=service.fee_cents,
             currency=service.currency, fee_schedule_ref=service.fee_schedule_ref,
-            video=service.video, requires_identity=service.requires_identity,
+            video=service.video, onsite=service.onsite, phone=service.phone,
+            bring=service.bring, requires_identity=service.requires_identity,
             delivers_by_post=service.delivers_by_post, active=service.active,
             sort_order=service.sort_order, office_ids=office_ids,
         )
@@ -166,6 +173,9 @@ class SchedulePatch(BaseModel):
     capacity: int | None = Field(default=None, description="parallel clerks")
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    channel: Literal["video", "onsite", "phone"] | None = Field(
+        default=None, description="null: the seats are shared by every channel of the "
+        "services; a channel: seats for that channel's appointments only")
 
 
 class ScheduleCreate(SchedulePatch):
@@ -186,6 +196,7 @@ class ScheduleOut(BaseModel):
     capacity: int
     valid_from: dt.date
     valid_until: dt.date | None
+    channel: Literal["video", "onsite", "phone"] | None
 
     @classmethod
     def of(cls, schedule: Schedule, service_ids: list[int]) -> ScheduleOut:
@@ -196,6 +207,7 @@ class ScheduleOut(BaseModel):
             end_time=hhmm_text(schedule.end_time), slot_minutes=schedule.slot_minutes,
             capacity=schedule.capacity, valid_from=schedule.valid_from,
             valid_until=schedule.valid_until,
+            channel=schedule.channel,
         )
 
 

@@ -73,7 +73,8 @@ async def availability(request: Request) -> Response:
     query = validate(AvailabilityQuery, dict(request.query_params))
     # One key per question, however it was written (order, encoding, date or date-time).
     key = (f"service_id={query.service_id}&office_id={query.office_id}"
-           f"&from={query.from_.isoformat()}&to={query.to.isoformat()}").encode()
+           f"&from={query.from_.isoformat()}&to={query.to.isoformat()}"
+           + (f"&channel={query.channel}" if query.channel else "")).encode()
     kept = cache.get(key)
     if kept is not None:
         return respond(kept, request)
@@ -84,7 +85,7 @@ async def availability(request: Request) -> Response:
         async with state.db.transaction() as session:
             window = await window_availability(
                 session, service_id=query.service_id, office_id=query.office_id,
-                start=query.from_, end=query.to,
+                start=query.from_, end=query.to, channel=query.channel,
             )
             return render_availability(window)
 
@@ -118,7 +119,7 @@ async def _create_appointment(request: Request, state: AppContext) -> Response:
                 session, state.links, policy_from(state.settings),
                 service_id=body.service_id, office_id=body.office_id, start=body.start,
                 citizen=citizen, locale=body.locale or request_language(request),
-                address=body.postal_address,
+                address=body.postal_address, channel=body.channel,
             )
             # The link token is not in the response: it reaches the citizen only by e-mail,
             # which is what makes the confirmation a proof of the address.

@@ -340,9 +340,6 @@ async def book(
     if start.tzinfo is None:
         raise Invalid("The time must include a UTC offset.", field="start")
     _check_citizen(citizen, locale)
-    service = await session.get(Service, service_id)
-    if service is not None:  # an unknown one is refused with the slot (load_slot_offer)
-        channel = channels.chosen(service, channel, citizen.phone)
     email_norm = normalize_email(citizen.email)
     # The address first: the same form sent twice finds its own booking (the slot may look
     # taken by it), and the per-address limit holds under concurrency.
@@ -352,7 +349,11 @@ async def book(
     if same is not None:
         raise AlreadyBooked(same)
     offer = await load_slot_offer(session, office_id=office_id, service_id=service_id, start=start)
-    candidates = pick_slot(offer, start, now, channel or channels.Channel.video)
+    # A bookable service (load_slot_offer refused any other): is it offered by this channel?
+    service = await session.get(Service, service_id)
+    assert service is not None
+    channel = channels.chosen(service, channel, citizen.phone)
+    candidates = pick_slot(offer, start, now, channel)
     if count >= policy.max_active_per_email:
         raise TooManyBookings()
 
@@ -368,7 +369,7 @@ async def book(
         start_at=start,
         end_at=end,
         status=AppointmentStatus.reserved if held else AppointmentStatus.confirmed,
-        channel=channel or channels.Channel.video,
+        channel=channel,
         given_name=citizen.given_name.strip(),
         family_name=citizen.family_name.strip(),
         email=citizen.email.strip(),

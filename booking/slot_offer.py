@@ -56,7 +56,7 @@ class WeeklyOpening:
     capacity: int
     valid_from: date
     valid_until: date | None
-    channel: str | None  # None: shared by every channel (``booking.channels``)
+    channel: str | None = None  # None: shared by every channel (``booking.channels``)
 
     def weekday_list(self) -> list[int]:
         return parse_weekdays(self.weekdays)

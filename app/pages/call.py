@@ -26,6 +26,7 @@ from app.pages.staff import STATUS_LABELS
 from app.templating import render, translator
 from booking import service as booking
 from booking.catalog import service_name
+from booking.channels import is_call
 from booking.models import Appointment, AppointmentStatus, Office
 from booking.service import hold_lapsed
 from calls.service import (
@@ -177,10 +178,12 @@ async def citizen_call(request: Request) -> Response:
     view = appointment_view(t, appointment, office, service,
                             join_before_minutes=settings.join_before_minutes,
                             join_after_minutes=settings.join_after_minutes, now=now)
+    base = f"/t/{request.path_params['token']}"
+    if not is_call(appointment):  # on site or by phone: no call, never a video room
+        return render(request, "citizen/no_call.html", {"appointment": view, "base": base}, 409)
     window = join_window(appointment, settings.join_before_minutes, settings.join_after_minutes)
     phase = citizen_phase(appointment, now, before_minutes=settings.join_before_minutes,
                           after_minutes=settings.join_after_minutes, call_ended=call_ended)
-    base = f"/t/{request.path_params['token']}"
     return render(request, "call/citizen.html", {
         "appointment": view, "phase": phase, "base": base,
         "opens_iso": window.opens_at.isoformat(), "closes_iso": window.closes_at.isoformat(),

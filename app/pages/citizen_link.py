@@ -181,10 +181,11 @@ async def _reschedule_context(
         "reschedule": True, "steps": [], "zone_note": zone_note(t, office),
         "switch_url": f"{base}/reschedule",
     }
-    days = await days_ahead(session, service_id=service.id, office=office)
+    channel = appointment.channel  # a move keeps the channel, and its seats
+    days = await days_ahead(session, service_id=service.id, office=office, channel=channel)
     if choice.day is not None and choice.day in days:
         slots = await free_slots(session, service_id=service.id, office_id=office.id,
-                                 start_date=choice.day, end_date=choice.day)
+                                 start_date=choice.day, end_date=choice.day, channel=channel)
         if slots:
             context.update({
                 "error": "", "day_text": t.date(choice.day, "full"),

@@ -98,6 +98,12 @@ def opening_serves(schedule_channel: str | None, channel: str) -> bool:
     return schedule_channel is None or schedule_channel == channel
 
 
+def work_page(reference: str, channel: str) -> str:
+    """Where the clerk works an appointment: the call page for video, the desk page (no video)
+    on site and by phone."""
+    return f"/staff/{'call' if channel == Channel.video else 'desk'}/{reference}"
+
+
 def is_call(appointment: Appointment) -> bool:
     return appointment.channel == Channel.video
 

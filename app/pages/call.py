@@ -26,7 +26,7 @@ from app.pages.staff import STATUS_LABELS
 from app.templating import render, translator
 from booking import service as booking
 from booking.catalog import service_name
-from booking.channels import is_call
+from booking.channels import CHANNEL_LABELS, is_call
 from booking.models import Appointment, AppointmentStatus, Office
 from booking.service import hold_lapsed
 from calls.service import (
@@ -210,6 +210,8 @@ class BookingData:
     status: str
     opens_iso: str
     opens: str
+    channel: str = "video"
+    channel_label: str = ""
 
 
 async def _booking(request: Request, reference: str) -> BookingData:
@@ -237,6 +239,8 @@ async def _booking(request: Request, reference: str) -> BookingData:
         status=t.gettext(STATUS_LABELS.get(appointment.status, appointment.status)),
         opens_iso=window.opens_at.isoformat(),
         opens=_when_it_opens(t, window.opens_at, office),
+        channel=appointment.channel,
+        channel_label=t.gettext(CHANNEL_LABELS.get(appointment.channel, appointment.channel)),
     )
 
 
@@ -253,6 +257,8 @@ def _when_it_opens(t: Translator, opens: datetime, office: Office) -> str:
 async def clerk_call(request: Request) -> Response:
     data = await _booking(request, request.path_params["reference"])
     t = translator(request)
+    if data.channel != "video":  # on site or by phone: the desk without video
+        return render(request, "staff/desk.html", {"booking": data})
     return render(request, "call/clerk.html", {
         "booking": data,
         "messages": texts(t, SHARED_TEXTS, CLERK_TEXTS, CHAT_TEXTS, CLERK_TOOL_TEXTS),

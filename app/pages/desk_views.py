@@ -206,6 +206,7 @@ class DeskView:
     # The citizen's postal address is known (given at booking or taken down before): the
     # completion form shows it for the clerk to confirm with the citizen.
     address_on_record: bool = False
+    channel: str = "video"  # the call page's or the desk page's panels (``booking.channels``)
     announce: str = ""
     focus: str = ""
 
@@ -256,4 +257,5 @@ async def desk_view(
         identity=identity or identity_defaults(),
         completion=completion or completion_defaults(service, address),
         address_on_record=bool(address),
+        channel=appointment.channel,
     )

@@ -19,7 +19,7 @@ from tests.booking.factories import World, add_schedule, appointments
 PHONE = "0711 1234567"
 
 
-async def offer(db: Database, w: World, **channels: bool) -> None:
+async def offer(db: Database, w: World, **channels: bool | str) -> None:
     async with db.transaction(write=True) as session:
         await session.execute(update(Service).where(Service.id == w.service_id)  # type: ignore[arg-type]
                               .values(**channels))
@@ -39,7 +39,8 @@ def citizen(phone: str | None = None) -> dict[str, Any]:
 
 
 async def slots(client: httpx.AsyncClient, w: World, channel: str | None = None) -> list[str]:
-    params = {"service_id": w.service_id, "office_id": w.office_id, "from": DAY.isoformat(),
+    params: dict[str, str | int] = {
+        "service_id": w.service_id, "office_id": w.office_id, "from": DAY.isoformat(),
               "to": DAY.isoformat()}
     if channel is not None:
         params["channel"] = channel

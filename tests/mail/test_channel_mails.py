@@ -101,7 +101,7 @@ async def test_calendar_location_by_channel(ctx: AppContext) -> None:
     assert video["LOCATION"] == LINK
 
 
-# --- the catalogue ---------------------------------------------------------------------------------
+# --- the catalogue ------------------------------------------------------------------------------
 
 SOURCES = [
     *(ROOT / p for p in ("booking/channels.py", "app/pages/book_channel.py", "mail/channels.py")),

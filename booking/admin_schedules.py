@@ -37,6 +37,7 @@ from booking.admin_validation import (
     hhmm,
     id_list,
     integer,
+    optional_choice,
     optional_day,
     optional_id,
     required_id,
@@ -44,6 +45,7 @@ from booking.admin_validation import (
     weekdays,
 )
 from booking.availability import office_today
+from booking.channels import CHANNELS, opening_serves
 from booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -73,6 +75,7 @@ SCHEDULE_FIELDS = {
     "valid_from": day,
     "valid_until": optional_day,
     **RELEASE_FIELDS,
+    "channel": optional_choice(CHANNELS),
 }
 
 CLOSURE_FIELDS = {
@@ -174,6 +177,8 @@ def _fits(appointment: Appointment, data: Mapping[str, Any], service_ids: list[i
     """Would this appointment still be a slot of the schedule described by ``data``?"""
     if appointment.office_id != data["office_id"] or appointment.service_id not in service_ids:
         return False
+    if not opening_serves(data["channel"], appointment.channel):
+        return False
     start = appointment.start_at.astimezone(zone)
     end = appointment.end_at.astimezone(zone)
     if str(start.weekday()) not in data["weekdays"].split(","):
@@ -233,6 +238,7 @@ async def create_schedule(
     full = {
         "weekdays": "0,1,2,3,4", "slot_minutes": 15, "capacity": 1, "valid_until": None,
         "release_time": None, "release_days_ahead": None,
+        "channel": None,
         "valid_from": office_today(office, now), **data,
     }
     _check_shape(full)

@@ -202,6 +202,16 @@ def choice(options: Iterable[str]) -> Validator:
     return check
 
 
+def optional_choice(options: Iterable[str]) -> Validator:
+    """``choice``, or None (also for an empty string)."""
+    checked = choice(options)
+
+    def check(value: Any) -> str | None:
+        return None if value in (None, "") else checked(value)
+
+    return check
+
+
 @cache
 def _zones() -> frozenset[str]:
     # Names from the system database that are not zones of a place.

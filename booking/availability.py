@@ -25,11 +25,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import BindParameter, ColumnElement, and_, case, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.catalog import BOOKABLE, load_office, load_service
+from booking.channels import default_channel, offered, serves
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -218,8 +219,11 @@ async def is_offered(session: AsyncSession, service_id: int, office_id: int) -> 
 
 
 async def load_schedules(
-    session: AsyncSession, *, service_id: int, office_id: int, start_date: date, end_date: date
+    session: AsyncSession, *, service_id: int, office_id: int, start_date: date, end_date: date,
+    channel: str | None = None,
 ) -> list[Schedule]:
+    """The schedules of a service at an office in a date range; with ``channel``, only those
+    whose seats serve it (``booking.channels.serves``)."""
     result = await session.execute(
         select(Schedule)
         .join(ScheduleService, col(ScheduleService.schedule_id) == col(Schedule.id))
@@ -228,6 +232,7 @@ async def load_schedules(
             col(Schedule.office_id) == office_id,
             col(Schedule.valid_from) <= end_date,
             or_(col(Schedule.valid_until).is_(None), col(Schedule.valid_until) >= start_date),
+            serves(channel) if channel is not None else true(),
         )
         .order_by(col(Schedule.id))
     )
@@ -347,8 +352,10 @@ async def free_slots(
     start_date: date,
     end_date: date,
     now: datetime | None = None,
+    channel: str | None = None,
 ) -> list[Slot]:
-    """Bookable slots between two office-local dates (inclusive), earliest first.
+    """Bookable slots between two office-local dates (inclusive), earliest first, for
+    ``channel`` (default: the service's default channel).
 
     Raises ``NotFound`` for an unknown office or an unknown or not bookable service. A service
     the office does not offer simply has no slots there.
@@ -359,18 +366,23 @@ async def free_slots(
     )
     if not offered:
         return []
-    return await free_slots_of(session, office, service, start_date, end_date, now)
+    return await free_slots_of(session, office, service, start_date, end_date, now, channel)
 
 
 async def free_slots_of(
     session: AsyncSession, office: Office, service: Service, start_date: date, end_date: date,
-    now: datetime, *, minutes: int | None = None, schedule_ids: frozenset[int] | None = None,
+    now: datetime, channel: str | None = None, *, minutes: int | None = None,
+    schedule_ids: frozenset[int] | None = None,
 ) -> list[Slot]:
-    """``free_slots`` for an office and service already loaded, and known to be offered there.
+    """``free_slots`` for an office and service already loaded, and known to be offered there;
+    none for a channel the service is not offered by.
 
     ``minutes`` and ``schedule_ids``: the length of an appointment for several services or
     people, and the schedules that offer them all (``booking.composition``)."""
     assert office.id is not None and service.id is not None
+    channel = channel or default_channel(service)
+    if channel not in offered(service):
+        return []
     tz = zone(office.timezone)
     earliest = now + timedelta(minutes=office.min_notice_minutes)
     today = local_date(now, tz)
@@ -380,7 +392,7 @@ async def free_slots_of(
         return []
     schedules = await load_schedules(
         session, service_id=service.id, office_id=office.id,
-        start_date=start_date, end_date=end_date,
+        start_date=start_date, end_date=end_date, channel=channel,
     )
     if schedule_ids is not None:
         schedules = [s for s in schedules if s.id in schedule_ids]
@@ -437,19 +449,21 @@ async def free_days(
     start_date: date,
     end_date: date,
     now: datetime | None = None,
+    channel: str | None = None,
 ) -> list[date]:
     """Office-local days between two dates (inclusive) with at least one free slot."""
     office = await load_office(session, office_id)
     tz = zone(office.timezone)
     slots = await free_slots(
         session, service_id=service_id, office_id=office_id,
-        start_date=start_date, end_date=end_date, now=now,
+        start_date=start_date, end_date=end_date, now=now, channel=channel,
     )
     return sorted({local_date(s.start, tz) for s in slots})
 
 
 async def days_ahead(
-    session: AsyncSession, *, service_id: int, office: Office, now: datetime | None = None
+    session: AsyncSession, *, service_id: int, office: Office, now: datetime | None = None,
+    channel: str | None = None,
 ) -> list[date]:
     """``free_days`` from the office's today to the end of its booking window
     (``horizon_days``): the days a citizen may choose from."""
@@ -457,5 +471,5 @@ async def days_ahead(
     today = office_today(office, now)
     return await free_days(
         session, service_id=service_id, office_id=office.id, start_date=today,
-        end_date=today + timedelta(days=office.horizon_days), now=now,
+        end_date=today + timedelta(days=office.horizon_days), now=now, channel=channel,
     )

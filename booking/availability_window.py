@@ -25,6 +25,7 @@ from booking.availability import (
     wall_to_utc,
     zone,
 )
+from booking.channels import offered_channel
 from booking.composition import Composition, shape_at
 from booking.models import Office
 from booking.release import next_release, release_times
@@ -70,17 +71,22 @@ async def window_availability(
     end: date | datetime,
     now: datetime | None = None,
     composition: Composition | None = None,
+    channel: str | None = None,
 ) -> Window:
     """Free slots from ``start`` to ``end``, with the instant that answer may change by itself
     (see ``Window``): dates are inclusive office-local days; date-times are instants (slots
     starting in [start, end)). ``end`` may lie at most 62 days after ``start``; an unknown office
-    or service is ``NotFound``, a bad window ``Invalid``. ``composition``: the free starts of an
-    appointment for several services or people (the first service is ``service_id``)."""
+    or service is ``NotFound``, a bad window or a channel the service is not offered by
+    ``Invalid`` (``channel`` None: the service's default channel). ``composition``: the free
+    starts of an appointment for several services or people (the first service is
+    ``service_id``)."""
     now = now or utcnow()
     office, service, offered = await load_offer(
         session, office_id=office_id, service_id=service_id
     )
     assert office.id is not None
+    if channel is not None:
+        offered_channel(service, channel)
     tz = zone(office.timezone)
     lo, hi = _local(start, tz), _local(end, tz)
     first, last = _day(lo, tz), _day(hi, tz)
@@ -93,10 +99,11 @@ async def window_availability(
     if composition is not None and not composition.plain:
         shape = await shape_at(session, composition, office.id)
         slots = await free_slots_of(
-            session, office, service, first, last, now, minutes=shape.minutes,
-            schedule_ids=shape.schedule_ids) if shape.offered else []
+            session, office, service, first, last, now, channel, minutes=shape.minutes,
+            schedule_ids=shape.schedule_ids) if shape.offered and offered else []
     else:
-        slots = await free_slots_of(session, office, service, first, last, now) if offered else []
+        slots = (await free_slots_of(session, office, service, first, last, now, channel)
+                 if offered else [])
     if isinstance(lo, datetime):
         slots = [s for s in slots if s.start >= lo]
     if isinstance(hi, datetime):

@@ -2,17 +2,18 @@
 (``GET /api/v1/offices``, ``GET /api/v1/services``) and the booking pages alike.
 
 What can be booked is decided here and nowhere else: ``BOOKABLE`` (an active service offered by
-video; every appointment is a video call). The listings filter by it, and availability and the
-booking service read a service through it (``load_service``, ``booking.slot_offer``), so a
-service the catalogue does not list has no free slots and cannot be booked: the API answers
-404 as for an unknown service, the pages show the choice of services again.
+video, on site or by phone, ``booking.channels``). The listings filter by it, and
+availability and the booking service read a service through it (``load_service``,
+``booking.slot_offer``), so a service the catalogue does not list has no free slots and
+cannot be booked: the API answers 404 as for an unknown service, the pages show the choice of
+services again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,7 +23,8 @@ from core.link_tables import ids_per
 from core.rows import get_or_raise
 
 # The rule. A column expression, so the one-statement readers (``booking.slot_offer``) use it too.
-BOOKABLE = and_(col(Service.active).is_(True), col(Service.video).is_(True))
+BOOKABLE = and_(col(Service.active).is_(True), or_(
+    col(Service.video).is_(True), col(Service.onsite).is_(True), col(Service.phone).is_(True)))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,14 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "cancelled": "Dieser Termin wurde abgesagt.",
         "alarm": "Ihr Video-Termin beginnt bald.",
+        # On site and by phone (``booking.channels``):
+        "summary_onsite": "Termin vor Ort: {service}",
+        "onsite": "Termin vor Ort",
+        "prepare_onsite": "Bitte bringen Sie mit: Personalausweis oder Reisepass.",
+        "summary_phone": "Telefontermin: {service}",
+        "phone": "Telefontermin",
+        "prepare_phone": "Wir rufen Sie unter {number} an.",
+        "alarm_other": "Ihr Termin beginnt bald.",
     },
     "en": {
         "summary": "Video appointment: {service}",
@@ -61,6 +69,13 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "cancelled": "This appointment has been cancelled.",
         "alarm": "Your video appointment starts soon.",
+        "summary_onsite": "Appointment at the office: {service}",
+        "onsite": "Appointment at the office",
+        "prepare_onsite": "Please bring: your ID card or passport.",
+        "summary_phone": "Phone appointment: {service}",
+        "phone": "Phone appointment",
+        "prepare_phone": "We call you on {number}.",
+        "alarm_other": "Your appointment starts soon.",
     },
 }
 
@@ -118,9 +133,12 @@ def build_ics(
     # Aware datetimes in a zoneinfo zone are written as local time with TZID=<zone key>.
     event.add("dtstart", start)
     event.add("dtend", end)
-    event.add("summary", words["summary"].format(service=name))
-    event.add("description", _description(words, appointment, office, name, link_url, method))
-    event.add("location", link_url or f"{words['video']} – {office.name}")
+    channel = appointment.channel
+    summary = words.get(f"summary_{channel}", words["summary"])
+    event.add("summary", summary.format(service=name))
+    event.add("description", _description(words, appointment, office, name, link_url, method,
+                                           service.bring))
+    event.add("location", _location(words, appointment, office, link_url))
     if link_url:
         event.add("url", link_url)
     if method == "CANCEL":
@@ -148,7 +166,7 @@ def build_ics(
     if method == "REQUEST":
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", words["alarm"])
+        alarm.add("description", words["alarm" if channel == "video" else "alarm_other"])
         alarm.add("trigger", timedelta(minutes=-15))
         event.add_component(alarm)
 
@@ -182,21 +200,38 @@ def _description(
     name: str,
     link_url: str | None,
     method: str,
+    bring: str = "",
 ) -> str:
+    channel = appointment.channel if appointment.channel in ("onsite", "phone") else "video"
     lines: list[str] = []
     if method == "CANCEL":
         lines += [words["cancelled"], ""]
     lines += [
-        words["video"],
+        words[channel],
         words["service"].format(service=name),
         words["office"].format(office=office.name),
         words["reference"].format(reference=appointment.reference),
     ]
     if link_url:
         lines += ["", words["link"], link_url]
-    if method == "REQUEST":
+    if method == "REQUEST" and channel == "onsite":
+        lines += ["", words["prepare_onsite"], *bring.splitlines()]
+    elif method == "REQUEST" and channel == "phone":
+        lines += ["", words["prepare_phone"].format(number=appointment.phone)]
+    elif method == "REQUEST":
         lines += ["", words["prepare"]]
     return "\n".join(lines)
+
+
+def _location(words: dict[str, str], appointment: Appointment, office: Office,
+              link_url: str | None) -> str:
+    """Where: the office's address on site, the number we call by phone, else the link."""
+    if appointment.channel == "onsite":
+        return ", ".join([office.name, *(line.strip() for line in office.address.splitlines()
+                                         if line.strip())])
+    if appointment.channel == "phone":
+        return f"{words['phone']}: {appointment.phone}"
+    return link_url or f"{words['video']} – {office.name}"
 
 
 def _vtimezone(zone: str, year: int) -> Timezone:

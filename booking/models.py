@@ -77,7 +77,12 @@ class Service(SQLModel, table=True):
     fee_cents: int = Field(default=0)
     currency: str = Field(default="EUR", max_length=3)
     fee_schedule_ref: str = Field(default="", max_length=200)
+    # The channels the service is offered by (``booking.channels``); none: not bookable.
     video: bool = Field(default=True)
+    onsite: bool = Field(default=False)
+    phone: bool = Field(default=False)
+    # What to bring to an on-site appointment (shown on the link page and in the e-mails).
+    bring: str = Field(default="", sa_type=Text)
     requires_identity: bool = Field(default=True)
     # The documents go by post: the booking asks for the postal address (migration 0008).
     delivers_by_post: bool = Field(default=False)
@@ -125,6 +130,9 @@ class Schedule(SQLModel, table=True):
     # wall clock) on D - ``release_days_ahead``; no time: no rule (migration 0012).
     release_time: dt.time | None = None
     release_days_ahead: int | None = None
+    # None: the seats are shared by every channel its services offer; a channel
+    # (``booking.channels``): seats for that channel only.
+    channel: str | None = Field(default=None, max_length=10)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -184,6 +192,8 @@ class Appointment(SQLModel, table=True):
     start_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
     end_at: dt.datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=AppointmentStatus.reserved, max_length=20, index=True)
+    # How the citizen and the clerk meet: video, onsite or phone (``booking.channels``).
+    channel: str = Field(default="video", max_length=10)
 
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
+from booking import channels, seats
 from booking import composition as party
-from booking import seats
 from booking.availability import Candidate, as_utc, lapsed_hold
 from booking.availability_changes import OFFICES_OPTION
 from booking.composition import Composition
@@ -333,8 +333,10 @@ async def book(
     now: datetime | None = None,
     composition: Composition | None = None,
     announce: bool = True,
+    channel: str | None = None,
 ) -> Booked:
-    """Book ``start`` for a citizen: reserved (held) or confirmed, with seats, mail and audit.
+    """Book ``start`` for a citizen by ``channel`` (default: the service's default channel):
+    reserved (held) or confirmed, with seats, mail and audit.
 
     ``composition`` (``booking.composition``): several services (the first is ``service_id``)
     and further people; the appointment is as long as they need. ``announce=False`` sends no
@@ -367,7 +369,11 @@ async def book(
     else:
         offer = await party.composed_offer(session, composition, office_id=office_id,
                                            start=start)
-    candidates = pick_slot(offer, start, now)
+    # A bookable service (load_slot_offer refused any other): is it offered by this channel?
+    service = await session.get(Service, service_id)
+    assert service is not None
+    channel = channels.chosen(service, channel, citizen.phone)
+    candidates = pick_slot(offer, start, now, channel)
     if count + (composition.size if composition else 1) > policy.max_active_per_email:
         raise TooManyBookings(party.TOO_MANY if composition else None)
 
@@ -383,6 +389,7 @@ async def book(
         start_at=start,
         end_at=end,
         status=AppointmentStatus.reserved if held else AppointmentStatus.confirmed,
+        channel=channel,
         given_name=citizen.given_name.strip(),
         family_name=citizen.family_name.strip(),
         email=citizen.email.strip(),
@@ -535,7 +542,7 @@ async def reschedule(
     else:  # the same length, on a schedule that offers every service
         offer = await party.composed_offer(
             session, composition, office_id=appointment.office_id, start=new_start)
-    candidates = pick_slot(offer, new_start, now)
+    candidates = pick_slot(offer, new_start, now, appointment.channel)
     # Free our own seats first (a move by one unit may reuse them); a taken slot leaves the old
     # seats in place (see _seat_change).
     async with _seat_change(session):

@@ -32,6 +32,7 @@ from booking.availability import (
     zone,
 )
 from booking.catalog import BOOKABLE
+from booking.channels import opening_serves
 from booking.models import (
     Closure,
     Office,
@@ -59,6 +60,7 @@ class WeeklyOpening:
     valid_until: date | None
     release_time: time | None = None  # booking/release.py
     release_days_ahead: int | None = None
+    channel: str | None = None  # None: shared by every channel (``booking.channels``)
 
     def weekday_list(self) -> list[int]:
         return parse_weekdays(self.weekdays)
@@ -107,6 +109,7 @@ _STATEMENT = (
         _schedule.c.id, _schedule.c.weekdays, _schedule.c.start_time, _schedule.c.end_time,
         _schedule.c.slot_minutes, _schedule.c.capacity, _schedule.c.valid_from,
         _schedule.c.valid_until, _schedule.c.release_time, _schedule.c.release_days_ahead,
+        _schedule.c.channel,
     )
     .select_from(
         _office.outerjoin(_service, _service.c.id == _SERVICE).outerjoin(
@@ -140,7 +143,7 @@ async def load_slot_offer(
     if first[4] is None or not first[6]:
         raise NotFound("This service does not exist.")
     closed = frozenset(day for day, flag in zip(days, first[8:11], strict=True) if flag)
-    openings = tuple(WeeklyOpening(*row[11:21]) for row in rows if row[11] is not None)
+    openings = tuple(WeeklyOpening(*row[11:22]) for row in rows if row[11] is not None)
     return SlotOffer(
         office_id=first[0], timezone=first[1], min_notice_minutes=first[2],
         horizon_days=first[3], service_id=first[4], duration_minutes=first[5],
@@ -148,8 +151,9 @@ async def load_slot_offer(
     )
 
 
-def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidate]:
-    """The schedules that offer ``start`` (first one first), ignoring seats.
+def pick_slot(offer: SlotOffer, start: datetime, now: datetime,
+              channel: str = "video") -> list[Candidate]:
+    """The schedules that offer ``start`` for ``channel`` (first one first), ignoring seats.
 
     Raises ``NotASlot`` with a message that says why: past, too soon, too far ahead, not offered
     here, closed, or simply not on the grid.
@@ -179,6 +183,8 @@ def pick_slot(offer: SlotOffer, start: datetime, now: datetime) -> list[Candidat
     unreleased: WeeklyOpening | None = None
     for opening in offer.openings:
         if not runs_on(opening, day) or opening.end_time <= opening.start_time:
+            continue
+        if not opening_serves(opening.channel, channel):
             continue
         # The grid of ``availability.day_candidates``: steps of real time from the opening, and
         # the whole duration before the closing.

@@ -20,6 +20,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.channels import is_call
 from booking.links import LinkKeys
 from booking.models import Appointment
 from booking.service import find_by_token
@@ -91,6 +92,8 @@ class CallGate:
             raise ProtocolError(CloseCode.FORBIDDEN, "not one of the clerk's offices")
         if appointment.status not in CALLABLE:
             raise ProtocolError(CloseCode.FORBIDDEN, f"appointment is {appointment.status}")
+        if not is_call(appointment):
+            raise ProtocolError(CloseCode.FORBIDDEN, f"appointment is {appointment.channel}")
         window = join_window(appointment, self.join_before_minutes, self.join_after_minutes)
         role: Role = "citizen"
         if staff is not None:
@@ -105,7 +108,7 @@ class CallGate:
             appointment = await find_guest_hello(session, self.secret_key, token, utcnow())
         if appointment is None:
             return None
-        if appointment.status not in CALLABLE:
+        if appointment.status not in CALLABLE or not is_call(appointment):
             raise ProtocolError(CloseCode.FORBIDDEN, f"appointment is {appointment.status}")
         window = join_window(appointment, self.join_before_minutes, self.join_after_minutes)
         return Grant(room=appointment.reference, role="guest", reference=appointment.reference,

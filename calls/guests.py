@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.channels import require_call
 from booking.models import Appointment
 from calls.models import GuestLink
 from calls.service import CALLABLE, STILL_ADMITTED, CallClosed, JoinWindow
@@ -92,8 +93,9 @@ async def issue_guest_link(
     kind: str, name: str, window: JoinWindow, now: datetime,
 ) -> IssuedGuestLink:
     """A new guest link for ``appointment``'s call; an earlier one still in force is revoked
-    (one guest per call). 409 when the appointment cannot be called (any more)."""
+    (one guest per call). 409 when the appointment cannot be called (any more) or is no call."""
     kind, name = clean_guest(kind, name)
+    require_call(appointment)  # on site or by phone: there is no call to join
     if appointment.status not in CALLABLE:
         raise WrongState()
     if now >= window.closes_at:

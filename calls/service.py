@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from booking.channels import require_call
 from booking.links import LinkKeys
 from booking.lookup import find_appointment
 from booking.models import Appointment, AppointmentStatus
@@ -102,7 +103,9 @@ async def issue_call_token(
 ) -> IssuedCallToken:
     """A token for ``user`` to join ``appointment``'s call, valid until the join window closes
     (at most ``max_lifetime``) and while the staff session ``login`` lasts. 409 when the
-    appointment cannot be called (any more)."""
+    appointment cannot be called (any more), and (``not_a_call``) for an on-site or phone
+    appointment."""
+    require_call(appointment)
     if appointment.status not in CALLABLE:
         raise WrongState()
     if now >= window.closes_at:

@@ -62,12 +62,13 @@ async def book(
     session: AsyncSession, links: LinkKeys, policy: BookingPolicy, *, service_id: int,
     office_id: int, start: datetime, citizen: CitizenInput, locale: str,
     now: datetime | None = None, composition: Composition | None = None,
-    announce: bool = True,
+    announce: bool = True, channel: str | None = None,
 ) -> Booked:
-    """Book a video appointment (``booking.service.book``) and open its request."""
+    """Book an appointment (``booking.service.book``; by video, on site or by phone) and open
+    its request."""
     booked = await book_slot(session, links, policy, service_id=service_id, office_id=office_id,
                              start=start, citizen=citizen, locale=locale, now=now or utcnow(),
-                             composition=composition, announce=announce)
+                             composition=composition, announce=announce, channel=channel)
     await open_request(session, booked.appointment)
     return booked
 

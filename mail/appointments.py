@@ -19,11 +19,13 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from booking.channels import Channel
 from booking.ics import build_ics, service_name
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from core.i18n import Translator
 from core.jobs import Job
 from core.types import utcnow
+from mail.channels import channel_context, channel_subject
 from mail.compose import MailEnv, PermanentMailError, compose, deliver, finish, mail_domain
 
 log = logging.getLogger("buergerbuero.mail")
@@ -44,7 +46,10 @@ ICS_METHODS = {
 ICS_FILENAME = "termin.ics"
 
 
-def _subject(t: Translator, template: str, *, date: str, time: str, reference: str) -> str:
+def _subject(t: Translator, template: str, *, date: str, time: str, reference: str,
+             channel: str = Channel.video) -> str:
+    if channel != Channel.video:
+        return channel_subject(t, template, date=date, time=time, reference=reference)
     subjects = {
         "hold": t.gettext("Please confirm your video appointment (%(reference)s)",
                           reference=reference),
@@ -135,7 +140,8 @@ def _context(
         "action_url": action_url,
         "action_label": action_label,
         "subject": _subject(t, template, date=short_date, time=start_time,
-                            reference=appointment.reference),
+                            reference=appointment.reference, channel=appointment.channel),
+        **channel_context(t, appointment, service),
         "citizen_name": f"{appointment.given_name} {appointment.family_name}".strip(),
         "service_name": service_name(service, t.lang),
         "office": office,

@@ -33,7 +33,7 @@ async def book(
     session: AsyncSession, links: LinkKeys, policy: BookingPolicy, *, service_id: int,
     office_id: int, start: datetime, citizen: CitizenInput, locale: str,
     address: Sequence[str] = (), now: datetime | None = None,
-    composition: Composition | None = None,
+    composition: Composition | None = None, channel: str | None = None,
 ) -> Booked:
     """Book (``cases.intake.book``) and keep the postal address: required when a service
     delivers by post, kept when given for any other."""
@@ -46,7 +46,8 @@ async def book(
     lines = _checked(given) if given else ()
     booked = await intake.book(session, links, policy, service_id=service_id,
                                office_id=office_id, start=start, citizen=citizen,
-                               locale=locale, now=now, composition=composition)
+                               locale=locale, now=now, composition=composition,
+                               channel=channel)
     if lines:
         await set_postal_address(session, booked.appointment, lines, Actor.citizen())
     return booked

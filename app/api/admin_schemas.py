@@ -114,6 +114,9 @@ class ServicePatch(BaseModel):
     currency: str | None = None
     fee_schedule_ref: str | None = None
     video: bool | None = None
+    onsite: bool | None = Field(default=None, description="offered on site at the office")
+    phone: bool | None = Field(default=None, description="offered by phone")
+    bring: str | None = Field(default=None, description="what to bring on site (multi-line)")
     requires_identity: bool | None = None
     delivers_by_post: bool | None = None
     active: bool | None = None
@@ -137,6 +140,9 @@ class ServiceOut(BaseModel):
     currency: str
     fee_schedule_ref: str
     video: bool
+    onsite: bool
+    phone: bool
+    bring: str
     requires_identity: bool
     delivers_by_post: bool
     active: bool
@@ -152,7 +158,8 @@ class ServiceOut(BaseModel):
             duration_minutes=service.duration_minutes,
             extra_person_minutes=service.extra_person_minutes, fee_cents=service.fee_cents,
             currency=service.currency, fee_schedule_ref=service.fee_schedule_ref,
-            video=service.video, requires_identity=service.requires_identity,
+            video=service.video, onsite=service.onsite, phone=service.phone,
+            bring=service.bring, requires_identity=service.requires_identity,
             delivers_by_post=service.delivers_by_post, active=service.active,
             sort_order=service.sort_order, office_ids=office_ids,
         )
@@ -175,6 +182,9 @@ class SchedulePatch(BaseModel):
         default=None, description="HH:MM, office-local: the slots of a day are released at "
         "this time, `release_days_ahead` days before it; null: no release rule")
     release_days_ahead: int | None = Field(default=None, description="e.g. 21 (0 to 365)")
+    channel: Literal["video", "onsite", "phone"] | None = Field(
+        default=None, description="null: the seats are shared by every channel of the "
+        "services; a channel: seats for that channel's appointments only")
 
 
 class ScheduleCreate(SchedulePatch):
@@ -197,6 +207,7 @@ class ScheduleOut(BaseModel):
     valid_until: dt.date | None
     release_time: str | None = None
     release_days_ahead: int | None = None
+    channel: Literal["video", "onsite", "phone"] | None
 
     @classmethod
     def of(cls, schedule: Schedule, service_ids: list[int]) -> ScheduleOut:
@@ -209,6 +220,7 @@ class ScheduleOut(BaseModel):
             valid_until=schedule.valid_until,
             release_time=(hhmm_text(schedule.release_time) if schedule.release_time else None),
             release_days_ahead=schedule.release_days_ahead,
+            channel=schedule.channel,
         )
 
 

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.http import validate
 from app.api.openapi import operation
-from app.api.schemas import QueryId, iso
+from app.api.schemas import ChannelName, QueryId, iso
 from app.auth import require_api_user
 from app.calls import hub_of
 from app.context import ctx
@@ -79,6 +79,9 @@ class AgendaItemOut(BaseModel):
     start: str
     end: str
     status: str
+    channel: ChannelName = Field(description="`video` (the call: `call-token`), `onsite` or "
+                                 "`phone` (no call; identity check, completion and no-show as "
+                                 "for video).")
     waiting: bool = Field(description="The citizen is in the waiting room (or the clerk left).")
     service: AgendaServiceOut
     office_id: int
@@ -99,7 +102,7 @@ def item_out(item: AgendaItem, waiting: bool, settings: Settings, lang: str) -> 
     window = join_window(a, settings.join_before_minutes, settings.join_after_minutes)
     return AgendaItemOut(
         reference=a.reference, start=iso(a.start_at, tz), end=iso(a.end_at, tz), status=a.status,
-        waiting=waiting,
+        channel=a.channel, waiting=waiting,
         service=AgendaServiceOut(id=service.id or 0, name=service_name(service, lang),
                                  duration_minutes=service.duration_minutes),
         office_id=office.id or 0, office_name=office.name, timezone=office.timezone,
@@ -154,6 +157,7 @@ async def appointment(request: Request) -> Response:
     auth="staff", responses={200: CallTokenOut, 401: None, 403: None, 404: None, 409: None},
 )
 async def call_token(request: Request) -> Response:
+    """409 `not_a_call` for an on-site or phone appointment: it has no call."""
     user = await require_api_user(request)
     state = ctx(request)
     settings = state.settings

@@ -39,7 +39,8 @@ def party_out(appointment: Appointment, party: Party, lang: str) -> dict[str, An
     """``services`` and ``persons`` of ``GET /api/v1/me``."""
     services = [
         MeServiceOut(id=s.id or 0, name=service_name(s, lang), duration_minutes=s.duration_minutes,
-                     fee_cents=s.fee_cents, currency=s.currency, video=s.video).model_dump()
+                     fee_cents=s.fee_cents, currency=s.currency, video=s.video,
+                     bring=s.bring).model_dump()
         for s in party.services
     ]
     born = appointment.date_of_birth

@@ -78,7 +78,8 @@ async def availability(request: Request) -> Response:
     ids = query.ids()
     composition = composition_of(state.settings, ids, query.persons)
     key = (f"service_id={ids[0]}&office_id={query.office_id}"
-           f"&from={query.from_.isoformat()}&to={query.to.isoformat()}").encode()
+           f"&from={query.from_.isoformat()}&to={query.to.isoformat()}"
+           + (f"&channel={query.channel}" if query.channel else "")).encode()
     if not composition.plain:
         key += f"&service_ids={','.join(map(str, ids))}&persons={query.persons}".encode()
     kept = cache.get(key)
@@ -91,7 +92,7 @@ async def availability(request: Request) -> Response:
         async with state.db.transaction() as session:
             window = await window_availability(
                 session, service_id=ids[0], office_id=query.office_id,
-                start=query.from_, end=query.to, composition=composition,
+                start=query.from_, end=query.to, composition=composition, channel=query.channel,
             )
             return render_availability(window)
 
@@ -127,7 +128,7 @@ async def _create_appointment(request: Request, state: AppContext) -> Response:
                 session, state.links, policy_from(state.settings),
                 service_id=composition.head, office_id=body.office_id, start=body.start,
                 citizen=citizen, locale=body.locale or request_language(request),
-                address=body.postal_address, composition=composition,
+                address=body.postal_address, composition=composition, channel=body.channel,
             )
             # The link token is not in the response: it reaches the citizen only by e-mail,
             # which is what makes the confirmation a proof of the address.

@@ -32,11 +32,13 @@ from pydantic import (
 from app.api.routing import MAX_ID
 from booking.availability import Slot
 from booking.catalog import OfferedService, service_description, service_name
+from booking.channels import offered
 from booking.models import Appointment, Office, Service
 from booking.service import Actions
 from core.types import parse_day, within_calendar
 
 Id = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
+ChannelName = Literal["video", "onsite", "phone"]
 QueryId = Annotated[int, Field(gt=0, le=MAX_ID)]  # query strings are text: "12" is fine
 def _one_line(value: str) -> str:
     # A line break in a name would end up in mail headers and letters; the page forms refuse
@@ -151,6 +153,9 @@ class AvailabilityQuery(_In):
     )
     lang: str | None = Field(default=None, max_length=10,
                              description="Language of error messages, as everywhere.")
+    channel: ChannelName | None = Field(
+        default=None, description="`video`, `onsite` or `phone`; default: video where the "
+        "service is offered by video. A channel the service is not offered by: 422.")
 
     @model_validator(mode="after")
     def _one_service_field(self) -> AvailabilityQuery:
@@ -216,6 +221,9 @@ class BookingIn(_In):
         "most 60 characters). Required when the service's `postal_address_required` is true "
         "(else 422 `validation_error` on `postal_address`).")
     locale: Literal["de", "en"] | None = None  # default: the request's language
+    channel: ChannelName | None = Field(
+        default=None, description="How to meet: `video`, `onsite` or `phone` (one of the "
+        "service's `channels`; default: video where offered). `phone` needs `citizen.phone`.")
     altcha: str | None = Field(
         default=None, max_length=2000,
         description="The solved proof-of-work challenge of `GET /api/v1/challenge` (base64 of "
@@ -266,6 +274,9 @@ class ServiceOut(BaseModel):
     fee_cents: int
     currency: str
     video: bool
+    channels: list[ChannelName] = Field(
+        description="How the service is offered: a subset of `video`, `onsite`, `phone`.")
+    bring: str = Field(description="What to bring to an on-site appointment (may be empty).")
     requires_identity: bool
     postal_address_required: bool = Field(
         description="The documents are sent by post: a booking must give `postal_address`.")
@@ -302,6 +313,7 @@ class MeServiceOut(BaseModel):
     fee_cents: int
     currency: str
     video: bool
+    bring: str = Field(description="What to bring (for an on-site appointment).")
 
 
 class MePersonOut(BaseModel):
@@ -373,6 +385,8 @@ class CitizenCaseOut(BaseModel):
 class MeOut(BaseModel):
     reference: str
     status: str
+    channel: ChannelName = Field(description="How the citizen and the clerk meet; `join` "
+                                 "matters for `video` only.")
     start: str
     end: str
     hold_expires_at: str | None
@@ -407,13 +421,14 @@ def office_out(office: Office) -> dict[str, Any]:
     ).model_dump()
 
 
-def service_out(offered: OfferedService, lang: str) -> dict[str, Any]:
-    s = offered.service
+def service_out(item: OfferedService, lang: str) -> dict[str, Any]:
+    s = item.service
     return ServiceOut(
         id=s.id or 0, name=service_name(s, lang), description=service_description(s, lang),
         duration_minutes=s.duration_minutes, fee_cents=s.fee_cents, currency=s.currency,
-        video=s.video, requires_identity=s.requires_identity,
-        postal_address_required=s.delivers_by_post, office_ids=offered.office_ids,
+        video=s.video, channels=offered(s), bring=s.bring,
+        requires_identity=s.requires_identity, postal_address_required=s.delivers_by_post,
+        office_ids=item.office_ids,
     ).model_dump()
 
 
@@ -454,6 +469,7 @@ def me_out(
     return MeOut(
         reference=appointment.reference,
         status=appointment.status,
+        channel=appointment.channel,
         start=iso(appointment.start_at, tz),
         end=iso(appointment.end_at, tz),
         hold_expires_at=iso(hold, tz) if hold and appointment.status == "reserved" else None,
@@ -461,7 +477,7 @@ def me_out(
         service=MeServiceOut(
             id=service.id or 0, name=service_name(service, lang),
             duration_minutes=service.duration_minutes, fee_cents=service.fee_cents,
-            currency=service.currency, video=service.video,
+            currency=service.currency, video=service.video, bring=service.bring,
         ),
         office=MeOfficeOut(
             id=office.id or 0, name=office.name, timezone=office.timezone,

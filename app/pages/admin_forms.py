@@ -16,6 +16,7 @@ from app.pages.forms import Form
 from booking.admin import OFFICE_FIELDS, SERVICE_FIELDS
 from booking.admin_schedules import CLOSURE_FIELDS, SCHEDULE_FIELDS
 from booking.admin_validation import REQUIRED, FieldError, FieldErrors, Validator, clean
+from booking.channels import CHANNEL_LABELS, SHARED_CHANNELS
 from core.i18n import Translator
 from staff.service import USER_FIELDS
 
@@ -79,6 +80,8 @@ def _one(f: FormField, raw: str, editing: bool) -> tuple[bool, Any]:
     if f.kind == "select":
         if f.options == "roles":
             return True, text
+        if f.options == "channels":  # empty: shared by every channel
+            return True, text or None
         if not text:
             return True, None
         if not text.isdigit() or len(text) > 9:
@@ -302,6 +305,11 @@ SERVICES = PageResource(
         FormField("fee_schedule_ref", "Fee schedule reference",
                   hint="Legal basis and item number, shown on the fee notice"),
         FormField("video", "Offered by video", "checkbox"),
+        FormField("onsite", "Offered on site at the office", "checkbox"),
+        FormField("phone", "Offered by phone", "checkbox",
+                  hint="The booking then asks for the phone number to call"),
+        FormField("bring", "What to bring (on site)", "textarea",
+                  hint="Shown for on-site appointments and in their e-mails"),
         FormField("requires_identity", "Identity check needed", "checkbox"),
         FormField("delivers_by_post", "Documents are sent by post", "checkbox",
                   hint="The booking then asks for the postal address"),
@@ -339,6 +347,8 @@ SCHEDULES = PageResource(
                   hint="HH:MM, office time. Leave empty to release every slot at once"),
         FormField("release_days_ahead", "Released days ahead",
                   hint="For example 21: each day's slots open three weeks before it"),
+        FormField("channel", "Channel", "select", options="channels",
+                  hint="Whose appointments these places serve"),
     ],
     specs=SCHEDULE_FIELDS,
     columns=["Office", "Weekdays", "Hours", "Parallel clerks", "Valid", "Services"],
@@ -417,4 +427,6 @@ def choice_options(
         "services": _service_choices(lk, office),
         "roles": [(role, t.gettext(label)) for role, label in ROLE_LABELS.items()],
         "weekdays": [(str(i), t.gettext(name)) for i, name in enumerate(WEEKDAYS)],
+        "channels": [("", t.gettext(SHARED_CHANNELS)),
+                     *((c, t.gettext(label)) for c, label in CHANNEL_LABELS.items())],
     }

@@ -26,6 +26,7 @@ from app.pages.staff import STATUS_LABELS
 from app.templating import render, translator
 from booking import service as booking
 from booking.catalog import service_name
+from booking.channels import CHANNEL_LABELS, is_call
 from booking.models import Appointment, AppointmentStatus, Office
 from booking.service import hold_lapsed
 from calls.service import (
@@ -177,10 +178,12 @@ async def citizen_call(request: Request) -> Response:
     view = appointment_view(t, appointment, office, service,
                             join_before_minutes=settings.join_before_minutes,
                             join_after_minutes=settings.join_after_minutes, now=now)
+    base = f"/t/{request.path_params['token']}"
+    if not is_call(appointment):  # on site or by phone: no call, never a video room
+        return render(request, "citizen/no_call.html", {"appointment": view, "base": base}, 409)
     window = join_window(appointment, settings.join_before_minutes, settings.join_after_minutes)
     phase = citizen_phase(appointment, now, before_minutes=settings.join_before_minutes,
                           after_minutes=settings.join_after_minutes, call_ended=call_ended)
-    base = f"/t/{request.path_params['token']}"
     return render(request, "call/citizen.html", {
         "appointment": view, "phase": phase, "base": base,
         "opens_iso": window.opens_at.isoformat(), "closes_iso": window.closes_at.isoformat(),
@@ -207,6 +210,8 @@ class BookingData:
     status: str
     opens_iso: str
     opens: str
+    channel: str = "video"
+    channel_label: str = ""
 
 
 async def _booking(request: Request, reference: str) -> BookingData:
@@ -234,6 +239,8 @@ async def _booking(request: Request, reference: str) -> BookingData:
         status=t.gettext(STATUS_LABELS.get(appointment.status, appointment.status)),
         opens_iso=window.opens_at.isoformat(),
         opens=_when_it_opens(t, window.opens_at, office),
+        channel=appointment.channel,
+        channel_label=t.gettext(CHANNEL_LABELS.get(appointment.channel, appointment.channel)),
     )
 
 
@@ -250,6 +257,8 @@ def _when_it_opens(t: Translator, opens: datetime, office: Office) -> str:
 async def clerk_call(request: Request) -> Response:
     data = await _booking(request, request.path_params["reference"])
     t = translator(request)
+    if data.channel != "video":  # on site or by phone: the desk without video
+        return render(request, "staff/desk.html", {"booking": data})
     return render(request, "call/clerk.html", {
         "booking": data,
         "messages": texts(t, SHARED_TEXTS, CLERK_TEXTS, CHAT_TEXTS, CLERK_TOOL_TEXTS),

@@ -22,7 +22,7 @@ from app.api.party import composition_rules
 from app.api.proof import proof_required, require_proof
 from app.context import ctx
 from app.metrics import metrics_of
-from app.pages import citizen_link
+from app.pages import book_channel, citizen_link
 from app.pages import party_form as party
 from app.pages.citizen_forms import Choice, DetailsForm, FieldErrors
 from app.pages.citizen_http import limit
@@ -42,6 +42,7 @@ from booking import catalog
 from booking import service as booking
 from booking.availability import office_today, zone
 from booking.catalog import service_name
+from booking.channels import PHONE_NEEDED
 from booking.composition import Composition
 from booking.lookup import find_appointment
 from booking.models import AppointmentStatus, Office
@@ -120,12 +121,16 @@ class Step:
     office_id: int = 0
     office_zone: str = "Europe/Berlin"
     composition: Composition | None = None  # several services or people (party_form)
+    channel: str = "video"
 
 
-def _steps(request: Request, with_office: bool) -> list[str]:
-    names = [STEP_SERVICE, STEP_OFFICE, STEP_DAY, STEP_TIME, STEP_DETAILS]
+def _steps(request: Request, with_office: bool, with_channel: bool = False) -> list[str]:
+    names = [STEP_SERVICE, STEP_OFFICE, book_channel.STEP_CHANNEL, STEP_DAY, STEP_TIME,
+             STEP_DETAILS]
+    skip = {n for n, shown in ((STEP_OFFICE, with_office),
+                               (book_channel.STEP_CHANNEL, with_channel)) if not shown}
     t = translator(request)
-    return [t.gettext(n) for n in names if with_office or n != STEP_OFFICE]
+    return [t.gettext(n) for n in names if n not in skip]
 
 
 async def resolve(request: Request, session: AsyncSession, choice: Choice) -> Step:
@@ -170,20 +175,33 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
     choice.office_id = office.id
     base["office_name"] = office.name
     assert office.id is not None
-    offset = 1 if with_office else 0
+    with_channel = book_channel.asks(service)
+    base["steps"] = _steps(request, with_office, with_channel)
+    channel = book_channel.resolve(choice, service)
+    if channel is None:
+        error = book_channel.error(t, choice)
+        return Step("channel", "citizen/book_channel.html", {
+            **base, "current": 2 if with_office else 1, "error": error,
+            "selected": choice.channel, "options": book_channel.options(t, service, office),
+            "back_href": choice.url(upto="service") if with_office else "/book",
+            "hidden": choice.params(upto="office"),
+        }, 422 if error else 200, service_id=service.id, office_id=office.id,
+            office_zone=office.timezone)
+    choice.channel = channel if with_channel else None
+    offset = (1 if with_office else 0) + (1 if with_channel else 0)
     day_step = await _day_step(request, session, choice, composition, office, base,
-                               with_office)
+                               offset, channel)
     if day_step is not None:
         return day_step
 
     assert choice.day is not None
-    slots = await party.slots_for(session, composition, office, choice.day)
+    slots = await party.slots_for(session, composition, office, choice.day, channel)
     chosen = next((s for s in slots if s.start == choice.slot), None)
     day_params = choice.params(upto="day")
     if not slots:
         choice.day = None
-        again = await _day_step(request, session, choice, composition, office, base,
-                                with_office)
+        again = await _day_step(request, session, choice, composition, office, base, offset,
+                                channel)
         assert again is not None
         again.context["error"] = t.gettext(
             "There are no free times left on this day. Please choose another day.")
@@ -202,10 +220,10 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
             **base, "current": offset + 2, "error": error,
             "day_text": t.date(choice.day, "full"), "groups": slot_groups(t, slots, office),
             "zone_note": zone_note(t, office), "selected": None,
-            "back_href": choice.url(upto="office"), "form_action": "/book",
+            "back_href": choice.url(upto="channel"), "form_action": "/book",
             "form_method": "get", "hidden": day_params, "step_field": "slot",
         }, status, service_id=service.id, office_id=office.id, office_zone=office.timezone,
-            composition=composition)
+            composition=composition, channel=channel)
 
     return Step("details", "citizen/book_details.html", {
         **base, "current": offset + 3, "errors": {}, "values": DetailsForm(),
@@ -213,6 +231,7 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
         "summary": [
             (t.gettext("Service"), service_name(service, t.lang)),
             (t.gettext("Office"), office.name),
+            (t.gettext(book_channel.STEP_CHANNEL), book_channel.label(t, channel)),
             (t.gettext("Date"), t.date(choice.day, "full")),
             (t.gettext("Time"), time_range(t, chosen.start, chosen.end, office.timezone)),
             (t.gettext("Duration"), duration_text(t, service)),
@@ -224,13 +243,14 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
             *party.summary_rows(t, services, composition),
         ],
         "further_persons": party.persons_form({}, composition.size),
-        "change_day_href": choice.url(upto="office"),
+        "change_day_href": choice.url(upto="channel"),
         "change_time_href": choice.url(upto="day"),
         "switch_url": choice.url(upto="slot"),
         "by_post": party.by_post(services, composition),
         "proof_of_work": proof_required(ctx(request)),
+        "channel": channel,
     }, service_id=service.id, office_id=office.id, office_zone=office.timezone,
-        composition=composition)
+        composition=composition, channel=channel)
 
 
 async def _day_step(
@@ -240,24 +260,28 @@ async def _day_step(
     composition: Composition,
     office: Office,
     base: dict[str, Any],
-    with_office: bool,
+    offset: int,
+    channel: str,
 ) -> Step | None:
-    """The day step, or None when the chosen day is free (the flow goes on to the time)."""
+    """The day step, or None when the chosen day is free (the flow goes on to the time);
+    ``offset``: how many steps (office, channel) come between the service and the day."""
     t = translator(request)
     assert office.id is not None
-    days = await party.days_for(session, composition, office)
+    days = await party.days_for(session, composition, office, channel)
     if choice.day is not None and choice.day in days:
         return None
     listing, status = day_list(t, choice, days, office_today(office),
-                               lambda day: choice.url(upto="office", **{"from": day.isoformat()}))
+                               lambda day: choice.url(upto="channel", **{"from": day.isoformat()}))
+    # Back to the channel step (the choice up to the office), else the office's or the start.
+    back = choice.url(upto="office") if choice.channel is not None else (
+        choice.url(upto="service") if offset else "/book")
     return Step("day", "citizen/book_day.html", {
-        **base, **listing, "current": 2 if with_office else 1,
-        "back_href": choice.url(upto="service") if with_office else "/book",
-        "form_action": "/book", "form_method": "get", "hidden": choice.params(upto="office"),
+        **base, **listing, "current": 1 + offset, "back_href": back,
+        "form_action": "/book", "form_method": "get", "hidden": choice.params(upto="channel"),
         "step_field": "day",
         "release_time": await release_time_text(session, office.id, composition.head),
     }, status, service_id=composition.head, office_id=office.id, office_zone=office.timezone,
-        composition=composition)
+        composition=composition, channel=channel)
 
 
 async def book_page(request: Request) -> Response:
@@ -313,6 +337,8 @@ async def book_submit(request: Request) -> Response:
     errors = {**errors, **person_errors}
     if step.context.get("by_post") and not details.postal_address:
         citizen, errors = None, {**errors, "postal_address": (ADDRESS_NEEDED, {})}
+    if book_channel.needs_phone(step.channel, details):
+        citizen, errors = None, {**errors, "phone": (PHONE_NEEDED, {})}
     if citizen is None or person_errors:
         context = {**step.context, "errors": _translate_errors(request, errors), "values": details,
                    "further_persons": further}
@@ -325,7 +351,7 @@ async def book_submit(request: Request) -> Response:
                     session, state.links, policy_from(state.settings),
                     service_id=step.service_id, office_id=step.office_id,
                     start=choice.slot, citizen=citizen, locale=t.lang,
-                    address=details.postal_address.splitlines(),
+                    address=details.postal_address.splitlines(), channel=step.channel,
                     composition=party.with_persons(step.composition, persons),
                 )
                 reference = booked.appointment.reference

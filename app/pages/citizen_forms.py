@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 
+from booking.channels import CHANNELS
 from booking.service import CitizenInput
 from core.messages import N_
 from core.types import parse_day as parse_iso_day
@@ -68,6 +69,10 @@ def parse_persons(params: Mapping[str, Any]) -> int:
     return min(parsed, 20) if parsed is not None else 1
 
 
+def parse_channel(value: object) -> str | None:
+    return value if isinstance(value, str) and value in CHANNELS else None
+
+
 def slot_value(start: datetime) -> str:
     return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
@@ -78,6 +83,7 @@ class Choice:
 
     service_id: int | None = None
     office_id: int | None = None
+    channel: str | None = None  # video, onsite, phone (``booking.channels``)
     day: date | None = None
     slot: datetime | None = None
     page_from: date | None = None
@@ -94,6 +100,7 @@ class Choice:
         choice = cls(
             service_id=parse_id(params.get("service")),
             office_id=parse_id(params.get("office")),
+            channel=parse_channel(params.get("channel")),
             day=parse_day(params.get("day")),
             slot=parse_slot(params.get("slot")),
             page_from=parse_day(params.get("from")),
@@ -101,14 +108,15 @@ class Choice:
         )
         choice.also, choice.persons = parse_also(params), parse_persons(params)
         for name, parsed in (("service", choice.service_id), ("office", choice.office_id),
-                             ("day", choice.day), ("slot", choice.slot)):
+                             ("channel", choice.channel), ("day", choice.day),
+                             ("slot", choice.slot)):
             if params.get(name) not in (None, "") and parsed is None:
                 choice.bad.add(name)
         return choice
 
     def params(self, *, upto: str = "slot") -> dict[str, str]:
         """The query parameters of the choices up to and including ``upto``."""
-        order = ("service", "office", "day", "slot")
+        order = ("service", "office", "channel", "day", "slot")
         values: dict[str, str] = {}
         if self.service_id is not None:
             values["service"] = str(self.service_id)
@@ -118,9 +126,11 @@ class Choice:
                 values["persons"] = str(self.persons)
         if self.office_id is not None and order.index(upto) >= 1:
             values["office"] = str(self.office_id)
-        if self.day is not None and order.index(upto) >= 2:
+        if self.channel is not None and order.index(upto) >= 2:
+            values["channel"] = self.channel
+        if self.day is not None and order.index(upto) >= 3:
             values["day"] = self.day.isoformat()
-        if self.slot is not None and order.index(upto) >= 3:
+        if self.slot is not None and order.index(upto) >= 4:
             values["slot"] = slot_value(self.slot)
         return values
 

@@ -185,11 +185,13 @@ async def _reschedule_context(
         "reschedule": True, "steps": [], "zone_note": zone_note(t, office),
         "switch_url": f"{base}/reschedule",
     }
-    # The same length as booked: every service and person (app/pages/party_form.py).
+    # The same length as booked: every service and person (app/pages/party_form.py); a move
+    # keeps the channel, and its seats.
+    channel = appointment.channel
     composition = (await party_of(session, appointment)).composition()
-    days = await party.days_for(session, composition, office)
+    days = await party.days_for(session, composition, office, channel)
     if choice.day is not None and choice.day in days:
-        slots = await party.slots_for(session, composition, office, choice.day)
+        slots = await party.slots_for(session, composition, office, choice.day, channel)
         if slots:
             context.update({
                 "error": "", "day_text": t.date(choice.day, "full"),

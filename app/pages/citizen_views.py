@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from app.pages.citizen_forms import Choice, slot_value
 from booking.availability import Slot, zone
 from booking.catalog import service_description, service_name
+from booking.channels import CHANNEL_LABELS, Channel
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from booking.service import allowed_actions, hold_lapsed
 from calls.service import join_window
@@ -153,6 +154,11 @@ class AppointmentView:
     is_upcoming: bool
     join_open: bool  # the video room is open now (within the join window)
     persons: list[str] = field(default_factory=list)  # of a family appointment (party_form)
+    # How the citizen and the clerk meet (``booking.channels``): only video has a call.
+    channel: str = "video"
+    channel_label: str = ""
+    bring: str = ""  # what to bring, for an on-site appointment
+    phone: str = ""  # the number the clerk calls, for a phone appointment
 
     @property
     def ended(self) -> bool:
@@ -207,5 +213,9 @@ def appointment_view(
         and now < appointment.end_at,
         join_open=status in (AppointmentStatus.confirmed, AppointmentStatus.in_call)
         and opens <= now < closes,
+        channel=appointment.channel,
+        channel_label=t.gettext(CHANNEL_LABELS.get(appointment.channel, appointment.channel)),
+        bring=service.bring if appointment.channel == Channel.onsite else "",
+        phone=appointment.phone if appointment.channel == Channel.phone else "",
     )
 

@@ -53,6 +53,7 @@ from app.pages.forms import Form, read_form
 from app.pages.staff import load_agenda, render_agenda
 from app.pages.staff_http import Pacing, event_stream, redirect
 from app.templating import render, request_language, translator
+from booking.channels import work_page
 from booking.models import Office
 from cases import completion as cases
 from core.errors import Conflict, DomainError
@@ -103,9 +104,15 @@ async def _load(request: Request, user: StaffUser, *, identity: FormState | None
 
 
 async def call_page(request: Request) -> Response:
-    """The clerk's call page with the desk panels' data attached."""
+    """The clerk's call page with the desk panels' data attached; for an appointment on site or
+    by phone the desk page (``/staff/desk/{reference}``: the same panels, no video), where the
+    call page's address leads too (so do the panels' posts without JavaScript)."""
     user = await require_page_user(request)
-    await _load(request, user)
+    view = await _load(request, user)
+    page = work_page(view.reference, view.channel)
+    if request.url.path != page:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return redirect(page + query)
     return await call_pages.clerk_call(request)
 
 
@@ -295,6 +302,7 @@ routes: list[BaseRoute] = [
     Route("/staff/agenda/events", agenda_events, methods=["GET"]),
     Route("/staff/agenda/print", agenda_print, methods=["GET"]),
     Route("/staff/call/{reference}", call_page, methods=["GET"]),
+    Route("/staff/desk/{reference}", call_page, methods=["GET"]),
     Route("/staff/call/{reference}/verification", verification, methods=["POST"]),
     Route("/staff/call/{reference}/complete", complete, methods=["POST"]),
     Route("/staff/call/{reference}/no-show", no_show, methods=["POST"]),

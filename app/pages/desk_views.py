@@ -207,6 +207,7 @@ class DeskView:
     # The citizen's postal address is known (given at booking or taken down before): the
     # completion form shows it for the clerk to confirm with the citizen.
     address_on_record: bool = False
+    channel: str = "video"  # the call page's or the desk page's panels (``booking.channels``)
     announce: str = ""
     focus: str = ""
     # The people of a family appointment with their checks (app/pages/desk_party.py); empty
@@ -265,4 +266,5 @@ async def desk_view(
         completion=completion or completion_defaults(service, address),
         address_on_record=bool(address),
         persons=persons,
+        channel=appointment.channel,
     )

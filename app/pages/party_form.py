@@ -70,28 +70,30 @@ def service_step(t: Translator, services: Sequence[Service], also: Sequence[int]
     }
 
 
-async def days_for(session: AsyncSession, composition: Composition, office: Office) -> list[date]:
-    """The office-local days with a free start for the whole combination."""
+async def days_for(session: AsyncSession, composition: Composition, office: Office,
+                   channel: str | None = None) -> list[date]:
+    """The office-local days with a free start for the whole combination (by ``channel``)."""
     assert office.id is not None
     if composition.plain:
-        return await days_ahead(session, service_id=composition.head, office=office)
+        return await days_ahead(session, service_id=composition.head, office=office,
+                                channel=channel)
     today = office_today(office)
     window = await window_availability(
         session, service_id=composition.head, office_id=office.id, start=today,
         end=min(today + timedelta(days=office.horizon_days), today + timedelta(days=62)),
-        composition=composition)
+        composition=composition, channel=channel)
     return sorted({local_date(s.start, zone(office.timezone)) for s in window.slots})
 
 
 async def slots_for(session: AsyncSession, composition: Composition, office: Office,
-                    day: date) -> list[Slot]:
+                    day: date, channel: str | None = None) -> list[Slot]:
     assert office.id is not None
     if composition.plain:
         return await free_slots(session, service_id=composition.head, office_id=office.id,
-                                start_date=day, end_date=day)
+                                start_date=day, end_date=day, channel=channel)
     window = await window_availability(session, service_id=composition.head,
                                        office_id=office.id, start=day, end=day,
-                                       composition=composition)
+                                       composition=composition, channel=channel)
     return window.slots
 
 

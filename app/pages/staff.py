@@ -29,6 +29,7 @@ from app.pages.staff_http import error_message, redirect
 from app.templating import render, translator
 from booking.agenda import AgendaItem, day_agenda
 from booking.catalog import service_name
+from booking.channels import CHANNEL_LABELS, work_page
 from booking.models import Office
 from core.errors import RateLimited
 from core.i18n import Translator
@@ -184,6 +185,11 @@ class AgendaEntry:
     can_join: bool
     can_no_show: bool
     waited: str = ""  # "waiting for 4 min." while the citizen waits
+    # How the citizen and the clerk meet, and the page the clerk works the appointment on:
+    # the call page for video, the desk page (no video) on site and by phone.
+    channel: str = "video"
+    channel_label: str = ""
+    href: str = ""
 
     def live(self) -> dict[str, Any]:
         """What the live stream sends of a row (static/js/agenda-live.js applies it)."""
@@ -227,7 +233,7 @@ def waited_label(t: Translator, since: dt.datetime | None, now: dt.datetime) -> 
 def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime,
            since: dt.datetime | None = None) -> AgendaEntry:
     a, tz = item.appointment, item.office.timezone
-    waiting = waiting and a.status in JOINABLE
+    waiting = waiting and a.status in JOINABLE and a.channel == "video"
     return AgendaEntry(
         reference=a.reference,
         time=f"{t.time(a.start_at, tz)}–{t.time(a.end_at, tz)}",
@@ -240,6 +246,9 @@ def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime,
         can_no_show=a.status == "confirmed" and a.start_at <= now,
         # No time yet: the join that notes it is under way, so the citizen has just come.
         waited=waited_label(t, since or now, now) if waiting else "",
+        channel=a.channel,
+        channel_label=t.gettext(CHANNEL_LABELS.get(a.channel, a.channel)),
+        href=work_page(a.reference, a.channel),
     )
 
 

@@ -84,6 +84,7 @@ async def test_services_and_office_filter(
     assert first == {
         "id": seeded.service_id, "name": "Meldebescheinigung", "description": "",
         "duration_minutes": 15, "fee_cents": 500, "currency": "EUR", "video": True,
+        "channels": ["video"], "bring": "",
         "requires_identity": True, "postal_address_required": False,
         "office_ids": [seeded.office_id],
     }

@@ -24,7 +24,7 @@ from sqlalchemy import Column, ForeignKey, Integer, Text, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
-from booking import seats
+from booking import channels, seats
 from booking.availability import Slot, as_utc, load_offer, local_date, office_today, zone
 from booking.links import LinkKeys
 from booking.models import Appointment, AppointmentStatus
@@ -383,12 +383,14 @@ async def join(
 ) -> Joined:
     """Put a wish on the waitlist of a service at an office; matching starts at once."""
     now = now or utcnow()
-    office, _service, offered = await load_offer(session, office_id=office_id,
-                                                 service_id=service_id)
+    office, service, offered = await load_offer(session, office_id=office_id,
+                                                service_id=service_id)
     if not offered:
         raise Invalid(N_("This service is not offered at this office."), field="service_id")
     if channel not in CHANNELS:
         raise Invalid(N_("This kind of appointment is not offered."), field="channel")
+    # Offered by this channel, and for the phone a number to call (as a booking needs).
+    channels.chosen(service, channel, citizen.phone)
     check_windows(windows, office_today(office, now))
     email_norm = normalize_email(citizen.email)
     await lock_email(session, email_norm)

@@ -94,17 +94,18 @@ async def offer_next(session: AsyncSession, links: LinkKeys, rules: OfferRules, 
         return None
     days = [w.from_date for wish in waiting for w in wish.window_list()]
     last = [w.to_date for wish in waiting for w in wish.window_list()]
-    # Channels: the availability engine does not know them yet; a wish's ``channel`` is kept
-    # for the appointment and filtered here once slots carry one.
-    slots = await free_slots(session, service_id=service_id, office_id=office_id,
-                             start_date=min(days), end_date=max(last), now=now)
-    if not slots:
-        return None
+    # Each channel has its own seats (a schedule may serve one channel only): the free places
+    # are looked up per channel the waiting wishes ask for, once each.
+    by_channel: dict[str, list[Slot]] = {}
     busy = await _offered_addresses(session)
     for wish in waiting:
         if wish.email_norm in busy:
             continue  # one offer at a time per person
-        fits = fitting(wish, slots, office.timezone)
+        if wish.channel not in by_channel:
+            by_channel[wish.channel] = await free_slots(
+                session, service_id=service_id, office_id=office_id, start_date=min(days),
+                end_date=max(last), now=now, channel=wish.channel)
+        fits = fitting(wish, by_channel[wish.channel], office.timezone)
         if fits and await _hold_for(session, links, rules, wish, fits, now):
             return wish
     return None
@@ -131,7 +132,7 @@ async def _hold_for(session: AsyncSession, links: LinkKeys, rules: OfferRules,
                 booked = await intake.book(
                     session, links, policy, service_id=wish.service_id,
                     office_id=wish.office_id, start=slot.start, citizen=citizen,
-                    locale=wish.locale, now=now, announce=False)
+                    locale=wish.locale, now=now, announce=False, channel=wish.channel)
         except (SlotTaken, NotASlot):
             continue  # taken meanwhile: the next fitting slot
         except (TooManyBookings, AlreadyBooked):

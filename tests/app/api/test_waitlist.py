@@ -289,3 +289,43 @@ async def test_joining_needs_the_proof_of_work_when_it_is_on(
         r = await client.post("/api/v1/waitlist", json={**body, "altcha": proof})
         assert r.status_code == 409 and r.json()["error"]["code"] == "proof_reused"
     await db.dispose()
+
+
+async def test_a_freed_place_goes_to_the_first_wish_of_its_channel(site: Site) -> None:
+    """A place only for phone appointments (a phone-only schedule) is offered to the first
+    wish by phone, not to an earlier wish by video; the wish's channel is checked as a
+    booking's: offered by the service, and a number to call for the phone."""
+    from booking.models import Schedule, ScheduleService, Service
+
+    async with site.db.transaction(write=True) as session:
+        service = await session.get(Service, site.world.service_id)
+        assert service is not None
+        service.phone = True
+    await _fill_day(site)
+    r = await site.client.post("/api/v1/waitlist", json={
+        "service_id": site.world.service_id, "office_id": site.world.office_id,
+        "channel": "phone",
+        "windows": [{"from_date": DAY.isoformat(), "to_date": DAY.isoformat()}],
+        "citizen": {"given_name": "Carl", "family_name": "Muster",
+                    "email": "carl@example.org"}})
+    assert r.status_code == 422 and "citizen.phone" in r.text, r.text
+    bob = await site.join("bob")  # by video, first in line
+    alice = await site.join("alice", channel="phone", citizen={
+        "given_name": "Alice", "family_name": "Muster", "email": "alice@example.org",
+        "phone": "0711 123456"})
+    # One place more, for phone appointments only.
+    async with site.db.transaction(write=True) as session:
+        schedule = Schedule(office_id=site.world.office_id, start_time=time(9, 0),
+                            end_time=time(9, 15), capacity=1, valid_from=DAY,
+                            valid_until=DAY, weekdays=str(DAY.weekday()), channel="phone")
+        session.add(schedule)
+        await session.flush()
+        assert schedule.id is not None
+        session.add(ScheduleService(schedule_id=schedule.id,
+                                    service_id=site.world.service_id))
+    await site.work(sweep=True)
+    assert (await site.me(bob))["status"] == "waiting"
+    offered = await site.me(alice)
+    assert offered["status"] == "offered"
+    held = [a for a in await site.held() if a.email == "alice@example.org"]
+    assert [a.channel for a in held] == ["phone"]

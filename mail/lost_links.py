@@ -1,5 +1,5 @@
-"""The e-mail with the links of an address's open appointments and requests (a lost link,
-``online/lost_links.py``): the outbox job ``mail.links``.
+"""The e-mail with the links of an address's open appointments, requests and waitlist entries
+(a lost link, ``online/lost_links.py``): the outbox job ``mail.links``.
 
 The job names the appointments and requests that were open when the citizen asked; each is
 checked again here, and one that has closed since is left out (none left: no mail). The mail
@@ -20,12 +20,13 @@ from sqlmodel import col
 
 from booking.catalog import service_name
 from booking.models import Appointment, Office, Service
+from booking.waitlist import WaitlistWish
 from cases.models import Case
 from core.i18n import Translator
 from core.jobs import Job
 from core.types import utcnow
 from mail.compose import MailEnv, PermanentMailError, compose, deliver, finish, mail_domain
-from online.lost_links import appointment_open, request_open
+from online.lost_links import appointment_open, request_open, wish_open
 from online.models import OnlineRequest
 
 log = logging.getLogger("buergerbuero.mail")
@@ -43,7 +44,7 @@ class Item:
 
 
 def _ids(data: dict[str, object], key: str) -> list[int]:
-    value = data.get(key, [])
+    value = data.get(key, [])  # (jobs written before waitlist entries were listed lack them)
     if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
         raise PermanentMailError("malformed mail job payload")
     return [int(v) for v in value]
@@ -73,8 +74,17 @@ def _request_item(env: MailEnv, t: Translator, case: Case, request: OnlineReques
         f"{case.given_name} {case.family_name}".strip())
 
 
+def _wish_item(env: MailEnv, t: Translator, wish: WaitlistWish, office: Office,
+               service: Service) -> Item:
+    return Item(
+        title=t.gettext("Waitlist: %(service)s", service=service_name(service, t.lang)),
+        detail=t.gettext("Waiting for a place, %(office)s", office=office.name),
+        url=env.link_url(wish.link_nonce), since=wish.created_at, office=office,
+        email=wish.email, name=f"{wish.given_name} {wish.family_name}".strip())
+
+
 async def _items(env: MailEnv, t: Translator, appointment_ids: list[int],
-                 request_ids: list[int]) -> list[Item]:
+                 request_ids: list[int], wish_ids: list[int]) -> list[Item]:
     now = utcnow()
     async with env.db.transaction() as session:
         appointments = (await session.execute(
@@ -90,10 +100,17 @@ async def _items(env: MailEnv, t: Translator, appointment_ids: list[int],
             .join(Service, col(Service.id) == col(Case.service_id))
             .where(col(Case.id).in_(request_ids)).order_by(col(OnlineRequest.submitted_at))
         )).all()
+        wishes = (await session.execute(
+            select(WaitlistWish, Office, Service)
+            .join(Office, col(Office.id) == col(WaitlistWish.office_id))
+            .join(Service, col(Service.id) == col(WaitlistWish.service_id))
+            .where(col(WaitlistWish.id).in_(wish_ids)).order_by(col(WaitlistWish.created_at))
+        )).all()
         session.expunge_all()  # the read-only transaction's rollback would expire them
     items = [_appointment_item(env, t, a, o, s) for a, o, s in appointments
              if appointment_open(a, now)]
     items += [_request_item(env, t, c, r, o, s) for c, r, o, s in requests if request_open(r)]
+    items += [_wish_item(env, t, w, o, s) for w, o, s in wishes if wish_open(w)]
     return items
 
 
@@ -102,7 +119,7 @@ async def send_links_mail(env: MailEnv, job: Job) -> None:
     data = job.data()
     appointment_ids, request_ids = _ids(data, "appointment_ids"), _ids(data, "request_ids")
     t = env.i18n.translator(str(data.get("locale", "de")))
-    items = await _items(env, t, appointment_ids, request_ids)
+    items = await _items(env, t, appointment_ids, request_ids, _ids(data, "wish_ids"))
     if not items:
         log.info("job %s: nothing open any more, links mail skipped", job.id)
         return

@@ -1,10 +1,12 @@
-"""A lost link: one e-mail with the links of an address's open appointments and requests.
+"""A lost link: one e-mail with the links of an address's open appointments, requests and
+waitlist entries.
 
 Anyone may ask for any address; the answer is the same whether or not it is known, and only the
 address's own mailbox receives the links. Addresses match as the booking limit matches them
 (case and ``+tag`` ignored: ``booking.service.normalize_email``). Open means: an appointment
 reserved (hold not lapsed), confirmed or in the call, whose link has not expired; an online
-request not closed (``online.models.CLOSED_STATUSES``). The mail job carries only the ids of
+request not closed (``online.models.CLOSED_STATUSES``); a waitlist entry waiting or offered a
+place (``booking.waitlist.OPEN_STATUSES``). The mail job carries only the ids of
 what was open (no address sits in the job table); the worker checks each again before it
 writes the mail.
 
@@ -26,6 +28,7 @@ from sqlmodel import col
 
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from booking.service import hold_lapsed, normalize_email
+from booking.waitlist import OPEN_STATUSES, WaitlistWish
 from cases.models import Case
 from core.audit import Actor, record
 from core.jobs import enqueue
@@ -40,10 +43,11 @@ EMAIL_MAX = 254
 class OpenItems:
     appointment_ids: list[int]
     request_ids: list[int]  # case ids of online requests
-    locale: str  # of the latest booking or request
+    locale: str  # of the latest booking, request or waitlist entry
+    wish_ids: list[int]  # waitlist entries
 
     def __bool__(self) -> bool:
-        return bool(self.appointment_ids or self.request_ids)
+        return bool(self.appointment_ids or self.request_ids or self.wish_ids)
 
 
 def appointment_open(appointment: Appointment, now: dt.datetime) -> bool:
@@ -53,6 +57,10 @@ def appointment_open(appointment: Appointment, now: dt.datetime) -> bool:
 
 def request_open(request: OnlineRequest) -> bool:
     return request.status not in CLOSED_STATUSES
+
+
+def wish_open(wish: WaitlistWish) -> bool:
+    return wish.status in OPEN_STATUSES
 
 
 def address_key(secret_key: bytes, email: str) -> str:
@@ -81,10 +89,16 @@ async def open_items(session: AsyncSession, email: str, now: dt.datetime) -> Ope
         .where(col(OnlineRequest.email_norm) == norm,
                col(OnlineRequest.status).not_in([s.value for s in CLOSED_STATUSES]))
     )).all()
-    latest = max([*appointments, *requests], key=lambda row: row[2], default=None)
+    wishes = (await session.execute(
+        select(col(WaitlistWish.id), col(WaitlistWish.locale), col(WaitlistWish.created_at))
+        .where(col(WaitlistWish.email_norm) == norm,
+               col(WaitlistWish.status).in_([s.value for s in OPEN_STATUSES]))
+    )).all()
+    latest = max([*appointments, *requests, *wishes], key=lambda row: row[2], default=None)
     locale = latest[1] if latest is not None and latest[1] in ("de", "en") else "de"
     return OpenItems(appointment_ids=sorted(row[0] for row in appointments if row[0]),
-                     request_ids=sorted(row[0] for row in requests), locale=locale)
+                     request_ids=sorted(row[0] for row in requests), locale=locale,
+                     wish_ids=sorted(row[0] for row in wishes if row[0]))
 
 
 async def resend_links(session: AsyncSession, email: str, *, send: bool = True,
@@ -96,8 +110,9 @@ async def resend_links(session: AsyncSession, email: str, *, send: bool = True,
     if items and send:
         enqueue(session, LINKS_MAIL_JOB, {"appointment_ids": items.appointment_ids,
                                           "request_ids": items.request_ids,
+                                          "wish_ids": items.wish_ids,
                                           "locale": items.locale})
     record(session, Actor.citizen(), "links.resend", "links", "",
            {"appointments": len(items.appointment_ids), "requests": len(items.request_ids),
-            "limited": not send})
+            "waitlist": len(items.wish_ids), "limited": not send})
 

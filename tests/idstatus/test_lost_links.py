@@ -153,8 +153,8 @@ async def test_audited_without_the_address(world: World) -> None:
         assert (await world.client.post(RESEND, json={"email": email})).status_code == 202
     events = await world.desk.rows(AuditEvent, action="links.resend")
     assert [e.detail for e in events] == [
-        '{"appointments": 1, "limited": false, "requests": 0}',
-        '{"appointments": 0, "limited": false, "requests": 0}']
+        '{"appointments": 1, "limited": false, "requests": 0, "waitlist": 0}',
+        '{"appointments": 0, "limited": false, "requests": 0, "waitlist": 0}']
     for event in events:
         row = " ".join(str(v) for v in event.model_dump().values()).lower()
         assert "erika" not in row and "nobody" not in row and "example.org" not in row

@@ -329,3 +329,22 @@ async def test_a_freed_place_goes_to_the_first_wish_of_its_channel(site: Site) -
     assert offered["status"] == "offered"
     held = [a for a in await site.held() if a.email == "alice@example.org"]
     assert [a.channel for a in held] == ["phone"]
+
+
+async def test_a_lost_link_mail_lists_the_open_waitlist_entries(
+        site: Site, smtp_sink: SmtpSink) -> None:
+    await _fill_day(site)
+    waiting = await site.join("alice")
+    withdrawn = await site.join("alice", from_time="09:15", to_time="09:30")
+    assert (await site.post("/api/v1/me/cancel", withdrawn)).status_code == 200
+    await site.work()
+    r = await site.client.post("/api/v1/links/resend", json={"email": "Alice@Example.org"})
+    assert r.status_code == 202, r.text
+    await site.work()
+    [message] = [m for m in mails_to(smtp_sink, "alice@example.org")
+                 if "Ihre Links" in str(m["Subject"])]
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    body = str(part.get_content())
+    assert f"/t/{waiting}" in body and "Warteliste:" in body
+    assert withdrawn not in message.as_string()

@@ -368,7 +368,7 @@ def check_windows(windows: Sequence[Window], today: dt.date) -> None:
         if (window.from_time is not None and window.to_time is not None
                 and window.to_time <= window.from_time):
             problem.add(f"windows[{i}].to_time",
-                        N_("The end time must be after the start time."))
+                        N_("The time “to” must be after the time “from”."))
         if any(not 0 <= day <= 6 for day in window.weekdays):
             problem.add(f"windows[{i}].weekdays",
                         N_("Weekdays are numbers from 0 (Monday) to 6 (Sunday)."))

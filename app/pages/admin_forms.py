@@ -37,6 +37,7 @@ class FormField:
     required: bool = False
     options: str | None = None  # offices | all_offices | services | roles | weekdays
     on_edit: bool = True
+    clearable: bool = False  # a number that may be emptied: "not set" (None)
 
     @property
     def input_type(self) -> str:
@@ -64,6 +65,8 @@ def _one(f: FormField, raw: str, editing: bool) -> tuple[bool, Any]:
     text = raw.strip()
     if f.kind in ("number", "money"):
         if not text:
+            if f.clearable:
+                return True, None
             if f.required or editing:
                 raise FieldErrors.one(f.name, REQUIRED)
             return False, None
@@ -300,6 +303,9 @@ SERVICES = PageResource(
         FormField("description_en", "Description (English)", "textarea"),
         FormField("duration_minutes", "Duration in minutes", "number", required=True,
                   hint="From 5 to 480"),
+        FormField("extra_person_minutes", "Minutes for each further person", "number",
+                  clearable=True,
+                  hint="For example 10 for a child's passport; empty: the whole duration again"),
         FormField("fee_cents", "Fee in euros", "money", required=True,
                   hint="For example 12.50; 0 if free of charge"),
         FormField("fee_schedule_ref", "Fee schedule reference",

@@ -30,6 +30,9 @@ def marked(path: Path) -> set[str]:
     return found
 
 
+SAME_IN_GERMAN = {"Status"}  # translated as itself (call.po)
+
+
 def all_msgids() -> set[str]:
     ids = msgids_in(PY_FILES, TEMPLATES)
     for name in PY_FILES:
@@ -42,7 +45,7 @@ def test_every_waitlist_message_has_a_german_translation() -> None:
     assert "Join the waitlist" in ids and "Please check the time windows." in ids
     assert "A place is free for you: %(service)s" in ids and "Sunday" in ids
     german = I18n().translator("de")
-    missing = sorted(m for m in ids if german.gettext(m) == m)
+    missing = sorted(m for m in ids if german.gettext(m) == m and m not in SAME_IN_GERMAN)
     assert missing == []
     placeholder = re.compile(r"%\(\w+\)s")
     for msgid in ids:

@@ -129,3 +129,26 @@ async def test_admin_forms(app: Starlette, admin_client: httpx.AsyncClient) -> N
     assert sorted((s.channel or "") for s in await objects(app, Schedule)) == ["", "onsite"]
     r = await submit(admin_client, "/admin/schedules/new", {**data, "channel": "fax"})
     assert r.status_code == 422 and 'id="channel-error"' in r.text
+
+
+async def test_the_service_form_sets_and_clears_the_minutes_per_further_person(
+        app: Starlette, admin_client: httpx.AsyncClient) -> None:
+    office_id = await add_office(app)
+    page = await admin_client.get("/admin/services/new")
+    assert 'name="extra_person_minutes"' in page.text
+    assert "Minuten für jede weitere Person" in page.text
+    data = {"name": "Reisepass", "duration_minutes": "20", "fee_cents": "0", "video": "yes",
+            "sort_order": "0",
+            "active": "yes", "office_ids": [str(office_id)]}
+    r = await submit(admin_client, "/admin/services/new", {**data, "extra_person_minutes": "zehn"})
+    assert r.status_code == 422 and 'id="extra_person_minutes-error"' in r.text
+    assert await objects(app, Service) == []
+    r = await submit(admin_client, "/admin/services/new", {**data, "extra_person_minutes": "10"})
+    assert r.status_code == 303, r.text
+    [service] = await objects(app, Service)
+    assert service.extra_person_minutes == 10
+    r = await submit(admin_client, f"/admin/services/{service.id}",
+                     {**data, "extra_person_minutes": ""})
+    assert r.status_code == 303, r.text
+    [service] = await objects(app, Service)
+    assert service.extra_person_minutes is None  # the whole duration again

@@ -290,6 +290,7 @@ async def clerk_call_token(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/t/{token}/call", citizen_call, methods=["GET"]),
-    Route("/staff/call/{reference}", clerk_call, methods=["GET"]),
+    # GET /staff/call/{reference} is app/pages/desk.py's: it adds the desk panels' data (or
+    # leads to the desk page) and then renders ``clerk_call``.
     Route("/staff/call/{reference}/token", clerk_call_token, methods=["POST"]),
 ]

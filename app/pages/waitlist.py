@@ -275,6 +275,7 @@ routes: list[BaseRoute] = [
     Route("/waitlist/done", done_page, methods=["GET"]),
     Route("/t/{token}/accept", accept, methods=["POST"]),
     Route("/t/{token}/decline", decline, methods=["POST"]),
-    Route("/t/{token}/withdraw", withdraw, methods=["POST"]),
+    # Not /withdraw: that is an online request's (app/pages/request_link.py).
+    Route("/t/{token}/leave-waitlist", withdraw, methods=["POST"]),
     Route("/admin/waitlist", admin_page, methods=["GET"]),
 ]

@@ -189,6 +189,8 @@ async def cluster(database: str, sink: SmtpSink, workdir: Path) -> AsyncIterator
         "BUERO_DATABASE_URL": database,
         "BUERO_REDIS_URL": REDIS_URL,
         "BUERO_REDIS_PREFIX": f"buero-test:{secrets.token_hex(8)}:",
+        # The proof of work has its own tests, across instances too (test_proof_of_work.py).
+        "BUERO_PROOF_OF_WORK": "false",
         "BUERO_SECRET_KEY": secrets.token_urlsafe(32),
         "BUERO_BASE_URL": BASE_URL,
         "BUERO_VAR_DIR": str(workdir / "var"),

@@ -58,23 +58,3 @@ def test_catalogue_placeholders_match() -> None:
         # A stray % would break "%"-formatting at run time.
         assert "%" not in PLACEHOLDER.sub("", message.string), message.id
 
-
-def test_no_text_has_two_translations_in_different_catalogues() -> None:
-    """Catalogues of one language are merged in name order (``core.i18n``): a text translated
-    in two of them would take the later translation everywhere, also where the earlier one
-    was meant."""
-    for language in sorted(p.name for p in (ROOT / "core/locales").iterdir() if p.is_dir()):
-        seen: dict[str, tuple[str, str]] = {}
-        clashes = []
-        for path in sorted((ROOT / "core/locales" / language / "LC_MESSAGES").glob("*.po")):
-            with path.open("rb") as handle:
-                catalog = read_po(handle)
-            for message in catalog:
-                if not message.id or not message.string:
-                    continue
-                key = message.id if isinstance(message.id, str) else message.id[0]
-                text = str(message.string)
-                if key in seen and seen[key][1] != text:
-                    clashes.append((key, seen[key][0], path.name))
-                seen.setdefault(key, (path.name, text))
-        assert clashes == [], f"{language}: {clashes}"

@@ -72,6 +72,7 @@ class Tally:
     accepted_at: list[float] = field(default_factory=list)
     human_ms: list[float] = field(default_factory=list)
     human_parts: list[tuple[float, float]] = field(default_factory=list)  # page, availability
+    human_failed: int = 0  # page loads that failed (no answer, or not 200)
 
 
 async def seed_rush(url: str) -> Rush:
@@ -190,10 +191,17 @@ async def human(base_url: str, rush: Rush, stop: asyncio.Event, tally: Tally) ->
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as browser:
         while not stop.is_set():
             began = time.perf_counter()
-            page = await browser.get(f"/book?service={rush.service_id}")
-            middle = time.perf_counter()
-            answer = await browser.get(availability_path(rush))
-            if page.status_code == 200 and answer.status_code == 200:
+            try:
+                page = await browser.get(f"/book?service={rush.service_id}")
+                middle = time.perf_counter()
+                answer = await browser.get(availability_path(rush))
+            except httpx.TransportError:
+                tally.human_failed += 1  # a browser would show an error page: counted
+                await asyncio.sleep(0.5)
+                continue
+            if page.status_code != 200 or answer.status_code != 200:
+                tally.human_failed += 1
+            else:
                 tally.human_ms.append((time.perf_counter() - began) * 1000)
                 tally.human_parts.append(((middle - began) * 1000,
                                           (time.perf_counter() - middle) * 1000))
@@ -284,7 +292,8 @@ async def one_rush(postgres_url: str, redis_url: str, *, challenge: bool) -> dic
         "over": over, "in_db": total, "statuses": tally.statuses,
         "page_p99": percentile([p for p, _ in tally.human_parts], 99),
         "availability_p99": percentile([a for _, a in tally.human_parts], 99),
-        "human_p50": percentile(tally.human_ms, 50), "human_p99": percentile(tally.human_ms, 99),
+        "human_p50": percentile(tally.human_ms, 50), "human_failed": tally.human_failed,
+        "human_loads": len(tally.human_ms), "human_p99": percentile(tally.human_ms, 99),
         "app_cpu": (cpu_after[0] - cpu_before[0]) / seconds,
         "pg_cpu": (cpu_after[1] - cpu_before[1]) / seconds,
     }
@@ -299,8 +308,10 @@ def add_figures(report: Report, label: str, result: dict[str, Any]) -> None:
                             f"{result['people']} people, {result['twice']} with two, "
                             f"{result['over']} slots over capacity; {statuses}")))
     report.add(Figure(f"rush human p99 [{label}]", result["human_p99"], "ms",
-                      target="< 1000 ms", passed=result["human_p99"] < 1000,
-                      note=(f"p50 {result['human_p50']:.0f} ms; p99 of the page "
+                      target="< 1000 ms, none failed",
+                      passed=result["human_p99"] < 1000 and result["human_failed"] == 0,
+                      note=(f"{result['human_loads']} loads, {result['human_failed']} failed; "
+                            f"p50 {result['human_p50']:.0f} ms; p99 of the page "
                             f"{result['page_p99']:.0f} ms, of its availability "
                             f"{result['availability_p99']:.0f} ms; CPU during the rush: app "
                             f"{result['app_cpu'] * 100:.0f} % of a core (two instances), "

@@ -14,6 +14,7 @@ an on-site or phone appointment is worked at the clerk's desk without video.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, or_
@@ -55,11 +56,15 @@ class NotACall(Conflict):
     message = "This appointment is not a video call: there is no call to join."
 
 
+def offered_names(video: bool, onsite: bool, phone: bool) -> list[str]:
+    """The channels of a service's three flags, in the usual order."""
+    flags = {Channel.video: video, Channel.onsite: onsite, Channel.phone: phone}
+    return [channel.value for channel, on in flags.items() if on]
+
+
 def offered(service: Service) -> list[str]:
     """The channels ``service`` is offered by, in the usual order."""
-    flags = {Channel.video: service.video, Channel.onsite: service.onsite,
-             Channel.phone: service.phone}
-    return [channel.value for channel, on in flags.items() if on]
+    return offered_names(service.video, service.onsite, service.phone)
 
 
 def default_channel(service: Service) -> str:
@@ -68,21 +73,25 @@ def default_channel(service: Service) -> str:
     return channels[0] if channels else Channel.video.value
 
 
-def offered_channel(service: Service, channel: str | None) -> str:
-    """``channel`` checked against the service (``None``: its default); ``Invalid`` for one
-    the service is not offered by."""
-    value = default_channel(service) if channel is None else channel
+def _checked(offers: Sequence[str], channel: str | None) -> str:
+    value = (offers[0] if offers else Channel.video.value) if channel is None else channel
     if value not in CHANNELS:
         raise Invalid(UNKNOWN_CHANNEL, field="channel")
-    if value not in offered(service):
+    if value not in offers:
         raise Invalid(NOT_OFFERED[value], field="channel")
     return value
 
 
-def chosen(service: Service, channel: str | None, phone: str) -> str:
-    """The channel of a booking (``offered_channel``); ``Invalid`` for a phone appointment
-    without a number to call."""
-    value = offered_channel(service, channel)
+def offered_channel(service: Service, channel: str | None) -> str:
+    """``channel`` checked against the service (``None``: its default); ``Invalid`` for one
+    the service is not offered by."""
+    return _checked(offered(service), channel)
+
+
+def chosen(offers: Sequence[str], channel: str | None, phone: str) -> str:
+    """The channel of a booking among the service's ``offers`` (``offered_channel``);
+    ``Invalid`` for a phone appointment without a number to call."""
+    value = _checked(offers, channel)
     if value == Channel.phone and not phone.strip():
         raise Invalid(PHONE_NEEDED, field="citizen.phone")
     return value

@@ -370,9 +370,7 @@ async def book(
         offer = await party.composed_offer(session, composition, office_id=office_id,
                                            start=start)
     # A bookable service (load_slot_offer refused any other): is it offered by this channel?
-    service = await session.get(Service, service_id)
-    assert service is not None
-    channel = channels.chosen(service, channel, citizen.phone)
+    channel = channels.chosen(offer.channels, channel, citizen.phone)
     candidates = pick_slot(offer, start, now, channel)
     if count + (composition.size if composition else 1) > policy.max_active_per_email:
         raise TooManyBookings(party.TOO_MANY if composition else None)

@@ -32,7 +32,7 @@ from booking.availability import (
     zone,
 )
 from booking.catalog import BOOKABLE
-from booking.channels import opening_serves
+from booking.channels import offered_names, opening_serves
 from booking.models import (
     Closure,
     Office,
@@ -77,6 +77,7 @@ class SlotOffer:
     offered: bool
     closed: frozenset[date]  # closures among the UTC date of the start and the days around it
     openings: tuple[WeeklyOpening, ...]  # by schedule id
+    channels: tuple[str, ...] = ("video",)  # the service's, in the usual order
 
 
 _office = Office.__table__  # type: ignore[attr-defined]
@@ -110,6 +111,8 @@ _STATEMENT = (
         _schedule.c.slot_minutes, _schedule.c.capacity, _schedule.c.valid_from,
         _schedule.c.valid_until, _schedule.c.release_time, _schedule.c.release_days_ahead,
         _schedule.c.channel,
+        # The service's channels, in the same read: a booking checks its channel against them.
+        _service.c.video, _service.c.onsite, _service.c.phone,
     )
     .select_from(
         _office.outerjoin(_service, _service.c.id == _SERVICE).outerjoin(
@@ -148,6 +151,7 @@ async def load_slot_offer(
         office_id=first[0], timezone=first[1], min_notice_minutes=first[2],
         horizon_days=first[3], service_id=first[4], duration_minutes=first[5],
         offered=bool(first[7]), closed=closed, openings=openings,
+        channels=tuple(offered_names(*first[22:25])),
     )
 
 

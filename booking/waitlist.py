@@ -390,7 +390,7 @@ async def join(
     if channel not in CHANNELS:
         raise Invalid(N_("This kind of appointment is not offered."), field="channel")
     # Offered by this channel, and for the phone a number to call (as a booking needs).
-    channels.chosen(service, channel, citizen.phone)
+    channels.chosen(channels.offered(service), channel, citizen.phone)
     check_windows(windows, office_today(office, now))
     email_norm = normalize_email(citizen.email)
     await lock_email(session, email_norm)

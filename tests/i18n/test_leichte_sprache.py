@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 GERMAN = ROOT / "core/locales/de/LC_MESSAGES"
 EASY = ROOT / "core/locales/de-x-ls/LC_MESSAGES"
 
-# The areas a citizen sees (pages and e-mails). Staff-only areas stay in plain German.
-AREAS = ("booking", "calls_api", "call", "cases", "channels", "citizen", "document_status",
-         "family", "guest", "mail", "online", "online_pages", "payments", "postcall", "privacy",
-         "release", "request_mail", "waiting", "waitlist")
+# The areas a citizen sees (pages and e-mails); call_tools holds the citizen's side of the call's
+# chat, rear camera and still frame too. Staff-only areas stay in plain German.
+AREAS = ("booking", "calls_api", "call", "call_tools", "cases", "channels", "citizen",
+         "document_status", "family", "guest", "mail", "online", "online_pages", "payments",
+         "postcall", "privacy", "release", "request_mail", "waiting", "waitlist")
 
 MAX_WORDS = 15
 MAX_LETTERS = 20

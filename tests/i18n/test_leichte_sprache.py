@@ -56,6 +56,16 @@ ABBREVIATION = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in AB
 GENITIVE = re.compile(
     r"\b[Dd]es\b|\b(?:[Ee]ines|[Dd]eines|[Ii]hres|[Mm]eines|[Ss]eines|[Kk]eines|[Uu]nseres"
     r"|[Dd]ieses|[Jj]edes)\s+(?:[a-zäöü]\w*en\s+)*[A-ZÄÖÜ]\w*e?s\b")
+# "der", "einer", "Ihrer" and the like after a noun and before a noun are a genitive ("die Dauer
+# der Bearbeitung", "die Nummer Ihrer Karte"). Words that start a sentence or stand before a
+# dative or accusative ("Bei der Post", "Oder der Link", "Geben Sie Ihrer Bank") are no noun.
+NOT_A_NOUN = ("Sie|Bitte|Beispiel|Zu|Zum|Zur|Oder|Und|Aber|Bei|Beim|In|Im|Ins|Unter|Auf|Mit|Von|"
+              "Vom|Nach|Aus|Für|Über|Vor|An|Am|Um|Durch|Ohne|Gegen|Als|Wie|Wo|Was|Wer|Wird|Ist|"
+              "Sind|Hat|Gibt|Dann|Damit|Darum|Dort|Hier|Jetzt|Danach|Dabei|Darin|Wenn")
+GENITIVE_AFTER_NOUN = re.compile(
+    rf"\b(?!(?:{NOT_A_NOUN})\b)[A-ZÄÖÜ][a-zäöüß]+\s+"
+    r"(?:der|einer|[Ii]hrer|meiner|seiner|unserer|dieser|jeder|keiner)\s+"
+    r"(?:[a-zäöü]\w*en\s+)*[A-ZÄÖÜ][a-zäöüß]+")
 SUBJUNCTIVE = re.compile(
     r"\b(?:würden?|würdest|könnten?|hätten?|müssten?|sollten?|wären?|dürften?)\b", re.IGNORECASE)
 # Two or more numeral letters ("II", "IV", "XII"), or one after a word that counts ("Teil V").
@@ -98,6 +108,9 @@ def rule_breaks(text: str) -> list[str]:
             problems.append(f"abbreviation {name!r}")
     for found in GENITIVE.finditer(plain):
         problems.append(f"genitive {found.group(0)!r}")
+    for sentence in sentences(text):
+        for found in GENITIVE_AFTER_NOUN.finditer(sentence):
+            problems.append(f"genitive {found.group(0)!r}")
     for found in SUBJUNCTIVE.finditer(plain):
         problems.append(f"subjunctive {found.group(0)!r}")
     for found in LONG_WORD.finditer(plain):
@@ -164,6 +177,8 @@ def _name(area: str, message: Message) -> str:
     ("Die Uhrzeit des Termins steht hier.", "genitive 'des'"),
     ("Das ist die Nummer Ihres Antrags.", "genitive 'Ihres Antrags'"),
     ("Hier steht der Ort eines neuen Termins.", "genitive 'eines neuen Termins'"),
+    ("Die Dauer der Bearbeitung ist kurz.", "genitive 'Dauer der Bearbeitung'"),
+    ("Das ist die Nummer Ihrer Karte.", "genitive 'Nummer Ihrer Karte'"),
     ("Sie würden einen Brief bekommen.", "subjunctive 'würden'"),
     ("Sie könnten auch anrufen.", "subjunctive 'könnten'"),
     ("Das sollte gehen.", "subjunctive 'sollte'"),
@@ -183,6 +198,10 @@ def test_the_checker_finds_a_broken_rule(text: str, expected: str) -> None:
     "Bringen Sie Ihren Personal·ausweis mit.",
     "Wählen Sie eines aus.",
     "Das ist die Nummer von Ihrem Antrag.",
+    "Bei der Post abgegeben.",
+    "Oder der Link ist zu alt.",
+    "Zu Ihrer Person",
+    "Geben Sie Ihrer Bank den Auftrag.",
     "Sie möchten einen Termin? Dann klicken Sie hier.",
     "Schreiben Sie an <a href=\"mailto:%(email)s\">%(email)s</a>.",
     "Ihre Termin-Nummer ist %(reference)s.",

@@ -372,7 +372,9 @@ async def book(
     # A bookable service (load_slot_offer refused any other): is it offered by this channel?
     channel = channels.chosen(offer.channels, channel, citizen.phone)
     candidates = pick_slot(offer, start, now, channel)
-    if count + (composition.size if composition else 1) > policy.max_active_per_email:
+    # Every person counts; an address's first appointment is never refused for its size (a
+    # family of four books with the default limit of three; ``booking_max_persons`` caps it).
+    if count and count + (composition.size if composition else 1) > policy.max_active_per_email:
         raise TooManyBookings(party.TOO_MANY if composition else None)
 
     nonce = links.new_nonce()

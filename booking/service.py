@@ -23,7 +23,7 @@ from sqlmodel import col
 from booking import channels, seats
 from booking import composition as party
 from booking.availability import Candidate, as_utc, lapsed_hold
-from booking.availability_changes import OFFICES_OPTION
+from booking.availability_changes import OFFICES_OPTION, TAKES_OPTION
 from booking.composition import Composition
 from booking.links import LinkKeys
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
@@ -236,7 +236,7 @@ async def _insert_new(session: AsyncSession, appointment: Appointment) -> None:
     drawn). The statement names the office whose availability changes.
     """
     values = {c.key: getattr(appointment, c.key) for c in _APPOINTMENTS.columns if c.key != "id"}
-    options = {OFFICES_OPTION: (appointment.office_id,)}
+    options = {OFFICES_OPTION: (appointment.office_id,), TAKES_OPTION: True}
     for _ in range(10):
         reference = new_reference()
         values["reference"] = reference

@@ -49,6 +49,7 @@ from cases.waitlist_offers import OfferRules
 from core.jobs import Job, JobStatus, job_values
 from core.types import utcnow
 from mail.waitlist import send_waitlist_mail
+from postcall.intake import address_for, keep_wish_address
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -85,6 +86,10 @@ class WaitlistIn(_In):
     channel: Literal["video", "onsite", "phone"] = "video"
     windows: list[WindowIn] = Field(min_length=1, max_length=waitlist.MAX_WINDOWS)
     citizen: CitizenIn
+    postal_address: list[str] = Field(
+        default_factory=list, max_length=5,
+        description="As for a booking: where the documents are posted, required when the "
+        "service's `postal_address_required` is true; an offer books with it.")
     locale: Literal["de", "en"] | None = None
     altcha: str | None = Field(
         default=None, max_length=2000,
@@ -98,7 +103,8 @@ class WaitlistOut(_In):
 
 
 def rules_from(settings: Settings) -> OfferRules:
-    return OfferRules(offer_hours=settings.waitlist_offer_hours, booking=policy_from(settings))
+    return OfferRules(offer_hours=settings.waitlist_offer_hours, booking=policy_from(settings),
+                      after_hold=keep_wish_address)
 
 
 @operation("Join the waitlist of a service", tag="public", request=WaitlistIn,
@@ -112,6 +118,7 @@ async def join(request: Request) -> Response:
     await require_proof(request, body.altcha)
     c = body.citizen
     async with state.db.transaction(write=True) as session:
+        address = await address_for(session, [body.service_id], body.postal_address)
         joined = await waitlist.join(
             session, state.links, office_id=body.office_id, service_id=body.service_id,
             channel=body.channel, windows=[w.window() for w in body.windows],
@@ -119,7 +126,7 @@ async def join(request: Request) -> Response:
                                  email=c.email, phone=c.phone),
             locale=body.locale or request_language(request),
             max_open=state.settings.waitlist_max_open_per_email,
-            link_grace_days=state.settings.link_grace_days)
+            link_grace_days=state.settings.link_grace_days, postal_address=address)
         out = {"reference": joined.wish.reference, "status": joined.wish.status}
     return JSONResponse(out, status_code=201)
 

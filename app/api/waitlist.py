@@ -165,14 +165,10 @@ async def wish_out(session: AsyncSession, state: AppContext, wish: WaitlistWish,
     return out
 
 
-async def _wish_of(session: AsyncSession, state: AppContext, token: str) -> WaitlistWish | None:
-    return await waitlist.find_wish(session, state.links, token)
-
-
 async def wish_me(request: Request, state: AppContext, token: str) -> Response | None:
     """``GET /api/v1/me`` for a wish's link; None for any other link."""
     async with state.db.transaction() as session:
-        wish = await _wish_of(session, state, token)
+        wish = await waitlist.find_wish(session, state.links, token)
         if wish is None:
             return None
         return JSONResponse(await wish_out(session, state, wish, request_language(request)))
@@ -181,7 +177,7 @@ async def wish_me(request: Request, state: AppContext, token: str) -> Response |
 async def wish_cancel(request: Request, state: AppContext, token: str) -> Response | None:
     """``POST /api/v1/me/cancel`` for a wish's link: it leaves the waitlist."""
     async with state.db.transaction(write=True) as session:
-        wish = await _wish_of(session, state, token)
+        wish = await waitlist.find_wish(session, state.links, token)
         if wish is None:
             return None
         await waitlist.withdraw(session, wish)
@@ -193,7 +189,7 @@ async def _offer_change(request: Request, accept: bool) -> Response:
     await state.limiter.hit("token", client_key(request))
     token = bearer_token(request)
     async with state.db.transaction(write=True) as session:
-        wish = await _wish_of(session, state, token)
+        wish = await waitlist.find_wish(session, state.links, token)
         if wish is None:
             raise waitlist.NoOffer()
         if accept:

@@ -20,8 +20,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -149,64 +150,81 @@ async def _appointments(session: AsyncSession, p: Period) -> tuple[
     return outcomes, channels, ordered
 
 
+def _seconds_between(start: Any, end: Any, dialect: str) -> Any:
+    """Whole seconds from ``start`` to ``end`` in SQL (the databases' date arithmetic differs)."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", end - start), Integer)
+    return cast(func.round((func.julianday(end) - func.julianday(start)) * 86400), Integer)
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def _ints(session: AsyncSession, query: Any) -> list[int]:
+    return [int(v) for v in (await session.execute(query)).scalars() if v is not None]
+
+
 async def _calls(session: AsyncSession, p: Period) -> CallFigures:
-    query = (
-        select(col(CallRecord.started_at).is_not(None), col(CallRecord.wait_seconds),
-               col(CallRecord.call_seconds), col(CallRecord.route), col(CallRecord.setup_ms),
-               col(CallRecord.setup_failures))
-        .join(Appointment, col(Appointment.id) == col(CallRecord.appointment_id))
-        .where(col(Appointment.office_id) == p.office_id, col(Appointment.start_at) >= p.start,
-               col(Appointment.start_at) < p.end)
-    )
-    started = reported = setup_failed = never = 0
+    """Counts in the database; the durations come back as integers for their quantiles."""
+    record = col(CallRecord.appointment_id)
+    in_period = (col(Appointment.office_id) == p.office_id,
+                 col(Appointment.start_at) >= p.start, col(Appointment.start_at) < p.end)
+    joined = select().select_from(CallRecord).join(
+        Appointment, col(Appointment.id) == record).where(*in_period)
+    route, failures = col(CallRecord.route), col(CallRecord.setup_failures)
+    counts = (await session.execute(joined.add_columns(
+        func.count(col(CallRecord.started_at)),
+        _count_if(route.is_not(None) | (failures > 0)),
+        _count_if(route == "direct"), _count_if(route == "relay"),
+        _count_if(failures > 0), _count_if(route.is_(None) & (failures > 0)),
+    ))).one()
+    started, reported, direct, relay, setup_failed, never = (int(v or 0) for v in counts)
+
     waits: list[int] = []
-    durations: list[int] = []
+    lengths: list[int] = []
     setups: list[int] = []
-    routes: Counter[str] = Counter()
-    for was_started, wait, length, route, setup_ms, failures in await session.execute(query):
-        started += bool(was_started)
-        if wait is not None:
-            waits.append(wait)
-        if length is not None:
-            durations.append(length)
-        if route is not None or failures:
-            reported += 1
-        if route is not None:
-            routes[route] += 1
-            if setup_ms is not None:
-                setups.append(setup_ms)
-        if failures:
-            setup_failed += 1
-            never += route is None
-    return CallFigures(started=started, reported=reported, connected=routes,
+    wait, length, setup = (col(CallRecord.wait_seconds), col(CallRecord.call_seconds),
+                           col(CallRecord.setup_ms))
+    for values in await session.execute(joined.add_columns(wait, length, setup).where(
+            wait.is_not(None) | length.is_not(None) | setup.is_not(None))):
+        for into, value in zip((waits, lengths, setups), values, strict=True):
+            if value is not None:
+                into.append(int(value))
+    return CallFigures(started=started, reported=reported,
+                       connected=Counter({"direct": direct, "relay": relay}),
                        setup_failed=setup_failed, never_connected=never,
                        setup=Spread.of(setups), waiting=Spread.of(waits),
-                       duration=Spread.of(durations))
+                       duration=Spread.of(lengths))
 
 
 async def _requests(session: AsyncSession, p: Period, now: dt.datetime) -> RequestFigures:
-    base = (select(col(OnlineRequest.received_at), col(OnlineRequest.decided_at),
-                   col(OnlineRequest.due_at), col(OnlineRequest.status))
-            .join(Case, col(Case.id) == col(OnlineRequest.case_id))
+    """Received ones counted in the database (overdue: decided after the due time, or still
+    open past it at ``now``); decided ones' processing times as integers."""
+    request = OnlineRequest
+    decided = col(request.status).in_(DECIDED) & col(request.decided_at).is_not(None)
+    due = col(request.due_at)
+    base = (select().select_from(request)
+            .join(Case, col(Case.id) == col(request.case_id))
             .where(col(Case.office_id) == p.office_id))
-    received = overdue = still_open = 0
-    for _, decided_at, due_at, status in await session.execute(base.where(
-            col(OnlineRequest.received_at) >= p.start, col(OnlineRequest.received_at) < p.end)):
-        received += 1
-        if status not in DECIDED:
-            still_open += 1
-        settled = decided_at if status in DECIDED and decided_at is not None else now
-        overdue += due_at is not None and settled > due_at
-    decided: Counter[str] = Counter()
-    times: list[int] = []
-    for received_at, decided_at, _, status in await session.execute(base.where(
-            col(OnlineRequest.decided_at) >= p.start, col(OnlineRequest.decided_at) < p.end,
-            col(OnlineRequest.status).in_(DECIDED))):
-        decided[status] += 1
-        if received_at is not None and decided_at is not None:
-            times.append(max(0, int((decided_at - received_at).total_seconds())))
-    return RequestFigures(received=received, decided=decided, overdue=overdue,
-                          still_open=still_open, processing=Spread.of(times))
+    received, still_open, overdue = (int(v or 0) for v in (await session.execute(
+        base.add_columns(
+            func.count(), _count_if(~col(request.status).in_(DECIDED)),
+            _count_if(due.is_not(None) & (
+                (decided & (col(request.decided_at) > due)) | (~decided & (due < now)))),
+        ).where(col(request.received_at) >= p.start, col(request.received_at) < p.end),
+    )).one())
+    in_period = base.where(col(request.decided_at) >= p.start, col(request.decided_at) < p.end,
+                           col(request.status).in_(DECIDED))
+    by_status: Counter[str] = Counter({str(status): int(n) for status, n in (
+        await session.execute(in_period.add_columns(col(request.status), func.count())
+                              .group_by(col(request.status)))).all()})
+    dialect = session.get_bind().dialect.name
+    times = await _ints(session, in_period.add_columns(
+        _seconds_between(col(request.received_at), col(request.decided_at), dialect))
+        .where(col(request.received_at).is_not(None)))
+    return RequestFigures(received=received, decided=by_status, overdue=overdue,
+                          still_open=still_open, processing=Spread.of([max(0, t) for t in times]))
 
 
 async def _fees(session: AsyncSession, p: Period) -> dict[str, tuple[int, int]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import secrets
 import statistics
 import time
 from collections.abc import Iterator

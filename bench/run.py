@@ -1,7 +1,7 @@
 """Run every benchmark and print one line per figure (``make bench``).
 
-    python -m bench.run [--only availability,race,documents,signalling,uploads,insights] [--seconds 10]
-                        [--rooms 1000]
+    python -m bench.run [--only availability,race,documents,signalling,uploads,insights]
+                        [--seconds 10] [--rooms 1000]
 
 Postgres figures run when BUERO_BENCH_POSTGRES_URL is set (a server URL; a database is created
 and dropped per run), e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; the

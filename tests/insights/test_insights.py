@@ -152,6 +152,7 @@ async def test_bad_parameters(app: Starlette, client: httpx.AsyncClient) -> None
                              headers=headers)
         assert r.status_code == status, (params, r.text)
         assert r.json()["error"]["message"] == message, params
+        assert r.json()["error"]["details"][0]["field"] == field, params
     r = await client.get(API, params={"from": "2026-03-31", "to": "2026-03-01"},
                          headers={**headers, "Accept-Language": "en"})
     assert r.json()["error"]["message"] == "The last day must not be before the first day."

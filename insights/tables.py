@@ -2,8 +2,8 @@
 language), what each CSV file holds and what the admin API answers, so all three agree.
 
 A cell is machine-readable: counts and seconds are integers, shares are fractions (0.125 for
-12.5 %) rounded to four places, amounts of money are decimal strings in euros with a dot
-(``"12.50"``), labels are stable codes (``video``, ``no_show``) that the page translates.
+12.5 %) rounded to four places, amounts of money are integer cents (as everywhere in the
+API), labels are stable codes (``video``, ``no_show``) that the page translates.
 Metric tables (``key_figures``) name each row's unit in a column of their own.
 """
 
@@ -13,7 +13,6 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from core.messages import N_
 from insights.figures import CHANNELS, OUTCOMES, Figures, Spread
@@ -24,7 +23,7 @@ Cell = int | float | str | None
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # label | text | count | share | seconds | euro | rating | value (by the unit)
+    kind: str  # label | text | count | share | seconds | cents | rating | value (by the unit)
     title: str  # message id
 
 
@@ -70,7 +69,7 @@ LABELS: dict[str, str] = {
     "requests_received": N_("Online requests received"),
     "requests_decided": N_("Online requests decided"),
     "requests_overdue": N_("Online requests overdue"),
-    "fees_charged_eur": N_("Fees charged"), "fees_paid_eur": N_("Fees paid"),
+    "fees_charged_cents": N_("Fees charged"), "fees_paid_cents": N_("Fees paid"),
     "feedback_count": N_("Ratings"), "feedback_average": N_("Average rating (1 to 5)"),
 }
 
@@ -81,10 +80,6 @@ TABLE_KEYS = ("key_figures", "outcomes", "channels", "services", "connections", 
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def euros(cents: int) -> str:
-    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
 
 
 def _key_figures(f: Figures) -> Table:
@@ -106,8 +101,8 @@ def _key_figures(f: Figures) -> Table:
         ("requests_received", r.received, "count"),
         ("requests_decided", sum(r.decided.values()), "count"),
         ("requests_overdue", r.overdue, "count"),
-        ("fees_charged_eur", euros(f.fees["charged"][1]), "euro"),
-        ("fees_paid_eur", euros(f.fees["paid"][1]), "euro"),
+        ("fees_charged_cents", f.fees["charged"][1], "cents"),
+        ("fees_paid_cents", f.fees["paid"][1], "cents"),
         ("feedback_count", ratings, "count"),
         ("feedback_average", average, "number"),
     ]
@@ -153,8 +148,8 @@ def build(f: Figures) -> dict[str, Table]:
             ("overdue", r.overdue)]),
         Table("fees", N_("Fees"), (
             Column("kind", "label", N_("Fees")), Column("cases", "count", N_("Requests")),
-            Column("amount_eur", "euro", N_("Amount"))),
-            [(k, f.fees[k][0], euros(f.fees[k][1]))
+            Column("amount_cents", "cents", N_("Amount"))),
+            [(k, f.fees[k][0], f.fees[k][1])
              for k in ("charged", "paid", "open", "refunded")]),
         Table("feedback", N_("Feedback ratings"), (
             Column("rating", "rating", N_("Rating")), Column("ratings", "count", N_("Ratings")),

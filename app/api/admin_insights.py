@@ -1,7 +1,7 @@
 """The office's insights through the admin API: ``GET /api/v1/admin/insights``.
 
 The same tables as the page and its CSV files (``insights.tables``), machine-readable: counts
-and seconds as integers, shares as fractions, amounts as decimal strings in euros.
+and seconds as integers, shares as fractions, amounts in integer cents.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class InsightsOut(BaseModel):
     tables: dict[str, list[dict[str, Cell]]] = Field(description=(
         "The tables by name (" + ", ".join(f"`{k}`" for k in TABLE_KEYS) + "), each a list "
         "of rows; the same rows as `/admin/insights/<name>.csv`. Counts and seconds are "
-        "integers, shares fractions (0.125 is 12.5 %), amounts decimal strings in euros, "
+        "integers, shares fractions (0.125 is 12.5 %), amounts integer cents (EUR), "
         "labels stable codes; a figure without data is null."))
 
 

@@ -9,7 +9,6 @@ machine-readable (a header row, ISO dates, dot decimals), like the admin API.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,10 +31,10 @@ from staff.service import visible_office_ids
 
 # The tables drawn as a bar chart, by the column that gives the bars' lengths.
 CHARTED = {"outcomes": "appointments", "channels": "booked", "services": "booked",
-           "connections": "calls", "requests": "requests", "fees": "amount_eur",
+           "connections": "calls", "requests": "requests", "fees": "amount_cents",
            "feedback": "ratings"}
 UNITS = {"count": N_("number"), "share": N_("share"), "seconds": N_("seconds"),
-         "milliseconds": N_("milliseconds"), "euro": N_("euros"), "number": N_("number")}
+         "milliseconds": N_("milliseconds"), "cents": N_("cents"), "number": N_("number")}
 FIELDS = ("office_id", "from", "to")
 
 
@@ -64,8 +63,8 @@ def cell_text(t: Translator, kind: str, value: Cell, unit: Cell = None) -> str:
         return duration(t, value)
     if kind == "milliseconds" and isinstance(value, int):
         return t.gettext("%(seconds)s s", seconds=t.number(value / 1000, 1))
-    if kind == "euro":
-        return t.money(int(Decimal(str(value)) * 100))
+    if kind == "cents" and isinstance(value, int):
+        return t.money(value)
     if kind == "number" and isinstance(value, float | int):
         return t.number(value, 2)
     if kind == "count" and isinstance(value, int):
@@ -74,7 +73,7 @@ def cell_text(t: Translator, kind: str, value: Cell, unit: Cell = None) -> str:
 
 
 def _numeric(value: Cell) -> float:
-    return float(Decimal(str(value))) if value is not None else 0.0
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _chart(t: Translator, table: Table, insights: Insights) -> Chart | None:

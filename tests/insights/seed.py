@@ -168,10 +168,10 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
         {"status": "overdue", "requests": 2},
     ],
     "fees": [
-        {"kind": "charged", "cases": 3, "amount_eur": "47.50"},
-        {"kind": "paid", "cases": 1, "amount_eur": "12.50"},
-        {"kind": "open", "cases": 1, "amount_eur": "30.00"},
-        {"kind": "refunded", "cases": 1, "amount_eur": "5.00"},
+        {"kind": "charged", "cases": 3, "amount_cents": 4750},
+        {"kind": "paid", "cases": 1, "amount_cents": 1250},
+        {"kind": "open", "cases": 1, "amount_cents": 3000},
+        {"kind": "refunded", "cases": 1, "amount_cents": 500},
     ],
     "feedback": [
         {"rating": 5, "ratings": 2, "share": 0.5}, {"rating": 4, "ratings": 1, "share": 0.25},
@@ -184,6 +184,6 @@ KEY_FIGURES = {
     "appointments": 10, "booked": 9, "calls_started": 4, "setup_failure_share": 0.5,
     "relay_share": 0.3333, "setup_median_ms": 1200, "wait_median_seconds": 30,
     "wait_p90_seconds": 600, "call_median_seconds": 600, "requests_received": 4,
-    "requests_decided": 3, "requests_overdue": 2, "fees_charged_eur": "47.50",
-    "fees_paid_eur": "12.50", "feedback_count": 4, "feedback_average": 4.0,
+    "requests_decided": 3, "requests_overdue": 2, "fees_charged_cents": 4750,
+    "fees_paid_cents": 1250, "feedback_count": 4, "feedback_average": 4.0,
 }

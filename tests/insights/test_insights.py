@@ -52,8 +52,8 @@ async def test_the_api_gives_the_months_figures(app: Starlette,
     r = await client.get(API, params={"office_id": seeded.other_office, **PERIOD},
                          headers=headers)
     other = {row["metric"]: row["value"] for row in r.json()["tables"]["key_figures"]}
-    assert (other["appointments"], other["feedback_count"], other["fees_charged_eur"]) == (
-        1, 1, "7.00")
+    assert (other["appointments"], other["feedback_count"], other["fees_charged_cents"]) == (
+        1, 1, 700)
 
 
 def _csv_rows(text: str) -> tuple[list[str], list[list[str]]]:
@@ -81,9 +81,9 @@ async def test_every_csv_holds_the_apis_rows(app: Starlette,
         header, rows = _csv_rows(r.text)
         assert header == list(api[key][0]), key
         assert rows == [[_as_csv(v) for v in row.values()] for row in api[key]], key
-    # Dot decimals and ISO-free of German formats.
+    # Machine-readable: cents and dot decimals, no German formats.
     fees = (await client.get("/admin/insights/fees.csv", params=params)).text
-    assert "charged,3,47.50" in fees
+    assert "charged,3,4750" in fees
     assert (await client.get("/admin/insights/nothing.csv", params=params)).status_code == 404
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.i18n import I18n
 from insights.charts import WIDTH, bar_chart
 from insights.figures import Spread, nearest_rank
-from insights.tables import Column, Table, euros, share
+from insights.tables import Column, Table, share
 
 
 def test_nearest_rank() -> None:
@@ -34,11 +34,11 @@ def test_bar_chart_geometry_and_description() -> None:
 
 def test_csv_header_iso_and_dot_decimals() -> None:
     table = Table("fees", "Fees", (Column("kind", "label", "Fees"),
-                                   Column("amount_eur", "euro", "Amount"),
+                                   Column("amount_cents", "cents", "Amount"),
                                    Column("share", "share", "Share")),
-                  [("charged", euros(4750), share(1, 3)), ("paid", euros(5), None)])
-    assert table.csv() == "kind,amount_eur,share\r\ncharged,47.50,0.3333\r\npaid,0.05,\r\n"
-    assert table.records()[1] == {"kind": "paid", "amount_eur": "0.05", "share": None}
+                  [("charged", 4750, share(1, 3)), ("paid", 5, None)])
+    assert table.csv() == "kind,amount_cents,share\r\ncharged,4750,0.3333\r\npaid,5,\r\n"
+    assert table.records()[1] == {"kind": "paid", "amount_cents": 5, "share": None}
 
 
 def test_number_formats() -> None:

@@ -21,7 +21,6 @@ from app.context import ctx
 from app.templating import render, translator
 from core.errors import DomainError, NotFound
 from core.i18n import Translator
-from core.messages import N_
 from core.types import utcnow
 from insights.charts import Chart, bar_chart
 from insights.period import office_choices
@@ -33,8 +32,6 @@ from staff.service import visible_office_ids
 CHARTED = {"outcomes": "appointments", "channels": "booked", "services": "booked",
            "connections": "calls", "requests": "requests", "fees": "amount_cents",
            "feedback": "ratings"}
-UNITS = {"count": N_("number"), "share": N_("share"), "seconds": N_("seconds"),
-         "milliseconds": N_("milliseconds"), "cents": N_("cents"), "number": N_("number")}
 FIELDS = ("office_id", "from", "to")
 
 
@@ -55,8 +52,6 @@ def cell_text(t: Translator, kind: str, value: Cell, unit: Cell = None) -> str:
         return cell_text(t, str(unit), value)
     if kind == "label":
         return t.gettext(LABELS.get(str(value), str(value)))
-    if kind == "unit":
-        return t.gettext(UNITS.get(str(value), str(value)))
     if kind == "share" and isinstance(value, float | int):
         return t.percent(value)
     if kind == "seconds" and isinstance(value, int):
@@ -93,19 +88,23 @@ def _chart(t: Translator, table: Table, insights: Insights) -> Chart | None:
 
 
 def _view(t: Translator, table: Table, insights: Insights, query: str) -> dict[str, Any]:
+    """The table as the reader sees it: each value formatted by its kind (or, in a metric
+    table, by its row's unit; the unit column itself is for machines and not shown)."""
     unit_at = next((i for i, c in enumerate(table.columns) if c.kind == "unit"), None)
+    shown_columns = [c for c in table.columns if c.kind != "unit"]
 
     def shown(row: tuple[Cell, ...]) -> list[str]:
         unit = row[unit_at] if unit_at is not None else None
-        return [cell_text(t, c.kind, v, unit) for c, v in zip(table.columns, row, strict=True)]
+        return [cell_text(t, c.kind, v, unit) for c, v in zip(table.columns, row, strict=True)
+                if c.kind != "unit"]
 
     def numeric(column: Column) -> bool:
-        return column.kind not in ("label", "text", "unit")
+        return column.kind not in ("label", "text")
 
     return {
         "key": table.key, "title": t.gettext(table.title),
-        "columns": [(t.gettext(c.title), "num" if numeric(c) else "") for c in table.columns],
-        "numeric": [numeric(c) for c in table.columns],
+        "columns": [(t.gettext(c.title), "num" if numeric(c) else "") for c in shown_columns],
+        "numeric": [numeric(c) for c in shown_columns],
         "rows": [shown(row) for row in table.rows],
         "csv_url": f"/admin/insights/{table.key}.csv?{query}",
         "chart": _chart(t, table, insights),

@@ -59,6 +59,8 @@ LABELS: dict[str, str] = {
     "still_open": N_("Not decided yet"), "overdue": N_("Overdue"),
     "charged": N_("Charged"), "paid": N_("Paid"), "refunded": N_("Refunded"),
     "appointments": N_("Appointments"), "booked": N_("Booked appointments"),
+    "cancelled_share": N_("Booked appointments cancelled"),
+    "no_show_share": N_("Booked appointments missed"),
     "calls_started": N_("Video calls started"),
     "setup_failure_share": N_("Calls with a failed connection set-up"),
     "relay_share": N_("Connected calls through the relay (TURN)"),
@@ -91,6 +93,8 @@ def _key_figures(f: Figures) -> Table:
     rows: list[tuple[Cell, ...]] = [
         ("appointments", f.appointments, "count"),
         ("booked", f.booked, "count"),
+        ("cancelled_share", share(f.outcomes["cancelled"], f.booked), "share"),
+        ("no_show_share", share(f.outcomes["no_show"], f.booked), "share"),
         ("calls_started", c.started, "count"),
         ("setup_failure_share", share(c.setup_failed, c.reported), "share"),
         ("relay_share", share(c.connected["relay"], connected), "share"),

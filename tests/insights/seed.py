@@ -181,7 +181,8 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
 }
 
 KEY_FIGURES = {
-    "appointments": 10, "booked": 9, "calls_started": 4, "setup_failure_share": 0.5,
+    "appointments": 10, "booked": 9, "cancelled_share": 0.2222, "no_show_share": 0.1111,
+    "calls_started": 4, "setup_failure_share": 0.5,
     "relay_share": 0.3333, "setup_median_ms": 1200, "wait_median_seconds": 30,
     "wait_p90_seconds": 600, "call_median_seconds": 600, "requests_received": 4,
     "requests_decided": 3, "requests_overdue": 2, "fees_charged_cents": 4750,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.messages import N_
-from insights.figures import CHANNELS, OUTCOMES, Figures, Spread
+from insights.figures import BOOKED, CHANNELS, OUTCOMES, Figures, Spread
 
 Cell = int | float | str | None
 
@@ -171,8 +171,7 @@ _OUTCOME_COLUMNS = (
 
 
 def _counts(outcomes: dict[str, int]) -> tuple[int, ...]:
-    booked = sum(n for o, n in outcomes.items() if o in ("attended", "open", "no_show",
-                                                          "cancelled"))
+    booked = sum(n for o, n in outcomes.items() if o in BOOKED)
     return booked, outcomes.get("attended", 0), outcomes.get("cancelled", 0), \
         outcomes.get("no_show", 0)
 

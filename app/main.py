@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from app.api import admin as api_admin
+from app.api import admin_insights as api_admin_insights
 from app.api import auth as api_auth
 from app.api import citizen as api_citizen
 from app.api import citizen_docs as api_citizen_docs
@@ -49,6 +50,7 @@ from app.middleware import (
 )
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
+from app.pages import admin_insights as pages_admin_insights
 from app.pages import admin_jobs as pages_admin_jobs
 from app.pages import apply as pages_apply
 from app.pages import call as pages_call
@@ -125,6 +127,7 @@ def all_routes() -> list[BaseRoute]:
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
+        pages_admin_insights, api_admin_insights,
         pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,

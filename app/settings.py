@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     # Privacy: personal data of appointments that ended (completed, cancelled, expired, no-show)
     # is anonymised this many days after they ended; cases with their amounts are kept.
     retention_days: int = Field(default=90, ge=1, le=3650)
+    # The longest period the office's insights (/admin/insights, the admin API) sum at once.
+    insights_max_days: int = Field(default=731, ge=1, le=3660)
 
     staff_session_hours: int = 10
     # Whose local accounts must have a second factor (TOTP); password sign-in can be switched off

@@ -10,7 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from core.types import UTCDateTime, utcnow
@@ -168,6 +176,8 @@ class Closure(SQLModel, table=True):
 
 class Appointment(SQLModel, table=True):
     __tablename__ = "appointment"
+    # An office's appointments of a period (the office's insights, ``insights``).
+    __table_args__ = (Index("ix_appointment_office_start", "office_id", "start_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True, index=True)

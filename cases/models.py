@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from core.types import UTCDateTime, utcnow
@@ -169,6 +169,8 @@ class Case(SQLModel, table=True):
         _one_of_or_open("delivery", Delivery, "ck_case_file_delivery"),
         _one_of_or_open("dispatch_status", DispatchStatus, "ck_case_file_dispatch_status"),
         CheckConstraint(DECIDED, name="ck_case_file_decided"),
+        # An office's decisions of a period (the office's insights, ``insights``).
+        Index("ix_case_file_office_completed", "office_id", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -18,7 +18,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("de", "en")
@@ -117,6 +117,16 @@ class Translator:
         from decimal import Decimal
 
         return format_currency(Decimal(cents) / 100, currency, locale=self.locale)
+
+    def number(self, value: float | int, decimals: int = 0) -> str:
+        """A number with the language's grouping and decimal signs (``1.234,5`` in German)."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def percent(self, fraction: float, decimals: int = 1) -> str:
+        """A fraction as a percentage (0.125 → ``12,5 %`` in German)."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "\u00a0%"
+        return format_percent(fraction, format=pattern, locale=self.locale)
 
     def as_context(self) -> dict[str, Callable[..., str] | str]:
         return {

@@ -85,7 +85,7 @@ class WaitlistWish(SQLModel, table=True):
     email: str = Field(max_length=254)
     email_norm: str = Field(max_length=254, index=True)
     phone: str = Field(default="", max_length=50)
-    locale: str = Field(default="de", max_length=5)
+    locale: str = Field(default="de", max_length=16)
     status: str = Field(default=WishStatus.waiting, max_length=20, index=True)
     link_nonce: str = Field(max_length=64)
     token_hash: str = Field(max_length=64, unique=True, index=True)

@@ -45,6 +45,7 @@ from booking.service import CitizenInput
 from booking.waitlist import WaitlistWish, Window
 from cases import waitlist_offers
 from cases.waitlist_offers import OfferRules
+from core.i18n import Language
 from core.jobs import Job, JobStatus, job_values
 from core.types import utcnow
 from mail.waitlist import send_waitlist_mail
@@ -84,7 +85,7 @@ class WaitlistIn(_In):
     channel: Literal["video", "onsite", "phone"] = "video"
     windows: list[WindowIn] = Field(min_length=1, max_length=waitlist.MAX_WINDOWS)
     citizen: CitizenIn
-    locale: Literal["de", "en"] | None = None
+    locale: Language | None = None
     altcha: str | None = Field(
         default=None, max_length=2000,
         description="The solved proof of work of `GET /api/v1/challenge`, as for a booking: an "

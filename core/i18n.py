@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -80,8 +81,7 @@ def _compiled(directory: Path, stamps: tuple[tuple[str, int, int], ...]
     for lang in LANGUAGES:
         merged: NullTranslations = NullTranslations()
         for po_path in sorted((directory / lang / "LC_MESSAGES").glob("*.po")):
-            with po_path.open("rb") as fh:
-                catalog = read_po(fh, locale=base_language(lang))
+            catalog = read_catalogue(po_path, lang)
             buf = io.BytesIO()
             write_mo(buf, catalog)
             buf.seek(0)
@@ -94,6 +94,15 @@ def _compiled(directory: Path, stamps: tuple[tuple[str, int, int], ...]
     # Leichte Sprache: a message without its own text is shown in standard German.
     result[EASY_GERMAN].add_fallback(result[DEFAULT_LANGUAGE])
     return result
+
+
+def read_catalogue(path: Path, lang: str) -> Catalog:
+    """One ``.po`` file of ``lang``. Babel knows no private-use tag: a Leichte Sprache file
+    may say ``Language: de-x-ls`` in its header, and is read as German (its plural forms)."""
+    data = path.read_bytes()
+    if lang == EASY_GERMAN:
+        data = data.replace(b'"Language: de-x-ls\\n"', b'"Language: de\\n"', 1)
+    return read_po(io.BytesIO(data), locale=base_language(lang))
 
 
 def pick_language(value: str | None) -> str | None:

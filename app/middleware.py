@@ -10,13 +10,17 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language, staff_language
+from core.i18n import (
+    DEFAULT_LANGUAGE,
+    from_accept_language,
+    is_staff_path,
+    pick_language,
+    staff_language,
+)
 from core.log_lines import REQUEST_ID, redact_path
 from core.outage import OutageGuard
 
 LANG_COOKIE = "lang"
-# Pages and API calls for staff only: these speak German or English (core/i18n.py).
-STAFF_PREFIXES = ("/staff", "/admin", "/api/v1/clerk", "/api/v1/admin")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -36,9 +40,9 @@ class LanguageMiddleware:
     """``?lang=tr`` picks (and remembers, for pages) the language; German by default.
 
     The API follows ``?lang`` and then ``Accept-Language``; pages follow ``?lang`` and then the
-    remembered choice, so a German browser setting never hides the language menu's choice. Staff
-    pages and calls (``STAFF_PREFIXES``) take German for any language but German and English; the
-    remembered choice stays for the citizen pages.
+    remembered choice, so a German browser setting never hides the language menu's choice.
+    Staff pages and calls (``core.i18n.STAFF_PREFIXES``) take German for any language but
+    German and English; the remembered choice stays for the citizen pages.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -75,10 +79,6 @@ class LanguageMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
-
-
-def is_staff_path(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in STAFF_PREFIXES)
 
 
 def _lang_param(query_string: bytes) -> str | None:

@@ -10,8 +10,14 @@ from starlette.responses import HTMLResponse, Response
 
 from app import csrf
 from app.context import ctx
-from app.middleware import is_staff_path
-from core.i18n import LANGUAGE_NAMES, STAFF_LANGUAGES, I18n, Translator, base_language
+from core.i18n import (
+    LANGUAGE_NAMES,
+    STAFF_LANGUAGES,
+    I18n,
+    Translator,
+    base_language,
+    is_staff_path,
+)
 from core.rendering import Renderer
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

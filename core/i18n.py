@@ -31,6 +31,8 @@ Language = Literal["de", "en", "tr", "ar", "uk", "ru", "pl", "de-x-ls"]
 DEFAULT_LANGUAGE = "de"
 EASY_GERMAN = "de-x-ls"
 STAFF_LANGUAGES = ("de", "en")
+# Pages and API calls for staff only: these speak German or English.
+STAFF_PREFIXES = ("/staff", "/admin", "/api/v1/clerk", "/api/v1/admin")
 RIGHT_TO_LEFT = frozenset({"ar"})
 # Each language named in itself, in the order of the language menu.
 LANGUAGE_NAMES = {
@@ -193,6 +195,10 @@ class I18n:
     def translator(self, lang: str | None) -> Translator:
         lang = pick_language(lang) or DEFAULT_LANGUAGE
         return Translator(lang, self._translations[lang])
+
+
+def is_staff_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in STAFF_PREFIXES)
 
 
 def staff_language(lang: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -134,3 +134,34 @@ async def reports(session: AsyncSession, limit: int = 200) -> Sequence[BarrierRe
     query = (select(BarrierReport).order_by(col(BarrierReport.created_at).desc(),
                                             col(BarrierReport.id).desc()).limit(limit))
     return (await session.execute(query)).scalars().all()
+
+
+# --- privacy: a report holds a name and an address --------------------------------------------
+
+
+async def reports_of(session: AsyncSession, email: str) -> Sequence[BarrierReport]:
+    address = email.strip().lower()
+    query = select(BarrierReport).where(func.lower(col(BarrierReport.email)) == address)
+    return (await session.execute(query.order_by(col(BarrierReport.id)))).scalars().all()
+
+
+async def erase_reports(session: AsyncSession, email: str) -> list[str]:
+    """Delete an address's reports; their labels (``barrier-report-{id}``)."""
+    erased = []
+    for report in await reports_of(session, email):
+        erased.append(f"barrier-report-{report.id}")
+        await session.delete(report)
+    await session.flush()
+    return erased
+
+
+async def apply_retention(session: AsyncSession, retention_days: int, *,
+                          now: dt.datetime) -> int:
+    """Delete reports received more than ``retention_days`` ago (answered by then)."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    old = (await session.execute(select(BarrierReport).where(
+        col(BarrierReport.created_at) < cutoff))).scalars().all()
+    for report in old:
+        await session.delete(report)
+    await session.flush()
+    return len(old)

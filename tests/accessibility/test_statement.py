@@ -185,3 +185,24 @@ def test_the_footer_link_has_an_id_on_every_page_frame() -> None:
 
     base = (Path(__file__).resolve().parents[2] / "app/templates/base.html").read_text()
     assert re.search(r'<a href="/barrierefreiheit" id="footer-accessibility">', base)
+
+
+async def test_reports_are_exported_erased_and_kept_no_longer_than_the_retention(
+        app: Starlette, client: httpx.AsyncClient) -> None:
+    from accessibility.service import apply_retention
+    from core.audit import Actor
+    from privacy import actions as privacy
+
+    await report(client, description="Kontrast zu schwach", email="Erika@Example.org")
+    await report(client, description="Ohne Adresse")
+    async with context(app).db.transaction(write=True) as session:
+        exported = await privacy.export_subject(session, Actor.system(), "erika@example.org")
+        assert [r["description"] for r in exported["barrier_reports"]] == ["Kontrast zu schwach"]
+        erased = await privacy.erase_subject(session, Actor.system(), "erika@example.org")
+        assert any(label.startswith("barrier-report-") for label in erased["erased"])
+    async with context(app).db.transaction(write=True) as session:
+        left = (await session.execute(select(BarrierReport))).scalars().all()
+        assert [r.description for r in left] == ["Ohne Adresse"]
+        now = left[0].created_at
+        assert await apply_retention(session, 90, now=now + dt.timedelta(days=89)) == 0
+        assert await apply_retention(session, 90, now=now + dt.timedelta(days=91)) == 1

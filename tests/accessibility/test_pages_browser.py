@@ -19,6 +19,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.accessibility.engines import describe_htmlcs, htmlcs_errors, htmlcs_source
 from tests.app.browser.test_citizen_browser import axe_violations, describe, focused_is_visible
+from tests.app.pages.call_helpers import CallSeed, add_appointment, add_clerk, form_token, login
 from tests.app.pages.helpers import book_via_pages, load, token_of
 from tests.app.pages.seed import Seed, seed
 from tests.chromium import have_chromium
@@ -38,6 +39,8 @@ class Site:
     base: str
     seed: Seed
     link: str  # an appointment's page
+    call: str  # the call page of an appointment starting in 5 minutes (its waiting room)
+    guest: str  # an interpreter's page for that call
 
 
 @pytest.fixture
@@ -48,8 +51,16 @@ async def site(settings: Settings) -> AsyncIterator[Site]:
         seeded = await seed(application)
         async with httpx.AsyncClient(base_url=base) as client:
             reference = await book_via_pages(client, seeded)
+            soon, token = await add_appointment(
+                application, CallSeed(seeded.office_id, seeded.office_id, seeded.service_id))
+            await add_clerk(application, [seeded.office_id])
+            await login(client)
+            page = await client.get(f"/staff/call/{soon}")
+            r = await client.post(f"/staff/call/{soon}/guest-link", data={
+                "kind": "sign_language", "csrf_token": form_token(page.text)})
+            assert r.status_code == 201, r.text
         link = f"{base}/t/{await token_of(application, reference)}"
-        yield Site(application, base, seeded, link)
+        yield Site(application, base, seeded, link, f"/t/{token}/call", r.json()["path"])
 
 
 @pytest.fixture
@@ -82,7 +93,8 @@ async def citizen_urls(site: Site, page: Page) -> list[tuple[str, str]]:
         ("day step", flow), ("slot step", f"{flow}&day={day}"),
         ("details step", f"{flow}&day={day}&slot={slot}"),
         ("appointment", link), ("cancel step", f"{link}/cancel"),
-        ("reschedule", f"{link}/reschedule"), ("call", f"{link}/call"),
+        ("reschedule", f"{link}/reschedule"), ("call not open yet", f"{link}/call"),
+        ("call", site.call), ("guest call", site.guest),
         ("invalid link", f"/t/{'A' * 43}"), ("invalid guest link", f"/g/{'A' * 43}"),
         ("status lookup", "/status"), ("document status", "/document-status"),
         ("online services", "/apply"), ("lost link", "/links/resend"),
@@ -126,7 +138,7 @@ async def test_every_citizen_page_passes_both_engines(site: Site, page: Page,
             assert response is not None and response.status in (200, 404, 422), (name, lang)
             await check(f"{name} [{lang}]")
         # The details form sent empty: its error summary.
-        await page.goto(site.base + with_lang(urls[8][1], lang))
+        await page.goto(site.base + with_lang(dict(urls)["details step"], lang))
         await page.click("#book")
         await page.wait_for_selector(".error-summary")
         await check(f"details with errors [{lang}]")
@@ -185,7 +197,7 @@ async def test_controls_stay_visible_in_forced_colors(site: Site, page: Page) ->
     counted = 0
     for lang in ("de", "ar"):
         for name in ("start", "details step", "appointment", "accessibility statement",
-                     "status lookup", "call"):
+                     "status lookup", "call", "guest call"):
             await page.goto(site.base + with_lang(urls[name], lang))
             await page.click("#lang-menu summary")  # its links shown too
             counted += await page.locator(CONTROLS).count()
@@ -227,11 +239,12 @@ async def test_arabic_mirrors_the_layout(site: Site, page: Page) -> None:
     direction = await page.evaluate("""() => getComputedStyle(
         document.querySelector('#appointment-summary dd')).unicodeBidi""")
     assert direction == "plaintext"
-    # The call page mirrors too.
-    await page.goto(f"{site.link}/call?lang=ar")
-    assert await page.get_attribute("html", "dir") == "rtl"
-    heading = await box(page, "main h1")
-    assert heading["x"] + heading["width"] > width * 3 / 4
+    # The call pages mirror too.
+    for path in (site.call, site.guest):
+        await page.goto(f"{site.base}{path}?lang=ar")
+        assert await page.get_attribute("html", "dir") == "rtl"
+        heading = await box(page, "main h1")
+        assert heading["x"] + heading["width"] > width * 3 / 4, path
 
 
 async def tab_to(page: Page, selector: str, limit: int = 80) -> None:

@@ -137,3 +137,43 @@ async def test_the_api_takes_the_new_codes_and_refuses_others(
         stored = (await session.execute(select(Appointment.locale).where(
             Appointment.reference == r.json()["reference"]))).scalar_one()
     assert stored == "de-x-ls"
+
+
+@pytest.mark.parametrize(("lang", "tag", "date_text"), [
+    ("ar", '<html lang="ar" dir="rtl">', "2026"),
+    ("de-x-ls", '<html lang="de">', "Montag, 23. November 2026"),
+    ("tr", '<html lang="tr">', "23 Kasım 2026 Pazartesi"),
+])
+async def test_an_appointment_mail_speaks_the_stored_language(
+        tmp_path: Path, lang: str, tag: str, date_text: str) -> None:
+    from email import message_from_bytes
+    from email.message import EmailMessage
+    from email.policy import default
+
+    from app.mail_env import mail_env
+    from app.main import build_context
+    from app.settings import Settings
+    from mail.appointments import build_mail, message_id_for_job
+    from tests.mail import factories
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, env="test", secret_key="k" * 32, base_url="https://buero.example",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/unused.db", var_dir=tmp_path / "var")
+    ctx = build_context(settings)
+    try:
+        office, service = factories.office(id=3), factories.service(id=4)
+        appointment, _ = factories.appointment(office, service, ctx.links, id=77, locale=lang)
+        message = build_mail(mail_env(ctx), "confirmed", appointment, office, service,
+                             link_url="https://buero.example/t/" + "A" * 43,
+                             message_id=message_id_for_job(5, appointment, settings.base_url))
+    finally:
+        await ctx.db.dispose()
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["Content-Language"] == lang
+    html = parsed.get_body(preferencelist=("html",))
+    assert html is not None
+    content = html.get_content()
+    assert tag in content and date_text in content
+    if lang == "ar":
+        assert 'dir="rtl"' in content.split("<body", 1)[1]

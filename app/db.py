@@ -4,6 +4,9 @@ One ``Database`` per app, built in the lifespan. Handlers open one transaction p
 ``db.transaction(write=...)``; it commits once at the end (the request's single commit point) or
 rolls back on any exception. Services receive the session and never commit.
 
+Write transactions pass a gate that leaves a quarter of the pool to reads: a rush of bookings
+queues at the gate, and a page that only reads still finds a connection at once.
+
 SQLite serialises writers. A deferred transaction that reads and then writes can fail with
 ``SQLITE_BUSY`` at once when another writer committed in between (WAL snapshot rule), so write
 transactions on SQLite start with ``BEGIN IMMEDIATE`` and wait on ``busy_timeout`` instead.
@@ -11,6 +14,7 @@ transactions on SQLite start with ``BEGIN IMMEDIATE`` and wait on ``busy_timeout
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,6 +73,9 @@ class Database:
                 pool_pre_ping=True,
             )
             self.write_engine = self.engine
+        # At most this many write transactions at once; the rest of the pool is the reads'.
+        self.writers = max(1, pool_size - pool_size // 4)
+        self._write_gate = asyncio.Semaphore(self.writers)
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -79,12 +86,18 @@ class Database:
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits at the end when ``write``, rolls back on error."""
-        factory = self._write if write else self._read
-        async with factory() as session:
+        if write:
+            async with self._write_gate, self._write() as session:
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+            return
+        async with self._read() as session:
             try:
                 yield session
-                if write:
-                    await session.commit()
                 # A read transaction simply ends when the session closes: closing detaches the
                 # loaded rows without expiring them, so they stay usable after the block.
             except BaseException:

@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     require_email_confirmation: bool = True
     hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
     max_active_bookings_per_email: int = Field(default=3, ge=1)
-    # Per appointment (booking.composition); each person counts toward the limit above.
+    # Per appointment (booking.composition); each person counts toward the limit above, but an
+    # address's first appointment is never refused for its size.
     booking_max_services: int = Field(default=3, ge=1, le=10)
     booking_max_persons: int = Field(default=5, ge=1, le=20)
     link_grace_days: int = Field(default=30, ge=0)

@@ -9,7 +9,9 @@ about once a second (the per-client limit allows two); an admin releases the slo
 the day's schedule through the admin API, and every client then books one of the slots it was
 shown, at random, and on ``409`` asks again, until none are left or the rush's time is up.
 Meanwhile a few "humans" load the booking page and its availability, and their page loads are
-timed.
+timed. The clients, the humans and the one who releases the slots are three processes: a
+human's browser does not wait for the bots' event loop (nor for the proof-of-work solving that
+holds their interpreter), only for the servers, as on the internet.
 
 Printed: bookings accepted per second, how many distinct clients got one, whether anyone got
 two, whether any slot holds more than its capacity, the humans' p50/p99, and the CPU the two
@@ -24,6 +26,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import time
@@ -41,7 +44,6 @@ from bench.common import (
     TZ,
     Figure,
     Report,
-    Server,
     bench_env,
     fresh_database,
     percentile,
@@ -73,6 +75,7 @@ class Tally:
     human_ms: list[float] = field(default_factory=list)
     human_parts: list[tuple[float, float]] = field(default_factory=list)  # page, availability
     human_failed: int = 0  # page loads that failed (no answer, or not 200)
+    human_failures: Counter[str] = field(default_factory=Counter)  # why
 
 
 async def seed_rush(url: str) -> Rush:
@@ -138,9 +141,10 @@ def solve(challenge: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(payload).encode()).decode()
 
 
-async def client(number: int, server: Server, rush: Rush, released: asyncio.Event,
-                 deadline: list[float], tally: Tally, *, challenge: bool) -> None:
-    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+async def client(number: int, base_url: str, rush: Rush, deadline: Any, tally: Tally, *,
+                 challenge: bool) -> None:
+    """``deadline``: a shared ``multiprocessing.Value``, 0 until the slots are released."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
     address = f"127.1.{number // 250}.{number % 250 + 1}"
     rng = random.Random(number)
     conn = Connection(host, int(port), local_address=address)
@@ -148,12 +152,12 @@ async def client(number: int, server: Server, rush: Rush, released: asyncio.Even
     empty_after_release = 0
     try:
         await asyncio.sleep(rng.uniform(0, POLL_SECONDS))
-        while not deadline or time.monotonic() < deadline[0]:
+        while not deadline.value or time.monotonic() < deadline.value:
             status, body = await conn.request("GET", path)
             tally.statuses[status] += 1
             slots = json.loads(body)["slots"] if status == 200 else []
             if not slots:
-                if released.is_set() and status == 200:
+                if deadline.value and status == 200:
                     empty_after_release += 1
                     if empty_after_release >= 3:
                         return  # released, and three answers in a row say all are gone
@@ -186,26 +190,66 @@ async def client(number: int, server: Server, rush: Rush, released: asyncio.Even
         await conn.close()
 
 
-async def human(base_url: str, rush: Rush, stop: asyncio.Event, tally: Tally) -> None:
-    """Someone on the booking page: the page, then its availability; timed together."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as browser:
+async def human(number: int, base_url: str, rush: Rush, stop: Any, tally: Tally) -> None:
+    """Someone on the booking page: the page, then its availability; timed together.
+    ``stop``: a shared ``multiprocessing.Event``. Each human has an address of their own."""
+    transport = httpx.AsyncHTTPTransport(local_address=f"127.2.0.{number + 1}")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, transport=transport) as browser:
         while not stop.is_set():
             began = time.perf_counter()
             try:
                 page = await browser.get(f"/book?service={rush.service_id}")
                 middle = time.perf_counter()
                 answer = await browser.get(availability_path(rush))
-            except httpx.TransportError:
+            except httpx.TransportError as error:
                 tally.human_failed += 1  # a browser would show an error page: counted
+                tally.human_failures[type(error).__name__] += 1
                 await asyncio.sleep(0.5)
                 continue
             if page.status_code != 200 or answer.status_code != 200:
                 tally.human_failed += 1
+                tally.human_failures[f"{page.status_code}/{answer.status_code}"] += 1
             else:
                 tally.human_ms.append((time.perf_counter() - began) * 1000)
                 tally.human_parts.append(((middle - began) * 1000,
                                           (time.perf_counter() - middle) * 1000))
             await asyncio.sleep(0.5)
+
+
+def bots(base_urls: list[str], rush: Rush, deadline: Any, challenge: bool, out: Any) -> None:
+    """Every client, in this process (the bot farm), until each has booked or given up; the
+    tally goes to ``out`` (a pipe's end)."""
+    async def farm() -> Tally:
+        tally = Tally()
+        await asyncio.gather(*(client(n, base_urls[n % 2], rush, deadline, tally,
+                                      challenge=challenge) for n in range(CLIENTS)))
+        return tally
+
+    out.send(asyncio.run(farm()))
+
+
+def humans(base_urls: list[str], rush: Rush, stop: Any, out: Any) -> None:
+    """The humans, in this process, until ``stop`` is set."""
+    async def browse() -> Tally:
+        tally = Tally()
+        await asyncio.gather(*(human(n, base_urls[n % 2], rush, stop, tally)
+                               for n in range(HUMANS)))
+        return tally
+
+    out.send(asyncio.run(browse()))
+
+
+async def in_process(target: Any, *args: Any) -> Any:
+    """Run ``target(*args, out)`` in a process of its own; what it sends back, awaited."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(*args, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        return await asyncio.to_thread(receiver.recv)
+    finally:
+        await asyncio.to_thread(process.join)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -261,27 +305,26 @@ async def one_rush(postgres_url: str, redis_url: str, *, challenge: bool) -> dic
                         BUERO_REDIS_PREFIX=f"bench-rush-{os.getpid()}-{time.time_ns()}:",
                         BUERO_PROOF_OF_WORK="true" if challenge else "false")
         with serve("app", env) as first, serve("app", env) as second:
-            tally = Tally()
-            released, stop = asyncio.Event(), asyncio.Event()
-            deadline: list[float] = []
-            servers = (first, second)
-            clients = [asyncio.create_task(client(n, servers[n % 2], rush, released, deadline,
-                                                  tally, challenge=challenge))
-                       for n in range(CLIENTS)]
-            humans = [asyncio.create_task(human(servers[n % 2].base_url, rush, stop, tally))
-                      for n in range(HUMANS)]
+            context = multiprocessing.get_context("spawn")
+            base_urls = [first.base_url, second.base_url]
+            # Shared memory: 0 until the release; then the rush's end on CLOCK_MONOTONIC, which
+            # every process reads alike.
+            deadline, stop = context.Value("d", 0.0, lock=False), context.Event()
+            farm = asyncio.create_task(in_process(bots, base_urls, rush, deadline, challenge))
+            browsing = asyncio.create_task(in_process(humans, base_urls, rush, stop))
             await asyncio.sleep(5)  # every client polling
             app_pids = [first.pid, second.pid]
             cpu_before = cpu_seconds(app_pids), cpu_seconds(postgres_pids())
             began = time.monotonic()
-            deadline.append(began + RUSH_SECONDS)
             await release(first.base_url, rush)
-            released.set()
-            await asyncio.gather(*clients)
+            deadline.value = began + RUSH_SECONDS
+            tally: Tally = await farm
             seconds = time.monotonic() - began
             stop.set()
-            await asyncio.gather(*humans)
+            people: Tally = await browsing
             cpu_after = cpu_seconds(app_pids), cpu_seconds(postgres_pids())
+        tally.human_ms, tally.human_parts = people.human_ms, people.human_parts
+        tally.human_failed, tally.human_failures = people.human_failed, people.human_failures
         total, doubles, over = await check_database(url, rush)
     accepted = len(tally.accepted_at)
     span = (max(tally.accepted_at) - began) if tally.accepted_at else seconds
@@ -293,6 +336,7 @@ async def one_rush(postgres_url: str, redis_url: str, *, challenge: bool) -> dic
         "page_p99": percentile([p for p, _ in tally.human_parts], 99),
         "availability_p99": percentile([a for _, a in tally.human_parts], 99),
         "human_p50": percentile(tally.human_ms, 50), "human_failed": tally.human_failed,
+        "human_failures": " ".join(f"{why}x{n}" for why, n in tally.human_failures.items()),
         "human_loads": len(tally.human_ms), "human_p99": percentile(tally.human_ms, 99),
         "app_cpu": (cpu_after[0] - cpu_before[0]) / seconds,
         "pg_cpu": (cpu_after[1] - cpu_before[1]) / seconds,
@@ -310,7 +354,8 @@ def add_figures(report: Report, label: str, result: dict[str, Any]) -> None:
     report.add(Figure(f"rush human p99 [{label}]", result["human_p99"], "ms",
                       target="< 1000 ms, none failed",
                       passed=result["human_p99"] < 1000 and result["human_failed"] == 0,
-                      note=(f"{result['human_loads']} loads, {result['human_failed']} failed; "
+                      note=(f"{result['human_loads']} loads, {result['human_failed']} failed "
+                            f"({result['human_failures'] or 'none'}); "
                             f"p50 {result['human_p50']:.0f} ms; p99 of the page "
                             f"{result['page_p99']:.0f} ms, of its availability "
                             f"{result['availability_p99']:.0f} ms; CPU during the rush: app "

@@ -18,6 +18,9 @@ report itself.
   without such an appointment still stand for every office.
 * After the outermost commit (never after a rollback or a savepoint), the listeners registered
   for that database get the set of office ids, or ``None`` for "every office".
+* A transaction that only took places (a new appointment, its seats: ``TAKES_OPTION`` on the
+  booking's own statements) is not reported to listeners that wait for freed places
+  (``subscribe(..., freeing_only=True)``, the waitlist); anything else may have freed some.
 
 Listeners are registered per database URL (password left out), not per engine: every engine of
 this process on the same database reports to them, which is what a cache over that database
@@ -63,17 +66,17 @@ Listener = Callable[[Offices], None]
 _INFO_KEY = "buero_availability_changes"
 # Execution option of a write statement: the ids of the offices whose availability it changes.
 OFFICES_OPTION = "buero_availability_offices"
+# Execution option beside it: the statement only takes places (a booking's INSERT).
+TAKES_OPTION = "buero_availability_takes"
 _SEAT_TABLE = "slot_seat"
-_TABLES = {
-    model.__tablename__
-    for model in (Appointment, Closure, Office, Schedule, ScheduleService, Service,
-                  ServiceOffice, SlotSeat)
-}
+_MODELS = (Appointment, Closure, Office, Schedule, ScheduleService, Service, ServiceOffice,
+           SlotSeat)
+_TABLES = {model.__tablename__ for model in _MODELS}
 # The appointment fields availability reads (see booking.availability.lapsed_hold and seats).
 _APPOINTMENT_FIELDS = ("status", "hold_expires_at", "office_id", "schedule_id", "start_at",
                        "end_at")
 
-_listeners: dict[str, list[Listener]] = {}
+_listeners: dict[str, list[tuple[Listener, bool]]] = {}  # (listener, freeing only)
 _installed = False
 
 
@@ -82,6 +85,7 @@ class _Changes:
     offices: set[int] = field(default_factory=set)
     everything: bool = False
     seats: bool = False
+    frees: bool = False  # may have freed a place (else it only took some)
 
     @property
     def relevant(self) -> bool:
@@ -98,20 +102,23 @@ def database_key(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def subscribe(url: str | URL, listener: Listener) -> Callable[[], None]:
-    """Call ``listener`` after every commit to this database that may change availability.
+def subscribe(url: str | URL, listener: Listener, *, freeing_only: bool = False
+              ) -> Callable[[], None]:
+    """Call ``listener`` after every commit to this database that may change availability
+    (``freeing_only``: that may have freed a place).
 
     It runs right after the commit, inside the committing coroutine: it must be quick and must not
     raise (an exception is logged and swallowed; the commit stands). Returns the unsubscribe.
     """
     _install()
     key = database_key(url)
-    _listeners.setdefault(key, []).append(listener)
+    entry = (listener, freeing_only)
+    _listeners.setdefault(key, []).append(entry)
 
     def unsubscribe() -> None:
         found = _listeners.get(key, [])
-        if listener in found:
-            found.remove(listener)
+        if entry in found:
+            found.remove(entry)
         if not found:
             _listeners.pop(key, None)
 
@@ -151,6 +158,10 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
 
 
 def _note_object(session: Session, obj: Any, *, dirty: bool) -> None:
+    # Only a new appointment or seat is known to take places and free none.
+    if isinstance(obj, _MODELS) and not (obj in session.new
+                                         and isinstance(obj, Appointment | SlotSeat)):
+        _changes(session).frees = True
     if isinstance(obj, Appointment):
         if dirty and not any(inspect(obj).attrs[name].history.has_changes()
                              for name in _APPOINTMENT_FIELDS):
@@ -186,11 +197,15 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     statement = state.statement
     if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(getattr(statement, "table", None), "name", None)
         named = state.execution_options.get(OFFICES_OPTION)
+        takes = state.execution_options.get(TAKES_OPTION) or (
+            table == _SEAT_TABLE and state.is_insert)
+        if not takes and (named is not None or table in _TABLES or table is None):
+            _changes(state.session).frees = True
         if named is not None:  # the statement says whose availability it changes
             _note_offices(state.session, list(named))
             return
-        table = getattr(getattr(statement, "table", None), "name", None)
         if table == _SEAT_TABLE:
             _changes(state.session).seats = True
         elif table in _TABLES or table is None:
@@ -198,7 +213,8 @@ def _on_execute(state: ORMExecuteState) -> None:
     elif isinstance(statement, TextClause) and not statement.text.lstrip().upper().startswith(
         "SELECT"
     ):
-        _changes(state.session).everything = True  # hand-written SQL: assume the worst
+        changes = _changes(state.session)
+        changes.everything = changes.frees = True  # hand-written SQL: assume the worst
 
 
 def _after_commit(session: Session) -> None:
@@ -215,7 +231,9 @@ def _after_commit(session: Session) -> None:
     except Exception:  # a session without one bind: no cache is built on such a session
         log.warning("availability changes of a session without a single database are not reported")
         return
-    for listener in list(_listeners.get(key, ())):
+    for listener, freeing_only in list(_listeners.get(key, ())):
+        if freeing_only and not changes.frees:
+            continue
         try:
             listener(offices)
         except Exception:  # the commit stands; a cache's time bound limits the damage

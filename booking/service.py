@@ -23,7 +23,7 @@ from sqlmodel import col
 from booking import channels, seats
 from booking import composition as party
 from booking.availability import Candidate, as_utc, lapsed_hold
-from booking.availability_changes import OFFICES_OPTION
+from booking.availability_changes import OFFICES_OPTION, TAKES_OPTION
 from booking.composition import Composition
 from booking.links import LinkKeys
 from booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Office, Service
@@ -237,7 +237,7 @@ async def _insert_new(session: AsyncSession, appointment: Appointment) -> None:
     drawn). The statement names the office whose availability changes.
     """
     values = {c.key: getattr(appointment, c.key) for c in _APPOINTMENTS.columns if c.key != "id"}
-    options = {OFFICES_OPTION: (appointment.office_id,)}
+    options = {OFFICES_OPTION: (appointment.office_id,), TAKES_OPTION: True}
     for _ in range(10):
         reference = new_reference()
         values["reference"] = reference
@@ -373,7 +373,9 @@ async def book(
     # A bookable service (load_slot_offer refused any other): is it offered by this channel?
     channel = channels.chosen(offer.channels, channel, citizen.phone)
     candidates = pick_slot(offer, start, now, channel)
-    if count + (composition.size if composition else 1) > policy.max_active_per_email:
+    # Every person counts; an address's first appointment is never refused for its size (a
+    # family of four books with the default limit of three; ``booking_max_persons`` caps it).
+    if count and count + (composition.size if composition else 1) > policy.max_active_per_email:
         raise TooManyBookings(party.TOO_MANY if composition else None)
 
     nonce = links.new_nonce()

@@ -40,12 +40,13 @@ LANGUAGE_NAMES = {
     "ar": "العربية", "uk": "Українська", "ru": "Русский", "pl": "Polski",
 }
 # The areas (catalogue files) a citizen sees: every shipped language has each of them.
+# (call_tools holds the citizen's side of the call's chat, rear camera and still frame too.)
 CITIZEN_AREAS = (
-    "booking", "calls_api", "call", "cases", "channels", "citizen", "common", "document_status",
-    "family", "guest", "mail", "online", "online_pages", "payments", "postcall", "privacy",
-    "release", "request_mail", "waiting", "waitlist",
+    "booking", "calls_api", "call", "call_tools", "cases", "channels", "citizen", "common",
+    "document_status", "family", "guest", "mail", "online", "online_pages", "payments",
+    "postcall", "privacy", "release", "request_mail", "waiting", "waitlist",
 )
-STAFF_AREAS = ("staff", "desk", "inbox", "signin", "call_tools")
+STAFF_AREAS = ("staff", "desk", "inbox", "signin")
 
 
 def base_language(lang: str) -> str:

@@ -46,8 +46,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # the real Redis, whose pub/sub channels (availability announcements) no key prefix or database
 # number separates, so one test's writes would drop another one's kept answers.
 SHARED_REDIS = pytest.mark.xdist_group("shared-redis")
-# The same for tests that measure time: they do not measure each other.
-MEASURES = pytest.mark.xdist_group("measures")
 # For checks of rendered pages only (axe-core): the database behind a page does not change its
 # markup, and every page's behaviour runs on both backends in the functional tests.
 RENDERED_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -16,11 +16,8 @@ from booking.models import Appointment
 
 
 def composition_rules(settings: Settings) -> CompositionRules:
-    """Every person counts toward the per-address limit, so it caps the persons as well."""
     return CompositionRules(
-        max_services=settings.booking_max_services,
-        max_persons=min(settings.booking_max_persons, settings.max_active_bookings_per_email),
-    )
+        max_services=settings.booking_max_services, max_persons=settings.booking_max_persons)
 
 
 def composition_of(

@@ -7,7 +7,8 @@
 * ``GET /api/v1/admin/waitlist``: the length of the waitlist per service.
 * Jobs: ``waitlist.match`` offers free places (``cases.waitlist_offers``), ``mail.waitlist``
   sends the mails; the periodic sweep lapses offers and matches every queue (missed events).
-* Trigger: after every commit that may free places (``booking.availability_changes``) a
+* Trigger: after every commit that may free places (``booking.availability_changes``; not
+  after a booking, which only takes some) a
   ``waitlist.match`` job is written for those offices, when wishes wait there.
 """
 
@@ -303,7 +304,8 @@ def start_trigger(state: AppContext) -> None:
         tasks.add(task)
         task.add_done_callback(_done(tasks))
 
-    state.extras[_TASKS] = (tasks, availability_changes.subscribe(state.db.engine.url, changed))
+    state.extras[_TASKS] = (tasks, availability_changes.subscribe(state.db.engine.url, changed,
+                                                                freeing_only=True))
 
 
 def _done(tasks: set[asyncio.Task[None]]) -> Any:

@@ -70,6 +70,37 @@ async def test_booking_and_cancelling_report_their_office(
     assert other.office_id not in reported[0] | reported[1]
 
 
+async def test_a_booking_frees_nothing_a_cancellation_does(
+    db: Database, links: LinkKeys, reported: list[Offices]
+) -> None:
+    """The waitlist listens only for freed places: new bookings (the 07:00 rush) do not wake it."""
+    w = await world(db)
+    freed: list[Offices] = []
+    unsubscribe = availability_changes.subscribe(db.engine.url, freed.append, freeing_only=True)
+    try:
+        reported.clear()
+        first = await do_book(db, links, w, local(DAY, 9))
+        await do_book(db, links, w, local(DAY, 9, 15), email="max@example.com")
+        assert len(reported) == 2 and freed == []
+        async with db.transaction(write=True) as session:
+            loaded = await session.get(Appointment, first.id)
+            assert loaded is not None
+            await cancel(session, loaded, Actor.citizen(), now=NOW)
+        assert freed == [frozenset({w.office_id})] == reported[2:]
+        # A hold that lapses frees its place too.
+        held = await do_book(db, links, w, local(DAY, 10), hold=True, email="hold@example.com")
+        assert len(freed) == 1
+        async with db.transaction(write=True) as session:
+            await expire_holds(session, now=held.hold_expires_at + timedelta(seconds=1))
+        assert len(freed) == 2
+        # A statement on the seats, naming no office, may free any office's places.
+        async with db.transaction(write=True) as session:
+            await session.execute(update(SlotSeat).values(capacity=SlotSeat.capacity))
+        assert freed[-1] is None
+    finally:
+        unsubscribe()
+
+
 async def test_reads_and_unrelated_writes_report_nothing(
     db: Database, links: LinkKeys, reported: list[Offices]
 ) -> None:

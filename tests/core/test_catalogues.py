@@ -258,7 +258,7 @@ def template_msgids(path: Path) -> set[str]:
 
 def test_texts_of_citizen_pages_and_mails_are_in_a_citizen_area() -> None:
     """A citizen's language has the citizen areas only: a text of a citizen page or e-mail
-    found only in a staff area (staff, desk, inbox, signin, call_tools) would stay German."""
+    found only in a staff area (staff, desk, inbox, signin) would stay German."""
     citizen: set[str] = set()
     for area in CITIZEN_AREAS:
         path = LOCALES_DIR / "de" / "LC_MESSAGES" / f"{area}.po"

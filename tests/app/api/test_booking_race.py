@@ -26,7 +26,7 @@ from booking.service import BookingPolicy, CitizenInput, book
 from tests.app.api.conftest import DAY
 from tests.app.api.test_public_api import booking, iso
 from tests.booking.factories import World, add_office, add_schedule, add_service, world
-from tests.conftest import MEASURES, live_server
+from tests.conftest import live_server
 
 
 async def fire(base: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
@@ -120,13 +120,11 @@ async def test_overlapping_services_of_different_length(
 
 
 @pytest.mark.slow
-@MEASURES
 async def test_a_thousand_requests_for_one_place(
     settings_factory: Callable[..., Settings], db: Database
 ) -> None:
     w = await world(db)
-    counts, elapsed = await race(settings_factory, bodies_for(w, iso(DAY, 11), 1000))
+    counts, _ = await race(settings_factory, bodies_for(w, iso(DAY, 11), 1000))
     assert counts == Counter({(201, ""): 1, (409, "slot_taken"): 999})
     assert len(await active(db)) == 1
-    assert elapsed < 60, elapsed
 

@@ -145,15 +145,30 @@ async def test_every_person_counts_toward_the_address_limit(
         seeded, iso(DAY, 10), "b@x.de", service_id=None, service_ids=[p.id], persons=FAMILY))
     error = assert_error(r, 409, "too_many_bookings")
     assert "Person" in error["message"]  # German by default, and it says why
-    r = await client.post("/api/v1/appointments?lang=en", json=booking(
-        seeded, iso(DAY, 11), "other@x.de", service_id=None, service_ids=[p.id],
-        persons=[*FAMILY, {"given_name": "Ben", "family_name": "Mustermann"}]))
-    error = assert_error(r, 422, "validation_error")
-    assert "3 persons" in error["message"]
+    # A family of four on an address without appointments: over the limit of three, but its
+    # first appointment; then nothing more for that address.
+    four = [*FAMILY, {"given_name": "Ben", "family_name": "Mustermann",
+                      "date_of_birth": "2016-03-04"}]
     r = await client.get(f"/api/v1/availability?service_id={p.id}&office_id={seeded.office_id}"
                          f"&from={DAY}&to={DAY}&persons=4")
+    assert r.status_code == 200 and r.json()["slots"], r.text
+    start = r.json()["slots"][-1]["start"]  # a start where four people's length is free
+    r = await client.post("/api/v1/appointments?lang=en", json=booking(
+        seeded, start, "other@x.de", service_id=None, service_ids=[p.id], persons=four))
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/appointments", json=booking(seeded, start, "other@x.de"))
+    assert_error(r, 409, "too_many_bookings")
+    # More than BUERO_BOOKING_MAX_PERSONS (5) is refused for any address.
+    six = [*four, *({"given_name": n, "family_name": "Mustermann", "date_of_birth": "2018-01-02"}
+                    for n in ("Cem", "Dora"))]
+    r = await client.post("/api/v1/appointments?lang=en", json=booking(
+        seeded, start, "new@x.de", service_id=None, service_ids=[p.id], persons=six))
+    error = assert_error(r, 422, "validation_error")
+    assert "5 persons" in error["message"]
+    r = await client.get(f"/api/v1/availability?service_id={p.id}&office_id={seeded.office_id}"
+                         f"&from={DAY}&to={DAY}&persons=6")
     assert_error(r, 422, "validation_error")
-    assert len(await appointments(db)) == 2
+    assert len(await appointments(db)) == 3
 
 
 async def test_bad_combinations_are_422(

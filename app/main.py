@@ -48,6 +48,7 @@ from app.middleware import (
     SecurityHeadersMiddleware,
     outage_guard,
 )
+from app.pages import accessibility as pages_accessibility
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
 from app.pages import admin_insights as pages_admin_insights
@@ -114,6 +115,7 @@ def build_context(settings: Settings) -> AppContext:
                 "link_resend": settings.rate_limit_link_resend,  # per address (keyed hash)
                 "link_resend_client": settings.rate_limit_link_resend_client,
                 "document_status": settings.rate_limit_document_status,
+                "barrier_report": settings.rate_limit_barrier_report,
             },
         ),
     )
@@ -121,8 +123,8 @@ def build_context(settings: Settings) -> AppContext:
 
 def all_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    for module in (  # the waitlist's first: /admin/waitlist is not an /admin/{kind}
-        api_waitlist, pages_waitlist,
+    for module in (  # these first: /admin/waitlist, /admin/accessibility are no /admin/{kind}
+        api_waitlist, pages_waitlist, pages_accessibility,
         ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk, api_clerk_cases,
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from accessibility.service import apply_retention as barrier_retention
 from app.api import waitlist as waitlist_jobs
 from app.api.links import request_policy
 from app.mail_env import mail_env, mail_job, mailer_for
@@ -103,10 +104,13 @@ async def retention_task(ctx: AppContext) -> None:
     async with ctx.db.transaction(write=True) as session:
         count = await apply_retention(session, ctx.settings.retention_days)
         requests = await request_retention(session, ctx.settings.retention_days)
+        reports = await barrier_retention(session, ctx.settings.retention_days, now=utcnow())
     if count:
         log.info("retention: anonymised %d appointments", count)
     if requests:
         log.info("retention: erased %d requests sent online", requests)
+    if reports:
+        log.info("retention: deleted %d barrier reports", reports)
     # Mails written to files (no SMTP host) are kept no longer than the rest.
     cutoff = utcnow() - timedelta(days=ctx.settings.retention_days)
     files = await asyncio.to_thread(mailer_for(ctx).expire_files, cutoff)

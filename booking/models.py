@@ -211,7 +211,7 @@ class Appointment(SQLModel, table=True):
     email_norm: str = Field(max_length=254, index=True)
     phone: str = Field(default="", max_length=50)
     date_of_birth: dt.date | None = None
-    locale: str = Field(default="de", max_length=5)
+    locale: str = Field(default="de", max_length=16)
 
     # The link token is derived from this nonce with the server key; only its keyed hash is
     # looked up. A database dump alone yields no usable link.

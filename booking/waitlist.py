@@ -87,7 +87,7 @@ class WaitlistWish(SQLModel, table=True):
     phone: str = Field(default="", max_length=50)
     # Lines of the postal address for a service that delivers by post (migration 0014).
     postal_address: str = Field(default="", sa_type=Text)
-    locale: str = Field(default="de", max_length=5)
+    locale: str = Field(default="de", max_length=16)
     status: str = Field(default=WishStatus.waiting, max_length=20, index=True)
     link_nonce: str = Field(max_length=64)
     token_hash: str = Field(max_length=64, unique=True, index=True)

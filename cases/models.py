@@ -189,7 +189,7 @@ class Case(SQLModel, table=True):
     email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=50)
     date_of_birth: dt.date | None = None
-    locale: str = Field(default="de", max_length=5)
+    locale: str = Field(default="de", max_length=16)
 
     case_number: str | None = Field(default=None, max_length=40, unique=True, index=True)
     state: str = Field(default=CaseState.open, max_length=10, index=True)

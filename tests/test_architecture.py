@@ -24,7 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "postcall": {"core", "booking", "cases"},
     "online": {"core", "booking", "staff", "cases", "postcall"},
     "mail": {"core", "booking", "cases", "postcall", "online", "idstatus"},
-    "privacy": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
+    "privacy": {"core", "booking", "staff", "calls", "cases", "postcall", "online",
+                "accessibility"},
+    "accessibility": {"core"},
     "insights": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
 }
 APP_COMPOSITION_MAX_LINES = 3000  # app/ outside its api/ and pages/ handlers

@@ -46,6 +46,7 @@ from booking.service import CitizenInput
 from booking.waitlist import WaitlistWish, Window
 from cases import waitlist_offers
 from cases.waitlist_offers import OfferRules
+from core.i18n import Language
 from core.jobs import Job, JobStatus, job_values
 from core.types import utcnow
 from mail.waitlist import send_waitlist_mail
@@ -90,7 +91,7 @@ class WaitlistIn(_In):
         default_factory=list, max_length=5,
         description="As for a booking: where the documents are posted, required when the "
         "service's `postal_address_required` is true; an offer books with it.")
-    locale: Literal["de", "en"] | None = None
+    locale: Language | None = None
     altcha: str | None = Field(
         default=None, max_length=2000,
         description="The solved proof of work of `GET /api/v1/challenge`, as for a booking: an "

@@ -120,6 +120,9 @@ ACTION_LABELS: dict[str, str] = {
     "document_status.push": N_("ID card and passport statuses reported"),
     "document_status.mapping": N_("Column mapping of the status export changed"),
     "links.resend": N_("Lost links sent again"),
+    "accessibility_statement.saved": N_("Accessibility statement saved"),
+    "sign_video.added": N_("Sign-language video uploaded"),
+    "sign_video.removed": N_("Sign-language video deleted"),
 }
 
 # What the trail's "object" column calls each kind of object (with its number).
@@ -137,6 +140,8 @@ OBJECT_LABELS: dict[str, str] = {
     "payment": N_("Payment %(id)s"),
     "subject": N_("Data subject"),  # a privacy request about one e-mail address
     "links": N_("Links of an e-mail address"),  # a lost-link request (the address not kept)
+    "accessibility_statement": N_("Accessibility statement %(id)s"),
+    "sign_video": N_("Sign-language video %(id)s"),
 }
 
 

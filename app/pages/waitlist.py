@@ -137,7 +137,7 @@ async def form_submit(request: Request) -> Response:
                     citizen=CitizenInput(given_name=values["given_name"],
                                          family_name=values["family_name"],
                                          email=values["email"], phone=values["phone"]),
-                    locale=t.lang if t.lang in ("de", "en") else "de",
+                    locale=t.lang,
                     max_open=state.settings.waitlist_max_open_per_email,
                     link_grace_days=state.settings.link_grace_days)
             return RedirectResponse("/waitlist/done", status_code=303)

@@ -26,7 +26,7 @@ COPY online ./online
 COPY postcall ./postcall
 COPY mail ./mail
 COPY privacy ./privacy
-COPY online ./online
+COPY insights ./insights
 COPY app ./app
 COPY static ./static
 COPY migrations ./migrations

@@ -102,14 +102,13 @@ def short_beneficiary(name: str) -> str:
 @dataclass(frozen=True, kw_only=True)
 class LetterStyle:
     """What an office adapts in its letters: logo (SVG or PNG), greeting, closing, signature
-    line and the remittance text's prefix (``postcall.letter_templates``)."""
+    line (``postcall.letter_templates``)."""
 
     logo: bytes = b""
     logo_type: str = ""  # "image/svg+xml" or "image/png"
     greeting: str = "Guten Tag"
     closing: str = "Mit freundlichen Grüßen"
     signature: str = ""  # under the closing, e.g. "Im Auftrag" / a name and function
-    remittance_prefix: str = "Kassenzeichen"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +131,8 @@ class Authority:
     # Replaces the standard one-month Widerspruch text where Land law differs (e.g. where the
     # objection procedure was abolished and the remedy is an action at the administrative court).
     legal_remedy: str = ""
+    # Before the case number in the transfer's remittance text (the GiroCode's too).
+    remittance_prefix: str = "Kassenzeichen"
     style: LetterStyle = field(default_factory=LetterStyle)
 
     def __post_init__(self) -> None:
@@ -156,6 +157,7 @@ class Authority:
         email: str = "",
         website: str = "",
         legal_remedy: str = "",
+        remittance_prefix: str = "Kassenzeichen",
         style: LetterStyle | None = None,
     ) -> Authority:
         """From an office's settings: `address` is multi-line text (street, postcode and town).
@@ -180,6 +182,7 @@ class Authority:
             website=website.strip(),
             bank=bank,
             legal_remedy=legal_remedy,
+            remittance_prefix=remittance_prefix,
             style=style or LetterStyle(),
         )
 

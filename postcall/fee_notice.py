@@ -102,7 +102,7 @@ def transfer_for(auth: Authority, case_number: str, open_cents: int) -> EpcTrans
     bank = auth.account
     return epc_transfer(
         bank.account_holder, bank.iban, bank.bic, open_cents,
-        text=remittance_text(case_number, auth.style.remittance_prefix),
+        text=remittance_text(case_number, auth.remittance_prefix),
     )
 
 

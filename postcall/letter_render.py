@@ -165,7 +165,7 @@ def html_to_pdf(html: str) -> bytes:
         stylesheets=[css], font_config=fonts, pdf_variant=PDF_VARIANT, pdf_tags=True,
         pdf_identifier=identifier.encode("ascii"),
     )
-    assert pdf is not None  # write_pdf returns the bytes when given no target
+    assert isinstance(pdf, bytes)  # write_pdf returns the bytes when given no target
     return pdf
 
 

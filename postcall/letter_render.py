@@ -91,10 +91,10 @@ def euro_words(cents: int) -> str:
 
 @functools.cache
 def _advances(weight: str) -> tuple[dict[int, str], dict[str, tuple[int, int]], int]:
-    font = TTFont(font_path(weight), lazy=True)
-    cmap = font.getBestCmap()
-    metrics = {name: font["hmtx"][name] for name in set(cmap.values())}
-    return cmap, metrics, int(font["head"].unitsPerEm)
+    with TTFont(font_path(weight)) as font:
+        cmap = dict(font.getBestCmap())
+        metrics = {name: font["hmtx"][name] for name in {*cmap.values(), ".notdef"}}
+        return cmap, metrics, int(font["head"].unitsPerEm)
 
 
 def text_width_mm(text: str, size_pt: float, *, weight: str = "regular") -> float:

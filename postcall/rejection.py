@@ -97,10 +97,15 @@ async def rejection_data(session: AsyncSession, case: Case, rejection: Rejection
     )
 
 
-def paragraphs(text: str) -> list[str]:
-    """Free text as paragraphs: a blank line separates them, single line breaks join."""
-    blocks = [" ".join(block.split()) for block in text.strip().replace("\r", "").split("\n\n")]
-    return [block for block in blocks if block]
+def paragraphs(text: str) -> list[list[str]]:
+    """Free text as paragraphs (a blank line between them) of lines (the clerk's line breaks
+    kept)."""
+    found = []
+    for block in text.replace("\r", "").split("\n\n"):
+        lines = [" ".join(line.split()) for line in block.split("\n")]
+        if any(lines):
+            found.append([line for line in lines if line])
+    return found
 
 
 def render_rejection_notice(data: RejectionData) -> bytes:

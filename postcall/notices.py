@@ -60,7 +60,7 @@ from postcall.documents import (
     LetterAddress,
     ReceiptData,
 )
-from postcall.fee_notice import render_fee_notice, render_receipt
+from postcall.fee_notice import ReminderData, render_fee_notice, render_receipt, render_reminder
 from postcall.letter_models import OfficeLetter
 from postcall.letter_templates import letter_style, office_letter
 from postcall.payments.queries import payment_totals
@@ -72,6 +72,7 @@ CORRECTED_JOB = "case.corrected_notice"
 # office should close; the notice still names the fee schedule as the basis).
 FALLBACK_LEGAL_BASIS = "Gebührenverzeichnis"
 SERVICE_MAX = 120
+REMINDER_DAYS = 14  # a payment reminder asks for the open amount within two weeks
 
 
 class LetterUnavailable(DocumentError):
@@ -222,6 +223,29 @@ def cover_data(facts: CaseFacts, issue_date: dt.date) -> CoverLetterData:
                 f"{about}.")
     return CoverLetterData(**_base(facts, issue_date), lines=fee_lines(facts.items),
                            payment_note=note)
+
+
+def reminder_data(facts: CaseFacts, issue_date: dt.date, notice: CaseDocument) -> ReminderData:
+    """The payment reminder for ``notice``: its items, what it leaves open, a new date."""
+    lines = fee_lines(facts.items)
+    total = sum(line.amount_cents for line in lines)
+    return ReminderData(
+        **_base(facts, issue_date), lines=lines, notice_date=notice.issue_date,
+        due_date=notice.due_date or notice.issue_date,
+        pay_by=issue_date + dt.timedelta(days=REMINDER_DAYS),
+        paid_cents=max(total - notice.open_cents, 0),
+    )
+
+
+async def reminder_letter(db: Transactions, case_id: int, notice: CaseDocument) -> bytes | None:
+    """The Zahlungserinnerung as PDF, made on demand (reproducible for the same day); None
+    without a case or an open amount."""
+    async with db.transaction() as session:
+        facts = await case_facts(session, case_id)
+    if facts is None or notice.open_cents <= 0:
+        return None
+    data = reminder_data(facts, office_today(facts.office), notice)
+    return await asyncio.to_thread(render_reminder, data)
 
 
 # --- reading -------------------------------------------------------------------------------

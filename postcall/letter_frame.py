@@ -74,6 +74,14 @@ class Frame:
         return data_uri(style.logo, style.logo_type)
 
     @property
+    def remark(self) -> str:
+        """The remarks zone's note: a letter without a postal address (a notice sent by
+        e-mail) says so instead of leaving the window with a bare name; the print room never
+        posts such a letter (``postcall.print_room``)."""
+        return "Per E-Mail – keine Postanschrift hinterlegt" if len(self.recipient.lines) < 2 \
+            else ""
+
+    @property
     def return_line(self) -> str:
         """The return address, readable through the window so the post can send it back."""
         return " · ".join([self.authority.name, *self.authority.address_lines])

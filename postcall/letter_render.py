@@ -16,8 +16,14 @@ fallback. WeasyPrint embeds the subset of glyphs a letter uses.
 Rendering is pure and reproducible: the same data gives the same bytes (the creation date is
 the letter's date, the PDF identifier is derived from the content). The Jinja environment, the
 font configuration and the stylesheet are made once per process on first use (never at import)
-and shared by the letters a process renders; a print batch spreads letters over a process pool
+and shared by the letters a process renders, one letter at a time (a lock: the font
+configuration is not made for threads); a print batch spreads letters over a process pool
 (``postcall.print_batch``).
+
+WeasyPrint reports what it cannot draw (an image that does not load, an SVG it cannot render)
+as an error in its log and carries on without it. A letter must not go out with a gap, so such
+an error fails the rendering (``RenderFailed``): an office's template that does this is refused
+when it is saved.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import base64
 import datetime as dt
 import functools
 import hashlib
+import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +61,22 @@ RECIPIENT_PT, RECIPIENT_MIN_PT = 10.0, 7.5
 
 class FontMissing(RuntimeError):
     """Neither the vendored nor the system DejaVu Sans is present."""
+
+
+class RenderFailed(RuntimeError):
+    """WeasyPrint could not draw part of the letter (see the module doc)."""
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage()[:200])
+
+
+_LOCK = threading.Lock()
 
 
 def font_path(weight: str) -> Path:
@@ -159,12 +183,21 @@ def html_to_pdf(html: str) -> bytes:
     # Letters load nothing from the network: the fonts are files, images are data URIs; a
     # resource that fails to load stops the letter instead of leaving a gap.
     fetcher = URLFetcher(allowed_protocols=("data", "file"), fail_on_errors=True)
-    document = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher)
     identifier = hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest()
-    pdf = document.write_pdf(
-        stylesheets=[css], font_config=fonts, pdf_variant=PDF_VARIANT, pdf_tags=True,
-        pdf_identifier=identifier.encode("ascii"),
-    )
+    errors = _Errors()
+    log = logging.getLogger("weasyprint")
+    with _LOCK:
+        log.addHandler(errors)
+        try:
+            document = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher)
+            pdf = document.write_pdf(
+                stylesheets=[css], font_config=fonts, pdf_variant=PDF_VARIANT, pdf_tags=True,
+                pdf_identifier=identifier.encode("ascii"),
+            )
+        finally:
+            log.removeHandler(errors)
+    if errors.messages:
+        raise RenderFailed("; ".join(errors.messages))
     assert isinstance(pdf, bytes)  # write_pdf returns the bytes when given no target
     return pdf
 

@@ -76,10 +76,9 @@ class Frame:
     @property
     def remark(self) -> str:
         """The remarks zone's note: a letter without a postal address (a notice sent by
-        e-mail) says so instead of leaving the window with a bare name; the print room never
-        posts such a letter (``postcall.print_room``)."""
-        return "Per E-Mail – keine Postanschrift hinterlegt" if len(self.recipient.lines) < 2 \
-            else ""
+        e-mail) says so instead of leaving a bare name in the window, and the print room sees
+        it on the sheet as well as in its queue ("Anschrift fehlt")."""
+        return "Keine Postanschrift hinterlegt" if len(self.recipient.lines) < 2 else ""
 
     @property
     def return_line(self) -> str:

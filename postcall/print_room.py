@@ -1,9 +1,7 @@
 """The print room's batch as files, shared by the staff API and the staff page: each queued
 letter made (or found) with the current window address, joined into one duplex PDF, and the
 manifest. Making the letters writes them to the database (once); the batch itself changes no
-state until staff mark it printed. A letter whose case has no postal address is left out of the
-batch, never printed with a bare name in the window: it stays queued, listed in
-``without_address`` (the queue shows it as incomplete) until an address is entered."""
+state until staff mark it printed."""
 
 from __future__ import annotations
 
@@ -33,7 +31,6 @@ class BatchFiles:
     day: dt.date
     rows: list[dispatching.DispatchRow]
     batch: PrintBatch | None  # None: no letters in this batch
-    without_address: tuple[str, ...] = ()  # case numbers left out: no postal address
 
     @property
     def manifest(self) -> str:
@@ -67,10 +64,7 @@ async def batch_files(db: Transactions, office_ids: Sequence[int], day: dt.date,
                                                unassigned=takes_all)
     letters: list[BatchLetter] = []
     chosen: dict[int, int] = {}
-    missing = tuple(row.case_number for row in rows if not row.address_lines)
     for row in rows:
-        if not row.address_lines:
-            continue
         document = await ensure_letter(db, row.dispatch.case_id)
         if document is None or document.id is None or row.dispatch.id is None:
             continue
@@ -80,11 +74,11 @@ async def batch_files(db: Transactions, office_ids: Sequence[int], day: dt.date,
             recipient=LetterAddress(lines=(row.recipient_name, *row.address_lines)),
         ))
     if not letters:
-        return BatchFiles(day=day, rows=rows, batch=None, without_address=missing)
+        return BatchFiles(day=day, rows=rows, batch=None)
     async with db.transaction(write=True) as session:
         for dispatch_id, document_id in chosen.items():
             dispatch = await session.get(Dispatch, dispatch_id)
             if dispatch is not None and dispatch.status == dispatching.S.queued:
                 dispatch.document_id = document_id  # what went to the printer
     batch = await PrintRoomProvider().batch(letters)
-    return BatchFiles(day=day, rows=rows, batch=batch, without_address=missing)
+    return BatchFiles(day=day, rows=rows, batch=batch)

@@ -143,8 +143,6 @@ async def batch_pdf(request: Request) -> Response:
     return Response(files.batch.pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="druckstapel-{day.isoformat()}.pdf"',
         "Cache-Control": "no-store",
-        # Queued letters left out for want of a postal address (the queue lists them).
-        "X-Letters-Without-Address": str(len(files.without_address)),
     })
 
 

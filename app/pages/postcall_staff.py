@@ -138,9 +138,7 @@ async def _download(request: Request, kind: str) -> Response:
     if files.batch is None:
         return redirect(f"/staff/dispatch?{_query(day, None)}")
     return Response(files.batch.pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}.pdf"', "Cache-Control": "no-store",
-        # Queued letters left out for want of a postal address (the queue lists them).
-        "X-Letters-Without-Address": str(len(files.without_address))})
+        "Content-Disposition": f'attachment; filename="{name}.pdf"', "Cache-Control": "no-store"})
 
 
 async def batch_pdf(request: Request) -> Response:

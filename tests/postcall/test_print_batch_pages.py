@@ -171,4 +171,4 @@ def test_a_letter_without_a_postal_address_says_so(tmp_path: Path) -> None:
     from postcall.documents import LetterAddress
 
     path = write(tmp_path, render_fee_notice(notice(recipient=LetterAddress.of("Jürgen Weiß"))))
-    assert "Per E-Mail – keine Postanschrift hinterlegt" in " ".join(text(path).split())
+    assert "Keine Postanschrift hinterlegt" in " ".join(text(path).split())

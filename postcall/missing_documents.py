@@ -11,11 +11,20 @@ Postcall does not know online requests: the caller hands the request's facts ove
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.models import Office, Service
+from cases.models import Case
+from postcall.dispatch import postal_address
 from postcall.documents import Authority, DocumentError, LetterAddress
 from postcall.letter_frame import Frame, contact_lines, salutation
 from postcall.letter_render import german_date, render_letter
+from postcall.letter_templates import office_letter
+from postcall.notices import authority_for, recipient_for
 from postcall.rejection import REFERENCE_LABEL, paragraphs
 
 TITLE = "Nachforderung von Unterlagen"
@@ -42,6 +51,33 @@ class MissingDocumentsData:
                 raise DocumentError(f"{what} must not be empty")
         if self.reply_by is not None and self.reply_by < self.issue_date:
             raise DocumentError("the reply date must not be before the date of the letter")
+
+
+async def missing_documents_data(
+    session: AsyncSession, case: Case, *, question: str, requested: Sequence[str],
+    submitted_at: dt.datetime, asked_at: dt.datetime, clerk_name: str = "",
+) -> MissingDocumentsData:
+    """The letter's data from the request: the clerk's question and the labels of the
+    documents asked for; ``LetterUnavailable`` when the office has no address for letters."""
+    office = await session.get(Office, case.office_id)
+    service = await session.get(Service, case.service_id)
+    if office is None or service is None:  # RESTRICT foreign keys: cannot happen
+        raise DocumentError(f"request {case.reference} without office or service")
+    zone = ZoneInfo(office.timezone)
+    missing = question.strip()
+    if requested:
+        missing += "\n\nBitte reichen Sie nach: " + ", ".join(requested) + "."
+    clerk = clerk_name.strip()
+    return MissingDocumentsData(
+        authority=authority_for(office, payment=False,
+                                letter=await office_letter(session, office.id)),
+        recipient=recipient_for(case, await postal_address(session, case.id)),
+        citizen_name=f"{case.given_name} {case.family_name}".strip(),
+        reference=case.reference, service=service.name,
+        submitted_on=submitted_at.astimezone(zone).date(),
+        issue_date=asked_at.astimezone(zone).date(), missing=missing.strip(),
+        clerk_name="" if "@" in clerk else clerk,
+    )
 
 
 def render_missing_documents(data: MissingDocumentsData) -> bytes:

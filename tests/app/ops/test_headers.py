@@ -56,7 +56,7 @@ class World:
         values = {
             "token": self.token, "reference": self.reference, "id": str(self.office_id),
             "resource": "offices", "attempt": "unknown-attempt", "test_id": "unknown-test",
-            "case_number": "2026-000001",
+            "case_number": "2026-000001", "table": "key_figures",
         }
 
         def one(match: re.Match[str]) -> str:

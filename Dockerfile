@@ -25,6 +25,7 @@ COPY online ./online
 COPY postcall ./postcall
 COPY mail ./mail
 COPY privacy ./privacy
+COPY tenants ./tenants
 COPY online ./online
 COPY app ./app
 COPY static ./static

@@ -9,6 +9,6 @@ import idstatus.models  # noqa: F401
 import online.models  # noqa: F401
 import postcall.dispatch_models
 import postcall.payments.models  # noqa: F401
-import staff.models  # noqa: F401
+import tenants.models  # noqa: F401
 
 metadata = SQLModel.metadata

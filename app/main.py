@@ -73,6 +73,7 @@ from app.templating import Templates
 from booking.links import LinkKeys
 from core.i18n import I18n
 from core.ratelimit import RateLimiter
+from tenants.scope import install as install_tenant_scope
 
 log = logging.getLogger("buergerbuero")
 
@@ -80,6 +81,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def build_context(settings: Settings) -> AppContext:
+    install_tenant_scope()
     secret = settings.resolved_secret_key()
     i18n = I18n()
     return AppContext(

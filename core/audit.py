@@ -10,6 +10,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import current_municipality
 from core.types import UTCDateTime, utcnow
 
 
@@ -25,6 +26,9 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=40)
     object_id: str = Field(default="", max_length=60, index=True)
     detail: str = Field(default="{}", sa_type=Text)
+    # The municipality whose audit view shows the event (``core.tenancy``); None: an event of
+    # the worker or of the platform.
+    municipality_id: int | None = Field(default=None, foreign_key="municipality.id", index=True)
 
 
 class Actor:
@@ -60,6 +64,7 @@ def event_values(
         "object_type": object_type,
         "object_id": str(object_id),
         "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+        "municipality_id": current_municipality(),
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import current_municipality
+from core.tenancy import current_municipality, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -28,7 +28,8 @@ class AuditEvent(SQLModel, table=True):
     detail: str = Field(default="{}", sa_type=Text)
     # The municipality whose audit view shows the event (``core.tenancy``); None: an event of
     # the worker or of the platform.
-    municipality_id: int | None = Field(default=None, foreign_key="municipality.id", index=True)
+    municipality_id: int | None = Field(default=None,
+                                        sa_column=municipality_column(stamped=False))
 
 
 class Actor:

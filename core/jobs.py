@@ -16,7 +16,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import current_municipality
+from core.tenancy import current_municipality, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -43,7 +43,8 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The municipality the job works for (``core.tenancy``; its admins see it on /admin/jobs);
     # None: a job of the worker's own.
-    municipality_id: int | None = Field(default=None, foreign_key="municipality.id", index=True)
+    municipality_id: int | None = Field(default=None,
+                                        sa_column=municipality_column(stamped=False))
 
     def data(self) -> dict[str, Any]:
         value = json.loads(self.payload)

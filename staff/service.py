@@ -33,6 +33,7 @@ from core.audit import Actor, record
 from core.errors import Forbidden, NotFound
 from core.link_tables import ids_per, set_ids
 from core.rows import get_or_raise
+from core.tenancy import current_or_default
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -55,6 +56,11 @@ USER_FIELDS = {
     "display_name": text(200),
     "active": boolean,
 }
+
+
+def municipality_of_new_user(role: str) -> int | None:
+    """A new account belongs to the current municipality; a platform administrator to none."""
+    return None if role == Role.platform_admin.value else current_or_default()
 
 
 def staff_actor(user: StaffUser) -> Actor:
@@ -117,7 +123,8 @@ async def create_user_from(
     await _check_email_free(session, data["email"], None)
     password_hash = await passwords.hash_password(data.pop("password"))
     office_ids: list[int] = data.pop("office_ids", [])
-    user = StaffUser(password_hash=password_hash, **data)
+    user = StaffUser(password_hash=password_hash, **data,
+                     municipality_id=municipality_of_new_user(data.get("role", Role.clerk)))
     session.add(user)
     await session.flush()
     assert user.id is not None

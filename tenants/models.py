@@ -9,8 +9,9 @@ migration creates it from today's data, and ``metadata.create_all`` inserts it t
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import DDL, Text, event
+from sqlalchemy import Connection, Text, event, text
 from sqlmodel import Field, SQLModel
 
 from core.tenancy import DEFAULT_MUNICIPALITY_ID
@@ -46,20 +47,17 @@ class Municipality(SQLModel, table=True):
         return [line.strip() for line in self.hosts.splitlines() if line.strip()]
 
 
-# A schema made by ``create_all`` (tests, fresh installs before the first migration run) gets
-# the default municipality as the migration makes it.
-event.listen(
-    Municipality.__table__,  # type: ignore[attr-defined]
-    "after_create",
-    DDL(f"INSERT INTO municipality (id, name, hosts, path_prefix, logo_url, accent_colour, "
-        f"imprint, privacy_statement, accessibility_statement, created_at, updated_at) "
-        f"VALUES ({DEFAULT_MUNICIPALITY_ID}, '{DEFAULT_NAME}', '', '', '', '', '', '', '', "
-        f"CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
-)
-# PostgreSQL's sequence must then start after it.
-event.listen(
-    Municipality.__table__,  # type: ignore[attr-defined]
-    "after_create",
-    DDL("SELECT setval(pg_get_serial_sequence('municipality', 'id'), "
-        "(SELECT max(id) FROM municipality))").execute_if(dialect="postgresql"),
-)
+def _insert_default(table: Any, connection: Connection, **_kw: Any) -> None:
+    """A schema made by ``create_all`` (tests, a fresh database) gets the default municipality
+    as the migration makes it; PostgreSQL's sequence then starts after it."""
+    now = utcnow()
+    connection.execute(table.insert().values(
+        id=DEFAULT_MUNICIPALITY_ID, name=DEFAULT_NAME, hosts="", path_prefix="", logo_url="",
+        accent_colour="", imprint="", privacy_statement="", accessibility_statement="",
+        created_at=now, updated_at=now))
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('municipality', 'id'), "
+                                "(SELECT max(id) FROM municipality))"))
+
+
+event.listen(Municipality.__table__, "after_create", _insert_default)  # type: ignore[attr-defined]

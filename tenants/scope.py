@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy.sql.base import ExecutableOption as ORMOption
 from sqlmodel import col
 
 from booking.models import Appointment, Closure, Office, Schedule, Service, ServiceOffice
@@ -50,7 +50,7 @@ BY_SERVICE: tuple[Any, ...] = (OnlineService, FormField)
 BY_APPOINTMENT: tuple[Any, ...] = (CallToken, CallEvent, GuestLink)
 
 
-def _offices(mid: int) -> Select[tuple[int | None]]:
+def _offices(mid: int) -> Select[Any]:
     return select(col(Office.id)).where(col(Office.municipality_id) == mid)
 
 
@@ -63,9 +63,9 @@ def _own(model: Any, mid: int) -> ColumnElement[bool]:
     return condition
 
 
-def criteria(mid: int) -> list[LoaderOption]:
+def criteria(mid: int) -> list[ORMOption]:
     """The options that keep a statement inside municipality ``mid``."""
-    options: list[LoaderOption] = []
+    options: list[ORMOption] = []
     for model in OWNED:
         options.append(with_loader_criteria(model, _own(model, mid), include_aliases=True))
     for model in BY_OFFICE:

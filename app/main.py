@@ -32,6 +32,7 @@ from app.api import online_clerk as api_online_clerk
 from app.api import online_documents as api_online_documents
 from app.api import ops, ws
 from app.api import payments as api_payments
+from app.api import platform as api_platform
 from app.api import privacy as api_privacy
 from app.api import public as api_public
 from app.api import waitlist as api_waitlist
@@ -134,7 +135,7 @@ def all_routes() -> list[BaseRoute]:
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,
         pages_document_status_staff, pages_lost_links, pages_waiting, api_guest_links,
-        pages_guest,
+        pages_guest, api_platform,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

@@ -1,12 +1,12 @@
 """Case numbers (Kassenzeichen): ``{year}-{seq:06d}`` by default, e.g. ``2026-000123``.
 
 The sequence restarts every year and is shared by all offices of a municipality; each
-municipality counts on its own. It is taken from a counter row
-per municipality and year with one upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``) inside the
-completing transaction: on PostgreSQL the row stays locked until that transaction ends, on
-SQLite writers are serialised anyway. So two completions never get the same number, and a
-rolled-back completion gives its number back. The unique key on ``case_file.case_number`` is the
-last line of defence.
+municipality counts on its own. It is taken from a counter row per municipality and year with
+one upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``) inside the completing
+transaction: on PostgreSQL the row stays locked until that transaction ends, on SQLite writers
+are serialised anyway. So two completions never get the same number, and a rolled-back
+completion gives its number back. The unique key on (``case_file.municipality_id``,
+``case_number``) is the last line of defence.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ async def next_sequence(session: AsyncSession, year: int, municipality_id: int) 
         insert(table)
         .values(municipality_id=municipality_id, year=year, last_value=1)
         .on_conflict_do_update(
-            index_elements=[table.c.municipality_id, table.c.year], set_={"last_value": table.c.last_value + 1}
+            index_elements=[table.c.municipality_id, table.c.year],
+            set_={"last_value": table.c.last_value + 1},
         )
         .returning(table.c.last_value)
     )

@@ -37,13 +37,10 @@ def current_or_default() -> int:
     return DEFAULT_MUNICIPALITY_ID if mid is None else mid
 
 
-def municipality_column(*, stamped: bool = True) -> Column[int]:
+def municipality_column(*, stamped: bool = True, nullable: bool = False) -> Column[int]:
     """``municipality_id`` of a table a municipality owns. ``stamped``: a new row without one
-    gets the current municipality's (``current_or_default``); else it may stay empty (a
-    platform administrator's account)."""
-    if stamped:
-        return Column("municipality_id", Integer,
-                      ForeignKey("municipality.id", ondelete="RESTRICT"), nullable=False,
-                      index=True, default=current_or_default)
+    gets the current municipality's (``current_or_default``); else it stays empty (a platform
+    administrator's account)."""
     return Column("municipality_id", Integer, ForeignKey("municipality.id", ondelete="RESTRICT"),
-                  nullable=True, index=True)
+                  nullable=nullable or not stamped, index=True,
+                  default=current_or_default if stamped else None)

@@ -14,15 +14,16 @@ to UTC in the office's own zone, so a day has 23 or 25 hours on the DST changeov
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from booking.availability import office_today, zone
 from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.party_models import AppointmentPerson, AppointmentService
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,17 @@ class AgendaItem:
     appointment: Appointment
     office: Office
     service: Service
+    # Several services of one appointment, in order (the first is ``service``); () for one.
+    services: tuple[Service, ...] = ()
+    persons: int = 1  # the one who booked and the further people
 
     @property
     def citizen_name(self) -> str:
         return f"{self.appointment.given_name} {self.appointment.family_name}"
+
+    @property
+    def all_services(self) -> tuple[Service, ...]:
+        return self.services or (self.service,)
 
 
 def day_bounds(office: Office, day: date) -> tuple[datetime, datetime]:
@@ -73,10 +81,35 @@ async def day_agenda(
         .where(or_(*in_day), col(Appointment.status) != AppointmentStatus.expired.value)
     )
     by_id = {office.id: office for office in offices}
-    items = [
+    items = await with_parties(session, [
         AgendaItem(appointment, by_id[appointment.office_id], service)
         for appointment, service in (await session.execute(query)).all()
-    ]
+    ])
     items.sort(key=lambda i: (i.appointment.start_at, i.office.name, i.office.id or 0,
                               i.appointment.reference))
     return items
+
+
+async def with_parties(session: AsyncSession, items: Sequence[AgendaItem]) -> list[AgendaItem]:
+    """The items with their several services and further people: two reads for all of them."""
+    ids = [i.appointment.id for i in items if i.appointment.id is not None]
+    if not ids:
+        return list(items)
+    services: dict[int, list[Service]] = {}
+    rows = await session.execute(
+        select(col(AppointmentService.appointment_id), Service)
+        .join(Service, col(Service.id) == col(AppointmentService.service_id))
+        .where(col(AppointmentService.appointment_id).in_(ids))
+        .order_by(col(AppointmentService.appointment_id), col(AppointmentService.position)))
+    for appointment_id, service in rows.all():
+        services.setdefault(appointment_id, []).append(service)
+    counted = await session.execute(
+        select(col(AppointmentPerson.appointment_id), func.count())
+        .where(col(AppointmentPerson.appointment_id).in_(ids))
+        .group_by(col(AppointmentPerson.appointment_id)))
+    further = {appointment_id: int(n) for appointment_id, n in counted.all()}
+    return [
+        replace(i, services=tuple(services.get(i.appointment.id or 0, ())),
+                persons=1 + further.get(i.appointment.id or 0, 0))
+        for i in items
+    ]

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.channels import Channel
+from booking.composition import Party, party_of
 from booking.ics import build_ics, service_name
 from booking.models import Appointment, AppointmentStatus, Office, Service
 from core.i18n import Translator
@@ -81,13 +82,17 @@ def build_mail(
     link_url: str,
     message_id: str | None = None,
     now: datetime | None = None,
+    party: Party | None = None,
 ) -> EmailMessage:
-    """The complete message for one template, in the appointment's language."""
+    """The complete message for one template, in the appointment's language; ``party``: the
+    appointment's services and further people, when it has more than one of either."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown mail template {template!r}")
     t = env.i18n.translator(appointment.locale)
     now = now or utcnow()
     context = _context(env, t, template, appointment, office, service, link_url)
+    if party is not None:
+        context.update(_party_context(t, appointment, party))
     message = compose(
         env, t, f"appointment/{template}", subject=context.pop("subject"),
         office=context.pop("office"),
@@ -144,6 +149,8 @@ def _context(
         **channel_context(t, appointment, service),
         "citizen_name": f"{appointment.given_name} {appointment.family_name}".strip(),
         "service_name": service_name(service, t.lang),
+        "matters_label": "",  # several services: _party_context
+        "persons_text": "",
         "office": office,
         "date_text": t.date(local_start.date(), "full"),
         "time_text": t.gettext("%(start)s–%(end)s", start=start_time, end=end_time),
@@ -154,6 +161,18 @@ def _context(
         "hold_deadline": deadline,
         "join_before_minutes": env.join_before_minutes,
         "ics_method": ICS_METHODS.get(template),
+    }
+
+
+def _party_context(t: Translator, appointment: Appointment, party: Party) -> dict[str, Any]:
+    """Every service of the appointment, and every person it is for (names only: a date of
+    birth has no place in an e-mail)."""
+    names = [f"{appointment.given_name} {appointment.family_name}".strip(),
+             *(f"{p.given_name} {p.family_name}".strip() for p in party.persons)]
+    return {
+        "service_name": ", ".join(service_name(s, t.lang) for s in party.services),
+        "matters_label": t.gettext("Matters") if len(party.services) > 1 else "",
+        "persons_text": ", ".join(names) if party.persons else "",
     }
 
 
@@ -202,6 +221,7 @@ async def send_appointment_mail(env: MailEnv, job: Job) -> None:
             return
         office = await session.get(Office, appointment.office_id)
         service = await session.get(Service, appointment.service_id)
+        party = await party_of(session, appointment)
         # The read-only transaction ends in a rollback, which would expire these rows.
         session.expunge_all()
     if office is None or service is None:
@@ -217,5 +237,6 @@ async def send_appointment_mail(env: MailEnv, job: Job) -> None:
         env, template, appointment, office, service,
         link_url=env.link_url(appointment.link_nonce),
         message_id=message_id_for_job(job.id, appointment, env.base_url),
+        party=party if len(party.services) > 1 or party.persons else None,
     )
     await deliver(env, message, template)

@@ -24,7 +24,7 @@ from app.calls import hub_of
 from app.context import ctx
 from app.settings import Settings
 from app.templating import request_language
-from booking.agenda import AgendaItem, day_agenda
+from booking.agenda import AgendaItem, day_agenda, with_parties
 from booking.catalog import service_name
 from booking.models import Office
 from booking.service import appointment_details
@@ -84,6 +84,10 @@ class AgendaItemOut(BaseModel):
                                  "for video).")
     waiting: bool = Field(description="The citizen is in the waiting room (or the clerk left).")
     service: AgendaServiceOut
+    services: list[AgendaServiceOut] = Field(
+        description="Every service of the appointment, in order (the first is `service`).")
+    persons: int = Field(description="People the appointment is for, the one who booked "
+                                     "included.")
     office_id: int
     office_name: str
     timezone: str
@@ -105,6 +109,10 @@ def item_out(item: AgendaItem, waiting: bool, settings: Settings, lang: str) -> 
         channel=a.channel, waiting=waiting,
         service=AgendaServiceOut(id=service.id or 0, name=service_name(service, lang),
                                  duration_minutes=service.duration_minutes),
+        services=[AgendaServiceOut(id=s.id or 0, name=service_name(s, lang),
+                                   duration_minutes=s.duration_minutes)
+                  for s in item.all_services],
+        persons=item.persons,
         office_id=office.id or 0, office_name=office.name, timezone=office.timezone,
         join=JoinWindowOut(opens_at=iso(window.opens_at, tz), closes_at=iso(window.closes_at, tz)),
         citizen=AgendaCitizenOut(
@@ -147,8 +155,8 @@ async def appointment(request: Request) -> Response:
     async with state.db.transaction() as session:
         found = await appointment_for_staff(session, user, request.path_params["reference"])
         found, office, service = await appointment_details(session, found)
+        [item] = await with_parties(session, [AgendaItem(found, office, service)])
     waiting = await hub_of(state).is_waiting(found.reference)
-    item = AgendaItem(found, office, service)
     return JSONResponse(item_out(item, waiting, state.settings, request_language(request)))
 
 

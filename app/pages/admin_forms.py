@@ -230,7 +230,18 @@ def _schedule_cells(item: Json, lk: Lookups, t: Translator) -> list[str]:
         str(item["capacity"]),
         validity,
         ", ".join(lk.services.get(i, str(i)) for i in item["service_ids"]) or "–",
+        t.gettext(CHANNEL_LABELS.get(item.get("channel") or "", SHARED_CHANNELS)),
+        _release_text(item, t),
     ]
+
+
+def _release_text(item: Json, t: Translator) -> str:
+    """The schedule's release rule ("daily at 07:00, 21 days ahead"), or that it has none."""
+    if not item.get("release_time"):
+        return t.gettext("all at once")
+    ahead = t.ngettext("%(num)s day ahead", "%(num)s days ahead",
+                       int(item.get("release_days_ahead") or 0))
+    return t.gettext("daily at %(time)s, %(ahead)s", time=item["release_time"], ahead=ahead)
 
 
 def _closure_office(item: Json, lk: Lookups, t: Translator) -> str:
@@ -357,7 +368,8 @@ SCHEDULES = PageResource(
                   hint="Whose appointments these places serve"),
     ],
     specs=SCHEDULE_FIELDS,
-    columns=["Office", "Weekdays", "Hours", "Parallel clerks", "Valid", "Services"],
+    columns=["Office", "Weekdays", "Hours", "Parallel clerks", "Valid", "Services", "Channel",
+             "Released"],
     cells=_schedule_cells,
     label=_schedule_label,
     # No weekday is ticked in advance: the admin chooses them (a pre-ticked Monday to Friday

@@ -190,6 +190,7 @@ class AgendaEntry:
     channel: str = "video"
     channel_label: str = ""
     href: str = ""
+    persons: int = 1  # the one who booked and the further people
 
     def live(self) -> dict[str, Any]:
         """What the live stream sends of a row (static/js/agenda-live.js applies it)."""
@@ -237,7 +238,7 @@ def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime,
     return AgendaEntry(
         reference=a.reference,
         time=f"{t.time(a.start_at, tz)}–{t.time(a.end_at, tz)}",
-        service=service_name(item.service, t.lang),
+        service=", ".join(service_name(s, t.lang) for s in item.all_services),
         citizen=item.citizen_name, phone=a.phone, office=item.office.name, status=a.status,
         label=t.gettext(STATUS_LABELS.get(a.status, a.status)),
         kind=STATUS_KINDS.get(a.status, "neutral"),
@@ -249,6 +250,7 @@ def _entry(t: Translator, item: AgendaItem, waiting: bool, now: dt.datetime,
         channel=a.channel,
         channel_label=t.gettext(CHANNEL_LABELS.get(a.channel, a.channel)),
         href=work_page(a.reference, a.channel),
+        persons=item.persons,
     )
 
 

@@ -45,6 +45,15 @@ async def test_each_person_is_checked_in_the_same_call(desk: Desk) -> None:
     assert sorted(c.person for c in checks) == [1, 2, 3]
     assert len({c.appointment_id for c in checks}) == 1
 
+    # The agenda says how many people the appointment is for.
+    r = await desk.client.get(f"/api/v1/clerk/appointments/{reference}", headers=desk.clerk_a)
+    assert r.status_code == 200, r.text
+    assert r.json()["persons"] == 3 and len(r.json()["services"]) == 1
+    r = await desk.client.get("/api/v1/clerk/appointments", headers=desk.clerk_a,
+                              params={"date": r.json()["start"][:10]})
+    [row] = [i for i in r.json() if i["reference"] == reference]
+    assert row["persons"] == 3
+
 
 async def test_completion_is_itemised_per_person(desk: Desk) -> None:
     reference, token = await family(desk, "Max")

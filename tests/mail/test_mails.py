@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -20,7 +20,9 @@ from app.context import AppContext
 from app.mail_env import mail_env
 from app.main import build_context
 from app.settings import Settings
+from booking.composition import Party
 from booking.models import Appointment, AppointmentStatus, Office, Service
+from booking.party_models import AppointmentPerson
 from mail.appointments import ICS_METHODS, TEMPLATES, build_mail, message_id_for_job
 
 from . import factories
@@ -159,6 +161,29 @@ async def test_names_are_escaped_in_html(ctx: AppContext) -> None:
                                 link_url=LINK))
     assert "<b>Eve</b>" not in html
     assert "&lt;b&gt;Eve&lt;/b&gt;" in html
+
+
+async def test_a_family_s_mail_lists_every_matter_and_person(ctx: AppContext) -> None:
+    appointment, office, service = _rows(ctx, given_name="Erika", family_name="Muster")
+    passport = factories.service(id=5, name="Reisepass", name_en="Passport")
+    party = Party([service, passport], [
+        AppointmentPerson(appointment_id=77, person=2, given_name="Max", family_name="Muster",
+                          date_of_birth=date(2015, 4, 1)),
+        AppointmentPerson(appointment_id=77, person=3, given_name="Mia", family_name="Muster")])
+    text, html = _parts(build_mail(mail_env(ctx), "confirmed", appointment, office, service,
+                                   link_url=LINK, party=party))
+    for body in (text, html):
+        assert "Anliegen" in body and f"{service.name}, Reisepass" in body
+        assert "Personen" in body and "Erika Muster, Max Muster, Mia Muster" in body
+        assert "2015" not in body  # no date of birth in an e-mail
+    appointment.locale = "en"
+    text, _ = _parts(build_mail(mail_env(ctx), "confirmed", appointment, office, service,
+                                link_url=LINK, party=party))
+    assert "- Matters: " in text and "Passport" in text and "- Persons: Erika Muster" in text
+    # A plain booking keeps its one "Service" row and no persons.
+    text, _ = _parts(build_mail(mail_env(ctx), "confirmed", appointment, office, service,
+                                link_url=LINK))
+    assert "- Service: " in text and "Persons" not in text
 
 
 async def test_message_id_is_stable_per_job_and_distinct_between_jobs(ctx: AppContext) -> None:

@@ -216,7 +216,9 @@ async def leases_run_out(ctx: AppContext) -> None:
 async def test_killed_worker_process_loses_nothing(
     make_ctx: Callable[..., AppContext], smtp_sink: SmtpSink, tmp_path: Path,
 ) -> None:
-    overrides = smtp_settings(smtp_sink, worker_batch_size=1, job_lease_seconds=2.0)
+    # A lease long enough for a loaded machine: the killed worker's lease is moved into the past
+    # below, and a delivery outliving its lease would be sent twice (at least once, by design).
+    overrides = smtp_settings(smtp_sink, worker_batch_size=1, job_lease_seconds=60.0)
     ctx = make_ctx(**overrides)
     booked = await _book(ctx, 8)
     smtp_sink.hold_rcpt_at = 4  # the first process is killed inside the 4th delivery

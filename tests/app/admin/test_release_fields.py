@@ -111,9 +111,14 @@ async def test_the_form_takes_the_rule_and_puts_errors_beside_the_fields(
     [schedule] = await objects(app, Schedule)
     assert (schedule.release_time.isoformat() if schedule.release_time else None,
             schedule.release_days_ahead) == ("07:00:00", 21)
+    listed = (await client.get("/admin/schedules")).text
+    assert "<th" in listed and "Freigabe</th>" in listed
+    assert "täglich um 07:00, 21 Tage im Voraus" in listed
     # Emptied again: no release rule.
     r = await submit(client, f"/admin/schedules/{schedule.id}",
                      {**data, "release_time": "", "release_days_ahead": ""})
     assert r.status_code == 303, r.text
     [schedule] = await objects(app, Schedule)
     assert schedule.release_time is None and schedule.release_days_ahead is None
+    listed = (await client.get("/admin/schedules")).text
+    assert "alle sofort" in listed and "täglich um" not in listed.split("<table", 1)[1]

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from booking.models import Office, Service, ServiceOffice
 from booking.party_models import AppointmentPerson, AppointmentService
+from tests.app.pages.call_helpers import add_clerk, login
 from tests.app.pages.helpers import csrf_of, details_form, load, radio_values, token_of
 from tests.app.pages.seed import Seed, app_ctx, seed
 
@@ -76,18 +77,28 @@ async def test_a_family_books_two_matters_through_the_pages(
     assert [(p.person, p.given_name, str(p.date_of_birth)) for p in persons] == [
         (2, "Max", "2015-04-01"), (3, "Mia", "None")]
 
+    # The clerk's agenda of that day names both matters and the number of people.
+    client.cookies.clear()
+    await add_clerk(app, [s.office_id])
+    await login(client)
+    r = await client.get(f"/staff?date={day}")
+    assert r.status_code == 200
+    row = r.text.split(f'id="row-{appointment.reference}"', 1)[1].split("</tr>", 1)[0]
+    assert "Lebensbescheinigung" in row and ", " in row
+    assert 'data-persons="3"' in row and "für 3 Personen" in row
+
 
 async def test_more_people_than_allowed_are_capped(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     s = await seed(app)
     r = await client.get("/book")
-    # The per-address limit (3 by default) caps the choice.
-    assert '<option value="3"' in r.text and '<option value="4"' not in r.text
+    # BUERO_BOOKING_MAX_PERSONS (5 by default) caps the choice.
+    assert '<option value="5"' in r.text and '<option value="6"' not in r.text
     r = await client.get(f"/book?service={s.service_id}&persons=9")
     day = radio_values(r.text, "day")[0]
     r = await client.get(f"/book?service={s.service_id}&persons=9&day={day}")
-    assert "persons=3" in r.text.replace("&amp;", "&")
+    assert "persons=5" in r.text.replace("&amp;", "&")
 
 
 async def test_a_matter_no_office_offers_together_is_left_out(

@@ -36,6 +36,7 @@ from online.models import FormField, OnlineRequest, OnlineService, RequestDocume
 from postcall.dispatch_models import CaseDocument, Dispatch, Feedback, PostalAddress
 from postcall.payments.models import PaymentAttempt, Refund
 from staff.models import Role, StaffOffice, StaffUser
+from tenants import models as _models  # noqa: F401 (the table the keys name)
 
 # Tables with a ``municipality_id`` of their own.
 OWNED: tuple[Any, ...] = (Office, Service, Closure, Case, AuditEvent, Job, StaffUser)

@@ -120,6 +120,7 @@ ACTION_LABELS: dict[str, str] = {
     "document_status.push": N_("ID card and passport statuses reported"),
     "document_status.mapping": N_("Column mapping of the status export changed"),
     "links.resend": N_("Lost links sent again"),
+    "municipality.create": N_("Municipality created"),
 }
 
 # What the trail's "object" column calls each kind of object (with its number).
@@ -137,6 +138,7 @@ OBJECT_LABELS: dict[str, str] = {
     "payment": N_("Payment %(id)s"),
     "subject": N_("Data subject"),  # a privacy request about one e-mail address
     "links": N_("Links of an e-mail address"),  # a lost-link request (the address not kept)
+    "municipality": N_("Municipality %(id)s"),
 }
 
 

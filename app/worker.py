@@ -41,6 +41,7 @@ from core import outbox
 from core.jobs import Job, JobStatus, PermanentJobError
 from core.outage import OutageLog
 from core.outbox import backoff_seconds, describe_error
+from core.tenancy import acting_for
 from core.types import utcnow
 from idstatus.service import READY_MAIL_JOB, purge_collected
 from mail.appointments import JOB_KIND as MAIL_KIND
@@ -53,6 +54,7 @@ from online.lost_links import LINKS_MAIL_JOB
 from online.requests import expire_unconfirmed
 from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
+from tenants.service import retention_periods
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -99,10 +101,16 @@ async def expire_requests_task(ctx: AppContext) -> None:
 
 async def retention_task(ctx: AppContext) -> None:
     """Periodic: anonymise ended appointments and erase closed requests sent online past the
-    retention period (unconfirmed requests sooner)."""
-    async with ctx.db.transaction(write=True) as session:
-        count = await apply_retention(session, ctx.settings.retention_days)
-        requests = await request_retention(session, ctx.settings.retention_days)
+    retention period (unconfirmed requests sooner), each municipality by its own period (its
+    ``retention_days``, else ``BUERO_RETENTION_DAYS``)."""
+    async with ctx.db.transaction() as session:
+        periods = await retention_periods(session, ctx.settings.retention_days)
+    count = requests = 0
+    for municipality_id, days in periods:
+        with acting_for(municipality_id):  # its objects only (tenants.scope)
+            async with ctx.db.transaction(write=True) as session:
+                count += await apply_retention(session, days)
+                requests += await request_retention(session, days)
     if count:
         log.info("retention: anonymised %d appointments", count)
     if requests:

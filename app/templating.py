@@ -33,6 +33,7 @@ class Templates(Renderer):
             request=request,
             csrf_token=getattr(request.state, "csrf_token", ""),
             staff_user=getattr(request.state, "staff_user", None),
+            town=getattr(request.state, "town", ""),
             **(context or {}),
         )
         return HTMLResponse(html, status_code=status)

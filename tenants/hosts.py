@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -47,10 +48,14 @@ class Place:
 
 
 class HostMap:
+    several = False  # more than one municipality: pages and mails then name theirs
+
     def __init__(self) -> None:
         self._hosts: dict[str, Place] = {}
         self._prefixes: list[tuple[str, Place]] = []
         self._default = Place(DEFAULT_MUNICIPALITY_ID, "", "")
+        self._names: dict[int | None, str] = {}
+        self._base_urls: dict[int | None, tuple[list[str], str]] = {}
         self._loaded_at: float | None = None
 
     def forget(self) -> None:
@@ -74,7 +79,26 @@ class HostMap:
         if rows:
             self._default = Place(rows[0].id or DEFAULT_MUNICIPALITY_ID, rows[0].name,
                                   rows[0].path_prefix)
+        self.several = len(rows) > 1
+        self._base_urls = {row.id: (row.host_list()[:1], row.path_prefix) for row in rows}
+        self._names = {row.id: row.name for row in rows}
         self._loaded_at = time.monotonic()
+
+    async def town(self, db: Transactions, municipality_id: int | None,
+                   base_url: str) -> tuple[str, str]:
+        """(name, base URL of its links) of a municipality, for mails the worker sends: its
+        first host name with the scheme and port of ``base_url`` (and its path prefix). With
+        one municipality: no name, and ``base_url`` as it is."""
+        if self._loaded_at is None or time.monotonic() - self._loaded_at > TTL_SECONDS:
+            await self._load(db)
+        if not self.several or municipality_id not in self._names:
+            return "", base_url
+        hosts, prefix = self._base_urls[municipality_id]
+        parts = urlsplit(base_url)
+        netloc = parts.netloc
+        if hosts:
+            netloc = hosts[0] + (f":{parts.port}" if parts.port else "")
+        return self._names[municipality_id], f"{parts.scheme}://{netloc}{prefix}"
 
     async def resolve(self, db: Transactions, host: str, path: str) -> Place:
         if self._loaded_at is None or time.monotonic() - self._loaded_at > TTL_SECONDS:

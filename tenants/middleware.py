@@ -33,7 +33,9 @@ class MunicipalityMiddleware:
             return
         db, hosts = self.locate(scope)
         place = await hosts.resolve(db, _host(scope), scope["path"])
-        scope.setdefault("state", {})["municipality"] = place
+        state = scope.setdefault("state", {})
+        state["municipality"] = place
+        state["town"] = place.name if hosts.several else ""  # named where there are several
         if place.path_prefix and scope["path"].startswith(place.path_prefix.rstrip("/")):
             # The routes see the path below the prefix (Starlette's ``root_path``).
             scope["root_path"] = scope.get("root_path", "") + place.path_prefix.rstrip("/")

@@ -4,12 +4,16 @@ municipality, and an installation with one municipality that behaves as before."
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import re
 
 import httpx
 from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
+from app.settings import Settings
 from app.worker import retention_task
 from booking.models import Appointment
 from cases.numbers import next_sequence
@@ -18,10 +22,13 @@ from core.tenancy import acting_for
 from core.types import utcnow
 from privacy.rules import PLACEHOLDER_DOMAIN
 from tenants.service import contrast, create_municipality
+from tests.request_support import drain
 from tests.staff.helpers import (
+    BERLIN,
     PASSWORD,
     add_appointment,
     add_office,
+    add_schedule,
     add_service,
     add_user,
     context,
@@ -131,3 +138,51 @@ async def test_retention_follows_each_municipality_s_own_period(app: Starlette) 
 def test_contrast_is_computed_as_wcag_says() -> None:
     assert round(contrast("#000000", "#ffffff"), 1) == 21.0
     assert round(contrast("#767676", "#ffffff"), 2) == 4.54
+
+
+async def test_town_b_s_pages_mails_and_calendar_carry_its_name_and_host(
+    app: Starlette, settings: Settings
+) -> None:
+    """With several municipalities, B's start page, its booking mail (with the .ics) and the
+    calendar download name B, and their links open on B's host."""
+    async with context(app).db.transaction(write=True) as session:
+        b = await create_municipality(session, Actor.system(),
+                                      {"name": "Stadt Zwiebelbach", "hosts": ["b.example"]})
+        b_id = b.id
+    context(app).hosts.forget()
+    with acting_for(b_id):
+        office = await add_office(app, "Bürgerbüro Zwiebelbach")
+        service = await add_service(app, [office], "Meldebescheinigung")
+        await add_schedule(app, office, [service], start=dt.time(0), end=dt.time(23, 45))
+    start = (utcnow() + dt.timedelta(days=2)).astimezone(BERLIN).replace(
+        hour=10, minute=0, second=0, microsecond=0)
+    async with _client(app, "b.example") as town_b, _client(app, "a.example") as town_a:
+        assert "Stadt Zwiebelbach" in (await town_b.get("/")).text
+        assert "Stadt Zwiebelbach" not in (await town_a.get("/")).text
+        r = await town_b.post("/api/v1/appointments", json={
+            "service_id": service, "office_id": office, "start": start.isoformat(),
+            "citizen": {"given_name": "Zora", "family_name": "Zwiebel",
+                        "email": "zora@example.org"}, "locale": "de"})
+        assert r.status_code == 201, r.text
+        await drain(app)
+        mails = list(settings.mail_dir.glob("*.eml"))
+        assert len(mails) == 1
+        message = email.message_from_bytes(mails[0].read_bytes(), policy=email.policy.default)
+        assert "Stadt Zwiebelbach" in str(message["From"])
+        text = message.get_body(preferencelist=("plain",))
+        assert text is not None
+        body = text.get_content()
+        assert "Stadt Zwiebelbach" in body
+        token = re.search(r"http://b\.example/t/([A-Za-z0-9_-]+)", body)
+        assert token is not None, body
+        calendar = next(part for part in message.walk()
+                        if part.get_content_type() == "text/calendar")
+        ics = calendar.get_payload(decode=True).decode()
+        assert "Stadt Zwiebelbach" in ics.replace("\r\n ", "")
+        # The link opens on B's host, not on A's.
+        assert (await town_b.get(f"/t/{token.group(1)}")).status_code == 200
+        assert (await town_a.get(f"/t/{token.group(1)}")).status_code == 404
+        download = await town_b.get(f"/t/{token.group(1)}/calendar.ics")
+        assert download.status_code == 200
+        unfolded = download.text.replace("\r\n ", "")
+        assert "Stadt Zwiebelbach" in unfolded and "http://b.example/t/" in unfolded

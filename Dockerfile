@@ -15,6 +15,7 @@ WORKDIR /srv/buergerbuero
 # are found next to the code, and the runtime stage copies both paths unchanged.
 COPY pyproject.toml README.md alembic.ini babel.cfg ./
 COPY core ./core
+COPY accessibility ./accessibility
 COPY staff ./staff
 COPY booking ./booking
 COPY idstatus ./idstatus

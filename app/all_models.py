@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import accessibility.models  # noqa: F401
 import booking.models
 import booking.party_models
 import booking.waitlist  # noqa: F401

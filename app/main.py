@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app.api import admin as api_admin
+from app.api import admin_insights as api_admin_insights
 from app.api import auth as api_auth
 from app.api import citizen as api_citizen
 from app.api import citizen_docs as api_citizen_docs
@@ -49,8 +50,10 @@ from app.middleware import (
     SecurityHeadersMiddleware,
     outage_guard,
 )
+from app.pages import accessibility as pages_accessibility
 from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
+from app.pages import admin_insights as pages_admin_insights
 from app.pages import admin_jobs as pages_admin_jobs
 from app.pages import apply as pages_apply
 from app.pages import call as pages_call
@@ -118,6 +121,7 @@ def build_context(settings: Settings) -> AppContext:
                 "link_resend": settings.rate_limit_link_resend,  # per address (keyed hash)
                 "link_resend_client": settings.rate_limit_link_resend_client,
                 "document_status": settings.rate_limit_document_status,
+                "barrier_report": settings.rate_limit_barrier_report,
             },
         ),
     )
@@ -125,12 +129,13 @@ def build_context(settings: Settings) -> AppContext:
 
 def all_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    for module in (  # the waitlist's first: /admin/waitlist is not an /admin/{kind}
-        api_waitlist, pages_waitlist,
+    for module in (  # these first: /admin/waitlist, /admin/accessibility are no /admin/{kind}
+        api_waitlist, pages_waitlist, pages_accessibility,
         ops, api_docs, api_public, api_citizen, api_auth, api_admin, api_clerk, api_clerk_cases,
         api_connection_test, ws, api_payments, pages_payment,
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
+        pages_admin_insights, api_admin_insights,
         pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,

@@ -10,7 +10,13 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.i18n import DEFAULT_LANGUAGE, from_accept_language, pick_language
+from core.i18n import (
+    DEFAULT_LANGUAGE,
+    from_accept_language,
+    is_staff_path,
+    pick_language,
+    staff_language,
+)
 from core.log_lines import REQUEST_ID, redact_path
 from core.outage import OutageGuard
 
@@ -31,10 +37,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class LanguageMiddleware:
-    """``?lang=en`` picks (and remembers, for pages) the language; German by default.
+    """``?lang=tr`` picks (and remembers, for pages) the language; German by default.
 
     The API follows ``?lang`` and then ``Accept-Language``; pages follow ``?lang`` and then the
-    remembered choice, so a German browser setting never hides the English switch and vice versa.
+    remembered choice, so a German browser setting never hides the language menu's choice.
+    Staff pages and calls (``core.i18n.STAFF_PREFIXES``) take German for any language but
+    German and English; the remembered choice stays for the citizen pages.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -54,7 +62,8 @@ class LanguageMiddleware:
             cookie = SimpleCookie(_header(scope, b"cookie") or "")
             morsel = cookie.get(LANG_COOKIE)
             lang = pick_language(morsel.value if morsel else None) or DEFAULT_LANGUAGE
-        scope.setdefault("state", {})["lang"] = lang
+        staff = is_staff_path(scope["path"])
+        scope.setdefault("state", {})["lang"] = staff_language(lang) if staff else lang
 
         if not chosen or is_api or scope["type"] != "http":
             await self.app(scope, receive, send)

@@ -134,9 +134,14 @@ class Settings(BaseSettings):
     # ID card / passport status: lookups per client; entries go this many days after pickup.
     rate_limit_document_status: str = "20/minute;100/hour"
     document_status_keep_days: int = Field(default=30, ge=0, le=3650)
+    # Accessibility: barrier reports per client, and the days the office takes to answer one.
+    rate_limit_barrier_report: str = "3/minute;20/day"
+    barrier_answer_days: int = Field(default=14, ge=1, le=365)
     # Privacy: personal data of appointments that ended (completed, cancelled, expired, no-show)
     # is anonymised this many days after they ended; cases with their amounts are kept.
     retention_days: int = Field(default=90, ge=1, le=3650)
+    # The longest period the office's insights (/admin/insights, the admin API) sum at once.
+    insights_max_days: int = Field(default=731, ge=1, le=3660)
 
     staff_session_hours: int = 10
     # Whose local accounts must have a second factor (TOTP); password sign-in can be switched off

@@ -10,7 +10,14 @@ from starlette.responses import HTMLResponse, Response
 
 from app import csrf
 from app.context import ctx
-from core.i18n import I18n, Translator
+from core.i18n import (
+    LANGUAGE_NAMES,
+    STAFF_LANGUAGES,
+    I18n,
+    Translator,
+    base_language,
+    is_staff_path,
+)
 from core.rendering import Renderer
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -34,9 +41,19 @@ class Templates(Renderer):
             csrf_token=getattr(request.state, "csrf_token", ""),
             staff_user=getattr(request.state, "staff_user", None),
             town=getattr(request.state, "town", ""),
+            languages=menu_languages(request),
             **(context or {}),
         )
         return HTMLResponse(html, status_code=status)
+
+
+def menu_languages(request: Request) -> list[tuple[str, str, str]]:
+    """The language menu: (code for ``?lang=``, name in itself, its ``lang``/``hreflang``
+    tag); staff pages offer German and English only."""
+    staff = is_staff_path(request.url.path)
+    return [(code, name, base_language(code))
+            for code, name in LANGUAGE_NAMES.items()
+            if not staff or code in STAFF_LANGUAGES]
 
 
 def request_language(request: Request) -> str:

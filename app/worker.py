@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from accessibility.service import apply_retention as barrier_retention
 from app.api import waitlist as waitlist_jobs
 from app.api.links import request_policy
 from app.mail_env import mail_env, mail_job, mailer_for
@@ -105,16 +106,19 @@ async def retention_task(ctx: AppContext) -> None:
     ``retention_days``, else ``BUERO_RETENTION_DAYS``)."""
     async with ctx.db.transaction() as session:
         periods = await retention_periods(session, ctx.settings.retention_days)
-    count = requests = 0
+    count = requests = reports = 0
     for municipality_id, days in periods:
         with acting_for(municipality_id):  # its objects only (tenants.scope)
             async with ctx.db.transaction(write=True) as session:
                 count += await apply_retention(session, days)
                 requests += await request_retention(session, days)
+                reports += await barrier_retention(session, days, now=utcnow())
     if count:
         log.info("retention: anonymised %d appointments", count)
     if requests:
         log.info("retention: erased %d requests sent online", requests)
+    if reports:
+        log.info("retention: deleted %d barrier reports", reports)
     # Mails written to files (no SMTP host) are kept no longer than the rest.
     cutoff = utcnow() - timedelta(days=ctx.settings.retention_days)
     files = await asyncio.to_thread(mailer_for(ctx).expire_files, cutoff)

@@ -1,7 +1,7 @@
 """Run every benchmark and print one line per figure (``make bench``).
 
-    python -m bench.run [--only availability,race,documents,signalling,uploads] [--seconds 10]
-                        [--rooms 1000]
+    python -m bench.run [--only availability,race,documents,signalling,uploads,insights]
+                        [--seconds 10] [--rooms 1000]
 
 Postgres figures run when BUERO_BENCH_POSTGRES_URL is set (a server URL; a database is created
 and dropped per run), e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; the
@@ -21,7 +21,7 @@ import time
 from bench.common import Report, fresh_database, seed
 
 ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis", "uploads",
-       "accesslog", "rush")
+       "accesslog", "rush", "insights")
 
 
 async def with_database(postgres_url: str | None, report: Report, args: argparse.Namespace,
@@ -92,6 +92,10 @@ def main() -> int:
         from bench import rush
 
         rush.run(report)
+    if "insights" in args.only:
+        from bench import insights
+
+        insights.run(report)
     if "accesslog" in args.only:
         from bench import access_log
 

@@ -76,6 +76,7 @@ class Tally:
     human_parts: list[tuple[float, float]] = field(default_factory=list)  # page, availability
     human_failed: int = 0  # page loads that failed (no answer, or not 200)
     human_failures: Counter[str] = field(default_factory=Counter)  # why
+    cpu_share: float = 0.0  # of a core, by the process that made this tally (the bot farm)
 
 
 async def seed_rush(url: str) -> Rush:
@@ -221,8 +222,10 @@ def bots(base_urls: list[str], rush: Rush, deadline: Any, challenge: bool, out: 
     tally goes to ``out`` (a pipe's end)."""
     async def farm() -> Tally:
         tally = Tally()
+        began, cpu = time.monotonic(), time.process_time()
         await asyncio.gather(*(client(n, base_urls[n % 2], rush, deadline, tally,
                                       challenge=challenge) for n in range(CLIENTS)))
+        tally.cpu_share = (time.process_time() - cpu) / (time.monotonic() - began)
         return tally
 
     out.send(asyncio.run(farm()))
@@ -340,6 +343,7 @@ async def one_rush(postgres_url: str, redis_url: str, *, challenge: bool) -> dic
         "human_loads": len(tally.human_ms), "human_p99": percentile(tally.human_ms, 99),
         "app_cpu": (cpu_after[0] - cpu_before[0]) / seconds,
         "pg_cpu": (cpu_after[1] - cpu_before[1]) / seconds,
+        "bots_cpu": tally.cpu_share,
     }
 
 
@@ -360,7 +364,9 @@ def add_figures(report: Report, label: str, result: dict[str, Any]) -> None:
                             f"{result['page_p99']:.0f} ms, of its availability "
                             f"{result['availability_p99']:.0f} ms; CPU during the rush: app "
                             f"{result['app_cpu'] * 100:.0f} % of a core (two instances), "
-                            f"PostgreSQL {result['pg_cpu'] * 100:.0f} %")))
+                            f"PostgreSQL {result['pg_cpu'] * 100:.0f} %, the simulated clients' "
+                            f"process {result['bots_cpu'] * 100:.0f} % (on the same "
+                            f"{os.cpu_count()} cores)")))
 
 
 def run(report: Report) -> None:

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from booking.models import Office, Service, ServiceOffice
 from core.errors import NotFound
+from core.i18n import uses_english_data
 from core.link_tables import ids_per
 from core.rows import get_or_raise
 
@@ -34,11 +35,11 @@ class OfferedService:
 
 
 def service_name(service: Service, lang: str) -> str:
-    return service.name_en if lang == "en" and service.name_en else service.name
+    return service.name_en if uses_english_data(lang) and service.name_en else service.name
 
 
 def service_description(service: Service, lang: str) -> str:
-    return service.description_en if lang == "en" and service.description_en else (
+    return service.description_en if uses_english_data(lang) and service.description_en else (
         service.description)
 
 

@@ -28,6 +28,7 @@ from icalendar import (
 )
 
 from booking.models import Appointment, AppointmentStatus, Office, Service
+from core.i18n import uses_english_data
 from core.types import utcnow
 
 METHODS = ("REQUEST", "CANCEL")
@@ -88,7 +89,7 @@ def method_for(appointment: Appointment) -> str:
 
 
 def service_name(service: Service, lang: str) -> str:
-    if lang == "en" and service.name_en:
+    if uses_english_data(lang) and service.name_en:
         return service.name_en
     return service.name
 

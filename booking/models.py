@@ -10,7 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from core.tenancy import municipality_column
@@ -173,6 +181,8 @@ class Closure(SQLModel, table=True):
 
 class Appointment(SQLModel, table=True):
     __tablename__ = "appointment"
+    # An office's appointments of a period (the office's insights, ``insights``).
+    __table_args__ = (Index("ix_appointment_office_start", "office_id", "start_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True, index=True)
@@ -206,7 +216,7 @@ class Appointment(SQLModel, table=True):
     email_norm: str = Field(max_length=254, index=True)
     phone: str = Field(default="", max_length=50)
     date_of_birth: dt.date | None = None
-    locale: str = Field(default="de", max_length=5)
+    locale: str = Field(default="de", max_length=16)
 
     # The link token is derived from this nonce with the server key; only its keyed hash is
     # looked up. A database dump alone yields no usable link.

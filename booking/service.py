@@ -39,13 +39,14 @@ from core.errors import (
     Unauthorized,
     WrongState,
 )
+from core.i18n import LANGUAGES
 from core.inserts import insert_unless_taken
 from core.jobs import enqueue, enqueue_now, job_values
 from core.types import UTCDateTime, utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
 MAIL_JOB = "mail.appointment"
-LOCALES = ("de", "en")
+LOCALES = LANGUAGES
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
 
 

@@ -85,7 +85,9 @@ class WaitlistWish(SQLModel, table=True):
     email: str = Field(max_length=254)
     email_norm: str = Field(max_length=254, index=True)
     phone: str = Field(default="", max_length=50)
-    locale: str = Field(default="de", max_length=5)
+    # Lines of the postal address for a service that delivers by post (migration 0014).
+    postal_address: str = Field(default="", sa_type=Text)
+    locale: str = Field(default="de", max_length=16)
     status: str = Field(default=WishStatus.waiting, max_length=20, index=True)
     link_nonce: str = Field(max_length=64)
     token_hash: str = Field(max_length=64, unique=True, index=True)
@@ -379,9 +381,10 @@ def check_windows(windows: Sequence[Window], today: dt.date) -> None:
 async def join(
     session: AsyncSession, links: LinkKeys, *, office_id: int, service_id: int, channel: str,
     windows: Sequence[Window], citizen: CitizenInput, locale: str, max_open: int,
-    link_grace_days: int, now: dt.datetime | None = None,
+    link_grace_days: int, now: dt.datetime | None = None, postal_address: Sequence[str] = (),
 ) -> Joined:
-    """Put a wish on the waitlist of a service at an office; matching starts at once."""
+    """Put a wish on the waitlist of a service at an office; matching starts at once.
+    ``postal_address``: checked lines (``postcall.intake.address_for``), kept for the offer."""
     now = now or utcnow()
     office, service, offered = await load_offer(session, office_id=office_id,
                                                 service_id=service_id)
@@ -404,7 +407,8 @@ async def join(
         channel=channel, windows=windows_json(windows),
         given_name=citizen.given_name.strip(), family_name=citizen.family_name.strip(),
         email=citizen.email.strip(), email_norm=email_norm, phone=citizen.phone.strip(),
-        locale=locale, link_nonce=nonce, token_hash=links.hash_token(token),
+        postal_address="\n".join(postal_address), locale=locale, link_nonce=nonce,
+        token_hash=links.hash_token(token),
         link_expires_at=dt.datetime.combine(last_day, dt.time(), dt.UTC)
         + dt.timedelta(days=link_grace_days + 1),
         created_at=now, updated_at=now,

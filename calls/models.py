@@ -95,3 +95,34 @@ class GuestLink(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CallRecord(SQLModel, table=True):
+    """The moments of one appointment's call that the office's figures need, kept when they
+    happen (``calls.record``), so a year of calls is summed without replaying the events:
+    when the citizen first waited, was first admitted, when the call started and ended, and
+    what the clerk's browser reported about the media connection (direct or through the
+    relay, the set-up time, set-up attempts that failed). One row per appointment."""
+
+    __tablename__ = "call_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("appointment.id", ondelete="CASCADE"), nullable=False,
+            unique=True,
+        )
+    )
+    waiting_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    admitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # From the citizen's first waiting to the first admission (0 when let in on arrival).
+    wait_seconds: int | None = None
+    # From the call's start to its end by the clerk.
+    call_seconds: int | None = None
+    # The media connection as the clerk's browser saw it: ``direct`` or ``relay`` (TURN) once
+    # connected, the milliseconds from the start to connected, and attempts that failed first.
+    route: str | None = Field(default=None, max_length=10)
+    setup_ms: int | None = None
+    setup_failures: int = Field(default=0)

@@ -20,6 +20,7 @@ from booking.links import LinkKeys
 from booking.lookup import find_appointment
 from booking.models import Appointment, AppointmentStatus
 from calls.models import CallEvent, CallToken
+from calls.record import note_event
 from core.audit import Actor, record
 from core.errors import Conflict, WrongState
 from core.signing import keyed_hash
@@ -220,6 +221,7 @@ async def record_call_event(
     appointment_id = appointment.id
     session.add(CallEvent(appointment_id=appointment_id, event=event, role=role,
                           staff_user_id=staff.id if staff and role == "clerk" else None, at=now))
+    await note_event(session, appointment_id, event, role, now)
     detail = {"reference": reference}
     if role == "clerk" and event in CLERK_AUDIT:
         actor = staff.actor() if staff is not None else Actor.system()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.tenancy import municipality_column
@@ -172,6 +172,8 @@ class Case(SQLModel, table=True):
         CheckConstraint(DECIDED, name="ck_case_file_decided"),
         # Each municipality numbers its own cases (``cases.numbers``).
         UniqueConstraint("municipality_id", "case_number", name="uq_case_file_case_number"),
+        # An office's decisions of a period (the office's insights, ``insights``).
+        Index("ix_case_file_office_completed", "office_id", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -191,7 +193,7 @@ class Case(SQLModel, table=True):
     email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=50)
     date_of_birth: dt.date | None = None
-    locale: str = Field(default="de", max_length=5)
+    locale: str = Field(default="de", max_length=16)
 
     case_number: str | None = Field(default=None, max_length=40, index=True)
     state: str = Field(default=CaseState.open, max_length=10, index=True)

@@ -19,6 +19,7 @@ The offer lapses at ``now + offer_hours``, never after the slot begins.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,10 +49,15 @@ from core.types import utcnow
 HOLD_GRACE = timedelta(minutes=10)
 
 
+# What else an offer's booking needs, in its transaction (the postal address: postcall's).
+AfterHold = Callable[[AsyncSession, WaitlistWish, Appointment], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class OfferRules:
     offer_hours: float = 4.0
     booking: BookingPolicy = field(default_factory=BookingPolicy)
+    after_hold: AfterHold | None = None
 
 
 async def _lock_queue(session: AsyncSession, office_id: int, service_id: int) -> None:
@@ -138,6 +144,8 @@ async def _hold_for(session: AsyncSession, links: LinkKeys, rules: OfferRules,
         except (TooManyBookings, AlreadyBooked):
             return False  # this person cannot hold another appointment now
         appointment = booked.appointment
+        if rules.after_hold is not None:
+            await rules.after_hold(session, wish, appointment)
         # The seat is held a little past the offer, never past the slot: the sweep, not the
         # hold expiry, ends a lapsed offer, and the citizen gets no mail about a hold they never
         # saw (``booking.waitlist.lapse_offers``).

@@ -1,8 +1,11 @@
-"""Languages: German is the default, English the second.
+"""Languages: German is the default; English, Turkish, Arabic, Ukrainian, Russian, Polish and
+Leichte Sprache (``de-x-ls``) beside it.
 
 Message catalogues are Babel ``.po`` files under ``core/locales/<lang>/LC_MESSAGES/``, one per
 area; message ids are English. They are compiled in memory at start-up, so the repository holds
-no binary ``.mo`` files.
+no binary ``.mo`` files. A message missing from a language's catalogues (an area not translated)
+is shown in English, the message id; in Leichte Sprache it is shown in German. Staff pages speak
+German or English only (``STAFF_LANGUAGES``).
 """
 
 from __future__ import annotations
@@ -12,17 +15,54 @@ import io
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-LANGUAGES = ("de", "en")
+LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru", "pl", "de-x-ls")
+# The same codes as a type, for the API's schemas.
+Language = Literal["de", "en", "tr", "ar", "uk", "ru", "pl", "de-x-ls"]
 DEFAULT_LANGUAGE = "de"
+EASY_GERMAN = "de-x-ls"
+STAFF_LANGUAGES = ("de", "en")
+# Pages and API calls for staff only: these speak German or English.
+STAFF_PREFIXES = ("/staff", "/admin", "/api/v1/clerk", "/api/v1/admin")
+RIGHT_TO_LEFT = frozenset({"ar"})
+# Each language named in itself, in the order of the language menu.
+LANGUAGE_NAMES = {
+    "de": "Deutsch", "de-x-ls": "Leichte Sprache", "en": "English", "tr": "Türkçe",
+    "ar": "العربية", "uk": "Українська", "ru": "Русский", "pl": "Polski",
+}
+# The areas (catalogue files) a citizen sees: every shipped language has each of them.
+# (call_tools holds the citizen's side of the call's chat, rear camera and still frame too.)
+CITIZEN_AREAS = (
+    "booking", "calls_api", "call", "call_tools", "cases", "channels", "citizen", "common",
+    "document_status", "family", "guest", "mail", "online", "online_pages", "payments",
+    "postcall", "privacy", "release", "request_mail", "waiting", "waitlist",
+)
+STAFF_AREAS = ("staff", "desk", "inbox", "signin")
+
+
+def base_language(lang: str) -> str:
+    """The language a page declares (``lang="…"``), formats dates and numbers in, and whose
+    catalogue grammar (plural forms) applies: German for Leichte Sprache."""
+    return "de" if lang == EASY_GERMAN else lang
+
+
+def text_direction(lang: str) -> str:
+    return "rtl" if lang in RIGHT_TO_LEFT else "ltr"
+
+
+def uses_english_data(lang: str) -> bool:
+    """Texts entered by the office (service names, form labels) exist in German and, optionally,
+    English: every language but German and Leichte Sprache shows the English one when given."""
+    return base_language(lang) != "de"
 LOCALES_DIR = Path(__file__).parent / "locales"
 
 
@@ -44,8 +84,7 @@ def _compiled(directory: Path, stamps: tuple[tuple[str, int, int], ...]
     for lang in LANGUAGES:
         merged: NullTranslations = NullTranslations()
         for po_path in sorted((directory / lang / "LC_MESSAGES").glob("*.po")):
-            with po_path.open("rb") as fh:
-                catalog = read_po(fh, locale=lang)
+            catalog = read_catalogue(po_path, lang)
             buf = io.BytesIO()
             write_mo(buf, catalog)
             buf.seek(0)
@@ -55,14 +94,29 @@ def _compiled(directory: Path, stamps: tuple[tuple[str, int, int], ...]
             else:
                 merged = part
         result[lang] = merged
+    # Leichte Sprache: a message without its own text is shown in standard German.
+    result[EASY_GERMAN].add_fallback(result[DEFAULT_LANGUAGE])
     return result
 
 
+def read_catalogue(path: Path, lang: str) -> Catalog:
+    """One ``.po`` file of ``lang``. Babel knows no private-use tag: a Leichte Sprache file
+    may say ``Language: de-x-ls`` in its header, and is read as German (its plural forms)."""
+    data = path.read_bytes()
+    if lang == EASY_GERMAN:
+        data = data.replace(b'"Language: de-x-ls\\n"', b'"Language: de\\n"', 1)
+    return read_po(io.BytesIO(data), locale=base_language(lang))
+
+
 def pick_language(value: str | None) -> str | None:
+    """One of ``LANGUAGES`` for a code as given (``tr``, ``tr-TR``, ``de_x_ls``), or None."""
     if not value:
         return None
-    value = value.strip().lower()[:2]
-    return value if value in LANGUAGES else None
+    value = value.strip().lower().replace("_", "-")
+    if value in LANGUAGES:
+        return value
+    primary = value.split("-")[0]
+    return primary if primary in LANGUAGES else None
 
 
 def from_accept_language(header: str | None) -> str:
@@ -92,7 +146,7 @@ class Translator:
 
     def __init__(self, lang: str, translations: NullTranslations) -> None:
         self.lang = lang
-        self.locale = Locale.parse(lang)
+        self.locale = Locale.parse(base_language(lang))
         self._t = translations
 
     def gettext(self, msgid: str, **params: Any) -> str:
@@ -118,12 +172,24 @@ class Translator:
 
         return format_currency(Decimal(cents) / 100, currency, locale=self.locale)
 
+    def number(self, value: float | int, decimals: int = 0) -> str:
+        """A number with the language's grouping and decimal signs (``1.234,5`` in German)."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def percent(self, fraction: float, decimals: int = 1) -> str:
+        """A fraction as a percentage (0.125 → ``12,5 %`` in German)."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "\u00a0%"
+        return format_percent(fraction, format=pattern, locale=self.locale)
+
     def as_context(self) -> dict[str, Callable[..., str] | str]:
         return {
             "_": self.gettext,
             "gettext": self.gettext,
             "ngettext": self.ngettext,
             "lang": self.lang,
+            "html_lang": base_language(self.lang),
+            "text_dir": text_direction(self.lang),
         }
 
 
@@ -140,3 +206,12 @@ class I18n:
     def translator(self, lang: str | None) -> Translator:
         lang = pick_language(lang) or DEFAULT_LANGUAGE
         return Translator(lang, self._translations[lang])
+
+
+def is_staff_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in STAFF_PREFIXES)
+
+
+def staff_language(lang: str) -> str:
+    """The language of a staff page asked for in ``lang``: German or English only."""
+    return lang if lang in STAFF_LANGUAGES else DEFAULT_LANGUAGE

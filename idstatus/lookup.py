@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from booking.models import Closure, Office, Schedule
 from core.errors import Conflict, Invalid, NotFound
+from core.i18n import LANGUAGES
 from core.sealing import seal, unseal
 from core.types import utcnow
 from idstatus.models import DocumentState, DocumentStatus
@@ -117,7 +118,7 @@ async def tell_when_ready(session: AsyncSession, keys: SerialKeys, secret_key: b
     entry = await session.get(DocumentStatus, found.id)
     assert entry is not None
     entry.notify_email = seal(secret_key, SEAL_PURPOSE, address.encode(), aad=_aad(found.id))
-    entry.notify_locale = locale if locale in ("de", "en") else "de"
+    entry.notify_locale = locale if locale in LANGUAGES else "de"
     entry.notified_at = None
     entry.updated_at = utcnow()
     return replace(found, will_tell=True)

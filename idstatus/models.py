@@ -69,7 +69,7 @@ class DocumentStatus(SQLModel, table=True):
     status_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # when it was reached
     notify_email: bytes | None = Field(default=None,
                                        sa_column=Column(LargeBinary, nullable=True))
-    notify_locale: str = Field(default="de", max_length=5)
+    notify_locale: str = Field(default="de", max_length=16)
     notified_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

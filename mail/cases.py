@@ -19,7 +19,7 @@ from booking.catalog import service_name
 from booking.models import Appointment, Office, Service
 from cases.milestone_texts import milestone_explanation, milestone_label
 from cases.models import Case, CaseItem, Channel
-from core.i18n import Translator
+from core.i18n import Translator, uses_english_data
 from mail.compose import Attachment, MailEnv, compose, finish, mail_domain
 from postcall.documents import Authority
 from postcall.girocode import (
@@ -95,7 +95,8 @@ def bank_rows(t: Translator, authority: Authority, case_number: str, open_cents:
 
 
 def service_names(t: Translator, items: list[CaseItem]) -> str:
-    names = [item.name_en if t.lang == "en" and item.name_en else item.name for item in items]
+    english = uses_english_data(t.lang)
+    names = [item.name_en if english and item.name_en else item.name for item in items]
     return ", ".join(names)
 
 

@@ -15,19 +15,20 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from core.i18n import Translator
+from core.i18n import Translator, uses_english_data
 from online.forms import field_options
 from online.models import FieldType, FormField
 
 
 def field_label(t: Translator, field: FormField) -> str:
-    return field.label_en if t.lang == "en" and field.label_en else field.label
+    return field.label_en if uses_english_data(t.lang) and field.label_en else field.label
 
 
 def _choice(t: Translator, field: FormField, value: str) -> str:
     for option in field_options(field):
         if option.value == value:
-            return option.label_en if t.lang == "en" and option.label_en else option.label
+            english = uses_english_data(t.lang)
+            return option.label_en if english and option.label_en else option.label
     return value
 
 

@@ -31,6 +31,7 @@ from booking.service import hold_lapsed, normalize_email
 from booking.waitlist import OPEN_STATUSES, WaitlistWish
 from cases.models import Case
 from core.audit import Actor, record
+from core.i18n import LANGUAGES
 from core.jobs import enqueue
 from core.types import utcnow
 from online.models import CLOSED_STATUSES, OnlineRequest
@@ -95,7 +96,7 @@ async def open_items(session: AsyncSession, email: str, now: dt.datetime) -> Ope
                col(WaitlistWish.status).in_([s.value for s in OPEN_STATUSES]))
     )).all()
     latest = max([*appointments, *requests, *wishes], key=lambda row: row[2], default=None)
-    locale = latest[1] if latest is not None and latest[1] in ("de", "en") else "de"
+    locale = latest[1] if latest is not None and latest[1] in LANGUAGES else "de"
     return OpenItems(appointment_ids=sorted(row[0] for row in appointments if row[0]),
                      request_ids=sorted(row[0] for row in requests), locale=locale,
                      wish_ids=sorted(row[0] for row in wishes if row[0]))

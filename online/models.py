@@ -22,6 +22,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Text,
@@ -141,7 +142,12 @@ class OnlineRequest(SQLModel, table=True):
     """The online part of a request (``case_file`` with channel ``online``)."""
 
     __tablename__ = "online_request"
-    __table_args__ = (_one_of("status", RequestStatus, "ck_online_request_status"),)
+    __table_args__ = (
+        _one_of("status", RequestStatus, "ck_online_request_status"),
+        # Requests received and decided in a period (the office's insights, ``insights``).
+        Index("ix_online_request_received", "received_at"),
+        Index("ix_online_request_decided", "decided_at"),
+    )
 
     case_id: int = Field(
         sa_column=Column(Integer, ForeignKey("case_file.id", ondelete="CASCADE"),

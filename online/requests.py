@@ -40,6 +40,7 @@ from cases.models import Case, CaseState, Channel
 from core.audit import Actor, record
 from core.document_numbers import no_document_number
 from core.errors import Conflict, Invalid, Unauthorized, WrongState
+from core.i18n import LANGUAGES
 from core.jobs import enqueue
 from core.types import utcnow
 from online.catalogue import Offered, online_service
@@ -57,7 +58,7 @@ from postcall.rejection import Rejection
 
 MAIL_JOB = "mail.request"
 MESSAGE_MAX = 4000
-LOCALES = ("de", "en")
+LOCALES = LANGUAGES
 
 
 class TooManyRequests(Conflict):

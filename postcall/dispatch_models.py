@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Text,
@@ -160,7 +161,10 @@ class Feedback(SQLModel, table=True):
     """The citizen's rating (1–5) and optional comment after the call; one per appointment."""
 
     __tablename__ = "feedback"
-    __table_args__ = (CheckConstraint("rating >= 1 AND rating <= 5", name="ck_feedback_rating"),)
+    __table_args__ = (
+        CheckConstraint("rating >= 1 AND rating <= 5", name="ck_feedback_rating"),
+        Index("ix_feedback_office_created", "office_id", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     appointment_id: int = Field(

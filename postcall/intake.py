@@ -18,8 +18,9 @@ from sqlmodel import col
 
 from booking.composition import Composition
 from booking.links import LinkKeys
-from booking.models import Service
+from booking.models import Appointment, Service
 from booking.service import Booked, BookingPolicy, CitizenInput
+from booking.waitlist import WaitlistWish
 from cases import intake
 from core.audit import Actor
 from core.errors import Invalid
@@ -37,13 +38,8 @@ async def book(
 ) -> Booked:
     """Book (``cases.intake.book``) and keep the postal address: required when a service
     delivers by post, kept when given for any other."""
-    given = [line for line in address if line.strip()]
     ids = composition.service_ids if composition is not None else (service_id,)
-    by_post = await session.execute(select(col(Service.id)).where(
-        col(Service.id).in_(list(ids)), col(Service.delivers_by_post).is_(True)))
-    if not given and by_post.first() is not None:
-        raise Invalid(ADDRESS_NEEDED, field="postal_address")
-    lines = _checked(given) if given else ()
+    lines = await address_for(session, ids, address)
     booked = await intake.book(session, links, policy, service_id=service_id,
                                office_id=office_id, start=start, citizen=citizen,
                                locale=locale, now=now, composition=composition,
@@ -51,6 +47,28 @@ async def book(
     if lines:
         await set_postal_address(session, booked.appointment, lines, Actor.citizen())
     return booked
+
+
+async def address_for(session: AsyncSession, service_ids: Sequence[int],
+                      address: Sequence[str]) -> tuple[str, ...]:
+    """The checked lines of ``address`` (blank ones left out); ``Invalid`` on the field
+    ``postal_address`` when one of the services delivers by post and none is given."""
+    given = [line for line in address if line.strip()]
+    if not given:
+        by_post = await session.execute(select(col(Service.id)).where(
+            col(Service.id).in_(list(service_ids)), col(Service.delivers_by_post).is_(True)))
+        if by_post.first() is not None:
+            raise Invalid(ADDRESS_NEEDED, field="postal_address")
+        return ()
+    return _checked(given)
+
+
+async def keep_wish_address(session: AsyncSession, wish: WaitlistWish,
+                            appointment: Appointment) -> None:
+    """An offer from the waitlist books with the address the wish was left with."""
+    if wish.postal_address:
+        await set_postal_address(session, appointment, wish.postal_address.splitlines(),
+                                 Actor.citizen())
 
 
 def _checked(lines: Sequence[str]) -> tuple[str, ...]:

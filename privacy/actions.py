@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from accessibility import service as accessibility
 from booking import waitlist
 from calls.models import CallEvent
 from core.audit import Actor, record
@@ -30,6 +31,8 @@ async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dic
     data["call_events"] = events
     data["waitlist"] = [w.model_dump(mode="json", exclude={"link_nonce", "token_hash"})
                         for w in await waitlist.wishes_of(session, email)]
+    data["barrier_reports"] = [r.model_dump(mode="json")
+                               for r in await accessibility.reports_of(session, email)]
     record(session, actor, "privacy.export", "subject", "",
            {"appointments": [a["reference"] for a in data["appointments"]],
             "requests": [r["reference"] for r in data["online_requests"]]})
@@ -39,6 +42,7 @@ async def export_subject(session: AsyncSession, actor: Actor, email: str) -> dic
 async def erase_subject(session: AsyncSession, actor: Actor, email: str) -> dict[str, Any]:
     result = await privacy.erase_subject(session, actor, email)
     result.erased += await waitlist.erase_wishes(session, email)  # nothing holds them
+    result.erased += await accessibility.erase_reports(session, email)
     record(session, actor, "privacy.erase_request", "subject", "",
            {"erased": result.erased, "retained": [ref for ref, _ in result.retained]})
     return {

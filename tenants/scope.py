@@ -23,6 +23,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.base import ExecutableOption as ORMOption
 from sqlmodel import col
 
+from accessibility.models import AccessibilityStatement, BarrierReport, SignVideo
 from booking.models import Appointment, Closure, Office, Schedule, Service, ServiceOffice
 from booking.waitlist import WaitlistWish
 from calls.models import CallEvent, CallToken, GuestLink
@@ -39,7 +40,8 @@ from staff.models import Role, StaffOffice, StaffUser
 from tenants import models as _models  # noqa: F401 (the table the keys name)
 
 # Tables with a ``municipality_id`` of their own.
-OWNED: tuple[Any, ...] = (Office, Service, Closure, Case, AuditEvent, Job, StaffUser)
+OWNED: tuple[Any, ...] = (Office, Service, Closure, Case, AuditEvent, Job, StaffUser,
+                          AccessibilityStatement, BarrierReport, SignVideo)
 # Tables that belong to a municipality through ``office_id``, ``case_id``, ``service_id`` or
 # ``appointment_id``.
 BY_OFFICE: tuple[Any, ...] = (Appointment, Schedule, WaitlistWish, Dispatch, Feedback,

@@ -24,9 +24,13 @@ ALLOWED: dict[str, set[str]] = {
     "postcall": {"core", "booking", "cases"},
     "online": {"core", "booking", "staff", "cases", "postcall"},
     "mail": {"core", "booking", "cases", "postcall", "online", "idstatus"},
-    "privacy": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
+    "privacy": {"core", "booking", "staff", "calls", "cases", "postcall", "online",
+                "accessibility"},
+    "accessibility": {"core"},
+    "insights": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
     # The municipalities' scope names the tables of every package it keeps apart.
-    "tenants": {"core", "booking", "staff", "calls", "cases", "postcall", "online", "idstatus"},
+    "tenants": {"core", "booking", "staff", "calls", "cases", "postcall", "online", "idstatus",
+                "accessibility"},
 }
 APP_COMPOSITION_MAX_LINES = 3000  # app/ outside its api/ and pages/ handlers
 

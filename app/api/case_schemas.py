@@ -17,6 +17,7 @@ from app.api.schemas import CitizenCaseItemOut, CitizenCaseOut, DateParam, Id, I
 from cases.identity import SECURITY_FEATURES
 from cases.models import Case, CaseItem, IdentityCheck
 from core.audit import AuditEvent
+from core.i18n import uses_english_data
 from privacy.audit_log import detail_of, reference_of
 
 CheckName = Literal[
@@ -237,7 +238,7 @@ def verification_out(check: IdentityCheck, tz: str) -> dict[str, Any]:
 
 
 def _item_name(item: CaseItem, lang: str) -> str:
-    return item.name_en if lang == "en" and item.name_en else item.name
+    return item.name_en if uses_english_data(lang) and item.name_en else item.name
 
 
 def case_out(case: Case, items: list[CaseItem], tz: str, lang: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from app.api.schemas import Id, iso
 from app.auth import require_api_user
 from app.context import AppContext, ctx
 from app.templating import request_language
+from core.i18n import Language
 from idstatus.lookup import Found, lookup, tell_when_ready
 from idstatus.serials import SerialKeys
 from idstatus.service import RawItem, push
@@ -80,7 +81,7 @@ class DocumentStatusNotifyIn(_Public):
     document_type: str
     serial: str
     email: str
-    locale: Literal["de", "en"] | None = None
+    locale: Language | None = None
 
 
 class DocumentStatusNotifyOut(BaseModel):

@@ -13,6 +13,7 @@ from app.api.schemas import Email, Id, IsoDate, IsoDateTime, Phone, iso
 from booking.catalog import service_description, service_name
 from booking.models import Office, Service
 from cases.models import Case
+from core.i18n import Language, uses_english_data
 from online.catalogue import Offered
 from online.forms import field_options, max_bytes_of
 from online.models import FieldType, FormField, OnlineRequest, RequestDocument, RequestMessage
@@ -158,11 +159,11 @@ class PublicOnlineServiceOut(BaseModel):
 
 
 def label_of(field: FormField, lang: str) -> str:
-    return field.label_en if lang == "en" and field.label_en else field.label
+    return field.label_en if uses_english_data(lang) and field.label_en else field.label
 
 
 def hint_of(field: FormField, lang: str) -> str:
-    return field.hint_en if lang == "en" and field.hint_en else field.hint
+    return field.hint_en if uses_english_data(lang) and field.hint_en else field.hint
 
 
 def public_field_out(field: FormField, lang: str) -> dict[str, Any]:
@@ -170,8 +171,9 @@ def public_field_out(field: FormField, lang: str) -> dict[str, Any]:
                             "hint": hint_of(field, lang), "type": field.type,
                             "required": field.required}
     if field.type == FieldType.choice:
+        english = uses_english_data(lang)
         body["options"] = [{"value": o.value,
-                            "label": o.label_en if lang == "en" and o.label_en else o.label}
+                            "label": o.label_en if english and o.label_en else o.label}
                            for o in field_options(field)]
     if field.type == FieldType.file:
         body["max_bytes"] = max_bytes_of(field)
@@ -204,7 +206,7 @@ class RequestIn(_Strict):
     office_id: Id
     citizen: RequestCitizenIn
     answers: dict[str, Any] = Field(default_factory=dict)
-    locale: Literal["de", "en"] | None = None
+    locale: Language | None = None
 
 
 class RequestCreated(BaseModel):

@@ -35,6 +35,7 @@ from booking.catalog import OfferedService, service_description, service_name
 from booking.channels import offered
 from booking.models import Appointment, Office, Service
 from booking.service import Actions
+from core.i18n import Language
 from core.types import parse_day, within_calendar
 
 Id = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
@@ -220,7 +221,7 @@ class BookingIn(_In):
         description="Where the documents are posted: the lines after the name (1 to 5 of at "
         "most 60 characters). Required when the service's `postal_address_required` is true "
         "(else 422 `validation_error` on `postal_address`).")
-    locale: Literal["de", "en"] | None = None  # default: the request's language
+    locale: Language | None = None  # default: the request's language
     channel: ChannelName | None = Field(
         default=None, description="How to meet: `video`, `onsite` or `phone` (one of the "
         "service's `channels`; default: video where offered). `phone` needs `citizen.phone`.")

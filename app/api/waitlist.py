@@ -46,9 +46,11 @@ from booking.service import CitizenInput
 from booking.waitlist import WaitlistWish, Window
 from cases import waitlist_offers
 from cases.waitlist_offers import OfferRules
+from core.i18n import Language
 from core.jobs import Job, JobStatus, job_values
 from core.types import utcnow
 from mail.waitlist import send_waitlist_mail
+from postcall.intake import address_for, keep_wish_address
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -85,7 +87,11 @@ class WaitlistIn(_In):
     channel: Literal["video", "onsite", "phone"] = "video"
     windows: list[WindowIn] = Field(min_length=1, max_length=waitlist.MAX_WINDOWS)
     citizen: CitizenIn
-    locale: Literal["de", "en"] | None = None
+    postal_address: list[str] = Field(
+        default_factory=list, max_length=5,
+        description="As for a booking: where the documents are posted, required when the "
+        "service's `postal_address_required` is true; an offer books with it.")
+    locale: Language | None = None
     altcha: str | None = Field(
         default=None, max_length=2000,
         description="The solved proof of work of `GET /api/v1/challenge`, as for a booking: an "
@@ -98,7 +104,8 @@ class WaitlistOut(_In):
 
 
 def rules_from(settings: Settings) -> OfferRules:
-    return OfferRules(offer_hours=settings.waitlist_offer_hours, booking=policy_from(settings))
+    return OfferRules(offer_hours=settings.waitlist_offer_hours, booking=policy_from(settings),
+                      after_hold=keep_wish_address)
 
 
 @operation("Join the waitlist of a service", tag="public", request=WaitlistIn,
@@ -112,6 +119,7 @@ async def join(request: Request) -> Response:
     await require_proof(request, body.altcha)
     c = body.citizen
     async with state.db.transaction(write=True) as session:
+        address = await address_for(session, [body.service_id], body.postal_address)
         joined = await waitlist.join(
             session, state.links, office_id=body.office_id, service_id=body.service_id,
             channel=body.channel, windows=[w.window() for w in body.windows],
@@ -119,7 +127,7 @@ async def join(request: Request) -> Response:
                                  email=c.email, phone=c.phone),
             locale=body.locale or request_language(request),
             max_open=state.settings.waitlist_max_open_per_email,
-            link_grace_days=state.settings.link_grace_days)
+            link_grace_days=state.settings.link_grace_days, postal_address=address)
         out = {"reference": joined.wish.reference, "status": joined.wish.status}
     return JSONResponse(out, status_code=201)
 
@@ -158,14 +166,10 @@ async def wish_out(session: AsyncSession, state: AppContext, wish: WaitlistWish,
     return out
 
 
-async def _wish_of(session: AsyncSession, state: AppContext, token: str) -> WaitlistWish | None:
-    return await waitlist.find_wish(session, state.links, token)
-
-
 async def wish_me(request: Request, state: AppContext, token: str) -> Response | None:
     """``GET /api/v1/me`` for a wish's link; None for any other link."""
     async with state.db.transaction() as session:
-        wish = await _wish_of(session, state, token)
+        wish = await waitlist.find_wish(session, state.links, token)
         if wish is None:
             return None
         return JSONResponse(await wish_out(session, state, wish, request_language(request)))
@@ -174,7 +178,7 @@ async def wish_me(request: Request, state: AppContext, token: str) -> Response |
 async def wish_cancel(request: Request, state: AppContext, token: str) -> Response | None:
     """``POST /api/v1/me/cancel`` for a wish's link: it leaves the waitlist."""
     async with state.db.transaction(write=True) as session:
-        wish = await _wish_of(session, state, token)
+        wish = await waitlist.find_wish(session, state.links, token)
         if wish is None:
             return None
         await waitlist.withdraw(session, wish)
@@ -186,7 +190,7 @@ async def _offer_change(request: Request, accept: bool) -> Response:
     await state.limiter.hit("token", client_key(request))
     token = bearer_token(request)
     async with state.db.transaction(write=True) as session:
-        wish = await _wish_of(session, state, token)
+        wish = await waitlist.find_wish(session, state.links, token)
         if wish is None:
             raise waitlist.NoOffer()
         if accept:

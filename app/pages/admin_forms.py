@@ -239,8 +239,9 @@ def _release_text(item: Json, t: Translator) -> str:
     """The schedule's release rule ("daily at 07:00, 21 days ahead"), or that it has none."""
     if not item.get("release_time"):
         return t.gettext("all at once")
-    ahead = t.ngettext("%(num)s day ahead", "%(num)s days ahead",
-                       int(item.get("release_days_ahead") or 0))
+    days = int(item.get("release_days_ahead") or 0)
+    ahead = (t.gettext("one day ahead") if days == 1
+             else t.gettext("%(days)s days ahead", days=days))
     return t.gettext("daily at %(time)s, %(ahead)s", time=item["release_time"], ahead=ahead)
 
 

@@ -31,7 +31,7 @@ from app.api.online_schemas import hint_of, label_of
 from app.pages.citizen_forms import DetailsForm, FieldErrors, parse_birth_date
 from booking.service import CitizenInput
 from core.errors import DomainError
-from core.i18n import Translator
+from core.i18n import Translator, uses_english_data
 from online.forms import field_options, max_bytes_of
 from online.models import FieldType, FormField
 
@@ -106,7 +106,7 @@ def _size(t: Translator, f: FormField) -> str:
 def field_view(t: Translator, f: FormField, values: Mapping[str, str],
                errors: Mapping[str, str]) -> FieldView:
     kind = FieldType(f.type)
-    options = [(o.value, o.label_en if t.lang == "en" and o.label_en else o.label)
+    options = [(o.value, o.label_en if uses_english_data(t.lang) and o.label_en else o.label)
                for o in field_options(f)]
     parts = _parts(t, f, values) if kind in PARTS else []
     radios = len(options) <= RADIOS_MAX

@@ -4,7 +4,8 @@ The pages only render; the call itself runs in the browser (static/js/call.js) o
 WebSocket ``/ws/call``. No token ever goes into the WebSocket's URL: the citizen's page reads
 its link token from its own path and sends it in ``hello``; the clerk's page fetches a
 short-lived call token from ``POST /staff/call/{reference}/token`` (same origin, session cookie
-and CSRF token) right before each connect.
+and CSRF token) right before each connect, and reports the media connection it got (or an attempt
+that failed) to ``POST /staff/call/{reference}/media`` for the office's figures.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from booking.catalog import service_name
 from booking.channels import CHANNEL_LABELS, is_call
 from booking.models import Appointment, AppointmentStatus, Office
 from booking.service import hold_lapsed
+from calls.record import report_media
 from calls.service import (
     call_events,
     issue_call_token,
     join_window,
 )
-from core.errors import Unauthorized
+from core.errors import Invalid, Unauthorized
 from core.i18n import Translator
 from core.messages import N_
 from core.types import utcnow
@@ -288,9 +290,31 @@ async def clerk_call_token(request: Request) -> Response:
                         headers={"Cache-Control": "no-store"})
 
 
+async def clerk_call_media(request: Request) -> Response:
+    """The clerk's page reports the media connection (``calls.record``): ``outcome=connected``
+    with ``route`` (``direct`` | ``relay``) and ``setup_ms``, or ``outcome=failed`` for an
+    attempt that did not connect. 204; errors as for the token, 422 for a bad field."""
+    user = await require_script_user(request)
+    form = await read_form(request)
+    outcome = form.get("outcome", "")
+    route = form.get("route", "") or None
+    setup = form.get("setup_ms", "")
+    if outcome not in ("connected", "failed") or route not in (None, "direct", "relay") or (
+            setup and not (setup.isdigit() and len(setup) <= 9)):
+        raise Invalid()
+    async with ctx(request).db.transaction(write=True) as session:
+        appointment = await appointment_for_staff(session, user, request.path_params["reference"])
+        assert appointment.id is not None
+        await report_media(session, appointment.id, connected=outcome == "connected",
+                           route="relay" if route == "relay" else "direct",
+                           setup_ms=int(setup) if setup else None)
+    return Response(status_code=204)
+
+
 routes: list[BaseRoute] = [
     Route("/t/{token}/call", citizen_call, methods=["GET"]),
     # GET /staff/call/{reference} is app/pages/desk.py's: it adds the desk panels' data (or
     # leads to the desk page) and then renders ``clerk_call``.
     Route("/staff/call/{reference}/token", clerk_call_token, methods=["POST"]),
+    Route("/staff/call/{reference}/media", clerk_call_media, methods=["POST"]),
 ]

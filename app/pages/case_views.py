@@ -11,7 +11,7 @@ from booking.lookup import find_appointment
 from booking.models import Office
 from cases.completion import completed_case
 from cases.models import Case, CaseItem
-from core.i18n import Translator
+from core.i18n import Translator, uses_english_data
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _delivery_text(t: Translator, case: Case, office: Office | None) -> str:
 def case_view(t: Translator, case: Case, items: list[CaseItem],
               office: Office | None) -> CaseView:
     def name(item: CaseItem) -> str:
-        return item.name_en if t.lang == "en" and item.name_en else item.name
+        return item.name_en if uses_english_data(t.lang) and item.name_en else item.name
 
     def money(cents: int, currency: str) -> str:
         return t.money(cents, currency) if cents else t.gettext("Free of charge")

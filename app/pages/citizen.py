@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from accessibility import videos
 from app.api.http import cookie_secure
 from app.api.links import policy_from
 from app.api.party import composition_rules
@@ -84,12 +85,14 @@ async def start(request: Request) -> Response:
             for s in services
         ]
         offices = await catalog.offices(session)
+        sign_videos = await videos.listed(session, "start")
     # The town: the authorities the offices belong to (one for most installations), in order.
     towns = list(dict.fromkeys(o.authority.strip() for o in offices if o.authority.strip()))
     places = [{"name": o.name, "address": o.address.splitlines(), "phone": o.phone}
               for o in offices]
     return render(request, "citizen/start.html",
-                  {"services": rows, "towns": towns, "offices": places})
+                  {"services": rows, "towns": towns, "offices": places,
+                   "sign_videos": sign_videos})
 
 
 async def privacy(request: Request) -> Response:

@@ -31,7 +31,7 @@ from cases.intake import appointments_of
 from cases.milestones import milestones
 from cases.models import CaseState
 from core.errors import NotFound
-from core.i18n import Translator
+from core.i18n import Translator, uses_english_data
 from core.messages import N_
 from online import catalogue
 from online import requests as online
@@ -176,7 +176,8 @@ def answer_text(t: Translator, f: FormField, value: Any) -> str:
     if f.type == FieldType.choice:
         option = next((o for o in field_options(f) if o.value == value), None)
         if option is not None:
-            return option.label_en if t.lang == "en" and option.label_en else option.label
+            english = uses_english_data(t.lang)
+            return option.label_en if english and option.label_en else option.label
     if f.type == FieldType.address and isinstance(value, dict):
         return t.gettext("%(street)s, %(postcode)s %(city)s", street=value.get("street", ""),
                          postcode=value.get("postcode", ""), city=value.get("city", ""))

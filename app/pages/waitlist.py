@@ -23,7 +23,7 @@ from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import Form, read_form
 from app.templating import render, translator
-from booking import waitlist
+from booking import channels, waitlist
 from booking.availability import zone
 from booking.catalog import service_name
 from booking.models import Appointment, Office, Service
@@ -32,10 +32,11 @@ from booking.waitlist import WaitlistWish, Window, WishStatus
 from cases import waitlist_offers
 from core.errors import DomainError, Unauthorized
 from core.i18n import Translator
+from postcall.intake import address_for
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 FIELDS = ("from_date", "to_date", "from_time", "to_time", "given_name", "family_name", "email",
-          "phone")
+          "phone", "channel", "postal_address")
 
 
 def _int(value: str | None) -> int | None:
@@ -57,7 +58,13 @@ async def _names(request: Request, service_id: int | None,
 def _form_page(request: Request, service: Service, office: Office, values: dict[str, Any],
                errors: dict[str, str], status: int = 200) -> Response:
     t = translator(request)
+    offers = channels.offered(service)
+    if values.get("channel") not in offers:
+        values["channel"] = channels.default_channel(service)
     return render(request, "waitlist/form.html", {
+        "channel_options": [{"value": c, "title": t.gettext(channels.CHANNEL_LABELS[c])}
+                            for c in offers] if len(offers) > 1 else [],
+        "by_post": service.delivers_by_post,
         "service_name": service_name(service, t.lang), "office_name": office.name,
         "service_id": service.id, "office_id": office.id, "values": values, "errors": errors,
         "weekdays": [(str(i), t.gettext(name)) for i, name in enumerate(WEEKDAYS)],
@@ -73,7 +80,8 @@ async def form_page(request: Request) -> Response:
         return RedirectResponse("/book", status_code=303)
     today = dt.date.today()
     values = {"from_date": today.isoformat(),
-              "to_date": (today + dt.timedelta(days=28)).isoformat(), "weekday": []}
+              "to_date": (today + dt.timedelta(days=28)).isoformat(), "weekday": [],
+              "channel": request.query_params.get("channel", "")}
     return _form_page(request, *found, values, {})
 
 
@@ -110,6 +118,7 @@ async def form_submit(request: Request) -> Response:
         return RedirectResponse("/book", status_code=303)
     service, office = found
     values: dict[str, Any] = {name: form.get(name, "")[:254] for name in FIELDS}
+    values["postal_address"] = form.get("postal_address", "")[:1000]
     values["weekday"] = form.getlist("weekday")
     window, errors = _parse(form, t)
     for name in ("given_name", "family_name", "email"):
@@ -119,13 +128,16 @@ async def form_submit(request: Request) -> Response:
         try:
             await require_proof(request, form.get("altcha"))
             async with state.db.transaction(write=True) as session:
+                address = await address_for(session, [service.id or 0],
+                                            values["postal_address"].splitlines())
                 await waitlist.join(
                     session, state.links, office_id=office.id or 0, service_id=service.id or 0,
-                    channel="video", windows=[window],
+                    channel=values["channel"] or channels.default_channel(service),
+                    windows=[window], postal_address=address,
                     citizen=CitizenInput(given_name=values["given_name"],
                                          family_name=values["family_name"],
                                          email=values["email"], phone=values["phone"]),
-                    locale=t.lang if t.lang in ("de", "en") else "de",
+                    locale=t.lang,
                     max_open=state.settings.waitlist_max_open_per_email,
                     link_grace_days=state.settings.link_grace_days)
             return RedirectResponse("/waitlist/done", status_code=303)

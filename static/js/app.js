@@ -47,10 +47,13 @@ function preventDoubleSubmit() {
 
 /** "Noch 12:34 Minuten" next to a hold deadline. Not a live region: it would talk every second. */
 function startCountdowns() {
+  // The page gives the texts in its language (data-countdown-label, data-countdown-expired).
   const lang = document.documentElement.lang || "de";
-  const label = lang === "de" ? "Noch %s Minuten" : "%s minutes left";
-  const expired = lang === "de" ? "Die Zeit ist abgelaufen." : "The time is up.";
   document.querySelectorAll("[data-countdown]").forEach((element) => {
+    const label = element.dataset.countdownLabel
+      || (lang === "de" ? "Noch %s Minuten" : "%s minutes left");
+    const expired = element.dataset.countdownExpired
+      || (lang === "de" ? "Die Zeit ist abgelaufen." : "The time is up.");
     const deadline = Date.parse(element.getAttribute("data-countdown"));
     if (Number.isNaN(deadline)) return;
     const tick = () => {

@@ -1,7 +1,7 @@
 // The clerk's call page (/staff/call/{reference}): camera on, connect at once, show whether the
 // citizen waits, admit, end, and the connection quality from getStats().
 
-import { QualityMonitor, format, messages } from "./call.js";
+import { QualityMonitor, format, messages, pathOf } from "./call.js";
 import {
   pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
 } from "./call-page.js";
@@ -120,6 +120,53 @@ function watchQuality(pc) {
   }, 2000);
 }
 
+// --- the media connection, for the office's figures ------------------------------------------
+
+// An attempt not connected after this long counts as a failed set-up.
+const SETUP_GIVE_UP_MS = 30000;
+
+function reportMedia(fields) {
+  fetch(root.dataset.mediaUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf_token: root.dataset.csrf, ...fields }),
+  }).catch(() => {}); // a figure, not a function of the call: a lost report changes nothing
+}
+
+/** Reports once per peer connection: connected (direct or through the relay, and how long it
+ * took) or failed (the browser gave up, or no connection within SETUP_GIVE_UP_MS). */
+function watchSetup(pc) {
+  const began = Date.now();
+  let reported = false;
+  const failed = () => {
+    if (reported) return;
+    reported = true;
+    reportMedia({ outcome: "failed" });
+  };
+  const timer = window.setTimeout(() => {
+    if (client && client.pc === pc) failed();
+  }, SETUP_GIVE_UP_MS);
+  pc.addEventListener("connectionstatechange", async () => {
+    if (reported) return;
+    if (pc.connectionState === "failed") {
+      window.clearTimeout(timer);
+      failed();
+    } else if (pc.connectionState === "connected") {
+      window.clearTimeout(timer);
+      reported = true;
+      const setup = Date.now() - began;
+      let route = "";
+      try {
+        route = pathOf(await pc.getStats()) || "";
+      } catch {
+        // no statistics: the connection is still counted
+      }
+      reportMedia({ outcome: "connected", route, setup_ms: String(setup) });
+    }
+  });
+}
+
 // --- the call ------------------------------------------------------------------------------------
 
 function finished(code) {
@@ -159,7 +206,12 @@ function connect() {
   endButton.disabled = false;
   client = startCall({
     token, devices, remote, texts, onStatus: setState, onClosed: finished,
-    extra: { pc: (event) => watchQuality(event.detail.pc) },
+    extra: {
+      pc: (event) => {
+        watchQuality(event.detail.pc);
+        watchSetup(event.detail.pc);
+      },
+    },
   });
   for (const tool of tools) tool.attach(client);
 }

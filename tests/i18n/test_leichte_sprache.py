@@ -24,7 +24,7 @@ EASY = ROOT / "core/locales/de-x-ls/LC_MESSAGES"
 
 # The areas a citizen sees (pages and e-mails); call_tools holds the citizen's side of the call's
 # chat, rear camera and still frame too. Staff-only areas stay in plain German.
-AREAS = ("booking", "calls_api", "call", "call_tools", "cases", "channels", "citizen",
+AREAS = ("booking", "calls_api", "call", "call_tools", "cases", "channels", "citizen", "common",
          "document_status", "family", "guest", "mail", "online", "online_pages", "payments",
          "postcall", "privacy", "release", "request_mail", "waiting", "waitlist")
 

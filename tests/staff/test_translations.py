@@ -23,9 +23,10 @@ PY_FILES = [
     "booking/admin_validation.py", "app/pages/staff.py", "app/pages/staff_http.py",
     "app/pages/admin.py", "app/pages/admin_forms.py", "app/csrf.py", "app/pages/forms.py",
     "staff/totp.py", "app/api/login.py", "app/pages/second_factor.py", "staff/oidc.py",
-    "app/api/sso.py", "app/pages/sso.py",
+    "app/api/sso.py", "app/pages/sso.py", "app/pages/accessibility.py",
+    "accessibility/service.py", "accessibility/videos.py",
 ]
-TEMPLATE_DIRS = ["app/templates/staff", "app/templates/admin"]
+TEMPLATE_DIRS = ["app/templates/staff", "app/templates/admin", "app/templates/accessibility"]
 
 # callee name -> positions of message-id arguments
 CALLS = {

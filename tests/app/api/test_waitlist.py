@@ -14,8 +14,10 @@ from sqlalchemy import select
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
+from booking.models import Service
 from booking.waitlist import WaitlistWish
 from core.types import Clock
+from postcall.dispatch import postal_address
 from tests.app.api.waitlist_support import DAY, Site, link_in, mails_to, site
 from tests.booking.factories import BERLIN, world
 from tests.conftest import running
@@ -348,3 +350,32 @@ async def test_a_lost_link_mail_lists_the_open_waitlist_entries(
     body = str(part.get_content())
     assert f"/t/{waiting}" in body and "Warteliste:" in body
     assert withdrawn not in message.as_string()
+
+
+async def test_an_offer_of_a_service_by_post_books_with_the_wish_s_address(site: Site) -> None:
+    first_booking, _ = await _fill_day(site)
+    async with site.db.transaction(write=True) as session:
+        service = await session.get(Service, site.world.service_id)
+        assert service is not None
+        service.delivers_by_post = True
+    # Without an address the wish is refused like a booking, naming the field.
+    body = {"service_id": site.world.service_id, "office_id": site.world.office_id,
+            "windows": [{"from_date": DAY.isoformat(), "to_date": DAY.isoformat()}],
+            "citizen": {"given_name": "Alice", "family_name": "Muster",
+                        "email": "alice@example.org"}}
+    r = await site.client.post("/api/v1/waitlist", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["field"] == "postal_address"
+    assert "Postanschrift" in r.json()["error"]["message"]
+    r = await site.client.post("/api/v1/waitlist", json={**body, "postal_address": ["x" * 61]})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["field"] == "postal_address"
+    alice = await site.join("alice", postal_address=["Hauptstraße 1", "", "73760 Ostfildern"])
+    assert (await site.post("/api/v1/me/cancel", first_booking)).status_code == 200
+    await site.work()
+    assert (await site.me(alice))["status"] == "offered"
+    [held] = [x for x in await site.held() if x.email == "alice@example.org"]
+    assert held.case_id is not None
+    async with site.db.transaction() as session:
+        assert await postal_address(session, held.case_id) == ("Hauptstraße 1",
+                                                               "73760 Ostfildern")

@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
+from sqlalchemy import select
+from sqlmodel import col
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
+from booking.models import Appointment
+from calls.models import CallRecord
 from core.types import utcnow
 from tests.app.pages.call_helpers import (
     CLERK_EMAIL,
@@ -289,6 +293,31 @@ async def test_wait_admit_call_reload_leave_and_end(site: Site, browsers: Browse
     await citizen.reload()
     assert "Dieser Termin ist beendet" in await citizen.inner_text("#phase-notice")
     assert await citizen.locator("#join").count() == 0
+
+    # The office's figures got the call's moments and the media route the clerk's page saw
+    # (two peers on loopback connect directly).
+    record = await call_record(site.app, site.reference)
+    assert record is not None and record.route == "direct", record
+    assert record.waiting_at and record.admitted_at and record.started_at and record.ended_at
+    assert record.wait_seconds is not None and record.call_seconds is not None
+    assert record.setup_ms is not None and record.setup_ms >= 0
+    assert record.setup_failures == 0
+
+
+async def call_record(app: Starlette, reference: str) -> CallRecord | None:
+    """The appointment's call record once the clerk's page has reported a connected route (the
+    report is the page's own request, sent after the connection; a few seconds at most)."""
+    found = None
+    for _ in range(100):
+        async with app.state.ctx.db.transaction() as session:
+            found = (await session.execute(
+                select(CallRecord).join(Appointment, col(Appointment.id) == col(
+                    CallRecord.appointment_id)).where(col(Appointment.reference) == reference)
+            )).scalar_one_or_none()
+        if found is not None and found.route is not None:
+            return found
+        await asyncio.sleep(0.1)
+    return found
 
 
 async def test_connection_test_echoes_the_camera(site: Site, browsers: Browsers) -> None:

@@ -172,8 +172,13 @@ async def test_a_rejected_request_shows_the_reasons(portal: Portal) -> None:
     form = f"/apply/{portal.service_id}"  # this page has no form left: a token from another
     r = await post_on(portal, form, f"{link}/messages", {"text": "Wieso?"}, multipart=True)
     assert r.status_code == 409 and 'id="action-error"' in r.text
+    assert 'id="german-only-note"' not in r.text
     r = await portal.client.get(f"{link}?lang=en")
     assert 'id="status">Rejected' in r.text
+    # In any other language, a note that the notice itself is German (the official language).
+    for lang in ("en", "tr", "ar", "de-x-ls"):
+        r = await portal.client.get(f"{link}?lang={lang}")
+        assert 'id="german-only-note"' in r.text, lang
 
 
 async def test_withdrawing_takes_a_confirmation(portal: Portal) -> None:

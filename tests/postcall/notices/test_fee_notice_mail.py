@@ -53,6 +53,7 @@ async def test_the_fee_notice_is_mailed_with_every_element_and_the_exact_girocod
     assert message["Content-Language"] == "en"
     text = body_text(message)
     assert "Please transfer €36.00" in text and "DE89 3704 0044 0532 0130 00" in text
+    assert "The notice is in German, the official language." in text
     assert f"/t/{token}" in text
     [(filename, pdf)] = attachments(message, "application/pdf")
     assert filename == f"Gebuehrenbescheid-{number}.pdf"

@@ -1,11 +1,12 @@
 """municipalities: one installation for several towns
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 14:40:00.000000
 
 Why: a municipality (``municipality``) owns its offices, services (online services are
-services), staff accounts, closures, requests (``case_file``), audit events and jobs, and is
+services), staff accounts, closures, requests (``case_file``), audit events, jobs, its
+accessibility statement, barrier reports and sign-language videos, and is
 reached by its host names. Today's data becomes the default municipality (id 1), named after
 the first office's authority; every existing row is backfilled with it, so an installation
 with one municipality behaves as before. Case numbers are counted and unique per municipality.
@@ -18,12 +19,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-OWNED = ("office", "service", "closure", "case_file")  # NOT NULL
+OWNED = ("office", "service", "closure", "case_file", "accessibility_statement",
+         "barrier_report", "sign_video")  # NOT NULL
 OPTIONAL = ("staff_user", "audit_event", "job")  # NULL: a platform admin / the worker's own
 
 

@@ -5,6 +5,7 @@ nothing on town A's host; and the WebSocket refuses them there."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from app.pages import desk, inbox
 from booking.models import Appointment, Closure, Office
 from core.jobs import Job
+from insights.tables import TABLE_KEYS
 from online.models import OnlineRequest, RequestMessage
 from postcall.dispatch_models import Dispatch
 from tests.conftest import live_server
@@ -40,6 +42,8 @@ from tests.tenants.world import (
 # (its own role) and the providers' webhooks (signed by the provider).
 INSTALLATION = ("/api/v1/platform/", "/api/v1/webhooks/")
 ADMIN_RESOURCES = ("offices", "services", "schedules", "closures", "users")
+# Fields a handler checks before it looks the object up: with them the lookup is what answers.
+FORM_FIELDS = {"/media": {"outcome": "connected"}}
 
 
 @dataclass
@@ -54,11 +58,11 @@ def _id_for(path: str, b: TownB, resource: str | None) -> int:
     kinds = {"offices": b.office, "services": b.service, "schedules": b.schedule,
              "closures": b.closure, "users": b.clerk, "online-services": b.online_service,
              "dispatch": b.dispatch, "jobs": b.job, "documents": b.document,
-             "apply": b.online_service}
+             "apply": b.online_service, "videos": b.sign_video, "sign-videos": b.sign_video}
     if resource is not None:
         return kinds[resource]
     for word, value in kinds.items():
-        if f"/{word}/" in path:
+        if f"/{word}/" in path or path.startswith(f"/{word}/"):
             return value
     raise AssertionError(f"no object of B for the id of {path}")
 
@@ -68,28 +72,30 @@ def fill(path: str, b: TownB) -> list[tuple[str, list[str]]]:
     names = re.findall(r"{([a-z_]+)(?::[a-z]+)?}", path)
     tokens = [b.appointment_token, b.request_token] if "token" in names else [""]
     resources = ADMIN_RESOURCES if "resource" in names else (None,)
+    tables = TABLE_KEYS if "table" in names else ("",)
     out: list[tuple[str, list[str]]] = []
-    for token in tokens:
-        for resource in resources:
-            values: dict[str, str] = {}
-            for name in names:
-                if name == "token":
-                    values[name] = token
-                elif name == "reference":
-                    values[name] = b.request if "/requests/" in path else b.appointment
-                elif name == "id":
-                    values[name] = str(_id_for(path, b, resource))
-                elif name == "resource":
-                    assert resource is not None
-                    values[name] = resource
-                elif name == "case_number":
-                    values[name] = CASE_NUMBER_B
-                else:  # test_id, attempt: ids of nothing at all
-                    values[name] = "4242"
-            filled = path
-            for name, value in values.items():
-                filled = re.sub(r"{" + name + r"(?::[a-z]+)?}", value, filled)
-            out.append((filled, list(values.values())))
+    for token, resource, table in itertools.product(tokens, resources, tables):
+        values: dict[str, str] = {}
+        for name in names:
+            if name == "token":
+                values[name] = token
+            elif name == "reference":
+                values[name] = b.request if "/requests/" in path else b.appointment
+            elif name == "id":
+                values[name] = str(_id_for(path, b, resource))
+            elif name == "resource":
+                assert resource is not None
+                values[name] = resource
+            elif name == "table":
+                values[name] = table
+            elif name == "case_number":
+                values[name] = CASE_NUMBER_B
+            else:  # test_id, attempt: ids of nothing at all
+                values[name] = "4242"
+        filled = path
+        for name, value in values.items():
+            filled = re.sub(r"{" + name + r"(?::[a-z]+)?}", value, filled)
+        out.append((filled, list(values.values())))
     return out
 
 
@@ -115,8 +121,9 @@ async def _send(staff: Staff, method: str, path: str, b: TownB) -> httpx.Respons
         return await staff.client.request(method, path, headers=headers, follow_redirects=True)
     if path.startswith("/api/"):
         return await staff.client.request(method, path, headers=headers, json={})
+    fields = next((f for end, f in FORM_FIELDS.items() if path.endswith(end)), {})
     return await staff.client.request(method, path, headers=headers, follow_redirects=True,
-                                      data={"csrf_token": staff.csrf})
+                                      data={"csrf_token": staff.csrf, **fields})
 
 
 def _refused(response: httpx.Response, values: list[str]) -> bool:
@@ -128,8 +135,9 @@ def _refused(response: httpx.Response, values: list[str]) -> bool:
 
 
 def _names_objects(path: str) -> bool:
-    """Whether the path takes an object (``/admin/{resource}`` alone is a list or a form)."""
-    return bool(re.search(r"{(?!resource})", path))
+    """Whether the path takes an object (``/admin/{resource}`` alone is a list or a form, an
+    insights table is a list)."""
+    return bool(re.search(r"{(?!resource}|table})", path))
 
 
 def _shows(response: httpx.Response, markers: list[str], skip: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
+from accessibility.models import AccessibilityStatement, BarrierReport, SignVideo
 from booking.models import Appointment, Closure
 from cases.models import Case
 from core.audit import Actor, record
@@ -56,6 +57,7 @@ class TownB:
     admin: int
     clerk: int
     job: int
+    sign_video: int
     markers: list[str] = field(default_factory=list)
 
 
@@ -110,7 +112,16 @@ async def build(app: Starlette) -> tuple[TownA, TownB]:
             job = Job(kind="mail.appointment", status="failed",
                       payload=f'{{"appointment_id": {appointment.id}}}',
                       last_error="Zwiebel-Server refused the mail")
-            session.add_all([dispatch, job])
+            video = SignVideo(place="start", title="Zwiebel in Gebärdensprache",
+                              media_type="video/mp4", video=b"\x00\x00\x00\x18ftypmp42",
+                              captions="WEBVTT\n\n00:00.000 --> 00:01.000\nZwiebel\n")
+            session.add_all([dispatch, job, video,
+                             AccessibilityStatement(prepared_on=start.date(),
+                                                    known_barriers="Zwiebelkarte",
+                                                    feedback_contact="zora@b.example",
+                                                    arbitration_body="Zwiebelstelle"),
+                             BarrierReport(description="Zwiebelknopf fehlt",
+                                           answer_by=start.date())])
             record(session, Actor("staff", admin_b, ADMIN_B), "office.update", "office",
                    online.office_id, {"fields": ["Zwiebelbach"]})
             await session.flush()
@@ -118,13 +129,14 @@ async def build(app: Starlette) -> tuple[TownA, TownB]:
                 select(col(RequestDocument.id)).where(
                     col(RequestDocument.case_id) == submitted.case.id))).scalar_one()
             assert closure.id is not None and dispatch.id is not None and job.id is not None
+            assert video.id is not None
             town_b = TownB(
                 id=b_id, office=online.office_id, service=service_b,
                 online_service=online.service_id, schedule=schedule_b, closure=closure.id,
                 appointment=appointment.reference, appointment_token=appointment_token,
                 request=submitted.case.reference, request_token=submitted.token,
                 document=int(document), dispatch=dispatch.id, admin=admin_b,
-                clerk=online.clerk_id, job=job.id)
+                clerk=online.clerk_id, job=job.id, sign_video=video.id)
     town_b.markers = ["Zwiebel", "Hundesteuer-Anmeldung", "Musterhausen", HOST_B, "zora@",
                       "clerk.online@", town_b.appointment, town_b.request, CASE_NUMBER_B]
     return TownA(office_a, service_a, admin_a, clerk_a), town_b

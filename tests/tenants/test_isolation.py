@@ -5,6 +5,7 @@ nothing on town A's host; and the WebSocket refuses them there."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import re
@@ -247,8 +248,15 @@ async def test_town_b_s_links_and_objects_do_nothing_on_town_a_s_host(
         assert b.service not in [s["id"] for s in services]
         online = (await anon.get("/api/v1/online-services")).json()
         assert b.online_service not in [s["id"] for s in online]
-        r = await anon.get(f"/api/v1/availability?service_id={b.service}&office_id={b.office}"
-                           "&from=2030-01-01&to=2030-01-05")
+        # B's answer, kept by the availability cache, is not A's.
+        question = (f"/api/v1/availability?service_id={b.service}&office_id={b.office}"
+                    f"&from={dt.date.today() + dt.timedelta(days=1)}"
+                    f"&to={dt.date.today() + dt.timedelta(days=5)}")
+        async with httpx.AsyncClient(transport=transport,
+                                     base_url=f"http://{HOST_B}") as town_b:
+            r = await town_b.get(question)
+            assert r.status_code == 200 and r.json()["slots"], r.text
+        r = await anon.get(question)
         assert r.status_code == 404, r.text
         r = await anon.post("/api/v1/appointments", json={
             "service_id": b.service, "office_id": b.office, "start": "2030-01-02T09:00:00+01:00",

@@ -186,3 +186,19 @@ async def test_town_b_s_pages_mails_and_calendar_carry_its_name_and_host(
         assert download.status_code == 200
         unfolded = download.text.replace("\r\n ", "")
         assert "Stadt Zwiebelbach" in unfolded and "http://b.example/t/" in unfolded
+
+
+async def test_a_path_prefix_selects_its_municipality(app: Starlette) -> None:
+    async with context(app).db.transaction(write=True) as session:
+        c = await create_municipality(session, Actor.system(),
+                                      {"name": "Gemeinde C", "path_prefix": "/gemeinde-c"})
+        c_id = c.id
+    context(app).hosts.forget()
+    office_a = await add_office(app, "Rathaus A")
+    with acting_for(c_id):
+        office_c = await add_office(app, "Rathaus C")
+    async with _client(app, "portal.example") as client:
+        assert [o["id"] for o in (await client.get("/api/v1/offices")).json()] == [office_a]
+        offices = (await client.get("/gemeinde-c/api/v1/offices")).json()
+        assert [o["id"] for o in offices] == [office_c]
+        assert (await client.get("/gemeinde-cx/api/v1/offices")).status_code == 404

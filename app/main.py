@@ -56,6 +56,7 @@ from app.pages import admin_audit as pages_admin_audit
 from app.pages import admin_insights as pages_admin_insights
 from app.pages import admin_jobs as pages_admin_jobs
 from app.pages import apply as pages_apply
+from app.pages import brand as pages_brand
 from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
@@ -140,7 +141,7 @@ def all_routes() -> list[BaseRoute]:
         pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
         api_lost_links, api_document_status, pages_document_status,
         pages_document_status_staff, pages_lost_links, pages_waiting, api_guest_links,
-        pages_guest, api_platform,
+        pages_guest, api_platform, pages_brand,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))

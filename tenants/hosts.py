@@ -45,6 +45,8 @@ class Place:
     id: int
     name: str
     path_prefix: str
+    accent_colour: str = ""  # #rrggbb, checked for contrast (``tenants.service``)
+    logo_url: str = ""
 
 
 class HostMap:
@@ -70,15 +72,16 @@ class HostMap:
         prefixes: list[tuple[str, Place]] = []
         for row in rows:
             assert row.id is not None
-            place = Place(row.id, row.name, row.path_prefix)
+            place = Place(row.id, row.name, row.path_prefix, row.accent_colour, row.logo_url)
             for host in row.host_list():
                 hosts.setdefault(normalise_host(host), place)
             if row.path_prefix:
                 prefixes.append((row.path_prefix.rstrip("/"), place))
         self._hosts, self._prefixes = hosts, sorted(prefixes, key=lambda p: -len(p[0]))
         if rows:
-            self._default = Place(rows[0].id or DEFAULT_MUNICIPALITY_ID, rows[0].name,
-                                  rows[0].path_prefix)
+            first = rows[0]
+            self._default = Place(first.id or DEFAULT_MUNICIPALITY_ID, first.name,
+                                  first.path_prefix, first.accent_colour, first.logo_url)
         self.several = len(rows) > 1
         self._base_urls = {row.id: (row.host_list()[:1], row.path_prefix) for row in rows}
         self._names = {row.id: row.name for row in rows}

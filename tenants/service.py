@@ -78,9 +78,10 @@ def _prefix(value: Any) -> str:
 
 
 def _logo(value: Any) -> str:
+    """A file of this site (the pages' content security policy loads images from it only)."""
     checked: str = text(500)(value)
-    if checked and not checked.startswith(("https://", "/static/")):
-        raise BadValue("A logo's address starts with https:// or /static/.")
+    if checked and not re.match(r"^/static/[A-Za-z0-9/_.-]+\.(svg|png|webp)$", checked):
+        raise BadValue("A logo is an SVG, PNG or WebP file under /static/.")
     return checked
 
 

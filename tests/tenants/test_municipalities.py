@@ -202,3 +202,19 @@ async def test_a_path_prefix_selects_its_municipality(app: Starlette) -> None:
         offices = (await client.get("/gemeinde-c/api/v1/offices")).json()
         assert [o["id"] for o in offices] == [office_c]
         assert (await client.get("/gemeinde-cx/api/v1/offices")).status_code == 404
+
+
+async def test_a_municipality_s_accent_colour_and_logo_brand_its_pages(app: Starlette) -> None:
+    async with context(app).db.transaction(write=True) as session:
+        await create_municipality(session, Actor.system(), {
+            "name": "Stadt B", "hosts": ["b.example"], "accent_colour": "#8a1538",
+            "logo_url": "/static/img/favicon.svg"})
+    context(app).hosts.forget()
+    async with _client(app, "b.example") as town_b, _client(app, "a.example") as town_a:
+        page = (await town_b.get("/")).text
+        assert 'href="/brand.css"' in page and 'src="/static/img/favicon.svg"' in page
+        css = await town_b.get("/brand.css")
+        assert css.headers["content-type"].startswith("text/css")
+        assert "--c-primary: #8a1538" in css.text
+        assert 'href="/brand.css"' not in (await town_a.get("/")).text
+        assert (await town_a.get("/brand.css")).text == ""

@@ -28,6 +28,7 @@ COPY mail ./mail
 COPY privacy ./privacy
 COPY tenants ./tenants
 COPY online ./online
+COPY insights ./insights
 COPY app ./app
 COPY static ./static
 COPY migrations ./migrations
@@ -40,6 +41,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     BUERO_VAR_DIR=/var/lib/buergerbuero \
     BUERO_DATABASE_URL=sqlite+aiosqlite:////var/lib/buergerbuero/buergerbuero.db
+# Pango and its FreeType backend: WeasyPrint renders the letters (PDF/A) with them; DejaVu Sans
+# is vendored in postcall/fonts, Debian's copy is the fallback.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 buero \
     && useradd --system --uid 10001 --gid buero --home-dir /var/lib/buergerbuero \
        --no-create-home --shell /usr/sbin/nologin buero \

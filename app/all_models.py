@@ -9,6 +9,7 @@ import booking.waitlist  # noqa: F401
 import idstatus.models  # noqa: F401
 import online.models  # noqa: F401
 import postcall.dispatch_models
+import postcall.letter_models
 import postcall.payments.models  # noqa: F401
 import tenants.models  # noqa: F401
 

@@ -55,6 +55,7 @@ from app.pages import admin as pages_admin
 from app.pages import admin_audit as pages_admin_audit
 from app.pages import admin_insights as pages_admin_insights
 from app.pages import admin_jobs as pages_admin_jobs
+from app.pages import admin_letters as pages_admin_letters
 from app.pages import apply as pages_apply
 from app.pages import brand as pages_brand
 from app.pages import call as pages_call
@@ -137,9 +138,9 @@ def all_routes() -> list[BaseRoute]:
         api_dispatch, api_citizen_docs, pages_postcall, pages_postcall_staff,
         pages_citizen, pages_desk, pages_staff, api_privacy, pages_privacy, pages_admin_audit,
         pages_admin_insights, api_admin_insights,
-        pages_admin_jobs, pages_online_staff, pages_admin, pages_call, pages_second_factor,
-        pages_sso, api_online, api_online_clerk, api_online_documents, pages_apply,
-        api_lost_links, api_document_status, pages_document_status,
+        pages_admin_jobs, pages_admin_letters, pages_online_staff, pages_admin, pages_call,
+        pages_second_factor, pages_sso, api_online, api_online_clerk, api_online_documents,
+        pages_apply, api_lost_links, api_document_status, pages_document_status,
         pages_document_status_staff, pages_lost_links, pages_waiting, api_guest_links,
         pages_guest, api_platform, pages_brand,
     ):

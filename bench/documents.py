@@ -1,14 +1,18 @@
 """Fee notice PDF with GiroCode, per document, and a print batch of 1,000 letters.
 
-Pure function calls in this process: no server and no database. The print room's batch mostly
-joins PDFs stored as each case was completed, so the batch is measured twice: rendering the 1,000
-letters plus joining them (the worst case: nothing stored yet), and the join alone. Recipients
-vary in name and script, so each letter embeds its own glyph subset.
+Pure function calls: no server and no database. A fee notice is a tagged PDF/A-3b rendered by
+WeasyPrint from its template. The print room's batch mostly joins PDFs stored as each case was
+completed, so the batch is measured twice: rendering the letters in a process pool (one process
+per core, ``postcall.print_batch.render_many``) plus joining them (the worst case: nothing
+stored yet), and the join alone. Recipients vary in name and script, so each letter embeds its
+own glyph subset. ``--letters N`` measures a smaller batch and scales the figure to 1,000
+letters (rendering and joining grow linearly; the note says so).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import statistics
 import time
 
@@ -22,7 +26,7 @@ from postcall.documents import (
     LetterAddress,
 )
 from postcall.fee_notice import render_fee_notice
-from postcall.print_batch import build_batch
+from postcall.print_batch import build_batch, render_many
 
 SINGLE_RUNS = 50
 BATCH_LETTERS = 1000
@@ -61,7 +65,7 @@ def notice(number: int) -> FeeNoticeData:
     )
 
 
-def run(report: Report) -> None:
+def run(report: Report, letters_count: int = BATCH_LETTERS) -> None:
     # CPU time goes into the notes: on a shared machine the wall clock also counts the waits for
     # a core, the process's own CPU time hardly.
     render_fee_notice(notice(0))  # warm-up: fonts, imports
@@ -77,24 +81,26 @@ def run(report: Report) -> None:
                       passed=per_document <= 200,
                       note=f"median of {SINGLE_RUNS}, max {max(timings):.1f} ms, "
                            f"CPU median {statistics.median(cpu):.1f} ms"))  # fmt: skip
-    # build_batch renders data letters one after another before joining: the same work as
-    # rendering them here and joining the stored bytes, timed in two parts.
-    began, began_cpu = time.perf_counter(), time.process_time()
-    letters = [
-        BatchLetter(reference=f"2026-{n:06d}", document=render_fee_notice(data),
-                    recipient=data.recipient)
-        for n, data in ((n, notice(n)) for n in range(BATCH_LETTERS))
-    ]  # fmt: skip
-    rendered, rendered_cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    # build_batch renders the letters in the pool, then joins: timed in two parts.
+    count = max(1, min(letters_count, BATCH_LETTERS))
+    scale = BATCH_LETTERS / count
+    data = [notice(n) for n in range(count)]
+    began = time.perf_counter()
+    pdfs = render_many(data)  # the CPU time is the pool's processes', not this one's
+    rendered = time.perf_counter() - began
+    letters = [BatchLetter(reference=d.case_number, document=pdf, recipient=d.recipient)
+               for d, pdf in zip(data, pdfs, strict=True)]
     began, began_cpu = time.perf_counter(), time.process_time()
     batch = build_batch(letters)
     joined, joined_cpu = time.perf_counter() - began, time.process_time() - began_cpu
     size = f"{len(batch.pdf) // 1024} KiB, {batch.entries[-1].last_page} pages"
-    total = rendered + joined
+    measured = "" if count == BATCH_LETTERS else f"measured with {count} letters, scaled; "
+    total = (rendered + joined) * scale
     report.add(Figure(f"print batch of {BATCH_LETTERS} letters", total, "s",
-                      target="<= 240 s", passed=total <= 240,
-                      note=f"rendering {rendered:.0f} s + joining {joined:.1f} s, "
-                           f"CPU {rendered_cpu + joined_cpu:.0f} s; {size}"))  # fmt: skip
-    report.add(Figure(f"print batch, {BATCH_LETTERS} stored letters", joined, "s",
-                      target="<= 30 s", passed=joined <= 30,
-                      note=f"joining only, CPU {joined_cpu:.1f} s; {size}"))
+                      target="<= 180 s", passed=total <= 180,
+                      note=f"{measured}rendering {rendered * scale:.0f} s in "
+                           f"{os.cpu_count()} processes + joining {joined * scale:.1f} s; "
+                           f"{size}"))  # fmt: skip
+    report.add(Figure(f"print batch, {BATCH_LETTERS} stored letters", joined * scale, "s",
+                      target="<= 30 s", passed=joined * scale <= 30,
+                      note=f"{measured}joining only, CPU {joined_cpu * scale:.1f} s; {size}"))

@@ -1,7 +1,7 @@
 """Run every benchmark and print one line per figure (``make bench``).
 
     python -m bench.run [--only availability,race,documents,signalling,uploads,insights]
-                        [--seconds 10] [--rooms 1000]
+                        [--seconds 10] [--rooms 1000] [--letters 1000]
 
 Postgres figures run when BUERO_BENCH_POSTGRES_URL is set (a server URL; a database is created
 and dropped per run), e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; the
@@ -56,6 +56,8 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(ALL))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rooms", type=int, default=1000)
+    parser.add_argument("--letters", type=int, default=1000,
+                        help="letters in the print batch (fewer: the figure is extrapolated)")
     parser.add_argument("--fail-on-miss", action="store_true",
                         help="exit with status 1 when a figure misses its target")
     args = parser.parse_args()
@@ -83,7 +85,7 @@ def main() -> int:
     if "documents" in args.only:
         from bench import documents
 
-        documents.run(report)
+        documents.run(report, args.letters)
     if "uploads" in args.only:
         from bench import uploads
 

@@ -49,6 +49,13 @@ from core.link_tables import ids_per, set_ids
 from core.rows import get_or_raise
 from core.types import utcnow
 
+# The GiroCode (EPC069-12) carries a beneficiary name of at most 70 characters and a remittance
+# text of at most 140: the prefix, a space and a case number (at most 40 characters).
+EPC_NAME_MAX = 70
+CASE_NUMBER_MAX = 40
+REMITTANCE_MAX = 140
+REMITTANCE_PREFIX_MAX = REMITTANCE_MAX - CASE_NUMBER_MAX - 1
+
 OFFICE_FIELDS = {
     "name": text(200, required=True),
     "timezone": timezone,
@@ -61,6 +68,8 @@ OFFICE_FIELDS = {
     "iban": iban,
     "bic": bic,
     "bank_name": text(200),
+    "epc_name": text(EPC_NAME_MAX),
+    "remittance_prefix": text(REMITTANCE_PREFIX_MAX),
     "privacy_contact": text(2000, multiline=True),
     "data_protection_officer": text(2000, multiline=True),
     "imprint": text(5000, multiline=True),
@@ -189,6 +198,7 @@ async def create_office(session: AsyncSession, actor: Actor, values: Mapping[str
     data = clean(values, OFFICE_FIELDS, required=["name"])
     await _check_office_name(session, data["name"], None)
     office = Office(**data)
+    check_payment_names(office)
     session.add(office)
     await session.flush()
     record(session, actor, "office.create", "office", office.id, {"fields": sorted(data)})
@@ -210,8 +220,25 @@ async def update_office(
             "The time zone cannot change while %(count)s upcoming appointments exist.",
             field="timezone", count=n,
         ))
+    merged = Office(**{**office.model_dump(), **data})
+    check_payment_names(merged)
     await apply_audited(session, actor, office, data, changed_fields(office, data), "office.update")
     return office
+
+
+def check_payment_names(office: Office) -> None:
+    """An office with bank details must make a GiroCode: a beneficiary name of at most 70
+    characters (the short name, else the authority's or the office's name). Checked when the
+    office is saved, so a letter never fails when it is due."""
+    if not office.iban:
+        return
+    beneficiary = " ".join((office.epc_name or office.authority or office.name).split())
+    if len(beneficiary) > EPC_NAME_MAX:
+        raise FieldErrors.one(
+            "epc_name", "The GiroCode's beneficiary name may have at most %(max)s characters; "
+            "the authority's name has %(count)s. Please enter a short name.",
+            max=EPC_NAME_MAX, count=len(beneficiary),
+        )
 
 
 async def delete_office(

@@ -64,6 +64,11 @@ class Office(SQLModel, table=True):
     iban: str = Field(default="", max_length=34)
     bic: str = Field(default="", max_length=11)
     bank_name: str = Field(default="", max_length=200)
+    # The GiroCode's beneficiary name where the authority's name is longer than the 70
+    # characters EPC069-12 allows (empty: the authority's name), and the remittance text's
+    # prefix before the case number (migration 0014).
+    epc_name: str = Field(default="", max_length=70)
+    remittance_prefix: str = Field(default="Kassenzeichen", max_length=100)
     # Shown on the privacy notice and the imprint (multi-line free text; empty: not shown).
     privacy_contact: str = Field(default="", sa_type=Text)
     data_protection_officer: str = Field(default="", sa_type=Text)

@@ -48,6 +48,7 @@ from postcall.notices import (
     ensure_receipt,
     make_corrected_notice,
     needs_notice,
+    reminder_letter,
 )
 
 log = logging.getLogger("buergerbuero.postcall")
@@ -212,6 +213,9 @@ async def send_reminder(env: MailEnv, job: Job) -> None:
     t = env.i18n.translator(mail.case.locale)
     authority = authority_for(mail.office)
     number, currency = mail.case.number, mail.case.currency
+    letter = await reminder_letter(env.db, case_id, document)
+    if letter is not None:
+        mail.attachments.append(pdf_attachment(letter, "Zahlungserinnerung", number))
     mail.attachments += [
         pdf_attachment(document.pdf, "Gebuehrenbescheid", number),
         girocode_png(authority, number, document.open_cents),

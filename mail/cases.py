@@ -72,7 +72,7 @@ def girocode_png(authority: Authority, case_number: str, open_cents: int) -> Att
     """The notice's GiroCode as a PNG, for banking apps that scan from another screen."""
     bank = authority.account
     qr = epc_transfer(bank.account_holder, bank.iban, bank.bic, open_cents,
-                      text=remittance_text(case_number)).qr()
+                      text=remittance_text(case_number, authority.remittance_prefix)).qr()
     out = io.BytesIO()
     qr.save(out, kind="png", scale=8, border=4)
     return Attachment(out.getvalue(), "image", "png", "girocode.png")
@@ -87,7 +87,7 @@ def bank_rows(t: Translator, authority: Authority, case_number: str, open_cents:
         ("BIC", normalize_bic(bank.bic)),
         (t.gettext("Bank"), bank.bank_name),
         (t.gettext("Amount"), t.money(open_cents, currency)),
-        (t.gettext("Payment reference"), remittance_text(case_number)),
+        (t.gettext("Payment reference"), remittance_text(case_number, authority.remittance_prefix)),
     ]
     if due is not None:
         rows.insert(5, (t.gettext("Due on"), t.date(due, "long")))

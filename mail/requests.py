@@ -5,7 +5,8 @@ enqueued by ``online.requests.mail``; registered in ``app.worker``).
 ``submitted``    double opt-in: please confirm the request through the link
 ``received``     the receipt: every answer under its label, the documents' file names, the
                  expected processing time
-``question``     {message_id}: the office's question and the documents it still needs
+``question``     {message_id}: the office's question and the documents it still needs, with
+                 the request for missing documents (``postcall.missing_documents``) as PDF
 ``rejected``     the reasons, with the rejection notice (``postcall.rejection``) as PDF
 ``withdrawn``    the request was withdrawn as the citizen asked
 ``video_invite`` please book a short video appointment for the identity check on the
@@ -65,6 +66,12 @@ from online.models import (
     RequestStatus,
 )
 from online.requests import MAIL_JOB, answers_of, rejection_of
+from postcall.documents import DocumentError
+from postcall.missing_documents import (
+    MissingDocumentsData,
+    missing_documents_data,
+    render_missing_documents,
+)
 from postcall.rejection import (
     FILENAME_TITLE,
     RejectionData,
@@ -72,6 +79,7 @@ from postcall.rejection import (
     render_rejection_notice,
 )
 
+MISSING_FILENAME = "Nachforderung"
 log = logging.getLogger("buergerbuero.mail")
 
 JOB_KIND = MAIL_JOB
@@ -91,6 +99,7 @@ class RequestMail:
     documents: list[tuple[str, str]]  # (field key, file name), oldest first
     message: RequestMessage | None = None  # the office's question
     notice: RejectionData | None = None  # the rejection notice to attach
+    missing: MissingDocumentsData | None = None  # the request for missing documents
     attachments: list[Attachment] = field(default_factory=list)
 
 
@@ -229,13 +238,24 @@ async def _facts(env: MailEnv, case_id: int, template: str,
         notice = None
         if template == "rejected" and request.status == RequestStatus.rejected:
             notice = await rejection_data(session, case, rejection_of(request))
+        missing = None
+        if template == "question" and message is not None and message.text.strip():
+            labels = {f.key: f.label for f in fields}
+            try:
+                missing = await missing_documents_data(
+                    session, case, question=message.text,
+                    requested=[labels.get(key, key) for key in message.requested_keys()],
+                    submitted_at=request.submitted_at, asked_at=message.created_at,
+                    clerk_name=request.assigned_label)
+            except DocumentError:  # no address for letters: the mail goes without it
+                missing = None
         # The read-only transaction ends in a rollback, which would expire these rows.
         session.expunge_all()
     if office is None or service is None or online is None:
         raise PermanentMailError("request without office or online service")
     return RequestMail(case=case, request=request, office=office, service=service,
                        online=online, fields=fields, documents=documents, message=message,
-                       notice=notice)
+                       notice=notice, missing=missing)
 
 
 async def send_request_mail(env: MailEnv, job: Job) -> None:
@@ -258,6 +278,9 @@ async def send_request_mail(env: MailEnv, job: Job) -> None:
     if mail.notice is not None:
         pdf = await asyncio.to_thread(render_rejection_notice, mail.notice)
         mail.attachments.append(pdf_attachment(pdf, FILENAME_TITLE, mail.case.reference))
+    if mail.missing is not None:
+        pdf = await asyncio.to_thread(render_missing_documents, mail.missing)
+        mail.attachments.append(pdf_attachment(pdf, MISSING_FILENAME, mail.case.reference))
     message = build_request_mail(env, template, mail,
                                  message_id=message_id(job.id, template, mail, env.base_url))
     await deliver(env, message, f"request {template}")

@@ -85,6 +85,32 @@ class BankDetails:
         _require_text(self.bank_name, "the bank name")
 
 
+EPC_NAME_MAX = 70  # the GiroCode's beneficiary name (EPC069-12)
+
+
+def short_beneficiary(name: str) -> str:
+    """A beneficiary name the GiroCode can carry: at most 70 characters, cut at a word where
+    the office has not set a short name of its own (the office form asks for one; this keeps a
+    letter from failing when it is due)."""
+    name = " ".join(name.split())
+    if len(name) <= EPC_NAME_MAX:
+        return name
+    cut = name[: EPC_NAME_MAX + 1].rsplit(" ", 1)[0]
+    return (cut if len(cut) >= EPC_NAME_MAX // 2 else name[:EPC_NAME_MAX]).rstrip(" ,;–-")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LetterStyle:
+    """What an office adapts in its letters: logo (SVG or PNG), greeting, closing, signature
+    line (``postcall.letter_templates``)."""
+
+    logo: bytes = b""
+    logo_type: str = ""  # "image/svg+xml" or "image/png"
+    greeting: str = "Guten Tag"
+    closing: str = "Mit freundlichen Grüßen"
+    signature: str = ""  # under the closing, e.g. "Im Auftrag" / a name and function
+
+
 @dataclass(frozen=True, kw_only=True)
 class Authority:
     """The issuing authority: letterhead, information block, footer and legal-remedy notice.
@@ -105,6 +131,9 @@ class Authority:
     # Replaces the standard one-month Widerspruch text where Land law differs (e.g. where the
     # objection procedure was abolished and the remedy is an action at the administrative court).
     legal_remedy: str = ""
+    # Before the case number in the transfer's remittance text (the GiroCode's too).
+    remittance_prefix: str = "Kassenzeichen"
+    style: LetterStyle = field(default_factory=LetterStyle)
 
     def __post_init__(self) -> None:
         _require_text(self.name, "the authority's name")
@@ -128,6 +157,8 @@ class Authority:
         email: str = "",
         website: str = "",
         legal_remedy: str = "",
+        remittance_prefix: str = "Kassenzeichen",
+        style: LetterStyle | None = None,
     ) -> Authority:
         """From an office's settings: `address` is multi-line text (street, postcode and town).
 
@@ -137,7 +168,7 @@ class Authority:
         bank = None
         if iban or bic or bank_name:
             bank = BankDetails(
-                account_holder=(account_holder or name).strip(),
+                account_holder=short_beneficiary(account_holder or name),
                 iban=iban,
                 bic=bic,
                 bank_name=bank_name.strip(),
@@ -151,6 +182,8 @@ class Authority:
             website=website.strip(),
             bank=bank,
             legal_remedy=legal_remedy,
+            remittance_prefix=remittance_prefix,
+            style=style or LetterStyle(),
         )
 
     @property

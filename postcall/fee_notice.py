@@ -6,14 +6,27 @@ for: the issuing authority, the debtor, the date, the case number (Kassenzeichen
 service, each item with its legal basis and fee-schedule number, the total, the due date, the
 bank details with the Kassenzeichen as payment reference, a GiroCode for the open amount and the
 legal-remedy notice. A corrected notice (after a refund) says which notice it replaces and what
-is refunded. A receipt confirms an online payment and asks for nothing.
+is refunded. A receipt confirms an online payment and asks for nothing; a payment reminder
+(Zahlungserinnerung) repeats the open amount with a new date and the GiroCode.
+
+The letters are the templates ``fee_notice.html``, ``receipt.html`` and ``reminder.html`` in
+``postcall/templates/letters``, rendered by ``postcall.letter_render`` (tagged PDF/A-3b). The
+GiroCode is an SVG image (vector, sharp at any print resolution) whose alternative text states
+the payment data in words, so a screen reader tells what the code holds.
 """
 
 from __future__ import annotations
 
-from fpdf.fonts import FontFace
+import datetime as dt
+from dataclasses import dataclass
 
-from postcall.documents import Authority, FeeNoticeData, LetterBase, ReceiptData
+from postcall.documents import (
+    Authority,
+    DocumentError,
+    FeeNoticeData,
+    LetterBase,
+    ReceiptData,
+)
 from postcall.girocode import (
     EpcTransfer,
     epc_transfer,
@@ -21,31 +34,49 @@ from postcall.girocode import (
     normalize_bic,
     remittance_text,
 )
-from postcall.pdf_layout import (
-    FONT_FAMILY,
-    LEFT,
-    LINE_H,
-    TEXT_W,
-    LetterPDF,
-    format_eur,
-    german_date,
-    info_lines,
-    service_line,
-)
+from postcall.letter_frame import letter_frame, salutation
+from postcall.letter_render import euro_words, format_eur, german_date, render_letter
 
 NOTICE_TITLE = "Gebührenbescheid"
 CORRECTED_TITLE = "Geänderter Gebührenbescheid"
 RECEIPT_TITLE = "Zahlungsbestätigung (Quittung)"
-QR_CAPTION = ("GiroCode:", "mit Ihrer Banking-App scannen")
-_QR_SIZE = 32.0
-_COLUMNS = (
-    ("Nr.", 9.0, "RIGHT"),
-    ("Leistung", 50.0, "LEFT"),
-    ("Rechtsgrundlage", 44.0, "LEFT"),
-    ("Anzahl", 15.0, "RIGHT"),
-    ("Einzelbetrag", 24.0, "RIGHT"),
-    ("Betrag", 23.0, "RIGHT"),
-)
+REMINDER_TITLE = "Zahlungserinnerung"
+NOTICE_NOTE = "Dieser Bescheid wurde maschinell erstellt und ist ohne Unterschrift gültig."
+RECEIPT_NOTE = "Diese Quittung wurde maschinell erstellt und ist ohne Unterschrift gültig."
+REMINDER_NOTE = "Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig."
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderData(LetterBase):
+    """A Zahlungserinnerung: the fee notice of ``notice_date`` is unpaid after ``due_date``;
+    the open amount is asked for by ``pay_by``."""
+
+    notice_date: dt.date
+    due_date: dt.date
+    pay_by: dt.date
+    paid_cents: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.lines:
+            raise DocumentError("a reminder needs the notice's fee items")
+        if self.open_cents <= 0:
+            raise DocumentError("a reminder needs an open amount")
+        if self.pay_by < self.issue_date:
+            raise DocumentError("the new date must not be before the date of the reminder")
+
+    @property
+    def open_cents(self) -> int:
+        return max(self.total_cents - self.paid_cents, 0)
+
+
+@dataclass(frozen=True)
+class PaymentBlock:
+    """The bank details and the GiroCode of a letter that asks for money."""
+
+    rows: list[tuple[str, str]]
+    qr_uri: str
+    alt: str
 
 
 def legal_remedy_text(data: LetterBase) -> str:
@@ -64,18 +95,20 @@ def remedy_text(auth: Authority) -> str:
     )
 
 
+def transfer_for(auth: Authority, case_number: str, open_cents: int) -> EpcTransfer | None:
+    """The GiroCode's transfer for an open amount; None when nothing is to be paid."""
+    if open_cents <= 0:
+        return None
+    bank = auth.account
+    return epc_transfer(
+        bank.account_holder, bank.iban, bank.bic, open_cents,
+        text=remittance_text(case_number, auth.remittance_prefix),
+    )
+
+
 def notice_transfer(data: FeeNoticeData) -> EpcTransfer | None:
     """The GiroCode's transfer for the notice's open amount; None when nothing is to be paid."""
-    if data.open_cents <= 0:
-        return None
-    bank = data.authority.account
-    return epc_transfer(
-        bank.account_holder,
-        bank.iban,
-        bank.bic,
-        data.open_cents,
-        text=remittance_text(data.case_number),
-    )
+    return transfer_for(data.authority, data.case_number, data.open_cents)
 
 
 def notice_epc_payload(data: FeeNoticeData) -> str | None:
@@ -84,27 +117,31 @@ def notice_epc_payload(data: FeeNoticeData) -> str | None:
     return None if transfer is None else transfer.payload
 
 
+def payment_block(auth: Authority, transfer: EpcTransfer, due: dt.date) -> PaymentBlock:
+    bank = auth.account
+    amount = format_eur(transfer.amount_cents)
+    rows = [
+        ("Empfänger", bank.account_holder),
+        ("IBAN", group_iban(bank.iban)),
+        ("BIC", normalize_bic(bank.bic)),
+        ("Bank", bank.bank_name),
+        ("Betrag", amount),
+        ("Fällig am", german_date(due)),
+        ("Verwendungszweck", transfer.text),
+    ]
+    alt = (
+        f"GiroCode für die Überweisung: an {transfer.name}, IBAN {group_iban(transfer.iban)}"
+        + (f", BIC {transfer.bic}" if transfer.bic else "")
+        + f", Betrag {euro_words(transfer.amount_cents)}, Verwendungszweck {transfer.text}."
+    )
+    qr = transfer.qr().svg_data_uri(border=4, dark="#000", light="#fff", unit="mm")
+    return PaymentBlock(rows=rows, qr_uri=qr, alt=alt)
+
+
 def render_fee_notice(data: FeeNoticeData) -> bytes:
     """The Gebührenbescheid (or, with `corrects`, the Geänderter Bescheid) as a PDF."""
-    transfer = notice_transfer(data)  # validates IBAN/BIC before any drawing
+    transfer = notice_transfer(data)  # validates IBAN/BIC before any rendering
     title = CORRECTED_TITLE if data.corrects else NOTICE_TITLE
-    pdf = LetterPDF(
-        data.authority, subject=title, case_number=data.case_number, date=data.issue_date
-    )
-    pdf.first_page(data.recipient, _info(data))
-    pdf.subject_line(title, service_line(data))
-    if data.corrects:
-        pdf.paragraph(
-            f"Geänderter Bescheid: Dieser Bescheid ersetzt den Gebührenbescheid vom "
-            f"{german_date(data.corrects)} zum Kassenzeichen {data.case_number}."
-        )
-        pdf.ln(LINE_H * 0.6)
-    pdf.paragraph(f"Guten Tag {data.recipient.name},")
-    pdf.ln(LINE_H * 0.6)
-    pdf.paragraph(
-        "für die oben genannte Amtshandlung setzen wir folgende Verwaltungsgebühren fest:"
-    )
-    pdf.ln(LINE_H * 0.6)
     extra: list[tuple[str, str]] = []
     if data.paid_cents:
         extra.append(("Bereits gezahlt", format_eur(-data.paid_cents)))
@@ -112,44 +149,16 @@ def render_fee_notice(data: FeeNoticeData) -> bytes:
             extra.append(("Erstattungsbetrag", format_eur(data.refund_cents)))
         else:
             extra.append(("Noch zu zahlen", format_eur(data.open_cents)))
-    _fee_table(pdf, data, extra)
-
-    if transfer is not None:
-        _payment_block(pdf, data, transfer)
-    elif data.refund_cents:
-        pdf.heading("Erstattung")
-        pdf.paragraph(
-            f"Den zu viel gezahlten Betrag von {format_eur(data.refund_cents)} erstatten wir "
-            "Ihnen auf dem Weg, auf dem Sie gezahlt haben. Sie müssen dafür nichts tun."
-        )
-    else:
-        pdf.heading("Zahlung")
-        pdf.paragraph("Die Gebühren sind bereits vollständig bezahlt. Sie müssen nichts tun.")
-
-    pdf.heading("Rechtsbehelfsbelehrung")
-    pdf.paragraph(legal_remedy_text(data))
-    _closing(
-        pdf, data, "Dieser Bescheid wurde maschinell erstellt und ist ohne Unterschrift gültig."
-    )
-    return bytes(pdf.output())
+    frame = letter_frame(data, title, NOTICE_NOTE)
+    pay = None if transfer is None else payment_block(data.authority, transfer, data.due_date)
+    return render_letter("fee_notice.html", frame.context(
+        data=data, extra=extra, pay=pay, remedy_text=legal_remedy_text(data),
+        greeting=salutation(frame.style, data.recipient.name),
+    ))
 
 
 def render_receipt(data: ReceiptData) -> bytes:
     """The Zahlungsbestätigung for fees paid online: paid amount and date, no QR code."""
-    pdf = LetterPDF(
-        data.authority, subject=RECEIPT_TITLE, case_number=data.case_number, date=data.issue_date
-    )
-    pdf.first_page(data.recipient, _info(data))
-    pdf.subject_line(RECEIPT_TITLE, service_line(data))
-    pdf.paragraph(f"Guten Tag {data.recipient.name},")
-    pdf.ln(LINE_H * 0.6)
-    pdf.paragraph(
-        "vielen Dank für Ihre Zahlung. Wir bestätigen, dass wir die Gebühren für die oben "
-        "genannte Amtshandlung erhalten haben:"
-    )
-    pdf.ln(LINE_H * 0.6)
-    _fee_table(pdf, data, [])
-    pdf.heading("Zahlung erhalten")
     method = f"Online-Zahlung ({data.payment_method})" if data.payment_method else "Online-Zahlung"
     rows = [
         ("Bezahlt", format_eur(data.paid_cents)),
@@ -160,119 +169,29 @@ def render_receipt(data: ReceiptData) -> bytes:
     open_cents = data.total_cents - data.paid_cents
     if open_cents > 0:
         rows.append(("Noch offen", format_eur(open_cents)))
-    _label_rows(pdf, rows, label_w=32)
-    pdf.ln(LINE_H * 0.6)
-    if open_cents > 0:
-        pdf.paragraph("Über den offenen Betrag erhalten Sie einen gesonderten Bescheid.")
-    else:
-        pdf.paragraph(
-            "Der Betrag ist vollständig bezahlt. Sie müssen nichts weiter tun. "
-            "Bitte bewahren Sie diese Quittung für Ihre Unterlagen auf."
-        )
-    _closing(
-        pdf, data, "Diese Quittung wurde maschinell erstellt und ist ohne Unterschrift gültig."
-    )
-    return bytes(pdf.output())
+    frame = letter_frame(data, RECEIPT_TITLE, RECEIPT_NOTE)
+    return render_letter("receipt.html", frame.context(
+        data=data, paid_rows=rows, open_cents=open_cents,
+        greeting=salutation(frame.style, data.recipient.name),
+    ))
+
+
+def render_reminder(data: ReminderData) -> bytes:
+    """The Zahlungserinnerung: the open amount, the new date, bank details and GiroCode."""
+    transfer = transfer_for(data.authority, data.case_number, data.open_cents)
+    assert transfer is not None  # ReminderData has an open amount
+    extra: list[tuple[str, str]] = []
+    if data.paid_cents:
+        extra = [("Bereits gezahlt", format_eur(-data.paid_cents)),
+                 ("Noch zu zahlen", format_eur(data.open_cents))]
+    frame = letter_frame(data, REMINDER_TITLE, REMINDER_NOTE)
+    return render_letter("reminder.html", frame.context(
+        data=data, extra=extra, pay=payment_block(data.authority, transfer, data.pay_by),
+        greeting=salutation(frame.style, data.recipient.name),
+    ))
 
 
 def render_document(data: FeeNoticeData | ReceiptData) -> bytes:
     if isinstance(data, ReceiptData):
         return render_receipt(data)
     return render_fee_notice(data)
-
-
-# --- parts ---------------------------------------------------------------------------------
-
-
-def _info(data: LetterBase) -> list[tuple[str, str]]:
-    auth = data.authority
-    return info_lines(data, data.clerk_name or auth.department or auth.name)
-
-
-def _fee_table(pdf: LetterPDF, data: LetterBase, extra: list[tuple[str, str]]) -> None:
-    """Items with legal basis and amounts, then the total; headings repeat on a new page."""
-    bold = FontFace(family=FONT_FAMILY, emphasis="BOLD")
-    headings = FontFace(family=FONT_FAMILY, emphasis="BOLD", size_pt=8)
-    pdf.font(9)
-    with pdf.table(
-        col_widths=tuple(width for _, width, _ in _COLUMNS),
-        width=TEXT_W,
-        align="LEFT",
-        v_align="TOP",
-        text_align=tuple(align for _, _, align in _COLUMNS),
-        borders_layout="HORIZONTAL_LINES",
-        headings_style=headings,
-        line_height=4.4,
-        padding=(1.2, 1.0, 1.2, 1.0),
-        repeat_headings=1,
-    ) as table:
-        heading = table.row()
-        for name, _, _ in _COLUMNS:
-            heading.cell(name)
-        for position, line in enumerate(data.lines, start=1):
-            row = table.row()
-            row.cell(str(position))
-            row.cell(line.description)
-            row.cell(line.legal_basis)
-            row.cell(str(line.quantity))
-            row.cell(format_eur(line.unit_cents))
-            row.cell(format_eur(line.amount_cents))
-        total = table.row(style=bold)
-        total.cell("Gesamtbetrag", colspan=5, align="RIGHT")
-        total.cell(format_eur(data.total_cents))
-        for label, amount in extra:
-            row = table.row(style=bold)
-            row.cell(label, colspan=5, align="RIGHT")
-            row.cell(amount)
-    pdf.font(10)
-
-
-def _label_rows(
-    pdf: LetterPDF, rows: list[tuple[str, str]], *, label_w: float, width: float = TEXT_W
-) -> None:
-    for label, value in rows:
-        y = pdf.get_y()
-        pdf.set_xy(LEFT, y)
-        pdf.font(10)
-        pdf.cell(label_w, LINE_H, label)
-        pdf.font(10, bold=label in ("Betrag", "Verwendungszweck", "Bezahlt"))
-        pdf.multi_cell(width - label_w, LINE_H, value, align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.font(10)
-
-
-def _payment_block(pdf: LetterPDF, data: FeeNoticeData, transfer: EpcTransfer) -> None:
-    bank = data.authority.account
-    amount = format_eur(data.open_cents)
-    pdf.heading("Zahlung")
-    pdf.paragraph(
-        f"Bitte überweisen Sie {amount} bis zum {german_date(data.due_date)} auf das folgende "
-        "Konto. Geben Sie als Verwendungszweck bitte nur das Kassenzeichen an, damit wir Ihre "
-        "Zahlung zuordnen können."
-    )
-    pdf.ln(LINE_H * 0.6)
-    # The bank details and the code stay together on one page.
-    pdf.keep_space(_QR_SIZE + 12)
-    top = pdf.get_y()
-    rows = [
-        ("Empfänger", bank.account_holder),
-        ("IBAN", group_iban(bank.iban)),
-        ("BIC", normalize_bic(bank.bic)),
-        ("Bank", bank.bank_name),
-        ("Betrag", amount),
-        ("Fällig am", german_date(data.due_date)),
-        ("Verwendungszweck", remittance_text(data.case_number)),
-    ]
-    _label_rows(pdf, rows, label_w=40, width=TEXT_W - _QR_SIZE - 6)
-    qr_x = LEFT + TEXT_W - _QR_SIZE - 2
-    pdf.qr(transfer.qr(), qr_x, top - 2, _QR_SIZE)
-    pdf.set_xy(qr_x, top - 2 + _QR_SIZE)
-    pdf.font(7, bold=True)
-    pdf.cell(_QR_SIZE, 3.2, QR_CAPTION[0], align="C", new_x="LEFT", new_y="NEXT")
-    pdf.font(6.5)
-    pdf.cell(_QR_SIZE, 3.2, QR_CAPTION[1], align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(max(pdf.get_y(), top + _QR_SIZE + 6))
-    pdf.font(10)
-
-
-def _closing(pdf: LetterPDF, data: LetterBase, machine_note: str) -> None:
-    pdf.closing(machine_note)

@@ -94,9 +94,13 @@ def format_epc_amount(amount_cents: int) -> str:
     return f"EUR{euros}.{cents:02d}".rstrip("0")
 
 
-def remittance_text(case_number: str) -> str:
-    """The unstructured remittance text that carries the Kassenzeichen."""
-    return f"Kassenzeichen {case_number.strip()}"
+REMITTANCE_MAX = 140
+
+
+def remittance_text(case_number: str, prefix: str = "Kassenzeichen") -> str:
+    """The unstructured remittance text that carries the Kassenzeichen (after the office's
+    prefix, checked to fit 140 characters when the office saves it)."""
+    return " ".join(part for part in (" ".join(prefix.split()), case_number.strip()) if part)
 
 
 def _check_field(value: str, what: str, max_chars: int) -> str:

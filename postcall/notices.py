@@ -60,7 +60,9 @@ from postcall.documents import (
     LetterAddress,
     ReceiptData,
 )
-from postcall.fee_notice import render_fee_notice, render_receipt
+from postcall.fee_notice import ReminderData, render_fee_notice, render_receipt, render_reminder
+from postcall.letter_models import OfficeLetter
+from postcall.letter_templates import letter_style, office_letter
 from postcall.payments.queries import payment_totals
 
 NOTICE_JOB = "case.notice"
@@ -70,6 +72,7 @@ CORRECTED_JOB = "case.corrected_notice"
 # office should close; the notice still names the fee schedule as the basis).
 FALLBACK_LEGAL_BASIS = "Gebührenverzeichnis"
 SERVICE_MAX = 120
+REMINDER_DAYS = 14  # a payment reminder asks for the open amount within two weeks
 
 
 class LetterUnavailable(DocumentError):
@@ -86,6 +89,7 @@ class CaseFacts:
     appointment: Appointment | None  # None for a request sent online
     address: tuple[str, ...]
     latest_notice: CaseDocument | None
+    letter: OfficeLetter | None = None  # the office's letter template
 
 
 @dataclass(frozen=True)
@@ -103,10 +107,12 @@ def office_today(office: Office, now: dt.datetime | None = None) -> dt.date:
     return (now or utcnow()).astimezone(ZoneInfo(office.timezone)).date()
 
 
-def authority_for(office: Office, *, payment: bool = True) -> Authority:
-    """Letterhead and bank details from the office's settings. ``payment=False``: for a letter
-    that asks for no money (a rejection notice), which needs the address but no bank details;
-    they are printed when the office has them."""
+def authority_for(office: Office, *, payment: bool = True,
+                  letter: OfficeLetter | None = None) -> Authority:
+    """Letterhead and bank details from the office's settings, the office's letter template
+    (``letter``: logo, wording, legal-remedy text) where it has one. ``payment=False``: for a
+    letter that asks for no money (a rejection notice), which needs the address but no bank
+    details; they are printed when the office has them."""
     name = (office.authority or office.name).strip()
     lines = [line.strip() for line in office.address.splitlines() if line.strip()]
     if lines and lines[0] == name:
@@ -116,12 +122,16 @@ def authority_for(office: Office, *, payment: bool = True) -> Authority:
         raise LetterUnavailable(
             f"office {office.id} lacks an address or bank details for its letters"
         )
-    bank = {"iban": office.iban, "bic": office.bic, "bank_name": office.bank_name}
+    bank = {"iban": office.iban, "bic": office.bic, "bank_name": office.bank_name,
+            "account_holder": office.epc_name or name}
     try:
         return Authority.of(
             name, "\n".join(lines), **(bank if has_bank else {}),
             department=office.name if office.name != name else "",
             phone=office.phone, email=office.email,
+            remittance_prefix=office.remittance_prefix,
+            legal_remedy=letter.legal_remedy if letter is not None else "",
+            style=letter_style(letter),
         )
     except DocumentError as exc:
         raise LetterUnavailable(str(exc)) from exc
@@ -156,7 +166,7 @@ def _base(facts: CaseFacts, issue_date: dt.date) -> dict[str, Any]:
     zone = ZoneInfo(facts.office.timezone)
     case = facts.case
     base: dict[str, Any] = {
-        "authority": authority_for(facts.office),
+        "authority": authority_for(facts.office, letter=facts.letter),
         "recipient": recipient_for(case, facts.address),
         "case_number": case.case_number,
         "issue_date": issue_date,
@@ -215,6 +225,29 @@ def cover_data(facts: CaseFacts, issue_date: dt.date) -> CoverLetterData:
                            payment_note=note)
 
 
+def reminder_data(facts: CaseFacts, issue_date: dt.date, notice: CaseDocument) -> ReminderData:
+    """The payment reminder for ``notice``: its items, what it leaves open, a new date."""
+    lines = fee_lines(facts.items)
+    total = sum(line.amount_cents for line in lines)
+    return ReminderData(
+        **_base(facts, issue_date), lines=lines, notice_date=notice.issue_date,
+        due_date=notice.due_date or notice.issue_date,
+        pay_by=issue_date + dt.timedelta(days=REMINDER_DAYS),
+        paid_cents=max(total - notice.open_cents, 0),
+    )
+
+
+async def reminder_letter(db: Transactions, case_id: int, notice: CaseDocument) -> bytes | None:
+    """The Zahlungserinnerung as PDF, made on demand (reproducible for the same day); None
+    without a case or an open amount."""
+    async with db.transaction() as session:
+        facts = await case_facts(session, case_id)
+    if facts is None or notice.open_cents <= 0:
+        return None
+    data = reminder_data(facts, office_today(facts.office), notice)
+    return await asyncio.to_thread(render_reminder, data)
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -255,6 +288,7 @@ async def case_facts(session: AsyncSession, case_id: int) -> CaseFacts | None:
         appointment=record.appointment,
         address=await postal_address(session, record.case.id),
         latest_notice=await latest_document(session, case_id, (DocumentKind.fee_notice,)),
+        letter=await office_letter(session, record.office.id),
     )
 
 

@@ -3,16 +3,25 @@
 Every letter starts on the front of a fresh sheet: after a letter with an odd number of pages a
 blank page is added, so a duplex printer never puts the next citizen's letter on the back of the
 previous one. Letters are our own documents (rendered here) or finished PDFs (e.g. a certificate
-kept with the dispatch job); pypdf's PdfWriter joins their pages and stores objects that are the
-same in several letters (a font subset, say) once.
+kept with the dispatch job); pypdf's PdfWriter joins their pages (its public ``append`` and
+``add_blank_page``) and stores objects that are the same in several letters (a font subset, say)
+once.
+
+Rendering is the slow part (WeasyPrint, about a tenth of a second of CPU per letter): letters
+still to be rendered are spread over a process pool (``render_many``), one process per core;
+a handful are rendered in this process, where starting a pool would cost more than it saves.
+The pool's processes are started fresh (``spawn``), never forked from a server with threads.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
+import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter
@@ -85,19 +94,39 @@ def _finish(writer: PdfWriter) -> bytes:
     return out.getvalue()
 
 
-def _pdf_of(document: FeeNoticeData | ReceiptData | bytes) -> bytes:
+Document = FeeNoticeData | ReceiptData | bytes
+POOL_FROM = 8  # fewer letters to render than this: in this process
+
+
+def _pdf_of(document: Document) -> bytes:
     return document if isinstance(document, bytes) else render_document(document)
 
 
-def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
+def render_many(documents: Sequence[Document], *, workers: int | None = None) -> list[bytes]:
+    """Every document as PDF bytes, in order: finished PDFs as they are, our letters rendered
+    in a process pool of ``workers`` processes (default: one per core)."""
+    todo = [document for document in documents if not isinstance(document, bytes)]
+    workers = workers or os.cpu_count() or 1
+    if len(todo) < POOL_FROM or workers < 2:
+        return [_pdf_of(document) for document in documents]
+    chunk = max(1, min(50, len(todo) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        rendered = iter(pool.map(render_document, todo, chunksize=chunk))
+        return [document if isinstance(document, bytes) else next(rendered)
+                for document in documents]
+
+
+def build_batch(letters: Sequence[BatchLetter], *, workers: int | None = None) -> PrintBatch:
     """Join the letters for duplex printing and describe each one for the manifest."""
     if not letters:
         raise DocumentError("a print batch needs at least one letter")
+    pdfs = render_many([letter.document for letter in letters], workers=workers)
     writer = PdfWriter()
     entries: list[ManifestEntry] = []
     next_page = 1
-    for position, letter in enumerate(letters, start=1):
-        pages = _append(writer, _pdf_of(letter.document))
+    for position, (letter, pdf) in enumerate(zip(letters, pdfs, strict=True), start=1):
+        pages = _append(writer, pdf)
         padded = pages + pages % 2
         entries.append(
             ManifestEntry(
@@ -115,13 +144,13 @@ def build_batch(letters: Sequence[BatchLetter]) -> PrintBatch:
     return PrintBatch(pdf=_finish(writer), entries=tuple(entries))
 
 
-def render_batch(documents: Sequence[FeeNoticeData | ReceiptData | bytes]) -> bytes:
+def render_batch(documents: Sequence[Document], *, workers: int | None = None) -> bytes:
     """Only the joined PDF, for callers that keep no manifest (finished PDFs need no address)."""
     if not documents:
         raise DocumentError("a print batch needs at least one letter")
     writer = PdfWriter()
-    for document in documents:
-        _append(writer, _pdf_of(document))
+    for pdf in render_many(documents, workers=workers):
+        _append(writer, pdf)
     return _finish(writer)
 
 

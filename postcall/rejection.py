@@ -1,7 +1,7 @@
 """The rejection notice (Ablehnungsbescheid) of a request sent online, as PDF.
 
 Refusing a request is an administrative act like the fee notice, so the notice is German, the
-official language (§ 23 VwVfG), on the same DIN 5008 letter (``postcall/pdf_layout.py``): the
+official language (§ 23 VwVfG), on the same DIN 5008 letter (template ``rejection.html``): the
 authority and the citizen in the window, the request's reference (Vorgangsnummer: a refused
 request has no Kassenzeichen) and the day it was sent, the decision, the clerk's reasons (as
 long as they are: they flow on to further pages) and the legal-remedy notice the fee notice
@@ -31,8 +31,10 @@ from cases.models import Case
 from postcall.dispatch import postal_address
 from postcall.documents import Authority, DocumentError, LetterAddress
 from postcall.fee_notice import remedy_text
+from postcall.letter_frame import Frame, contact_lines, salutation
+from postcall.letter_render import german_date, render_letter
+from postcall.letter_templates import office_letter
 from postcall.notices import authority_for, recipient_for
-from postcall.pdf_layout import LINE_H, LetterPDF, contact_lines, german_date
 
 TITLE = "Ablehnungsbescheid"
 REFERENCE_LABEL = "Vorgangsnummer"
@@ -82,7 +84,8 @@ async def rejection_data(session: AsyncSession, case: Case, rejection: Rejection
     zone = ZoneInfo(office.timezone)
     clerk = rejection.clerk_name.strip()
     return RejectionData(
-        authority=authority_for(office, payment=False),
+        authority=authority_for(office, payment=False,
+                                letter=await office_letter(session, office.id)),
         recipient=recipient_for(case, await postal_address(session, case.id)),
         citizen_name=f"{case.given_name} {case.family_name}".strip(),
         reference=case.reference, service=service.name,
@@ -94,31 +97,33 @@ async def rejection_data(session: AsyncSession, case: Case, rejection: Rejection
     )
 
 
+def paragraphs(text: str) -> list[list[str]]:
+    """Free text as paragraphs (a blank line between them) of lines (the clerk's line breaks
+    kept)."""
+    found = []
+    for block in text.replace("\r", "").split("\n\n"):
+        lines = [" ".join(line.split()) for line in block.split("\n")]
+        if any(lines):
+            found.append([line for line in lines if line])
+    return found
+
+
 def render_rejection_notice(data: RejectionData) -> bytes:
     """The Ablehnungsbescheid as a PDF (see the module doc)."""
     auth = data.authority
-    sent = german_date(data.submitted_on)
-    pdf = LetterPDF(auth, subject=TITLE, case_number=data.reference, date=data.issue_date,
-                    reference_label=REFERENCE_LABEL)
-    info = [(REFERENCE_LABEL, data.reference), ("Ihr Antrag vom", sent)]
     contact = data.clerk_name or auth.department or auth.name
-    pdf.first_page(data.recipient, info + contact_lines(auth, contact, data.issue_date))
-    pdf.subject_line(TITLE, f"Ihr Antrag vom {sent}: {data.service}")
-    greeting = f"Guten Tag {data.citizen_name}," if data.citizen_name else "Guten Tag,"
-    pdf.paragraph(greeting)
-    pdf.ln(LINE_H * 0.6)
-    pdf.paragraph(
-        f"über Ihren Antrag vom {sent} ({data.service}, Vorgangsnummer {data.reference}) haben "
-        "wir entschieden."
+    frame = Frame(
+        authority=auth, recipient=data.recipient, subject=TITLE, reference=data.reference,
+        reference_label=REFERENCE_LABEL, date=data.issue_date,
+        info=[(REFERENCE_LABEL, data.reference), ("Ihr Antrag vom", german_date(data.submitted_on)),
+              *contact_lines(auth, contact, data.issue_date)],
+        subject_detail=f"Ihr Antrag vom {german_date(data.submitted_on)}: {data.service}",
+        signer=data.clerk_name, machine_note=MACHINE_NOTE,
     )
-    pdf.heading("Entscheidung")
-    pdf.paragraph(f"Ihr Antrag vom {sent} wird abgelehnt.", bold=True)
-    pdf.heading("Begründung")
-    pdf.paragraph(data.reasons.strip())
-    pdf.heading("Rechtsbehelfsbelehrung")
-    pdf.paragraph(remedy_text(auth))
-    pdf.closing(MACHINE_NOTE, signer=data.clerk_name)
-    return bytes(pdf.output())
+    return render_letter("rejection.html", frame.context(
+        data=data, reasons=paragraphs(data.reasons), remedy_text=remedy_text(auth),
+        greeting=salutation(auth.style, data.citizen_name),
+    ))
 
 
 async def rejection_notice(session: AsyncSession, case: Case, rejection: Rejection) -> bytes:

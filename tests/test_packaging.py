@@ -121,3 +121,15 @@ def test_ci_script_is_valid_bash_and_covers_its_duties() -> None:
                     "iproute2", "nftables"):
         assert package in script
     assert "passed" in script  # the run is judged by pytest's summary, not make's exit code
+
+
+def test_every_package_is_installed() -> None:
+    """A package missing from the install list imports from the project's folder only: a
+    process started elsewhere (``buergerbuero migrate`` in a service's directory) fails."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {path.parent.name for path in REPO.glob("*/__init__.py")} - {
+        "tests", "bench", "migrations"}
+    assert {"app", "booking", "insights"} <= packages
+    missing = sorted(p for p in packages if f"{p}*" not in include)
+    assert missing == []

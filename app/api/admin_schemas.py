@@ -63,6 +63,8 @@ class OfficePatch(BaseModel):
     iban: str | None = None
     bic: str | None = None
     bank_name: str | None = None
+    epc_name: str | None = None
+    remittance_prefix: str | None = None
     email: str | None = None
     phone: str | None = None
     privacy_contact: str | None = None
@@ -87,6 +89,8 @@ class OfficeOut(BaseModel):
     iban: str
     bic: str
     bank_name: str
+    epc_name: str = ""
+    remittance_prefix: str = "Kassenzeichen"
     email: str
     phone: str
     privacy_contact: str = ""

@@ -77,6 +77,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.delete": N_("Staff account deleted"),
     "office.create": N_("Office created"),
     "office.update": N_("Office changed"),
+    "office.letter_template": N_("Letter template changed"),
     "office.delete": N_("Office deleted"),
     "service.create": N_("Service created"),
     "service.update": N_("Service changed"),

@@ -289,6 +289,11 @@ OFFICES = PageResource(
         FormField("iban", "IBAN", hint="For fee notices; spaces are allowed"),
         FormField("bic", "BIC"),
         FormField("bank_name", "Bank"),
+        FormField("epc_name", "Short beneficiary name",
+                  hint="For the GiroCode on fee notices, at most 70 characters; needed when "
+                  "the authority's name is longer"),
+        FormField("remittance_prefix", "Payment reference before the case number",
+                  hint="For example Kassenzeichen"),
         FormField("privacy_contact", "Privacy contact", "textarea",
                   hint="Shown on the privacy notice: who answers questions about personal data"),
         FormField("data_protection_officer", "Data protection officer", "textarea",

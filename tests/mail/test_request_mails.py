@@ -139,8 +139,8 @@ async def test_the_receipt_in_english(online: Online, smtp_sink: SmtpSink) -> No
     assert '<html lang="en">' in html_text(message)
 
 
-async def test_a_question_names_the_documents_still_needed(online: Online,
-                                                           smtp_sink: SmtpSink) -> None:
+async def test_a_question_names_the_documents_still_needed(online: Online, smtp_sink: SmtpSink,
+                                                           tmp_path: Path) -> None:
     sent = await online.submit()
     reference = sent.case.reference
     await drain(online.app)
@@ -158,6 +158,14 @@ async def test_a_question_names_the_documents_still_needed(online: Online,
         assert expected in text, expected
     html = html_text(message)
     assert "<li>Versicherungsnachweis</li>" in html and "white-space:pre-line" in html
+    # The request for missing documents as a letter (German, the DIN 5008 frame).
+    [(filename, pdf)] = attachments(message, "application/pdf")
+    assert filename == f"Nachforderung-{reference}.pdf"
+    content = " ".join(pdf_text(pdf, tmp_path).split())
+    for expected in ("Nachforderung von Unterlagen", f"Vorgangsnummer {reference}",
+                     "Bitte senden Sie uns den Nachweis.", "Das Foto fehlt auch noch.",
+                     "Bitte reichen Sie nach: Versicherungsnachweis, Foto des Hundes."):
+        assert expected in content, expected
     # The clerk's first step was the question: its own mail tells it, no "In Bearbeitung".
     assert [m["Subject"] for m in smtp_sink.snapshot()] == [
         f"Ihr Antrag {reference} ist bei uns eingegangen",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-from fpdf import FPDF
 from PIL import ExifTags, Image
 from PIL.PngImagePlugin import PngInfo
 
@@ -66,11 +65,11 @@ def webp() -> bytes:
 
 
 def pdf(text: str = "Meldebescheinigung") -> bytes:
-    document = FPDF()
-    document.add_page()
-    document.set_font("helvetica", size=12)
-    document.cell(text=text)
-    return bytes(document.output())
+    from weasyprint import HTML
+
+    made = HTML(string=f"<html><body><p>{text}</p></body></html>").write_pdf()
+    assert isinstance(made, bytes)
+    return made
 
 
 def leaks(data: bytes) -> list[str]:

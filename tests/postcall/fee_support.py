@@ -99,6 +99,18 @@ def receipt(**overrides: object) -> ReceiptData:
     return ReceiptData(**fields)  # type: ignore[arg-type]
 
 
+def foreign_pdf(pages: int) -> bytes:
+    """A finished letter from elsewhere (a certificate, say): plain PDF, not ours."""
+    from weasyprint import HTML
+
+    body = "".join(
+        f'<p style="break-after: page">Fremdes Dokument Seite {n}</p>' for n in range(1, pages)
+    ) + f"<p>Fremdes Dokument Seite {pages}</p>"
+    pdf = HTML(string=f"<html><body>{body}</body></html>").write_pdf()
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
 # --- tools ---------------------------------------------------------------------------------
 
 

@@ -5,30 +5,27 @@ Word boxes come from `pdftotext -bbox`, as the print room's tools would see the 
 
 from __future__ import annotations
 
-import datetime as dt
 from itertools import pairwise
 from pathlib import Path
 
-from postcall.pdf_layout import (
-    BOTTOM_MARGIN,
-    FOLLOW_TOP,
-    LEFT,
-    PAGE_H,
-    PAGE_W,
-    RIGHT,
-    LetterPDF,
-)
+from postcall.rejection import render_rejection_notice
 from tests.postcall.fee_support import (
     MM,
-    RECIPIENT,
     Word,
-    authority,
     flat,
     page_count,
     text,
     words,
     write,
 )
+from tests.postcall.test_rejection_notice import rejection
+
+# The text body (letter.css): 25 mm from the left, 20 from the right; on later pages below the
+# follow header (34 mm), on every page above the page number and footer (30 mm from the foot).
+PAGE_W, PAGE_H = 210.0, 297.0
+LEFT, RIGHT = 25.0, 20.0
+FOLLOW_TOP = 34.0
+BOTTOM_MARGIN = 30.0
 
 SENTENCE = (
     "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -38,22 +35,21 @@ LONG_WORD = "Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichen" * 3
 
 
 def letter(*paragraphs: str) -> bytes:
-    pdf = LetterPDF(authority(), subject="Probe", case_number="2026-000001",
-                    date=dt.date(2026, 11, 24))  # fmt: skip
-    pdf.first_page(RECIPIENT, [("Kassenzeichen", "2026-000001")])
-    pdf.subject_line("Probe")
-    for paragraph in paragraphs:
-        pdf.paragraph(paragraph)
-    return bytes(pdf.output())
+    """A rejection notice whose reasons are ``paragraphs``."""
+    return render_rejection_notice(rejection(reasons="\n\n".join(paragraphs)))
 
 
 def body_words(path: Path, page: int, first: str | None = None) -> list[Word]:
-    """The words of the text body on a page, in reading order: below the letterhead or the
-    follow header (from the first `first` on, if given), above the page number and footer."""
+    """The words of the reasons on a page, in reading order: below the letterhead or the
+    follow header (from the first `first` on, if given), above the page number and footer,
+    up to the legal-remedy heading."""
     found = [word for word in words(path, page) if word.y0 >= FOLLOW_TOP * MM - 1]
     if first is not None:
         found = found[next(index for index, word in enumerate(found) if word.text == first):]
-    return [word for word in found if word.y1 < (PAGE_H - BOTTOM_MARGIN) * MM]
+    found = [word for word in found if word.y1 < (PAGE_H - BOTTOM_MARGIN) * MM]
+    end = next((i for i, word in enumerate(found) if word.text == "Rechtsbehelfsbelehrung"),
+               len(found))
+    return found[:end]
 
 
 def lines_of(body: list[Word]) -> list[list[Word]]:
@@ -101,6 +97,6 @@ def test_text_running_over_the_page_continues_under_the_follow_header(tmp_path: 
     body = body_words(path, 1, "Absatz")
     for page in range(2, pages + 1):
         second = flat(text(path, page=page))
-        assert "Kassenzeichen 2026-000001" in second and f"Seite {page} von {pages}" in second
+        assert "Vorgangsnummer OA-7K3Q-M9PX" in second and f"Seite {page} von {pages}" in second
         body += body_words(path, page)
     assert [word.text for word in body] == " ".join(paragraphs).split()

@@ -25,6 +25,8 @@ PY_FILES = [
     "staff/totp.py", "app/api/login.py", "app/pages/second_factor.py", "staff/oidc.py",
     "app/api/sso.py", "app/pages/sso.py", "app/pages/accessibility.py",
     "accessibility/service.py", "accessibility/videos.py",
+    "postcall/letter_templates.py",
+    "app/pages/admin_letters.py",
 ]
 TEMPLATE_DIRS = ["app/templates/staff", "app/templates/admin", "app/templates/accessibility"]
 

@@ -462,6 +462,10 @@ async def test_more_staff_pages_pass_axe(axe_site: AxeSite, browsers: Browsers) 
                         f"{base}/admin/feedback?month=Januar&{q}")
         await axe.check(admin, f"edit user {lang}", f"{base}/admin/users/{user_id}?{q}")
         await axe.check(admin, f"edit closure {lang}", f"{base}/admin/closures/{closure_id}?{q}")
+        await axe.check(admin, f"letter template {lang}",
+                        f"{base}/admin/offices/{desk.office_a}/letters?{q}")
+        await axe.check(admin, f"letter template saved {lang}",
+                        f"{base}/admin/offices/{desk.office_a}/letters?done=saved&{q}")
         await axe.check(admin, f"privacy requests {lang}", f"{base}/admin/privacy?{q}")
         # The browser checks the address's form; the server refuses one that is too long.
         await admin.fill("#email", "a" * 250 + "@example.org")
@@ -474,5 +478,5 @@ async def test_more_staff_pages_pass_axe(axe_site: AxeSite, browsers: Browsers) 
             await axe.after_click(admin, "privacy erased en", "#privacy-confirm",
                                   "#privacy-retained")
         await axe.check(admin, f"staff page not found {lang}", f"{base}/admin/nothing/1?{q}", 404)
-    assert len(axe.checked) == 4 + 2 * 15 + 1, axe.checked
+    assert len(axe.checked) == 4 + 2 * 17 + 1, axe.checked
     assert not axe.failures, "\n\n".join(axe.failures)

@@ -184,6 +184,8 @@ async def test_the_print_room_page(desk: Desk, smtp_sink: SmtpSink, tmp_path: Pa
     pdf_link = page.text.split('id="batch-pdf"')[0].rsplit('href="', 1)[1].split('"')[0]
     pdf = await desk.client.get(pdf_link.replace("&amp;", "&"))
     assert pdf.status_code == 200 and pdf_pages(pdf.content, tmp_path) == 2
+    # The letter itself says that its address is missing.
+    assert "Keine Postanschrift hinterlegt" in pdf_text(pdf.content, tmp_path)
     day = (utcnow().astimezone(BERLIN).date() + dt.timedelta(days=1)).isoformat()
     r = await desk.client.post("/staff/dispatch/batch", data={
         "csrf_token": form_token(page.text), "date": day, "status": "printed",

@@ -85,7 +85,10 @@ async def test_one_reminder_after_the_grace_period(desk: Desk, smtp_sink: SmtpSi
     reminder = mails[0]
     text = body_text(reminder)
     assert "10,00" in text and overdue_day.strftime("%Y") in text and f"/t/{token}" in text
-    [(pdf_name, pdf)] = attachments(reminder, "application/pdf")
+    [(letter_name, letter), (pdf_name, pdf)] = attachments(reminder, "application/pdf")
+    assert letter_name == f"Zahlungserinnerung-{due['case_number']}.pdf"
+    letter_text = " ".join(pdf_text(letter, tmp_path).split())
+    assert "Zahlungserinnerung" in letter_text and "Bitte überweisen Sie 10,00 €" in letter_text
     assert pdf_name == f"Gebuehrenbescheid-{due['case_number']}.pdf"
     assert "Gebührenbescheid" in pdf_text(pdf, tmp_path)
     [(png_name, png)] = attachments(reminder, "image/png")

@@ -35,6 +35,7 @@ from core.tenancy import current_municipality
 from idstatus.models import DocumentStatus, DocumentStatusImport
 from online.models import FormField, OnlineRequest, OnlineService, RequestDocument, RequestMessage
 from postcall.dispatch_models import CaseDocument, Dispatch, Feedback, PostalAddress
+from postcall.letter_models import OfficeLetter
 from postcall.payments.models import PaymentAttempt, Refund
 from staff.models import Role, StaffOffice, StaffUser
 from tenants import models as _models  # noqa: F401 (the table the keys name)
@@ -45,7 +46,8 @@ OWNED: tuple[Any, ...] = (Office, Service, Closure, Case, AuditEvent, Job, Staff
 # Tables that belong to a municipality through ``office_id``, ``case_id``, ``service_id`` or
 # ``appointment_id``.
 BY_OFFICE: tuple[Any, ...] = (Appointment, Schedule, WaitlistWish, Dispatch, Feedback,
-                              DocumentStatus, DocumentStatusImport, ServiceOffice, StaffOffice)
+                              DocumentStatus, DocumentStatusImport, ServiceOffice, StaffOffice,
+                              OfficeLetter)
 BY_CASE: tuple[Any, ...] = (OnlineRequest, RequestMessage, RequestDocument, CaseDocument,
                             PaymentAttempt, Refund, CaseItem, PostalAddress, Milestone,
                             IdentityCheck)

@@ -22,6 +22,7 @@ from core.tenancy import acting_for
 from core.types import utcnow
 from online.models import RequestDocument
 from postcall.dispatch_models import Dispatch
+from postcall.letter_models import OfficeLetter
 from tenants.service import create_municipality
 from tests.request_support import online_world
 from tests.staff.helpers import (
@@ -121,7 +122,9 @@ async def build(app: Starlette) -> tuple[TownA, TownB]:
                                                     feedback_contact="zora@b.example",
                                                     arbitration_body="Zwiebelstelle"),
                              BarrierReport(description="Zwiebelknopf fehlt",
-                                           answer_by=start.date())])
+                                           answer_by=start.date()),
+                             OfficeLetter(office_id=online.office_id,
+                                          signature="Zwiebelmeisterin")])
             record(session, Actor("staff", admin_b, ADMIN_B), "office.update", "office",
                    online.office_id, {"fields": ["Zwiebelbach"]})
             await session.flush()

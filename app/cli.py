@@ -259,14 +259,8 @@ async def _create_user(
         with acting_for(municipality_id):
             async with db.transaction(write=True) as session:
                 user = await create_user(
-                    session,
-                    email=email,
-                    password=password,
-                    role=role,
-                    office_ids=office_ids,
-                    actor=Actor("system", None, "cli"),
-                    display_name=display_name,
-                )
+                    session, email=email, password=password, role=role, office_ids=office_ids,
+                    actor=Actor("system", None, "cli"), display_name=display_name)
                 await session.flush()
                 assert user.id is not None
                 return user.id

@@ -45,6 +45,7 @@ INSTALLATION = ("/api/v1/platform/", "/api/v1/webhooks/")
 ADMIN_RESOURCES = ("offices", "services", "schedules", "closures", "users")
 # Fields a handler checks before it looks the object up: with them the lookup is what answers.
 FORM_FIELDS = {"/media": {"outcome": "connected"}}
+MULTIPART = ("/letters", "/videos")
 
 
 @dataclass
@@ -123,8 +124,10 @@ async def _send(staff: Staff, method: str, path: str, b: TownB) -> httpx.Respons
     if path.startswith("/api/"):
         return await staff.client.request(method, path, headers=headers, json={})
     fields = next((f for end, f in FORM_FIELDS.items() if path.endswith(end)), {})
+    # A form with a file goes as multipart (an empty file field).
+    files = {"logo": ("", b"")} if path.endswith(MULTIPART) else None
     return await staff.client.request(method, path, headers=headers, follow_redirects=True,
-                                      data={"csrf_token": staff.csrf, **fields})
+                                      data={"csrf_token": staff.csrf, **fields}, files=files)
 
 
 def _refused(response: httpx.Response, values: list[str]) -> bool:

@@ -27,7 +27,6 @@ COPY postcall ./postcall
 COPY mail ./mail
 COPY privacy ./privacy
 COPY tenants ./tenants
-COPY online ./online
 COPY insights ./insights
 COPY app ./app
 COPY static ./static

@@ -13,7 +13,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from app.api import admin as api_admin
 from app.api import admin_insights as api_admin_insights
@@ -80,7 +79,6 @@ from app.templating import Templates
 from booking.links import LinkKeys
 from core.i18n import I18n
 from core.ratelimit import RateLimiter
-from tenants.hosts import HostMap
 from tenants.middleware import MunicipalityMiddleware
 from tenants.scope import install as install_tenant_scope
 
@@ -149,12 +147,6 @@ def all_routes() -> list[BaseRoute]:
     return routes
 
 
-def _db_and_hosts(scope: Scope) -> tuple[Database, HostMap]:
-    state = scope["app"].state.ctx
-    assert isinstance(state, AppContext)
-    return state.db, state.hosts
-
-
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> Starlette:
     """Build the ASGI app. ``run_worker`` runs background jobs in this process (``serve``)."""
     settings = settings or Settings()
@@ -195,7 +187,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             Middleware(LanguageMiddleware),
             Middleware(NulGuardMiddleware),
             Middleware(outage_guard, retry_after=settings.retry_after_seconds),
-            Middleware(MunicipalityMiddleware, locate=_db_and_hosts),
+            Middleware(MunicipalityMiddleware,  # the request's municipality (tenants.hosts)
+                       locate=lambda scope: (scope["app"].state.ctx.db,
+                                             scope["app"].state.ctx.hosts)),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -19,6 +19,7 @@ from booking.admin_validation import BadValue, Duplicate, clean, optional_intege
 from core.audit import Actor, record
 from core.errors import NotFound
 from core.tenancy import acting_for
+from core.transactions import Transactions
 from staff.models import Role, StaffUser
 from staff.service import create_user_from
 from tenants.hosts import normalise_host
@@ -138,12 +139,24 @@ async def create_admin(session: AsyncSession, actor: Actor, municipality_id: int
         })
 
 
-async def retention_periods(session: AsyncSession, default_days: int) -> list[tuple[int, int]]:
-    """(municipality id, retention days) of every municipality: its own, or the default."""
+async def retention_periods(session: AsyncSession, default_days: int, *,
+                            only: int | None = None) -> list[tuple[int, int]]:
+    """(municipality id, retention days) of every municipality (or the one ``only``): its
+    own, or the default."""
     rows = await session.execute(
         select(col(Municipality.id), col(Municipality.retention_days))
         .order_by(col(Municipality.id)))
-    return [(mid, days or default_days) for mid, days in rows.all() if mid is not None]
+    return [(mid, days or default_days) for mid, days in rows.all()
+            if mid is not None and only in (None, mid)]
+
+
+async def municipality_ids(db: Transactions) -> list[int]:
+    """Every municipality's id: the worker runs its periodic tasks for each in turn."""
+    with acting_for(None):
+        async with db.transaction() as session:
+            rows = await session.execute(select(col(Municipality.id)).order_by(
+                col(Municipality.id)))
+            return [int(mid) for mid in rows.scalars() if mid is not None]
 
 
 def describe(municipality: Municipality) -> dict[str, Any]:

@@ -3,6 +3,7 @@ municipality, and an installation with one municipality that behaves as before."
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -13,12 +14,14 @@ from sqlalchemy import select
 from sqlmodel import col
 from starlette.applications import Starlette
 
+from app.context import AppContext
 from app.settings import Settings
-from app.worker import retention_task
+from app.tasks import PeriodicTask
+from app.worker import Worker, retention_task
 from booking.models import Appointment
 from cases.numbers import next_sequence
 from core.audit import Actor
-from core.tenancy import acting_for
+from core.tenancy import acting_for, current_municipality
 from core.types import utcnow
 from privacy.rules import PLACEHOLDER_DOMAIN
 from tenants.service import contrast, create_municipality
@@ -218,3 +221,26 @@ async def test_a_municipality_s_accent_colour_and_logo_brand_its_pages(app: Star
         assert "--c-primary: #8a1538" in css.text
         assert 'href="/brand.css"' not in (await town_a.get("/")).text
         assert (await town_a.get("/brand.css")).text == ""
+
+
+async def test_the_worker_runs_each_periodic_task_for_each_municipality(app: Starlette) -> None:
+    """Each run acts for one municipality: its queries see its objects, the jobs and audit
+    events it adds are its own."""
+    async with context(app).db.transaction(write=True) as session:
+        b = await create_municipality(session, Actor.system(), {"name": "B"})
+        b_id = b.id
+    seen: list[int | None] = []
+    done = asyncio.Event()
+
+    async def tick(ctx: AppContext) -> None:
+        seen.append(current_municipality())
+        if len(seen) == 2:
+            done.set()
+
+    worker = Worker(context(app), name="tenants", handlers={},
+                    periodic=[PeriodicTask("tick", 3600, tick)])
+    task = asyncio.create_task(worker.run_forever())
+    await asyncio.wait_for(done.wait(), 10)
+    worker.stop()
+    await asyncio.wait_for(task, 10)
+    assert seen == [1, b_id]

@@ -26,6 +26,7 @@ COPY online ./online
 COPY postcall ./postcall
 COPY mail ./mail
 COPY privacy ./privacy
+COPY tenants ./tenants
 COPY insights ./insights
 COPY app ./app
 COPY static ./static

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -20,12 +21,13 @@ class Conformance(StrEnum):
 
 
 class AccessibilityStatement(SQLModel, table=True):
-    """The installation's statement (one row, id 1), written by an admin; the page
+    """A municipality's statement (one row each), written by an admin; the page
     ``/barrierefreiheit`` shows it with the report form."""
 
     __tablename__ = "accessibility_statement"
 
     id: int | None = Field(default=None, primary_key=True)
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     conformance: str = Field(default=Conformance.partial.value, max_length=10)
     known_barriers: str = Field(default="", sa_type=Text)  # what is not accessible, and why
     alternatives: str = Field(default="", sa_type=Text)  # accessible ways to the same service
@@ -42,6 +44,7 @@ class BarrierReport(SQLModel, table=True):
     __tablename__ = "barrier_report"
 
     id: int | None = Field(default=None, primary_key=True)
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     description: str = Field(sa_type=Text)
     page: str = Field(default="", max_length=500)
     name: str = Field(default="", max_length=200)
@@ -58,6 +61,7 @@ class SignVideo(SQLModel, table=True):
     __tablename__ = "sign_video"
 
     id: int | None = Field(default=None, primary_key=True)
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     place: str = Field(max_length=20, index=True)  # "start" or "statement"
     title: str = Field(max_length=200)
     media_type: str = Field(max_length=20)  # video/mp4 or video/webm

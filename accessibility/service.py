@@ -18,7 +18,6 @@ from core.document_numbers import looks_like_document_number
 from core.errors import Invalid
 from core.types import utcnow
 
-STATEMENT_ID = 1
 TEXT_MAX = 10_000
 DESCRIPTION_MAX = 4000
 PAGE_MAX = 500
@@ -50,7 +49,9 @@ def _clean(text: str) -> str:
 
 
 async def statement(session: AsyncSession) -> AccessibilityStatement | None:
-    return await session.get(AccessibilityStatement, STATEMENT_ID)
+    """The municipality's statement (one per municipality; ``tenants.scope`` picks it)."""
+    query = select(AccessibilityStatement).order_by(col(AccessibilityStatement.id)).limit(1)
+    return (await session.execute(query)).scalars().first()
 
 
 async def save_statement(session: AsyncSession, actor: Actor,
@@ -77,7 +78,7 @@ async def save_statement(session: AsyncSession, actor: Actor,
         raise problems
     found = await statement(session)
     if found is None:
-        found = AccessibilityStatement(id=STATEMENT_ID, prepared_on=prepared_on)
+        found = AccessibilityStatement(prepared_on=prepared_on)
         session.add(found)
     found.conformance = given.conformance
     found.prepared_on = prepared_on
@@ -86,8 +87,9 @@ async def save_statement(session: AsyncSession, actor: Actor,
     found.feedback_contact = texts["feedback_contact"]
     found.arbitration_body = texts["arbitration_body"]
     found.updated_at = utcnow()
+    await session.flush()
     record(session, actor, "accessibility_statement.saved", "accessibility_statement",
-           STATEMENT_ID, {"conformance": given.conformance})
+           found.id, {"conformance": given.conformance})
     return found
 
 

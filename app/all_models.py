@@ -11,6 +11,6 @@ import online.models  # noqa: F401
 import postcall.dispatch_models
 import postcall.letter_models
 import postcall.payments.models  # noqa: F401
-import staff.models  # noqa: F401
+import tenants.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -38,7 +38,12 @@ class SessionExpired(Unauthorized):
 
 def _check_role(user: StaffUser, role: str | None) -> None:
     """``role``: None any person's account, ``any`` also an integration account (its own
-    token), ``admin``, or ``integration`` (an admin or an integration account)."""
+    token), ``admin``, ``integration`` (an admin or an integration account), or
+    ``platform_admin`` (the installation's, who opens nothing of a municipality)."""
+    if (user.role == Role.platform_admin.value) != (role == Role.platform_admin.value):
+        raise Forbidden("This needs an administrator account of the platform."
+                        if role == Role.platform_admin.value else
+                        "A platform administrator's account opens only the platform API.")
     if user.role == Role.integration.value and role not in ("any", Role.integration.value):
         raise Forbidden("This account may only send document status updates.")
     if role == Role.admin.value and user.role != Role.admin.value:

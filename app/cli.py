@@ -218,7 +218,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = read_password(sys.stdin)
     user_id = asyncio.run(
-        _create_user(settings, args.email, password, args.role, args.office or [], args.name)
+        _create_user(settings, args.email, password, args.role, args.office or [], args.name,
+                     args.municipality)
     )
     print(f"Created {args.role} {args.email} (id {user_id}).")
     return EXIT_OK
@@ -244,26 +245,25 @@ async def _create_user(
     role: str,
     office_ids: list[int],
     display_name: str,
+    municipality_id: int | None = None,
 ) -> int:
     from app.db import Database
     from core.audit import Actor
+    from core.tenancy import acting_for
     from staff.service import create_user
+    from tenants.scope import install
 
+    install()  # the offices named must be the municipality's
     db = Database(settings.database_url)
     try:
-        async with db.transaction(write=True) as session:
-            user = await create_user(
-                session,
-                email=email,
-                password=password,
-                role=role,
-                office_ids=office_ids,
-                actor=Actor("system", None, "cli"),
-                display_name=display_name,
-            )
-            await session.flush()
-            assert user.id is not None
-            return user.id
+        with acting_for(municipality_id):
+            async with db.transaction(write=True) as session:
+                user = await create_user(
+                    session, email=email, password=password, role=role, office_ids=office_ids,
+                    actor=Actor("system", None, "cli"), display_name=display_name)
+                await session.flush()
+                assert user.id is not None
+                return user.id
     finally:
         await db.dispose()
 
@@ -310,12 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
         "create-user", help="create a staff account; the password is read from stdin"
     )
     user.add_argument("--email", required=True)
-    user.add_argument("--role", required=True, choices=["clerk", "admin", "integration"])
+    user.add_argument("--role", required=True,
+                      choices=["clerk", "admin", "integration", "platform_admin"])
     user.add_argument(
         "--office", type=int, action="append", metavar="ID",
         help="office id the account works for (repeat for several)",
     )
     user.add_argument("--name", default="", help="display name")
+    user.add_argument("--municipality", type=int, metavar="ID", default=None,
+                      help="the municipality of the account (default: the first one)")
     user.set_defaults(handler=cmd_create_user)
     return parser
 

@@ -12,6 +12,7 @@ from app.db import Database
 from app.settings import Settings
 from booking.links import LinkKeys
 from core.i18n import I18n
+from tenants.hosts import HostMap
 
 if TYPE_CHECKING:
     from core.ratelimit import RateLimiter
@@ -34,6 +35,7 @@ class AppContext:
     secret_key: bytes
     templates: PageTemplates
     limiter: RateLimiter
+    hosts: HostMap = field(default_factory=HostMap)  # which municipality a host serves
     extras: dict[str, Any] = field(default_factory=dict)
 
 

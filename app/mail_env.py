@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from app.context import AppContext
 from app.tasks import JobHandler
@@ -45,6 +46,11 @@ def mail_job(run: Callable[[MailEnv, Job], Awaitable[None]]) -> JobHandler:
     """A worker handler that runs the mail job ``run`` with the app's mail environment."""
 
     async def handle(ctx: AppContext, job: Job) -> None:
-        await run(mail_env(ctx), job)
+        env = mail_env(ctx)
+        # The municipality's name and host (its links must open on its host).
+        town, base_url = await ctx.hosts.town(ctx.db, job.municipality_id, env.base_url)
+        if town:
+            env = replace(env, town=town, base_url=base_url)
+        await run(env, job)
 
     return handle

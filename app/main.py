@@ -32,6 +32,7 @@ from app.api import online_clerk as api_online_clerk
 from app.api import online_documents as api_online_documents
 from app.api import ops, ws
 from app.api import payments as api_payments
+from app.api import platform as api_platform
 from app.api import privacy as api_privacy
 from app.api import public as api_public
 from app.api import waitlist as api_waitlist
@@ -55,6 +56,7 @@ from app.pages import admin_insights as pages_admin_insights
 from app.pages import admin_jobs as pages_admin_jobs
 from app.pages import admin_letters as pages_admin_letters
 from app.pages import apply as pages_apply
+from app.pages import brand as pages_brand
 from app.pages import call as pages_call
 from app.pages import citizen as pages_citizen
 from app.pages import desk as pages_desk
@@ -77,6 +79,8 @@ from app.templating import Templates
 from booking.links import LinkKeys
 from core.i18n import I18n
 from core.ratelimit import RateLimiter
+from tenants.middleware import MunicipalityMiddleware
+from tenants.scope import install as install_tenant_scope
 
 log = logging.getLogger("buergerbuero")
 
@@ -84,6 +88,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def build_context(settings: Settings) -> AppContext:
+    install_tenant_scope()
     secret = settings.resolved_secret_key()
     i18n = I18n()
     return AppContext(
@@ -135,7 +140,7 @@ def all_routes() -> list[BaseRoute]:
         pages_second_factor, pages_sso, api_online, api_online_clerk, api_online_documents,
         pages_apply, api_lost_links, api_document_status, pages_document_status,
         pages_document_status_staff, pages_lost_links, pages_waiting, api_guest_links,
-        pages_guest,
+        pages_guest, api_platform, pages_brand,
     ):
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
@@ -182,6 +187,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             Middleware(LanguageMiddleware),
             Middleware(NulGuardMiddleware),
             Middleware(outage_guard, retry_after=settings.retry_after_seconds),
+            Middleware(MunicipalityMiddleware,  # the request's municipality (tenants.hosts)
+                       locate=lambda scope: (scope["app"].state.ctx.db,
+                                             scope["app"].state.ctx.hosts)),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

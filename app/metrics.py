@@ -99,6 +99,9 @@ class Metrics:
         self.appointments = Gauge(
             "buero_appointments", "Appointments by status (expired = holds that lapsed).",
             ["status"], registry=r)
+        self.municipality_appointments = Gauge(
+            "buero_municipality_appointments", "Appointments by municipality (its id) and "
+            "status.", ["municipality", "status"], registry=r)
         self.payment_attempts = Gauge(
             "buero_payment_attempts", "Online payment attempts by status.", ["status"],
             registry=r)
@@ -158,7 +161,7 @@ class Metrics:
 
     async def refresh(self, state: AppContext) -> None:
         """Read the database gauges (at scrape time)."""
-        from booking.models import Appointment
+        from booking.models import Appointment, Office
         from cases.models import Case as CaseFile
         from core.jobs import Job, JobStatus
         from postcall.dispatch_models import Dispatch
@@ -178,6 +181,10 @@ class Metrics:
                                      where=col(Job.status) != JobStatus.done.value)
             jobs = {row[0]: int(row[1]) for row in open_jobs}
             appointments = await counts(col(Appointment.status))
+            by_town = list((await session.execute(
+                select(col(Office.municipality_id), col(Appointment.status), func.count())
+                .join(Office, col(Office.id) == col(Appointment.office_id))
+                .group_by(col(Office.municipality_id), col(Appointment.status)))).all())
             attempts = await counts(col(PaymentAttempt.status))
             events = await counts(col(ProcessedWebhookEvent.event_type),
                                   col(ProcessedWebhookEvent.outcome))
@@ -189,6 +196,7 @@ class Metrics:
         self.job_queue_depth.set(jobs.get(JobStatus.pending.value, 0)
                                  + jobs.get(JobStatus.running.value, 0))
         _set_all(self.appointments, appointments)
+        _set_all(self.municipality_appointments, by_town)
         _set_all(self.payment_attempts, attempts)
         _set_all(self.payment_events, events)
         _set_all(self.cases_payment, payment)

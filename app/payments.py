@@ -5,10 +5,12 @@ reconciliation task."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.settings import Settings
+from core.tenancy import current_municipality
 from postcall.payments.errors import OnlinePaymentUnavailable
 from postcall.payments.flows import PaymentConfig, reconcile_open, start_payment
 from postcall.payments.stripe_provider import StripeProvider
@@ -46,9 +48,12 @@ async def start_online_payment(state: AppContext, case_id: int) -> str:
         raise OnlinePaymentUnavailable()
     # Per link, not per address: pressing "pay" again and again creates no pile of sessions.
     await state.limiter.hit("payment", f"case:{case_id}")
+    config = payment_config(state.settings)
+    # The provider sends the citizen back to the municipality's own host.
+    _, base_url = await state.hosts.town(state.db, current_municipality(), config.base_url)
     async with provider:
         return await start_payment(state.db, provider, case_id,
-                                   payment_config(state.settings))
+                                   replace(config, base_url=base_url))
 
 
 async def reconcile_task(ctx: AppContext) -> None:

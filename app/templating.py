@@ -40,6 +40,8 @@ class Templates(Renderer):
             request=request,
             csrf_token=getattr(request.state, "csrf_token", ""),
             staff_user=getattr(request.state, "staff_user", None),
+            town=getattr(request.state, "town", ""),
+            brand=getattr(request.state, "municipality", None),
             languages=menu_languages(request),
             **(context or {}),
         )

@@ -42,6 +42,7 @@ from core import outbox
 from core.jobs import Job, JobStatus, PermanentJobError
 from core.outage import OutageLog
 from core.outbox import backoff_seconds, describe_error
+from core.tenancy import acting_for, current_municipality
 from core.types import utcnow
 from idstatus.service import READY_MAIL_JOB, purge_collected
 from mail.appointments import JOB_KIND as MAIL_KIND
@@ -54,6 +55,7 @@ from online.lost_links import LINKS_MAIL_JOB
 from online.requests import expire_unconfirmed
 from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
+from tenants.service import municipality_ids, retention_periods
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -100,11 +102,18 @@ async def expire_requests_task(ctx: AppContext) -> None:
 
 async def retention_task(ctx: AppContext) -> None:
     """Periodic: anonymise ended appointments and erase closed requests sent online past the
-    retention period (unconfirmed requests sooner)."""
-    async with ctx.db.transaction(write=True) as session:
-        count = await apply_retention(session, ctx.settings.retention_days)
-        requests = await request_retention(session, ctx.settings.retention_days)
-        reports = await barrier_retention(session, ctx.settings.retention_days, now=utcnow())
+    retention period (unconfirmed requests sooner), each municipality by its own period (its
+    ``retention_days``, else ``BUERO_RETENTION_DAYS``)."""
+    async with ctx.db.transaction() as session:
+        periods = await retention_periods(session, ctx.settings.retention_days,
+                                          only=current_municipality())
+    count = requests = reports = 0
+    for municipality_id, days in periods:
+        with acting_for(municipality_id):
+            async with ctx.db.transaction(write=True) as session:
+                count += await apply_retention(session, days)
+                requests += await request_retention(session, days)
+                reports += await barrier_retention(session, days, now=utcnow())
     if count:
         log.info("retention: anonymised %d appointments", count)
     if requests:
@@ -269,8 +278,10 @@ class Worker:
             if now < task.next_at:
                 continue
             task.next_at = now + task.interval
-            try:
-                await task.run(self.ctx)
+            try:  # for each municipality: its objects, and its jobs (tenants.scope)
+                for municipality_id in await municipality_ids(self.ctx.db):
+                    with acting_for(municipality_id):
+                        await task.run(self.ctx)
             except Exception as exc:
                 self._outage(exc, f"periodic task {task.name}")
 

@@ -104,11 +104,13 @@ def build_ics(
     lang: str,
     organizer: str | None = None,
     now: datetime | None = None,
+    town: str = "",
 ) -> bytes:
     """One VEVENT for the appointment; ``method`` is ``"REQUEST"`` or ``"CANCEL"``.
 
     ``organizer`` is the sender's address (``settings.mail_from``); without it the office's
-    e-mail is used when it has one.
+    e-mail is used when it has one. ``town``: the municipality's name, where an installation
+    serves several (it then follows the office's name).
     """
     if method not in METHODS:
         raise ValueError(f"unsupported iTIP method {method!r}")
@@ -138,7 +140,7 @@ def build_ics(
     summary = words.get(f"summary_{channel}", words["summary"])
     event.add("summary", summary.format(service=name))
     event.add("description", _description(words, appointment, office, name, link_url, method,
-                                           service.bring))
+                                           service.bring, town))
     event.add("location", _location(words, appointment, office, link_url))
     if link_url:
         event.add("url", link_url)
@@ -155,7 +157,7 @@ def build_ics(
     organizer_address = organizer or office.email
     if organizer_address:
         org = vCalAddress(f"mailto:{organizer_address}")
-        org.params["cn"] = vText(office.name)
+        org.params["cn"] = vText(f"{office.name} – {town}" if town else office.name)
         event.add("organizer", org)
     attendee = vCalAddress(f"mailto:{appointment.email}")
     attendee.params["cn"] = vText(f"{appointment.given_name} {appointment.family_name}".strip())
@@ -183,13 +185,14 @@ def calendar_download(
     link_url: str,
     lang: str,
     mail_from: str,
+    town: str = "",
 ) -> tuple[bytes, str]:
     """The appointment as a download from the link page and ``GET /api/v1/me/calendar.ics``:
     the calendar file as the mails carry it (the sender's address as organizer, the method the
     appointment's state calls for) and its file name."""
     body = build_ics(
         appointment, office, service, method=method_for(appointment), link_url=link_url,
-        lang=lang, organizer=parseaddr(mail_from)[1] or None,
+        lang=lang, organizer=parseaddr(mail_from)[1] or None, town=town,
     )
     return body, f"termin-{appointment.reference}.ics"
 
@@ -202,6 +205,7 @@ def _description(
     link_url: str | None,
     method: str,
     bring: str = "",
+    town: str = "",
 ) -> str:
     channel = appointment.channel if appointment.channel in ("onsite", "phone") else "video"
     lines: list[str] = []
@@ -210,7 +214,7 @@ def _description(
     lines += [
         words[channel],
         words["service"].format(service=name),
-        words["office"].format(office=office.name),
+        words["office"].format(office=f"{office.name} – {town}" if town else office.name),
         words["reference"].format(reference=appointment.reference),
     ]
     if link_url:

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -51,6 +52,7 @@ class Office(SQLModel, table=True):
     __tablename__ = "office"
 
     id: int | None = Field(default=None, primary_key=True)
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Berlin", max_length=64)
     min_notice_minutes: int = Field(default=60)
@@ -79,6 +81,7 @@ class Service(SQLModel, table=True):
     __tablename__ = "service"
 
     id: int | None = Field(default=None, primary_key=True)
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     name: str = Field(max_length=200)
     name_en: str = Field(default="", max_length=200)
     description: str = Field(default="", sa_type=Text)
@@ -174,6 +177,8 @@ class Closure(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("office.id", ondelete="CASCADE"), nullable=True),
     )
+    # The municipality of the closure (one without an office closes all of its offices).
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     date: dt.date = Field(index=True)
     reason: str = Field(default="", max_length=300)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -44,6 +44,7 @@ from booking.models import (
 )
 from booking.release import refuse
 from core.errors import NotASlot, NotFound
+from core.tenancy import current_municipality
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,9 @@ _DAYS = [bindparam(f"day{i}", type_=Date) for i in range(3)]
 
 def _closed_on(day: BindParameter[date]) -> Exists:
     return exists().where(
-        or_(_closure.c.office_id == _office.c.id, _closure.c.office_id.is_(None)),
+        or_(_closure.c.office_id == _office.c.id,
+            and_(_closure.c.office_id.is_(None),
+                 _closure.c.municipality_id == _office.c.municipality_id)),
         _closure.c.date == day,
     )
 
@@ -113,6 +116,9 @@ _STATEMENT = (
         _schedule.c.channel,
         # The service's channels, in the same read: a booking checks its channel against them.
         _service.c.video, _service.c.onsite, _service.c.phone,
+        # A table statement is not kept to the request's municipality (``tenants.scope``):
+        # ``load_slot_offer`` checks it.
+        _office.c.municipality_id, _service.c.municipality_id,
     )
     .select_from(
         _office.outerjoin(_service, _service.c.id == _SERVICE).outerjoin(
@@ -143,7 +149,10 @@ async def load_slot_offer(
     if not rows:
         raise NotFound("This office does not exist.")
     first = rows[0]
-    if first[4] is None or not first[6]:
+    mid = current_municipality()
+    if mid is not None and first[25] != mid:
+        raise NotFound("This office does not exist.")
+    if first[4] is None or not first[6] or (mid is not None and first[26] != mid):
         raise NotFound("This service does not exist.")
     closed = frozenset(day for day, flag in zip(days, first[8:11], strict=True) if flag)
     openings = tuple(WeeklyOpening(*row[11:22]) for row in rows if row[11] is not None)

@@ -283,8 +283,10 @@ async def complete_case(
     due = today + timedelta(days=policy.fee_due_days) if payment_status == "open" else None
 
     if case.state == CaseState.open:
+        assert office.municipality_id is not None
         case.case_number = await allocate_case_number(
-            session, year=today.year, fmt=policy.number_format, office_id=office.id)
+            session, year=today.year, fmt=policy.number_format, office_id=office.id,
+            municipality_id=office.municipality_id)
     elif case.state == CaseState.reopened:
         await session.execute(delete(CaseItem).where(col(CaseItem.case_id) == case.id))
     else:

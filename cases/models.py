@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -169,12 +170,15 @@ class Case(SQLModel, table=True):
         _one_of_or_open("delivery", Delivery, "ck_case_file_delivery"),
         _one_of_or_open("dispatch_status", DispatchStatus, "ck_case_file_dispatch_status"),
         CheckConstraint(DECIDED, name="ck_case_file_decided"),
+        # Each municipality numbers its own cases (``cases.numbers``).
+        UniqueConstraint("municipality_id", "case_number", name="uq_case_file_case_number"),
         # An office's decisions of a period (the office's insights, ``insights``).
         Index("ix_case_file_office_completed", "office_id", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True, index=True)
+    municipality_id: int | None = Field(default=None, sa_column=municipality_column())
     channel: str = Field(default=Channel.video, max_length=10)
     office_id: int = Field(
         sa_column=Column(
@@ -191,7 +195,7 @@ class Case(SQLModel, table=True):
     date_of_birth: dt.date | None = None
     locale: str = Field(default="de", max_length=16)
 
-    case_number: str | None = Field(default=None, max_length=40, unique=True, index=True)
+    case_number: str | None = Field(default=None, max_length=40, index=True)
     state: str = Field(default=CaseState.open, max_length=10, index=True)
     # Counts completions: a reopened and completed-again case has revision 2 (corrected notice).
     revision: int = Field(default=0)
@@ -277,5 +281,8 @@ class CaseNumberCounter(SQLModel, table=True):
 
     __tablename__ = "case_number_counter"
 
+    municipality_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("municipality.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False))
     year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     last_value: int = Field(default=0)

@@ -1,11 +1,12 @@
 """Case numbers (Kassenzeichen): ``{year}-{seq:06d}`` by default, e.g. ``2026-000123``.
 
-The sequence restarts every year and is shared by all offices. It is taken from a counter row
-per year with one upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``) inside the
-completing transaction: on PostgreSQL the row stays locked until that transaction ends, on
-SQLite writers are serialised anyway. So two completions never get the same number, and a
-rolled-back completion gives its number back. The unique key on ``case_file.case_number`` is the
-last line of defence.
+The sequence restarts every year and is shared by all offices of a municipality; each
+municipality counts on its own. It is taken from a counter row per municipality and year with
+one upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``) inside the completing
+transaction: on PostgreSQL the row stays locked until that transaction ends, on SQLite writers
+are serialised anyway. So two completions never get the same number, and a rolled-back
+completion gives its number back. The unique key on (``case_file.municipality_id``,
+``case_number``) is the last line of defence.
 """
 
 from __future__ import annotations
@@ -52,16 +53,18 @@ def check_number_format(fmt: str) -> str:
     return fmt
 
 
-async def next_sequence(session: AsyncSession, year: int) -> int:
-    """The next number of ``year``'s sequence (1, 2, ...), taken in the caller's transaction."""
+async def next_sequence(session: AsyncSession, year: int, municipality_id: int) -> int:
+    """The next number of the municipality's sequence of ``year`` (1, 2, ...), taken in the
+    caller's transaction."""
     table: Any = CaseNumberCounter.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(table)
-        .values(year=year, last_value=1)
+        .values(municipality_id=municipality_id, year=year, last_value=1)
         .on_conflict_do_update(
-            index_elements=[table.c.year], set_={"last_value": table.c.last_value + 1}
+            index_elements=[table.c.municipality_id, table.c.year],
+            set_={"last_value": table.c.last_value + 1},
         )
         .returning(table.c.last_value)
     )
@@ -69,7 +72,7 @@ async def next_sequence(session: AsyncSession, year: int) -> int:
 
 
 async def allocate_case_number(
-    session: AsyncSession, *, year: int, fmt: str, office_id: int
+    session: AsyncSession, *, year: int, fmt: str, office_id: int, municipality_id: int
 ) -> str:
-    return format_number(fmt, year=year, seq=await next_sequence(session, year),
-                         office_id=office_id)
+    seq = await next_sequence(session, year, municipality_id)
+    return format_number(fmt, year=year, seq=seq, office_id=office_id)

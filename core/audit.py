@@ -10,6 +10,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import current_or_default, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -25,6 +26,10 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=40)
     object_id: str = Field(default="", max_length=60, index=True)
     detail: str = Field(default="{}", sa_type=Text)
+    # The municipality whose audit view shows the event (``core.tenancy``; the worker's own
+    # events are the default municipality's); None: an event of the platform.
+    municipality_id: int | None = Field(default=None,
+                                        sa_column=municipality_column(nullable=True))
 
 
 class Actor:
@@ -60,6 +65,7 @@ def event_values(
         "object_type": object_type,
         "object_id": str(object_id),
         "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+        "municipality_id": current_or_default(),
     }
 
 

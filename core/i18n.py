@@ -46,7 +46,7 @@ CITIZEN_AREAS = (
     "document_status", "family", "guest", "mail", "online", "online_pages", "payments",
     "postcall", "privacy", "release", "request_mail", "waiting", "waitlist",
 )
-STAFF_AREAS = ("staff", "desk", "inbox", "signin", "insights")
+STAFF_AREAS = ("staff", "desk", "inbox", "signin", "insights", "tenants")
 
 
 def base_language(lang: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import current_or_default, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -40,6 +41,10 @@ class Job(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The municipality the job works for (``core.tenancy``; its admins see it on /admin/jobs).
+    # Jobs the worker's periodic tasks add are the default municipality's.
+    municipality_id: int | None = Field(default=None,
+                                        sa_column=municipality_column(nullable=True))
 
     def data(self) -> dict[str, Any]:
         value = json.loads(self.payload)
@@ -56,6 +61,7 @@ def job_values(
         "payload": json.dumps(payload, sort_keys=True),
         "status": JobStatus.pending.value,
         "run_after": run_after or utcnow(),
+        "municipality_id": current_or_default(),
     }
 
 

@@ -104,7 +104,7 @@ def build_mail(
         organizer = parseaddr(env.mail_from)[1] or None
         ics = build_ics(
             appointment, office, service, method=method, link_url=link_url, lang=t.lang,
-            organizer=organizer, now=now,
+            organizer=organizer, now=now, town=env.town,
         )
         message.add_attachment(
             ics, maintype="text", subtype="calendar", filename=ICS_FILENAME,

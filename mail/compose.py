@@ -42,6 +42,8 @@ class MailEnv:
     mail_from: str
     hold_minutes: int
     join_before_minutes: int
+    # The municipality's name where an installation serves several (``tenants``), else "".
+    town: str = ""
     templates: Renderer = field(default_factory=lambda: Renderer(TEMPLATES_DIR))
 
     def link_url(self, link_nonce: str) -> str:
@@ -77,13 +79,16 @@ def compose(
 ) -> EmailMessage:
     """One multipart/alternative message (``{name}.txt`` and ``.html``) from the office."""
     text = env.templates.render_string(f"{name}.txt", t, subject=subject, office=office,
-                                       **context)
+                                       town=env.town, **context)
     html = env.templates.render_string(f"{name}.html", t, subject=subject, office=office,
-                                       **context)
+                                       town=env.town, **context)
     sender_name, sender_address = parseaddr(env.mail_from)
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = mailbox(sender_name or office.name, sender_address)
+    sender = sender_name or office.name
+    if env.town and env.town not in sender:
+        sender = f"{sender} – {env.town}"
+    message["From"] = mailbox(sender, sender_address)
     message["To"] = mailbox(*to)
     if office.email:
         message["Reply-To"] = mailbox(office.name, office.email)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -17,6 +18,9 @@ class Role(StrEnum):
     # A machine account of the office's passport software: it may send document status
     # updates for its offices (``/api/v1/integration/document-status``) and nothing else.
     integration = "integration"
+    # Runs the installation: creates municipalities and their first administrators
+    # (``/api/v1/platform``); belongs to no municipality and opens none of their pages.
+    platform_admin = "platform_admin"
 
 
 class StaffUser(SQLModel, table=True):
@@ -24,6 +28,9 @@ class StaffUser(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
+    # None only for a platform administrator.
+    municipality_id: int | None = Field(
+        default=None, sa_column=municipality_column(stamped=False))
     display_name: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=200)
     role: str = Field(default=Role.clerk, max_length=20)

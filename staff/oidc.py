@@ -32,6 +32,7 @@ from booking.models import Office
 from core.audit import Actor, record
 from core.errors import DomainError
 from core.link_tables import set_ids
+from core.tenancy import current_or_default
 from staff.models import Role, StaffIdentity, StaffOffice, StaffUser
 from staff.service import find_user_by_email, normalize_login_email, user_office_ids
 
@@ -178,6 +179,7 @@ async def _first_sign_in(session: AsyncSession, provider: Provider, claims: Mapp
         return existing
     name = claims.get("name")
     user = StaffUser(email=address, password_hash="", role=rule.role,
+                     municipality_id=current_or_default(),
                      display_name=name[:200] if isinstance(name, str) else "")
     session.add(user)
     await session.flush()

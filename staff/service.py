@@ -33,6 +33,7 @@ from core.audit import Actor, record
 from core.errors import Forbidden, NotFound
 from core.link_tables import ids_per, set_ids
 from core.rows import get_or_raise
+from core.tenancy import acting_for, current_or_default
 from core.types import utcnow
 from staff import passwords
 from staff.models import Role, StaffOffice, StaffSession, StaffUser
@@ -57,6 +58,11 @@ USER_FIELDS = {
 }
 
 
+def municipality_of_new_user(role: str) -> int | None:
+    """A new account belongs to the current municipality; a platform administrator to none."""
+    return None if role == Role.platform_admin.value else current_or_default()
+
+
 def staff_actor(user: StaffUser) -> Actor:
     return Actor("staff", user.id, user.email)
 
@@ -65,15 +71,23 @@ def normalize_login_email(value: str) -> str:
     return value.strip().lower()
 
 
+# A municipality's administrators neither see nor change the platform's accounts (they may
+# sign in on every host, ``tenants.scope``).
+_NOT_PLATFORM = col(StaffUser.role) != Role.platform_admin.value
+
+
 async def list_users(session: AsyncSession) -> list[StaffUser]:
-    query = select(StaffUser).order_by(col(StaffUser.email))
+    query = select(StaffUser).where(_NOT_PLATFORM).order_by(col(StaffUser.email))
     return list((await session.execute(query)).scalars())
 
 
 async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
-    return await get_or_raise(
+    user = await get_or_raise(
         session, StaffUser, user_id, NotFound("This staff account does not exist.")
     )
+    if user.role == Role.platform_admin.value:
+        raise NotFound("This staff account does not exist.")
+    return user
 
 
 async def find_user_by_email(session: AsyncSession, email_address: str) -> StaffUser | None:
@@ -88,7 +102,10 @@ async def user_office_ids(
 
 
 async def _check_email_free(session: AsyncSession, address: str, own_id: int | None) -> None:
-    if await taken(session, col(StaffUser.id), own_id, col(StaffUser.email) == address):
+    # Addresses are unique in the whole installation: look in every municipality.
+    with acting_for(None):
+        used = await taken(session, col(StaffUser.id), own_id, col(StaffUser.email) == address)
+    if used:
         raise Duplicate("A staff account with this e-mail address already exists.", field="email")
 
 
@@ -106,18 +123,22 @@ async def create_user(
     """A new staff account. Raises ``Invalid`` (422, per field) or ``Conflict`` (409)."""
     values = {"email": email, "password": password, "role": role, "office_ids": office_ids,
               "display_name": display_name, "active": active}
-    return await create_user_from(session, actor, values)
+    return await create_user_from(session, actor, values,
+                                  platform=role == Role.platform_admin.value)
 
 
 async def create_user_from(
-    session: AsyncSession, actor: Actor, values: Mapping[str, Any]
+    session: AsyncSession, actor: Actor, values: Mapping[str, Any], *, platform: bool = False
 ) -> StaffUser:
-    data = clean(values, USER_FIELDS, required=["email", "password"])
+    """``platform``: the role may also be ``platform_admin`` (``create-user`` of the CLI)."""
+    specs = {**USER_FIELDS, "role": choice([r.value for r in Role])} if platform else USER_FIELDS
+    data = clean(values, specs, required=["email", "password"])
     await check_offices_exist(session, "office_ids", data.get("office_ids", []))
     await _check_email_free(session, data["email"], None)
     password_hash = await passwords.hash_password(data.pop("password"))
     office_ids: list[int] = data.pop("office_ids", [])
-    user = StaffUser(password_hash=password_hash, **data)
+    user = StaffUser(password_hash=password_hash, **data,
+                     municipality_id=municipality_of_new_user(data.get("role", Role.clerk)))
     session.add(user)
     await session.flush()
     assert user.id is not None

@@ -24,7 +24,6 @@ from app.api.party import party_out
 from app.api.schemas import MeOut, RescheduleIn, me_out
 from app.api.waitlist import wish_cancel, wish_me
 from app.context import AppContext, ctx
-from app.settings import Settings
 from app.templating import request_language
 from booking.composition import party_of
 from booking.ics import calendar_download
@@ -157,17 +156,21 @@ async def calendar(request: Request) -> Response:
     async with state.db.transaction() as session:
         appointment = await _appointment(session, state, token)
         appointment, office, service = await appointment_details(session, appointment)
-        return calendar_response(state.settings, appointment, office, service, token=token,
-                                 lang=request_language(request))
+        return await calendar_response(request, appointment, office, service, token=token,
+                                       lang=request_language(request))
 
 
-def calendar_response(settings: Settings, appointment: Appointment, office: Office,
-                      service: Service, *, token: str, lang: str) -> Response:
+async def calendar_response(request: Request, appointment: Appointment, office: Office,
+                            service: Service, *, token: str, lang: str) -> Response:
     """The appointment as an ``.ics`` download, the same for the API and the link page: the
-    current method (a cancelled appointment cancels), the link, the sender as organizer."""
+    current method (a cancelled appointment cancels), the link (on the municipality's host),
+    the sender as organizer."""
+    state = ctx(request)
+    town, base_url = await state.hosts.town(state.db, office.municipality_id,
+                                            state.settings.base_url)
     body, filename = calendar_download(
-        appointment, office, service, link_url=f"{settings.base_url}/t/{token}", lang=lang,
-        mail_from=settings.mail_from,
+        appointment, office, service, link_url=f"{base_url}/t/{token}", lang=lang,
+        mail_from=state.settings.mail_from, town=town,
     )
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',

@@ -34,6 +34,7 @@ from booking.availability_cache import render as render_availability
 from booking.availability_window import window_availability
 from booking.service import CitizenInput
 from core.errors import Invalid, SlotTaken
+from core.tenancy import current_municipality
 from postcall.intake import book
 
 
@@ -67,8 +68,11 @@ async def availability(request: Request) -> Response:
     # service_id, office_id, from, to, as the booking pages send it) is found before any parsing.
     state = ctx(request)
     cache = cache_of(state)
+    # Each municipality's answers are its own (the same ids asked on another town's host find
+    # nothing there).
+    town = f"{current_municipality()}|".encode()
     raw_query: bytes = request.scope["query_string"]
-    kept = cache.get(raw_query)
+    kept = cache.get(town + raw_query)
     if kept is not None:
         return respond(kept, request)
     if len(request.query_params.multi_items()) != len(request.query_params):
@@ -77,7 +81,7 @@ async def availability(request: Request) -> Response:
     # One key per question, however it was written (order, encoding, date or date-time).
     ids = query.ids()
     composition = composition_of(state.settings, ids, query.persons)
-    key = (f"service_id={ids[0]}&office_id={query.office_id}"
+    key = town + (f"service_id={ids[0]}&office_id={query.office_id}"
            f"&from={query.from_.isoformat()}&to={query.to.isoformat()}"
            + (f"&channel={query.channel}" if query.channel else "")).encode()
     if not composition.plain:

@@ -121,6 +121,7 @@ ACTION_LABELS: dict[str, str] = {
     "document_status.push": N_("ID card and passport statuses reported"),
     "document_status.mapping": N_("Column mapping of the status export changed"),
     "links.resend": N_("Lost links sent again"),
+    "municipality.create": N_("Municipality created"),
     "accessibility_statement.saved": N_("Accessibility statement saved"),
     "sign_video.added": N_("Sign-language video uploaded"),
     "sign_video.removed": N_("Sign-language video deleted"),
@@ -141,6 +142,7 @@ OBJECT_LABELS: dict[str, str] = {
     "payment": N_("Payment %(id)s"),
     "subject": N_("Data subject"),  # a privacy request about one e-mail address
     "links": N_("Links of an e-mail address"),  # a lost-link request (the address not kept)
+    "municipality": N_("Municipality %(id)s"),
     "accessibility_statement": N_("Accessibility statement %(id)s"),
     "sign_video": N_("Sign-language video %(id)s"),
 }

@@ -272,9 +272,9 @@ async def calendar(request: Request) -> Response:
     try:
         async with ctx(request).db.transaction() as session:
             appointment, office, service = await _open(request, session)
-            return calendar_response(ctx(request).settings, appointment, office, service,
-                                     token=request.path_params["token"],
-                                     lang=translator(request).lang)
+            return await calendar_response(request, appointment, office, service,
+                                           token=request.path_params["token"],
+                                           lang=translator(request).lang)
     except LinkInvalid:
         return _invalid(request)
 

@@ -197,6 +197,24 @@ def test_create_user_reads_the_password_from_stdin(
     assert "already exists" in err and "Traceback" not in err
 
 
+def test_create_user_makes_a_platform_admin_of_no_municipality(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _use_db(monkeypatch, db_url, tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(GOOD_PASSWORD + "\n"))
+    code = main(["create-user", "--email", "platform@example.org", "--role", "platform_admin"])
+    assert code == 0, capsys.readouterr().err
+    user, offices = _user(db_url, "platform@example.org")
+    assert user is not None and user.role == "platform_admin"
+    assert user.municipality_id is None and offices == []
+    # A municipality that does not exist: refused, without a traceback.
+    monkeypatch.setattr(sys, "stdin", io.StringIO(GOOD_PASSWORD + "\n"))
+    assert main(["create-user", "--email", "c@example.org", "--role", "clerk",
+                 "--municipality", "999"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("stdin", "extra", "expected"),
     [

@@ -49,7 +49,7 @@ async def test_sequences_in_parallel_transactions(settings: Settings) -> None:
     try:
         async def take(year: int) -> int:
             async with db.transaction(write=True) as session:
-                value = await next_sequence(session, year)
+                value = await next_sequence(session, year, 1)
                 await asyncio.sleep(0.01)  # hold the transaction open a little
                 return value
 
@@ -59,11 +59,11 @@ async def test_sequences_in_parallel_transactions(settings: Settings) -> None:
         # A rolled-back transaction gives its number back.
         with pytest.raises(RuntimeError):
             async with db.transaction(write=True) as session:
-                assert await next_sequence(session, 2030) == 41
+                assert await next_sequence(session, 2030, 1) == 41
                 raise RuntimeError("abort")
         assert await take(2030) == 41
         async with db.transaction() as session:
-            counter = await session.get(CaseNumberCounter, 2030)
+            counter = await session.get(CaseNumberCounter, (1, 2030))
             assert counter is not None and counter.last_value == 41
     finally:
         await db.dispose()

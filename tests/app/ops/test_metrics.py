@@ -88,6 +88,8 @@ async def test_bookings_by_outcome_and_rate_limit_hits(
     assert value(text, "buero_rate_limit_hits_total", rule="booking") == 1
     # The booking is in the database gauges as well, and its confirmation mail is queued.
     assert value(text, "buero_appointments", status="reserved") == 1
+    assert value(text, "buero_municipality_appointments", municipality="1",
+                 status="reserved") == 1
     assert value(text, "buero_job_queue_depth") >= 1
 
 

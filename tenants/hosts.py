@@ -1,0 +1,116 @@
+"""Which municipality a request is for: its ``Host`` header, or a path prefix.
+
+A host named by a municipality selects it; so does a path under its prefix. Any other request
+is the default municipality's (the one with the lowest id): with one municipality every host
+serves it, exactly as an installation without municipalities did.
+
+The map is read from the database and kept for a few seconds; this process forgets it at once
+when it changes a municipality (``HostMap.forget``). Another instance may serve a new host by
+the default municipality for those seconds: its staff and citizens then find nothing there
+(the scope is that of the default), they are never shown another's.
+
+Some paths belong to the installation, not to a municipality (``UNSCOPED``): the platform API,
+the payment and letter providers' webhooks (their objects are found by the provider's unique
+ids), health checks and metrics, static files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from core.tenancy import DEFAULT_MUNICIPALITY_ID, acting_for
+from core.transactions import Transactions
+from tenants.models import Municipality
+
+UNSCOPED = ("/api/v1/platform/", "/api/v1/webhooks/", "/healthz", "/readyz", "/metrics",
+            "/static/")
+TTL_SECONDS = 5.0
+
+
+def normalise_host(value: str) -> str:
+    """``Stadt-A.example:8443`` → ``stadt-a.example`` (IPv6 literals keep their brackets)."""
+    value = value.strip().lower().rstrip(".")
+    if value.startswith("["):
+        return value.split("]", 1)[0] + "]"
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+@dataclass(frozen=True)
+class Place:
+    id: int
+    name: str
+    path_prefix: str
+    accent_colour: str = ""  # #rrggbb, checked for contrast (``tenants.service``)
+    logo_url: str = ""
+
+
+class HostMap:
+    several = False  # more than one municipality: pages and mails then name theirs
+
+    def __init__(self) -> None:
+        self._hosts: dict[str, Place] = {}
+        self._prefixes: list[tuple[str, Place]] = []
+        self._default = Place(DEFAULT_MUNICIPALITY_ID, "", "")
+        self._names: dict[int | None, str] = {}
+        self._base_urls: dict[int | None, tuple[list[str], str]] = {}
+        self._loaded_at: float | None = None
+
+    def forget(self) -> None:
+        self._loaded_at = None
+
+    async def _load(self, db: Transactions) -> None:
+        with acting_for(None):
+            async with db.transaction() as session:
+                rows = list((await session.execute(
+                    select(Municipality).order_by(col(Municipality.id)))).scalars())
+        hosts: dict[str, Place] = {}
+        prefixes: list[tuple[str, Place]] = []
+        for row in rows:
+            assert row.id is not None
+            place = Place(row.id, row.name, row.path_prefix, row.accent_colour, row.logo_url)
+            for host in row.host_list():
+                hosts.setdefault(normalise_host(host), place)
+            if row.path_prefix:
+                prefixes.append((row.path_prefix.rstrip("/"), place))
+        self._hosts, self._prefixes = hosts, sorted(prefixes, key=lambda p: -len(p[0]))
+        if rows:
+            first = rows[0]
+            self._default = Place(first.id or DEFAULT_MUNICIPALITY_ID, first.name,
+                                  first.path_prefix, first.accent_colour, first.logo_url)
+        self.several = len(rows) > 1
+        self._base_urls = {row.id: (row.host_list()[:1], row.path_prefix) for row in rows}
+        self._names = {row.id: row.name for row in rows}
+        self._loaded_at = time.monotonic()
+
+    async def town(self, db: Transactions, municipality_id: int | None,
+                   base_url: str) -> tuple[str, str]:
+        """(name, base URL of its links) of a municipality, for mails the worker sends: its
+        first host name with the scheme and port of ``base_url`` (and its path prefix). With
+        one municipality: no name, and ``base_url`` as it is."""
+        if self._loaded_at is None or time.monotonic() - self._loaded_at > TTL_SECONDS:
+            await self._load(db)
+        if not self.several or municipality_id not in self._names:
+            return "", base_url
+        hosts, prefix = self._base_urls[municipality_id]
+        parts = urlsplit(base_url)
+        netloc = parts.netloc
+        if hosts:
+            netloc = hosts[0] + (f":{parts.port}" if parts.port else "")
+        return self._names[municipality_id], f"{parts.scheme}://{netloc}{prefix}"
+
+    async def resolve(self, db: Transactions, host: str, path: str) -> Place:
+        if self._loaded_at is None or time.monotonic() - self._loaded_at > TTL_SECONDS:
+            await self._load(db)
+        for prefix, place in self._prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return place
+        return self._hosts.get(normalise_host(host), self._default)
+
+
+def unscoped(path: str) -> bool:
+    return path.startswith(UNSCOPED) or path in ("/healthz", "/readyz", "/metrics")

@@ -133,3 +133,5 @@ def test_every_package_is_installed() -> None:
     assert {"app", "booking", "insights"} <= packages
     missing = sorted(p for p in packages if f"{p}*" not in include)
     assert missing == []
+    # ... and every one is type-checked.
+    assert sorted(packages - set(config["tool"]["mypy"]["files"])) == []

@@ -140,6 +140,38 @@ async def video_of(session: AsyncSession, video_id: int) -> tuple[str, bytes]:
     return str(row[0]), bytes(row[1])
 
 
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(Exception):
+    """A ``Range`` that lies outside the file (answered 416)."""
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive (first, last) byte of a single ``Range: bytes=…`` (RFC 9110 §14.1.2),
+    as browsers ask for a video (Safari only plays what it can seek in); ``None`` for the whole
+    file (no header, several ranges, another unit, or a malformed one: ignored, as the RFC
+    allows); ``RangeNotSatisfiable`` for one that starts past the end."""
+    if not header:
+        return None
+    found = _RANGE.match(header.strip())
+    if found is None or not (found.group(1) or found.group(2)):
+        return None
+    first, last = found.group(1), found.group(2)
+    if not first:  # the last N bytes
+        count = int(last[:18])
+        if count == 0 or size == 0:
+            raise RangeNotSatisfiable()
+        return max(0, size - count), size - 1
+    start = int(first[:18])
+    end = min(int(last[:18]), size - 1) if last else size - 1
+    if start >= size:
+        raise RangeNotSatisfiable()
+    if end < start:
+        return None
+    return start, end
+
+
 async def captions_of(session: AsyncSession, video_id: int) -> str:
     row = (await session.execute(select(col(SignVideo.captions))
                                  .where(col(SignVideo.id) == video_id))).first()

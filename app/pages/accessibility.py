@@ -181,10 +181,21 @@ async def video_delete(request: Request) -> Response:
 
 
 async def video_file(request: Request) -> Response:
+    """The video, whole or the byte range the player asks for (206; 416 past its end)."""
     async with ctx(request).db.transaction() as session:
         media_type, data = await videos.video_of(session, request.path_params["id"])
-    return Response(data, media_type=media_type, headers={
-        "Cache-Control": "public, max-age=3600", "Content-Disposition": "inline"})
+    headers = {"Cache-Control": "public, max-age=3600", "Content-Disposition": "inline",
+               "Accept-Ranges": "bytes"}
+    try:
+        wanted = videos.byte_range(request.headers.get("range"), len(data))
+    except videos.RangeNotSatisfiable:
+        return Response(b"", status_code=416,
+                        headers={**headers, "Content-Range": f"bytes */{len(data)}"})
+    if wanted is None:
+        return Response(data, media_type=media_type, headers=headers)
+    first, last = wanted
+    return Response(data[first:last + 1], status_code=206, media_type=media_type,
+                    headers={**headers, "Content-Range": f"bytes {first}-{last}/{len(data)}"})
 
 
 async def video_captions(request: Request) -> Response:

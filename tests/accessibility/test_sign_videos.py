@@ -101,7 +101,20 @@ async def test_an_admin_uploads_a_video_and_the_start_page_shows_it(
     client.cookies.clear()  # served to anyone, from this installation
     r = await client.get(f"/sign-videos/{vid}")
     assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
-    assert r.content == MP4
+    assert r.content == MP4 and r.headers["accept-ranges"] == "bytes"
+    # A player seeks by byte ranges (Safari plays nothing without them).
+    size = len(MP4)
+    for asked, first, last in (("bytes=0-3", 0, 3), ("bytes=4-", 4, size - 1),
+                               ("bytes=-5", size - 5, size - 1), ("bytes=2-99999", 2, size - 1)):
+        r = await client.get(f"/sign-videos/{vid}", headers={"Range": asked})
+        assert r.status_code == 206, asked
+        assert r.headers["content-range"] == f"bytes {first}-{last}/{size}"
+        assert r.content == MP4[first:last + 1]
+    r = await client.get(f"/sign-videos/{vid}", headers={"Range": f"bytes={size}-"})
+    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{size}"
+    for ignored in ("bytes=0-1,4-5", "items=0-1", "bytes=x-y", "bytes=5-2"):
+        r = await client.get(f"/sign-videos/{vid}", headers={"Range": ignored})
+        assert r.status_code == 200 and r.content == MP4, ignored
     r = await client.get(f"/sign-videos/{vid}/captions.vtt")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/vtt")
     assert "So buchen Sie einen Termin." in r.text

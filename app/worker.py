@@ -55,7 +55,7 @@ from online.lost_links import LINKS_MAIL_JOB
 from online.requests import expire_unconfirmed
 from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
-from tenants.service import municipality_ids, retention_periods
+from tenants.service import KnownMunicipalities, retention_periods
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -144,6 +144,7 @@ def default_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+
 class Worker:
     def __init__(
         self,
@@ -159,6 +160,7 @@ class Worker:
         self.name = (name or default_name())[:100]
         self.handlers = handlers if handlers is not None else default_handlers()
         self.periodic = periodic if periodic is not None else default_periodic(ctx.settings)
+        self._municipalities = KnownMunicipalities(ctx.db)
         self.clock = clock
         self._stopping = asyncio.Event()
         self._outages = OutageLog(log)
@@ -279,11 +281,13 @@ class Worker:
                 continue
             task.next_at = now + task.interval
             try:  # for each municipality: its objects, and its jobs (tenants.scope)
-                for municipality_id in await municipality_ids(self.ctx.db):
+                for municipality_id in await self._municipalities.ids(now):
                     with acting_for(municipality_id):
                         await task.run(self.ctx)
             except Exception as exc:
                 self._outage(exc, f"periodic task {task.name}")
+
+
 
     def _outage(self, exc: Exception, what: str) -> None:
         """A database outage is logged once while it lasts; anything else every time."""

@@ -171,3 +171,17 @@ def describe(municipality: Municipality) -> dict[str, Any]:
 async def list_municipalities(session: AsyncSession) -> list[Municipality]:
     return list((await session.execute(
         select(Municipality).order_by(col(Municipality.id)))).scalars())
+
+
+class KnownMunicipalities:
+    """The municipalities' ids for a worker's periodic tasks, read again at most every
+    ``seconds``: not a query before every task (a new town's tasks start within that time)."""
+
+    def __init__(self, db: Transactions, seconds: float = 30.0) -> None:
+        self.db, self.seconds = db, seconds
+        self._known: tuple[float, list[int]] | None = None  # (read at, ids)
+
+    async def ids(self, now: float) -> list[int]:
+        if self._known is None or now - self._known[0] >= self.seconds:
+            self._known = (now, await municipality_ids(self.db))
+        return self._known[1]

@@ -325,6 +325,7 @@ async def check_constraints(url: str, b: Booked) -> None:
         "currency": "EUR", "payment": "none", "payment_status": "not_required",
         "delivery": "email", "dispatch_status": "not_required", "external_authority": "",
         "note": "", "completed_by_label": "", "created_at": NOW, "updated_at": NOW,
+        "municipality_id": 1,  # the default municipality (migration 0019)
     }
     refused: list[dict[str, Any]] = [
         {"case_number": None, "completed_at": NOW},  # decided without a case number
@@ -408,6 +409,7 @@ async def add_what_0001_cannot_hold(conn: AsyncConnection, b: Booked) -> int:
         currency="EUR", payment="invoice", payment_status="open", delivery="post",
         dispatch_status="queued", external_authority="", note="", completed_at=NOW,
         completed_by_label="Clara Clerk", created_at=NOW, updated_at=NOW,
+        municipality_id=1,  # the default municipality (migration 0019)
     )
     await insert(conn, "case_item", case_id=online, position=1, service_id=b.certificate,
                  name="Meldebescheinigung", name_en="", fee_schedule_ref="", unit_fee_cents=1000,

@@ -151,6 +151,14 @@ async def test_an_online_request_by_the_contract(settings: Settings,
                        what="the fee notice")
         r = await http.get("/api/v1/me/fee-notice.pdf", headers=link)
         assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+        async def notice_noted() -> bool:
+            # The mail goes out first, then its milestone is written: both lookups below must
+            # see the same, finished history.
+            me = (await http.get("/api/v1/me", headers=link)).json()
+            return "notice_sent" in {m["kind"] for m in me["milestones"]}
+
+        await wait_for(notice_noted, what="the fee notice's milestone")
         me = (await http.get("/api/v1/me", headers=link)).json()
         assert me["status"] == "completed" and me["case"]["case_number"] == case_number
         assert me["case"]["amount_cents"] == 1500

@@ -9,18 +9,13 @@ Node or npm the tests skip, and fail under ``CI=true``."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Page
 
-from tests.conftest import require
+from tests.npm_support import npm_installed
 
 SOURCE = Path(__file__).parent / "htmlcs"
 STANDARD = "WCAG2AA"
@@ -35,29 +30,11 @@ RUN = """(standard) => new Promise((resolve, reject) => {
 })"""
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "buergerbuero-tests"
-
-
 @pytest.fixture(scope="session")
 def htmlcs_source() -> str:
     """The text of HTML_CodeSniffer's browser build."""
-    require(shutil.which("node") is not None and shutil.which("npm") is not None, "node and npm")
-    lock = (SOURCE / "package-lock.json").read_bytes()
-    target = _cache_root() / f"htmlcs-{hashlib.sha256(lock).hexdigest()[:16]}"
-    target.mkdir(parents=True, exist_ok=True)
-    built = target / "node_modules" / "html_codesniffer" / "build" / "HTMLCS.js"
-    with (target / ".install-lock").open("w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if not built.exists():
-            for name in ("package.json", "package-lock.json"):
-                shutil.copyfile(SOURCE / name, target / name)
-            done = subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=target, capture_output=True, text=True, timeout=300, check=False)
-            assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
-    return built.read_text(encoding="utf-8")
+    built = "node_modules/html_codesniffer/build/HTMLCS.js"
+    return (npm_installed(SOURCE, "htmlcs", built) / built).read_text(encoding="utf-8")
 
 
 async def htmlcs_errors(page: Page, source: str) -> list[dict[str, Any]]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import re
@@ -27,34 +25,18 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from tests.conftest import free_port, require
+from tests.conftest import free_port
+from tests.npm_support import npm_installed
 
 SOURCE = Path(__file__).parent / "oidc"
 CLIENT_ID = "buergerbuero"
 CLIENT_SECRET = "test-client-secret-of-the-provider"
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "buergerbuero-tests"
-
-
 @pytest.fixture(scope="session")
 def provider_dir() -> Path:
     """A folder with server.js and its installed ``node_modules``."""
-    require(shutil.which("node") is not None and shutil.which("npm") is not None, "node and npm")
-    lock = (SOURCE / "package-lock.json").read_bytes()
-    target = _cache_root() / f"oidc-provider-{hashlib.sha256(lock).hexdigest()[:16]}"
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".install-lock").open("w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if not (target / "node_modules" / "oidc-provider" / "package.json").exists():
-            for name in ("package.json", "package-lock.json"):
-                shutil.copyfile(SOURCE / name, target / name)
-            done = subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=target, capture_output=True, text=True, timeout=300, check=False)
-            assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
+    target = npm_installed(SOURCE, "oidc-provider", "node_modules/oidc-provider/package.json")
     shutil.copyfile(SOURCE / "server.js", target / "server.js")  # always the current script
     return target
 

@@ -15,19 +15,13 @@ from tests.cases.conftest import ADMIN, build_desk
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import PASSWORD
-from tests.staff.test_accessibility import describe, violations
+from tests.staff.test_accessibility import page_passes_axe as check
+from tests.staff.test_accessibility import violations
 
 # The same Chromium page fixture as the staff pages' accessibility test.
 browser_page = staff_axe.browser_page
 
 pytestmark = pytest.mark.browser
-
-
-async def check(page: Page, url: str, status: int = 200) -> None:
-    response = await page.goto(url)
-    assert response is not None and response.status == status, (url, response and response.status)
-    found = await violations(page)
-    assert found == [], f"{url}\n{describe(found)}"
 
 
 @RENDERED_ONLY

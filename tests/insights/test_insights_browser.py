@@ -13,18 +13,12 @@ from tests.conftest import RENDERED_ONLY, live_server
 from tests.insights.seed import seed_month
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import ADMIN_EMAIL, PASSWORD, add_user
-from tests.staff.test_accessibility import describe, violations
+from tests.staff.test_accessibility import page_passes_axe as check
+from tests.staff.test_accessibility import violations
 
 browser_page = staff_axe.browser_page
 
 pytestmark = pytest.mark.browser
-
-
-async def check(page: Page, url: str, status: int = 200) -> None:
-    response = await page.goto(url)
-    assert response is not None and response.status == status, (url, response and response.status)
-    found = await violations(page)
-    assert found == [], f"{url}\n{describe(found)}"
 
 
 @RENDERED_ONLY

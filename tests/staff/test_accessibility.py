@@ -54,6 +54,14 @@ def describe(found: list[dict[str, Any]]) -> str:
     )
 
 
+async def page_passes_axe(page: Page, url: str, status: int = 200) -> None:
+    """Open ``url`` (expecting ``status``) and assert that axe-core finds nothing."""
+    response = await page.goto(url)
+    assert response is not None and response.status == status, (url, response and response.status)
+    found = await violations(page)
+    assert found == [], f"{url}\n{describe(found)}"
+
+
 async def check(page: Page, url: str, seen: list[str]) -> None:
     response = await page.goto(url)
     assert response is not None and response.status < 400, (url, response and response.status)

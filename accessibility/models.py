@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import municipality_column
+from core.tenancy import OwnedByMunicipality, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -20,7 +20,7 @@ class Conformance(StrEnum):
     none = "none"
 
 
-class AccessibilityStatement(SQLModel, table=True):
+class AccessibilityStatement(SQLModel, OwnedByMunicipality, table=True):
     """A municipality's statement (one row each), written by an admin; the page
     ``/barrierefreiheit`` shows it with the report form."""
 
@@ -37,7 +37,7 @@ class AccessibilityStatement(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class BarrierReport(SQLModel, table=True):
+class BarrierReport(SQLModel, OwnedByMunicipality, table=True):
     """A barrier a citizen reported on ``/barrierefreiheit``; the office answers by
     ``answer_by`` (``BUERO_BARRIER_ANSWER_DAYS`` after it came in) when an address is given."""
 
@@ -54,7 +54,7 @@ class BarrierReport(SQLModel, table=True):
     answer_by: dt.date
 
 
-class SignVideo(SQLModel, table=True):
+class SignVideo(SQLModel, OwnedByMunicipality, table=True):
     """A short sign-language video (MP4 or WebM) with its captions (WebVTT), uploaded by an
     admin and served from this installation only."""
 

@@ -21,7 +21,12 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import municipality_column
+from core.tenancy import (
+    OwnedByMunicipality,
+    OwnedThroughOffice,
+    OwnedThroughService,
+    municipality_column,
+)
 from core.types import UTCDateTime, utcnow
 
 
@@ -48,7 +53,7 @@ def parse_weekdays(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part != ""]
 
 
-class Office(SQLModel, table=True):
+class Office(SQLModel, OwnedByMunicipality, table=True):
     __tablename__ = "office"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -77,7 +82,7 @@ class Office(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Service(SQLModel, table=True):
+class Service(SQLModel, OwnedByMunicipality, table=True):
     __tablename__ = "service"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -108,7 +113,7 @@ class Service(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ServiceOffice(SQLModel, table=True):
+class ServiceOffice(SQLModel, OwnedThroughOffice, table=True):
     __tablename__ = "service_office"
 
     service_id: int = Field(
@@ -119,7 +124,7 @@ class ServiceOffice(SQLModel, table=True):
     )
 
 
-class Schedule(SQLModel, table=True):
+class Schedule(SQLModel, OwnedThroughOffice, table=True):
     """Weekly opening hours of an office for some services, with parallel clerks (capacity)."""
 
     __tablename__ = "schedule"
@@ -156,7 +161,7 @@ class Schedule(SQLModel, table=True):
         return parse_weekdays(self.weekdays)
 
 
-class ScheduleService(SQLModel, table=True):
+class ScheduleService(SQLModel, OwnedThroughService, table=True):
     __tablename__ = "schedule_service"
 
     schedule_id: int = Field(
@@ -167,7 +172,7 @@ class ScheduleService(SQLModel, table=True):
     )
 
 
-class Closure(SQLModel, table=True):
+class Closure(SQLModel, OwnedByMunicipality, table=True):
     """A day an office (or, with no office, every office) is closed."""
 
     __tablename__ = "closure"
@@ -184,7 +189,7 @@ class Closure(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Appointment(SQLModel, table=True):
+class Appointment(SQLModel, OwnedThroughOffice, table=True):
     __tablename__ = "appointment"
     # An office's appointments of a period (the office's insights, ``insights``).
     __table_args__ = (Index("ix_appointment_office_start", "office_id", "start_at"),)

@@ -14,10 +14,12 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughAppointment
+
 MAX_PERSON = 20  # as ``ck_identity_check_person``
 
 
-class AppointmentService(SQLModel, table=True):
+class AppointmentService(SQLModel, OwnedThroughAppointment, table=True):
     __tablename__ = "appointment_service"
 
     appointment_id: int = Field(
@@ -31,7 +33,7 @@ class AppointmentService(SQLModel, table=True):
     )
 
 
-class AppointmentPerson(SQLModel, table=True):
+class AppointmentPerson(SQLModel, OwnedThroughAppointment, table=True):
     __tablename__ = "appointment_person"
     __table_args__ = (
         CheckConstraint(f"person >= 2 AND person <= {MAX_PERSON}",

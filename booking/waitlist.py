@@ -33,6 +33,7 @@ from core.audit import Actor, record
 from core.errors import Conflict, Invalid, Unauthorized, WrongState
 from core.jobs import enqueue
 from core.messages import N_
+from core.tenancy import OwnedThroughOffice
 from core.types import UTCDateTime, utcnow
 
 MATCH_JOB = "waitlist.match"
@@ -67,7 +68,7 @@ class TooManyWishes(Conflict):
     message = N_("This e-mail address already has the most waitlist entries allowed.")
 
 
-class WaitlistWish(SQLModel, table=True):
+class WaitlistWish(SQLModel, OwnedThroughOffice, table=True):
     __tablename__ = "waitlist_wish"
 
     id: int | None = Field(default=None, primary_key=True)

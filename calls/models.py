@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughAppointment
 from core.types import UTCDateTime, utcnow
 
 
-class CallToken(SQLModel, table=True):
+class CallToken(SQLModel, OwnedThroughAppointment, table=True):
     """A clerk's pass into one appointment's call, given out once by the API.
 
     Only a keyed hash of the token is stored; it works for this appointment only and expires
@@ -42,7 +43,7 @@ class CallToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class CallEvent(SQLModel, table=True):
+class CallEvent(SQLModel, OwnedThroughAppointment, table=True):
     """What happened in an appointment's call: ``joined``, ``admitted``, ``connected``, ``left``,
     ``ended``, by role (``citizen`` or ``clerk``); the clerk's staff user when known."""
 
@@ -65,7 +66,7 @@ class CallEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
-class GuestLink(SQLModel, table=True):
+class GuestLink(SQLModel, OwnedThroughAppointment, table=True):
     """A one-time link for a third participant (an interpreter) in one appointment's call.
 
     Only keyed hashes are stored: of the link's token, and of the secret of the one browser the
@@ -97,7 +98,7 @@ class GuestLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class CallRecord(SQLModel, table=True):
+class CallRecord(SQLModel, OwnedThroughAppointment, table=True):
     """The moments of one appointment's call that the office's figures need, kept when they
     happen (``calls.record``), so a year of calls is summed without replaying the events:
     when the citizen first waited, was first admitted, when the call started and ended, and

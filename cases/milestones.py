@@ -16,6 +16,7 @@ from sqlmodel import Field, SQLModel, col
 
 from core.inserts import insert_unless_taken
 from core.jobs import enqueue
+from core.tenancy import OwnedThroughCase
 from core.types import UTCDateTime, utcnow
 
 MAIL_JOB = "mail.milestone"
@@ -44,7 +45,7 @@ class MilestoneKind(StrEnum):
     dispatch_cancelled = "dispatch_cancelled"
 
 
-class Milestone(SQLModel, table=True):
+class Milestone(SQLModel, OwnedThroughCase, table=True):
     __tablename__ = "case_milestone"
     # The detail tells repeated steps apart (each question from the office is one milestone).
     __table_args__ = (UniqueConstraint("case_id", "kind", "detail", name="uq_case_milestone"),)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import municipality_column
+from core.tenancy import OwnedByMunicipality, OwnedThroughCase, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -99,7 +99,7 @@ class DispatchStatus(StrEnum):
     forwarded = "forwarded"
 
 
-class IdentityCheck(SQLModel, table=True):
+class IdentityCheck(SQLModel, OwnedThroughCase, table=True):
     """One identity check of one person of a request; several may be recorded, the latest per
     person counts. Person 1 is the applicant; a request for several people (a family) numbers
     the others 2, 3, ... The appointment is the call the check was made in, if any."""
@@ -153,7 +153,7 @@ DECIDED = (
 )
 
 
-class Case(SQLModel, table=True):
+class Case(SQLModel, OwnedByMunicipality, table=True):
     """A citizen's request (Vorgang). Its reference is what the citizen and the clerk quote
     (a video request takes its first appointment's); its case number (Kassenzeichen) is given
     when it is decided. The citizen's name and contact are the request's own copy: the
@@ -241,7 +241,7 @@ class Case(SQLModel, table=True):
         return self.completed_at
 
 
-class CaseItem(SQLModel, table=True):
+class CaseItem(SQLModel, OwnedThroughCase, table=True):
     """One fee-schedule item of a case. Name, fee and fee-schedule reference are copied from
     the service at completion: a later change of the fee schedule does not change the case."""
 

@@ -10,11 +10,11 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import current_or_default, municipality_column
+from core.tenancy import OwnedByMunicipality, current_or_default, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(SQLModel, OwnedByMunicipality, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)

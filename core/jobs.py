@@ -16,7 +16,7 @@ from sqlalchemy import Text, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import current_or_default, municipality_column
+from core.tenancy import OwnedByMunicipality, current_or_default, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -27,7 +27,7 @@ class JobStatus(StrEnum):
     failed = "failed"  # gave up after the maximum number of attempts
 
 
-class Job(SQLModel, table=True):
+class Job(SQLModel, OwnedByMunicipality, table=True):
     __tablename__ = "job"
 
     id: int | None = Field(default=None, primary_key=True)

@@ -44,3 +44,26 @@ def municipality_column(*, stamped: bool = True, nullable: bool = False) -> Colu
     return Column("municipality_id", Integer, ForeignKey("municipality.id", ondelete="RESTRICT"),
                   nullable=nullable or not stamped, index=True,
                   default=current_or_default if stamped else None)
+
+
+# What a row's municipality is found through (``tenants.scope`` keeps every ORM statement of a
+# request inside the request's municipality by these markers: one criterion per marker, not one
+# per table). A table a municipality owns names exactly one of them.
+class OwnedByMunicipality:
+    """The row has a ``municipality_id`` of its own."""
+
+
+class OwnedThroughOffice:
+    """The row's ``office_id`` names an office of the municipality."""
+
+
+class OwnedThroughCase:
+    """The row's ``case_id`` names a request (case) of the municipality."""
+
+
+class OwnedThroughService:
+    """The row's ``service_id`` names a service of the municipality."""
+
+
+class OwnedThroughAppointment:
+    """The row's ``appointment_id`` names an appointment of one of the municipality's offices."""

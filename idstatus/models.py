@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughOffice
 from core.types import UTCDateTime, utcnow
 
 
@@ -49,7 +50,7 @@ def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
-class DocumentStatus(SQLModel, table=True):
+class DocumentStatus(SQLModel, OwnedThroughOffice, table=True):
     __tablename__ = "document_status"
     __table_args__ = (
         UniqueConstraint("document_type", "serial_hash", name="uq_document_status_serial"),
@@ -75,7 +76,7 @@ class DocumentStatus(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class DocumentStatusImport(SQLModel, table=True):
+class DocumentStatusImport(SQLModel, OwnedThroughOffice, table=True):
     """How one office's CSV export is read (``idstatus.csv_import.Mapping`` as JSON)."""
 
     __tablename__ = "document_status_import"

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughCase, OwnedThroughService
 from core.types import UTCDateTime, utcnow
 
 
@@ -79,7 +80,7 @@ def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
-class OnlineService(SQLModel, table=True):
+class OnlineService(SQLModel, OwnedThroughService, table=True):
     """How a catalogue service is offered online (one row per service that is)."""
 
     __tablename__ = "online_service"
@@ -106,7 +107,7 @@ class OnlineService(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class FormField(SQLModel, table=True):
+class FormField(SQLModel, OwnedThroughService, table=True):
     """One typed field of an online service's form. ``options`` holds the choices of a
     ``choice`` field as JSON (``[{"value", "label", "label_en"}]``)."""
 
@@ -138,7 +139,7 @@ class FormField(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class OnlineRequest(SQLModel, table=True):
+class OnlineRequest(SQLModel, OwnedThroughCase, table=True):
     """The online part of a request (``case_file`` with channel ``online``)."""
 
     __tablename__ = "online_request"
@@ -172,7 +173,7 @@ class OnlineRequest(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class RequestMessage(SQLModel, table=True):
+class RequestMessage(SQLModel, OwnedThroughCase, table=True):
     """A message of a request: a question from the office (with the form keys of documents
     still needed) or the citizen's answer."""
 
@@ -196,7 +197,7 @@ class RequestMessage(SQLModel, table=True):
         return [key for key in self.documents_requested.split(",") if key]
 
 
-class RequestDocument(SQLModel, table=True):
+class RequestDocument(SQLModel, OwnedThroughCase, table=True):
     """An uploaded document, sealed (AES-GCM, nonce + ciphertext) so that a copy of the
     database shows no plain bytes. ``scanned`` is ``clean`` when a virus scanner passed it and
     ``unscanned`` when none was configured (development only)."""

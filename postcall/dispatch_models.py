@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughCase, OwnedThroughOffice
 from core.types import UTCDateTime, utcnow
 
 
@@ -45,7 +46,7 @@ class DispatchState(StrEnum):
     cancelled = "cancelled"
 
 
-class PostalAddress(SQLModel, table=True):
+class PostalAddress(SQLModel, OwnedThroughCase, table=True):
     """Where the citizen's letters go: the lines after the name (street, postcode and town).
 
     Keyed by the request, so the clerk can take it down during the call, before the request
@@ -68,7 +69,7 @@ class PostalAddress(SQLModel, table=True):
         return [line for line in self.lines.split("\n") if line.strip()]
 
 
-class CaseDocument(SQLModel, table=True):
+class CaseDocument(SQLModel, OwnedThroughCase, table=True):
     """One letter issued for a case, as the exact PDF that was mailed, served and printed.
 
     ``origin`` says what caused it (``rev1`` the first notice of revision 1, ``job42`` a corrected
@@ -110,7 +111,7 @@ class CaseDocument(SQLModel, table=True):
         return self.corrects_date is not None
 
 
-class Dispatch(SQLModel, table=True):
+class Dispatch(SQLModel, OwnedThroughOffice, table=True):
     """A letter to post for a case: queued → printed → posted → delivered | returned, or
     cancelled. The letter is a stored ``CaseDocument`` (fixed once printed or handed over)."""
 
@@ -157,7 +158,7 @@ class HybridMailEvent(SQLModel, table=True):
     received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Feedback(SQLModel, table=True):
+class Feedback(SQLModel, OwnedThroughOffice, table=True):
     """The citizen's rating (1–5) and optional comment after the call; one per appointment."""
 
     __tablename__ = "feedback"

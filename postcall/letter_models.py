@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughOffice
 from core.types import UTCDateTime, utcnow
 
 
-class OfficeLetter(SQLModel, table=True):
+class OfficeLetter(SQLModel, OwnedThroughOffice, table=True):
     """What an office adapts in its letters. Kept apart from ``office`` so that the logo's
     bytes are read only when a letter is made."""
 

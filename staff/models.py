@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.tenancy import municipality_column
+from core.tenancy import OwnedThroughOffice, municipality_column
 from core.types import UTCDateTime, utcnow
 
 
@@ -42,7 +42,7 @@ class StaffUser(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class StaffOffice(SQLModel, table=True):
+class StaffOffice(SQLModel, OwnedThroughOffice, table=True):
     __tablename__ = "staff_office"
 
     user_id: int = Field(

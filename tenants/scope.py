@@ -16,80 +16,102 @@ offices or services check the municipality themselves (``booking.slot_offer``).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, event, or_, select
+from sqlalchemy import column, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.base import ExecutableOption as ORMOption
 from sqlmodel import col
 
-from accessibility.models import AccessibilityStatement, BarrierReport, SignVideo
-from booking.models import Appointment, Closure, Office, Schedule, Service, ServiceOffice
-from booking.waitlist import WaitlistWish
-from calls.models import CallEvent, CallToken, GuestLink
-from cases.milestones import Milestone
-from cases.models import Case, CaseItem, IdentityCheck
-from core.audit import AuditEvent
-from core.jobs import Job
-from core.tenancy import current_municipality
-from idstatus.models import DocumentStatus, DocumentStatusImport
-from online.models import FormField, OnlineRequest, OnlineService, RequestDocument, RequestMessage
-from postcall.dispatch_models import CaseDocument, Dispatch, Feedback, PostalAddress
-from postcall.letter_models import OfficeLetter
-from postcall.payments.models import PaymentAttempt, Refund
-from staff.models import Role, StaffOffice, StaffUser
+# Every model that names a marker is imported, so that the markers know their subclasses.
+import accessibility.models
+import booking.party_models
+import booking.waitlist
+import calls.models
+import cases.milestones
+import idstatus.models
+import online.models
+import postcall.dispatch_models
+import postcall.letter_models
+import postcall.payments.models
+from booking.models import Appointment, Closure, Office, Service
+from cases.models import Case
+from core import audit, jobs
+from core.tenancy import (
+    OwnedByMunicipality,
+    OwnedThroughAppointment,
+    OwnedThroughCase,
+    OwnedThroughOffice,
+    OwnedThroughService,
+    current_municipality,
+)
+from staff.models import Role, StaffUser
 from tenants import models as _models  # noqa: F401 (the table the keys name)
 
-# Tables with a ``municipality_id`` of their own.
-OWNED: tuple[Any, ...] = (Office, Service, Closure, Case, AuditEvent, Job, StaffUser,
-                          AccessibilityStatement, BarrierReport, SignVideo)
-# Tables that belong to a municipality through ``office_id``, ``case_id``, ``service_id`` or
-# ``appointment_id``.
-BY_OFFICE: tuple[Any, ...] = (Appointment, Schedule, WaitlistWish, Dispatch, Feedback,
-                              DocumentStatus, DocumentStatusImport, ServiceOffice, StaffOffice,
-                              OfficeLetter)
-BY_CASE: tuple[Any, ...] = (OnlineRequest, RequestMessage, RequestDocument, CaseDocument,
-                            PaymentAttempt, Refund, CaseItem, PostalAddress, Milestone,
-                            IdentityCheck)
-BY_SERVICE: tuple[Any, ...] = (OnlineService, FormField)
-BY_APPOINTMENT: tuple[Any, ...] = (CallToken, CallEvent, GuestLink)
+MODULES = (accessibility.models, booking.party_models, booking.waitlist, calls.models,
+           cases.milestones, idstatus.models, online.models, postcall.dispatch_models,
+           postcall.letter_models, postcall.payments.models, audit, jobs)
 
 
-def _offices(mid: int) -> Select[Any]:
-    return select(col(Office.id)).where(col(Office.municipality_id) == mid)
+def _column(cls: Any, name: str) -> Any:
+    """``cls.name``. SQLAlchemy first calls a criterion with the marker itself, which has no
+    columns, to find the lambda's bound values; a bare column stands in for that call."""
+    try:
+        return getattr(cls, name)
+    except AttributeError:
+        return column(name)
 
 
-def _own(model: Any, mid: int) -> ColumnElement[bool]:
-    if model is StaffUser:
-        # A platform administrator signs in on every host (and opens only the platform API).
-        return or_(col(StaffUser.municipality_id) == mid,
-                   col(StaffUser.role) == Role.platform_admin.value)
-    condition: ColumnElement[bool] = model.municipality_id == mid
-    return condition
+def _in_municipality(mid: int) -> Any:
+    return lambda cls: _column(cls, "municipality_id") == mid
 
 
-def criteria(mid: int) -> list[ORMOption]:
-    """The options that keep a statement inside municipality ``mid``."""
-    options: list[ORMOption] = []
-    for model in OWNED:
-        options.append(with_loader_criteria(model, _own(model, mid), include_aliases=True))
-    for model in BY_OFFICE:
-        options.append(with_loader_criteria(
-            model, model.office_id.in_(_offices(mid)), include_aliases=True))
-    cases = select(col(Case.id)).where(col(Case.municipality_id) == mid)
-    for model in BY_CASE:
-        options.append(with_loader_criteria(model, model.case_id.in_(cases),
-                                            include_aliases=True))
-    services = select(col(Service.id)).where(col(Service.municipality_id) == mid)
-    for model in BY_SERVICE:
-        options.append(with_loader_criteria(model, model.service_id.in_(services),
-                                            include_aliases=True))
-    appointments = select(col(Appointment.id)).where(
-        col(Appointment.office_id).in_(_offices(mid)))
-    for model in BY_APPOINTMENT:
-        options.append(with_loader_criteria(model, model.appointment_id.in_(appointments),
-                                            include_aliases=True))
-    return options
+def _staff(mid: int) -> Any:
+    # A platform administrator signs in on every host (and opens only the platform API).
+    return lambda cls: or_(cls.municipality_id == mid, cls.role == Role.platform_admin.value)
+
+
+def _through_office(mid: int) -> Any:
+    return lambda cls: _column(cls, "office_id").in_(
+        select(col(Office.id)).where(col(Office.municipality_id) == mid))
+
+
+def _through_case(mid: int) -> Any:
+    return lambda cls: _column(cls, "case_id").in_(
+        select(col(Case.id)).where(col(Case.municipality_id) == mid))
+
+
+def _through_service(mid: int) -> Any:
+    return lambda cls: _column(cls, "service_id").in_(
+        select(col(Service.id)).where(col(Service.municipality_id) == mid))
+
+
+def _through_appointment(mid: int) -> Any:
+    return lambda cls: _column(cls, "appointment_id").in_(
+        select(col(Appointment.id)).where(col(Appointment.office_id).in_(
+            select(col(Office.id)).where(col(Office.municipality_id) == mid))))
+
+
+# The column each marker's rows are matched on, and how. One lambda criterion per marker:
+# SQLAlchemy applies it to every mapped subclass, keeps its analysis by the lambda's code and
+# takes ``mid`` as a bound parameter. A statement thus carries six options and its cache key
+# stays cheap (an option per table cost 1.8 ms per statement; these cost about 0.1 ms).
+MARKERS: tuple[tuple[type, str, Any], ...] = (
+    (OwnedByMunicipality, "municipality_id", _in_municipality),
+    (StaffUser, "municipality_id", _staff),
+    (OwnedThroughOffice, "office_id", _through_office),
+    (OwnedThroughCase, "case_id", _through_case),
+    (OwnedThroughService, "service_id", _through_service),
+    (OwnedThroughAppointment, "appointment_id", _through_appointment))
+
+
+@functools.lru_cache(maxsize=4096)
+def criteria(mid: int) -> tuple[ORMOption, ...]:
+    """The options that keep a statement inside municipality ``mid``; made once per
+    municipality (options are immutable, so every statement may carry the same ones)."""
+    return tuple(with_loader_criteria(marker, where(mid), include_aliases=True)
+                 for marker, _, where in MARKERS)
 
 
 def _scope(state: ORMExecuteState) -> None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.tenancy import OwnedThroughCase
 from core.types import UTCDateTime, utcnow
 
 
@@ -46,7 +47,7 @@ class RefundStatus(StrEnum):
 COUNTED_REFUNDS = (RefundStatus.requested, RefundStatus.pending, RefundStatus.succeeded)
 
 
-class PaymentAttempt(SQLModel, table=True):
+class PaymentAttempt(SQLModel, OwnedThroughCase, table=True):
     __tablename__ = "payment_attempt"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="ck_payment_attempt_amount"),
@@ -92,7 +93,7 @@ class ProcessedWebhookEvent(SQLModel, table=True):
     received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Refund(SQLModel, table=True):
+class Refund(SQLModel, OwnedThroughCase, table=True):
     __tablename__ = "payment_refund"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="ck_payment_refund_amount"),

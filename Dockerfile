@@ -28,6 +28,7 @@ COPY mail ./mail
 COPY privacy ./privacy
 COPY tenants ./tenants
 COPY insights ./insights
+COPY monitoring ./monitoring
 COPY app ./app
 COPY static ./static
 COPY migrations ./migrations

@@ -13,11 +13,11 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.context import AppContext
-from app.metrics import metrics_of
 from app.settings import Settings
 from calls.echo import ConnectionTests, EchoConfig
 from calls.gate import CallGate
 from core.types import utcnow
+from monitoring.metrics import metrics_of
 from signaling import (
     Hub,
     IceConfig,

@@ -42,11 +42,12 @@ from app.calls import start_calls, stop_calls
 from app.context import AppContext
 from app.db import Database
 from app.errors import exception_handlers
-from app.metrics import install as install_metrics
 from app.middleware import (
     LanguageMiddleware,
     NulGuardMiddleware,
     SecurityHeadersMiddleware,
+    admission_gate,
+    admitted_at_once,
     outage_guard,
 )
 from app.pages import accessibility as pages_accessibility
@@ -79,6 +80,7 @@ from app.templating import Templates
 from booking.links import LinkKeys
 from core.i18n import I18n
 from core.ratelimit import RateLimiter
+from monitoring.metrics import install as install_metrics
 from tenants.middleware import MunicipalityMiddleware
 from tenants.scope import install as install_tenant_scope
 
@@ -185,6 +187,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
+            Middleware(admission_gate, max_active=admitted_at_once(settings),
+                       max_waiting=settings.admission_max_waiting, retry_after=1),
             Middleware(NulGuardMiddleware),
             Middleware(outage_guard, retry_after=settings.retry_after_seconds),
             Middleware(MunicipalityMiddleware,  # the request's municipality (tenants.hosts)

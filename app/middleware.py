@@ -10,6 +10,8 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.settings import Settings
+from core.admission import AdmissionGate
 from core.i18n import (
     DEFAULT_LANGUAGE,
     from_accept_language,
@@ -91,6 +93,7 @@ def _lang_param(query_string: bytes) -> str | None:
 
 
 SERVICE_UNAVAILABLE = "The service is briefly unavailable. Please try again in a moment."
+BUSY = "Very many requests are arriving right now. Please try again in a moment."
 
 # Headers every response gets, replacing any the handler set; and defaults it may override.
 _ALWAYS: tuple[tuple[bytes, bytes], ...] = (
@@ -200,3 +203,25 @@ def outage_guard(app: ASGIApp, *, retry_after: int) -> OutageGuard:
 
     return OutageGuard(app, answer=answer, logger=logging.getLogger("buergerbuero.outage"),
                        describe=lambda scope: f"{scope['method']} {redact_path(scope['path'])}")
+
+
+def admission_gate(app: ASGIApp, *, max_active: int, max_waiting: int,
+                   retry_after: int) -> AdmissionGate:
+    """People's pages before the public API when the process is overloaded
+    (``core/admission.py``); an API request beyond the waiting queue gets 503."""
+    from starlette.requests import Request
+
+    from app.errors import error_response
+
+    def refuse(scope: Scope, receive: Receive) -> ASGIApp:
+        return error_response(Request(scope, receive), 503, "busy", BUSY,
+                              headers={"Retry-After": str(retry_after)})
+
+    return AdmissionGate(app, max_active=max_active, max_waiting=max_waiting, refuse=refuse)
+
+
+def admitted_at_once(settings: Settings) -> int:
+    """``BUERO_ADMISSION_MAX_ACTIVE``, by default the database pool's size."""
+    if settings.admission_max_active is None:
+        return settings.database_pool_size
+    return settings.admission_max_active

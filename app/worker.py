@@ -32,7 +32,6 @@ from accessibility.service import apply_retention as barrier_retention
 from app.api import waitlist as waitlist_jobs
 from app.api.links import request_policy
 from app.mail_env import mail_env, mail_job, mailer_for
-from app.metrics import metrics_of
 from app.payments import reconcile_task
 from app.postcall_jobs import handlers as postcall_handlers
 from app.postcall_jobs import periodic as postcall_periodic
@@ -51,6 +50,7 @@ from mail.document_status import send_ready_mail
 from mail.lost_links import send_links_mail
 from mail.requests import JOB_KIND as REQUEST_MAIL_KIND
 from mail.requests import send_request_mail
+from monitoring.metrics import metrics_of
 from online.lost_links import LINKS_MAIL_JOB
 from online.requests import expire_unconfirmed
 from privacy.requests import apply_retention as request_retention

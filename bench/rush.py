@@ -8,10 +8,11 @@ library's own solver before it books) and off. The clients poll availability
 about once a second (the per-client limit allows two); an admin releases the slots by adding
 the day's schedule through the admin API, and every client then books one of the slots it was
 shown, at random, and on ``409`` asks again, until none are left or the rush's time is up.
-Meanwhile a few "humans" load the booking page and its availability, and their page loads are
-timed. The clients, the humans and the one who releases the slots are three processes: a
-human's browser does not wait for the bots' event loop (nor for the proof-of-work solving that
-holds their interpreter), only for the servers, as on the internet.
+Meanwhile a few "humans" load the booking pages as a browser does (the service's free days,
+then the times of the rush's day; the pages are rendered on the server and call no API), and
+their page loads are timed. The clients, the humans and the one who releases the slots are
+three processes: a human's browser does not wait for the bots' event loop (nor for the
+proof-of-work solving that holds their interpreter), only for the servers, as on the internet.
 
 Printed: bookings accepted per second, how many distinct clients got one, whether anyone got
 two, whether any slot holds more than its capacity, the humans' p50/p99, and the CPU the two
@@ -73,7 +74,7 @@ class Tally:
     booked: dict[int, int] = field(default_factory=dict)  # client → bookings accepted
     accepted_at: list[float] = field(default_factory=list)
     human_ms: list[float] = field(default_factory=list)
-    human_parts: list[tuple[float, float]] = field(default_factory=list)  # page, availability
+    human_parts: list[tuple[float, float]] = field(default_factory=list)  # days, times
     human_failed: int = 0  # page loads that failed (no answer, or not 200)
     human_failures: Counter[str] = field(default_factory=Counter)  # why
     cpu_share: float = 0.0  # of a core, by the process that made this tally (the bot farm)
@@ -192,22 +193,29 @@ async def client(number: int, base_url: str, rush: Rush, deadline: Any, tally: T
 
 
 async def human(number: int, base_url: str, rush: Rush, stop: Any, tally: Tally) -> None:
-    """Someone on the booking page: the page, then its availability; timed together.
-    ``stop``: a shared ``multiprocessing.Event``. Each human has an address of their own."""
+    """Someone on the booking pages: the days of the service, then the times of the rush's
+    day, as a browser loads them (the booking pages are rendered on the server; a browser does
+    not call the JSON API); timed together. ``stop``: a shared ``multiprocessing.Event``. Each
+    human has an address of their own."""
     transport = httpx.AsyncHTTPTransport(local_address=f"127.2.0.{number + 1}")
+    days = f"/book?service={rush.service_id}"
+    times = f"{days}&day={rush.day.isoformat()}"
     async with httpx.AsyncClient(base_url=base_url, timeout=30, transport=transport) as browser:
         while not stop.is_set():
             began = time.perf_counter()
             try:
-                page = await browser.get(f"/book?service={rush.service_id}")
+                page = await browser.get(days)
                 middle = time.perf_counter()
-                answer = await browser.get(availability_path(rush))
+                answer = await browser.get(times)
             except httpx.TransportError as error:
                 tally.human_failed += 1  # a browser would show an error page: counted
                 tally.human_failures[type(error).__name__] += 1
                 await asyncio.sleep(0.5)
                 continue
-            if page.status_code != 200 or answer.status_code != 200:
+            # A page is shown whenever it is rendered: the day's times, or (before the release,
+            # and once all are gone) the days again with "no free times on this day" (422, or
+            # 409 when the last time went meanwhile).
+            if page.status_code != 200 or answer.status_code not in (200, 409, 422):
                 tally.human_failed += 1
                 tally.human_failures[f"{page.status_code}/{answer.status_code}"] += 1
             else:
@@ -360,8 +368,8 @@ def add_figures(report: Report, label: str, result: dict[str, Any]) -> None:
                       passed=result["human_p99"] < 1000 and result["human_failed"] == 0,
                       note=(f"{result['human_loads']} loads, {result['human_failed']} failed "
                             f"({result['human_failures'] or 'none'}); "
-                            f"p50 {result['human_p50']:.0f} ms; p99 of the page "
-                            f"{result['page_p99']:.0f} ms, of its availability "
+                            f"p50 {result['human_p50']:.0f} ms; p99 of the days "
+                            f"page {result['page_p99']:.0f} ms, of the times page "
                             f"{result['availability_p99']:.0f} ms; CPU during the rush: app "
                             f"{result['app_cpu'] * 100:.0f} % of a core (two instances), "
                             f"PostgreSQL {result['pg_cpu'] * 100:.0f} %, the simulated clients' "

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
                 "accessibility"},
     "accessibility": {"core"},
     "insights": {"core", "booking", "staff", "calls", "cases", "postcall", "online"},
+    "monitoring": {"core", "booking", "cases", "postcall"},
     # The municipalities' scope names the tables of every package it keeps apart.
     "tenants": {"core", "booking", "staff", "calls", "cases", "postcall", "online", "idstatus",
                 "accessibility"},

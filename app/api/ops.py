@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.context import AppContext, ctx
-from app.metrics import Metrics
 from core.outage import DATABASE, REDIS, Outage, OutageLog, outage_of
+from monitoring.metrics import Metrics
 
 log = logging.getLogger("buergerbuero.ops")
 

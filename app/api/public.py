@@ -26,7 +26,6 @@ from app.api.schemas import (
     service_out,
 )
 from app.context import AppContext, ctx
-from app.metrics import metrics_of
 from app.templating import request_language
 from booking import catalog
 from booking.availability_cache import Computed
@@ -35,6 +34,7 @@ from booking.availability_window import window_availability
 from booking.service import CitizenInput
 from core.errors import Invalid, SlotTaken
 from core.tenancy import current_municipality
+from monitoring.metrics import metrics_of
 from postcall.intake import book
 
 

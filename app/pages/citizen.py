@@ -22,7 +22,6 @@ from app.api.links import policy_from
 from app.api.party import composition_rules
 from app.api.proof import proof_required, require_proof
 from app.context import ctx
-from app.metrics import metrics_of
 from app.pages import book_channel, citizen_link
 from app.pages import party_form as party
 from app.pages.citizen_forms import Choice, DetailsForm, FieldErrors
@@ -59,6 +58,7 @@ from core.errors import (
 from core.messages import N_
 from core.proof_of_work import ProofReused
 from core.signing import sign, unsign
+from monitoring.metrics import metrics_of
 from postcall.intake import ADDRESS_NEEDED
 from postcall.intake import book as book_with_address
 

@@ -15,9 +15,9 @@ from starlette.applications import Starlette
 
 from app.db import Database
 from app.main import create_app
-from app.metrics import Metrics, metrics_of
 from app.settings import Settings
 from core.jobs import Job, JobStatus, enqueue
+from monitoring.metrics import Metrics, metrics_of
 from postcall.payments.models import ProcessedWebhookEvent
 from tests.app.api.conftest import DAY
 from tests.app.pages.helpers import book_via_pages

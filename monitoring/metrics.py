@@ -21,7 +21,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,9 +36,21 @@ from sqlmodel import col
 from starlette.exceptions import HTTPException
 
 from core.errors import DomainError, RateLimited, SlotTaken
+from core.ratelimit import RateLimiter
+from core.transactions import Transactions
 
-if TYPE_CHECKING:
-    from app.context import AppContext
+
+class AppContext(Protocol):
+    """What the metrics read of an app's context (``app.context.AppContext``)."""
+
+    @property
+    def db(self) -> Transactions: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
+
+    @property
+    def extras(self) -> dict[str, Any]: ...
 
 log = logging.getLogger("buergerbuero.metrics")
 

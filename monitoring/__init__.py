@@ -1,0 +1,1 @@
+"""What the operators watch: the Prometheus metrics of an app (``/metrics``)."""

@@ -1,6 +1,6 @@
 """Run every benchmark and print one line per figure (``make bench``).
 
-    python -m bench.run [--only availability,race,documents,signalling,uploads,insights]
+    python -m bench.run [--only availability,race,documents,signalling,uploads,insights,tenancy,...]
                         [--seconds 10] [--rooms 1000] [--letters 1000]
 
 Postgres figures run when BUERO_BENCH_POSTGRES_URL is set (a server URL; a database is created
@@ -21,7 +21,7 @@ import time
 from bench.common import Report, fresh_database, seed
 
 ALL = ("availability", "race", "documents", "signalling", "callsetup", "redis", "uploads",
-       "accesslog", "rush", "insights")
+       "accesslog", "rush", "insights", "tenancy")
 
 
 async def with_database(postgres_url: str | None, report: Report, args: argparse.Namespace,
@@ -98,6 +98,10 @@ def main() -> int:
         from bench import insights
 
         insights.run(report)
+    if "tenancy" in args.only:
+        from bench import tenancy
+
+        tenancy.run(report)
     if "accesslog" in args.only:
         from bench import access_log
 

@@ -192,13 +192,19 @@ async def resolve(request: Request, session: AsyncSession, choice: Choice) -> St
             office_zone=office.timezone)
     choice.channel = channel if with_channel else None
     offset = (1 if with_office else 0) + (1 if with_channel else 0)
-    day_step = await _day_step(request, session, choice, composition, office, base,
-                               offset, channel)
-    if day_step is not None:
-        return day_step
-
+    # A chosen day with free times goes on to them without the days of the whole booking
+    # window (they are only needed to offer another day).
+    slots = (await party.slots_for(session, composition, office, choice.day, channel)
+             if choice.day is not None and party.listed(composition, office, choice.day)
+             else [])
+    if not slots:
+        day_step = await _day_step(request, session, choice, composition, office, base,
+                                   offset, channel)
+        if day_step is not None:
+            return day_step
+        assert choice.day is not None
+        slots = await party.slots_for(session, composition, office, choice.day, channel)
     assert choice.day is not None
-    slots = await party.slots_for(session, composition, office, choice.day, channel)
     chosen = next((s for s in slots if s.start == choice.slot), None)
     day_params = choice.params(upto="day")
     if not slots:

@@ -85,6 +85,13 @@ async def days_for(session: AsyncSession, composition: Composition, office: Offi
     return sorted({local_date(s.start, zone(office.timezone)) for s in window.slots})
 
 
+def listed(composition: Composition, office: Office, day: date) -> bool:
+    """Whether ``days_for`` looks at ``day`` (a free start that day is then among its days)."""
+    today = office_today(office)
+    days = office.horizon_days if composition.plain else min(office.horizon_days, 62)
+    return today <= day <= today + timedelta(days=days)
+
+
 async def slots_for(session: AsyncSession, composition: Composition, office: Office,
                     day: date, channel: str | None = None) -> list[Slot]:
     assert office.id is not None

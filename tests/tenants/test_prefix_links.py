@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 from collections import deque
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from idstatus.service import READY_MAIL_JOB
 from tenants.links import root, safe_next, site_path, site_url
 from tests.app.pages.helpers import csrf_of, details_form, walk_to_details
 from tests.app.pages.seed import Seed
+from tests.conftest import live_server
 from tests.request_support import CLERK, drain
 from tests.staff.helpers import PASSWORD, context, form_token
 from tests.tenants.prefix_support import PREFIX, TOWN_B, addresses, outside, prefixed_world
@@ -310,3 +312,19 @@ async def test_the_mails_of_the_prefixed_town_link_under_its_prefix(
         assert all(link.startswith(f"http://testserver{PREFIX}/") for link in links), body
     assert f"http://testserver{PREFIX}/document-status" in \
         bodies["Ihr Ausweis liegt zur Abholung bereit"]
+
+
+@SQLITE
+async def test_the_call_s_websocket_under_the_prefix_is_b_s(
+    app: Starlette, towns: tuple[TownA, TownB]
+) -> None:
+    """The call page's script opens ``{root}/ws/call``: there B's link is let in (on the bare
+    path it is A's, where B's link is refused: tests/tenants/test_isolation.py)."""
+    import websockets
+
+    _, b = towns
+    async with live_server(app) as base, websockets.connect(
+            base.replace("http", "ws") + f"{PREFIX}/ws/call") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": b.appointment_token}))
+        answer = json.loads(await ws.recv())
+    assert answer["type"] == "welcome" and answer["reference"] == b.appointment, answer

@@ -24,6 +24,7 @@ from core.errors import Forbidden, Unauthorized
 from core.types import utcnow
 from staff.models import Role, StaffUser
 from staff.sessions import NewSession, close_session, find_session_user
+from tenants.links import safe_next, site_path, site_url
 
 SESSION_COOKIE = "buero_staff"
 STAGE_PAGES = {"full": "/staff", "otp": "/staff/login/code", "enrol": "/staff/totp"}
@@ -74,15 +75,6 @@ async def api_token_logout(request: HTTPConnection) -> None:
         await close_session(session, state.secret_key, token)
 
 
-def safe_next(target: str | None, default: str = "/staff") -> str:
-    """Only a path on this site (no scheme, no host, no ``//`` or ``/\\``)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return default
-    if any(ch in target for ch in "\r\n\\"):
-        return default
-    return target
-
-
 async def require_page_user(request: Request, *, role: str | None = None,
                             stages: tuple[str, ...] = ("full",)) -> StaffUser:
     """The user of the session cookie; without one, a redirect to the login page, and for a
@@ -95,12 +87,13 @@ async def require_page_user(request: Request, *, role: str | None = None,
             found = await find_session_user(session, state.secret_key, token, kind="web",
                                             now=utcnow(), stages=tuple(STAGE_PAGES))
     if found is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = site_path(request.scope) + (f"?{request.url.query}" if request.url.query else "")
         location = "/staff/login?next=" + quote(safe_next(target), safe="/")
-        raise HTTPException(303, headers={"Location": location})
+        raise HTTPException(303, headers={"Location": site_url(request.scope, location)})
     staff_session, user = found
     if staff_session.stage not in stages:
-        raise HTTPException(303, headers={"Location": STAGE_PAGES[staff_session.stage]})
+        location = site_url(request.scope, STAGE_PAGES[staff_session.stage])
+        raise HTTPException(303, headers={"Location": location})
     request.state.staff_user, request.state.staff_session_id = user, staff_session.id
     csrf.bind_to_session(request, staff_session.token_hash)
     _check_role(user, role)

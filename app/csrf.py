@@ -30,6 +30,7 @@ from app.api.http import cookie_secure
 from app.context import ctx
 from core.errors import Forbidden
 from core.signing import signature, signature_valid
+from tenants.links import site_path
 
 COOKIE = "buero_csrf"
 FIELD = "csrf_token"
@@ -110,6 +111,6 @@ def check(request: Request, form: Mapping[str, Any]) -> None:
     if valid(ctx(request).secret_key, request.cookies.get(COOKIE), form.get(FIELD),
              _session_key(request)):
         return
-    if request.url.path.startswith(_STAFF_AREAS):
+    if site_path(request.scope).startswith(_STAFF_AREAS):
         raise FormExpired()
     raise CsrfFailed()

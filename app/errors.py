@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from app.context import ctx
 from app.templating import request_translator
 from core.errors import DomainError
+from tenants.links import site_path
 
 log = logging.getLogger("buergerbuero.errors")
 
@@ -45,7 +46,7 @@ def answer_in_json(request: Request) -> None:
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or \
+    return site_path(request.scope).startswith("/api/") or \
         getattr(request.state, "json_errors", False) is True
 
 

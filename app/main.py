@@ -187,13 +187,14 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.env == "production"),
             Middleware(LanguageMiddleware),
-            Middleware(admission_gate, max_active=admitted_at_once(settings),
-                       max_waiting=settings.admission_max_waiting, retry_after=1),
             Middleware(NulGuardMiddleware),
             Middleware(outage_guard, retry_after=settings.retry_after_seconds),
             Middleware(MunicipalityMiddleware,  # the request's municipality (tenants.hosts)
                        locate=lambda scope: (scope["app"].state.ctx.db,
                                              scope["app"].state.ctx.hosts)),
+            # After the municipality: it classes the path below a town's path prefix.
+            Middleware(admission_gate, max_active=admitted_at_once(settings),
+                       max_waiting=settings.admission_max_waiting, retry_after=1),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -15,9 +15,7 @@ from core.admission import AdmissionGate
 from core.i18n import (
     DEFAULT_LANGUAGE,
     from_accept_language,
-    is_staff_path,
     pick_language,
-    staff_language,
 )
 from core.log_lines import REQUEST_ID, redact_path
 from core.outage import OutageGuard
@@ -43,8 +41,8 @@ class LanguageMiddleware:
 
     The API follows ``?lang`` and then ``Accept-Language``; pages follow ``?lang`` and then the
     remembered choice, so a German browser setting never hides the language menu's choice.
-    Staff pages and calls (``core.i18n.STAFF_PREFIXES``) take German for any language but
-    German and English; the remembered choice stays for the citizen pages.
+    Staff pages and calls take German for any language but German and English, decided on the
+    path below a municipality's prefix (``app.templating.request_language``).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -64,8 +62,7 @@ class LanguageMiddleware:
             cookie = SimpleCookie(_header(scope, b"cookie") or "")
             morsel = cookie.get(LANG_COOKIE)
             lang = pick_language(morsel.value if morsel else None) or DEFAULT_LANGUAGE
-        staff = is_staff_path(scope["path"])
-        scope.setdefault("state", {})["lang"] = staff_language(lang) if staff else lang
+        scope.setdefault("state", {})["lang"] = lang
 
         if not chosen or is_api or scope["type"] != "http":
             await self.app(scope, receive, send)

@@ -17,8 +17,10 @@ from core.i18n import (
     Translator,
     base_language,
     is_staff_path,
+    staff_language,
 )
 from core.rendering import Renderer
+from tenants.links import root, site_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -42,6 +44,7 @@ class Templates(Renderer):
             staff_user=getattr(request.state, "staff_user", None),
             town=getattr(request.state, "town", ""),
             brand=getattr(request.state, "municipality", None),
+            root=root(request.scope),  # before every link to a site path (tenants.links)
             languages=menu_languages(request),
             **(context or {}),
         )
@@ -51,15 +54,17 @@ class Templates(Renderer):
 def menu_languages(request: Request) -> list[tuple[str, str, str]]:
     """The language menu: (code for ``?lang=``, name in itself, its ``lang``/``hreflang``
     tag); staff pages offer German and English only."""
-    staff = is_staff_path(request.url.path)
+    staff = is_staff_path(site_path(request.scope))
     return [(code, name, base_language(code))
             for code, name in LANGUAGE_NAMES.items()
             if not staff or code in STAFF_LANGUAGES]
 
 
 def request_language(request: Request) -> str:
+    """The language chosen (``app.middleware``); staff pages speak German or English."""
     lang = getattr(request.state, "lang", None)
-    return lang if isinstance(lang, str) else "de"
+    lang = lang if isinstance(lang, str) else "de"
+    return staff_language(lang) if is_staff_path(site_path(request.scope)) else lang
 
 
 def request_translator(request: Request, i18n: I18n) -> Translator:

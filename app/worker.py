@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from accessibility.service import apply_retention as barrier_retention
 from app.api import waitlist as waitlist_jobs
 from app.api.links import request_policy
-from app.mail_env import mail_env, mail_job, mailer_for
+from app.mail_env import mail_job, mailer_for
 from app.payments import reconcile_task
 from app.postcall_jobs import handlers as postcall_handlers
 from app.postcall_jobs import periodic as postcall_periodic
@@ -71,8 +71,8 @@ def default_handlers() -> dict[str, JobHandler]:
             **postcall_handlers(), **waitlist_jobs.handlers()}
 
 
-async def ready_mail_job(ctx: AppContext, job: Job) -> None:
-    await send_ready_mail(mail_env(ctx), ctx.secret_key, job)  # it opens the sealed address
+async def ready_mail_job(ctx: AppContext, job: Job) -> None:  # it opens the sealed address
+    await mail_job(lambda env, job: send_ready_mail(env, ctx.secret_key, job))(ctx, job)
 
 
 async def document_status_task(ctx: AppContext) -> None:

@@ -36,9 +36,11 @@ class MunicipalityMiddleware:
         state = scope.setdefault("state", {})
         state["municipality"] = place
         state["town"] = place.name if hosts.several else ""  # named where there are several
-        if place.path_prefix and scope["path"].startswith(place.path_prefix.rstrip("/")):
-            # The routes see the path below the prefix (Starlette's ``root_path``).
-            scope["root_path"] = scope.get("root_path", "") + place.path_prefix.rstrip("/")
+        prefix = place.path_prefix.rstrip("/")
+        if prefix and (scope["path"] == prefix or scope["path"].startswith(prefix + "/")):
+            # The routes see the path below the prefix (Starlette's ``root_path``), and every
+            # link the site gives out carries it again (``tenants.links``).
+            scope["root_path"] = scope.get("root_path", "") + prefix
         token = CURRENT_MUNICIPALITY.set(place.id)
         try:
             await self.app(scope, receive, send)

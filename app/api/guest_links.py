@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.http import read_json
+from app.api.http import read_json, town_base_url
 from app.api.openapi import operation
 from app.auth import require_api_user
 from app.context import ctx
@@ -60,7 +60,7 @@ async def create_guest_link(request: Request) -> Response:
         issued = await issue_guest_link(session, state.secret_key, appointment, user,
                                         kind=body.kind, name=body.name, window=window, now=now)
     return JSONResponse({
-        "url": f"{state.settings.base_url.rstrip('/')}/g/{issued.token}",
+        "url": f"{await town_base_url(state)}/g/{issued.token}",
         "kind": issued.link.kind, "name": issued.link.name,
         "expires_at": issued.link.expires_at.isoformat(),
     }, status_code=201, headers={"Cache-Control": "no-store"})

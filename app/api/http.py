@@ -10,8 +10,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import HTTPConnection, Request
 
-from app.context import ctx
+from app.context import AppContext, ctx
 from core.errors import DomainError, Invalid, Unauthorized
+from core.tenancy import current_municipality
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -175,3 +176,12 @@ def cookie_secure(conn: HTTPConnection) -> bool:
     """Cookies get ``Secure`` when the site is served over https (a Secure cookie would never
     come back over the plain http of development)."""
     return ctx(conn).settings.base_url.startswith("https://")
+
+
+async def town_base_url(state: AppContext) -> str:
+    """The base URL of the links the current municipality gives out (a guest's link, the link
+    of a booked appointment): its host and path prefix (``tenants.hosts.HostMap.town``);
+    with one municipality ``BUERO_BASE_URL``."""
+    _, base_url = await state.hosts.town(state.db, current_municipality(),
+                                         state.settings.base_url)
+    return base_url.rstrip("/")

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.http import bearer_token, client_key, read_json
+from app.api.http import bearer_token, client_key, read_json, town_base_url
 from app.api.links import policy_from
 from app.api.openapi import operation
 from app.api.proof import require_proof
@@ -157,11 +157,12 @@ async def wish_out(session: AsyncSession, state: AppContext, wish: WaitlistWish,
                         "end": _time(appointment.end_at, office.timezone),
                         "expires_at": _time(wish.offer_expires_at, office.timezone)}
     elif appointment is not None and wish.status == waitlist.WishStatus.booked:
+        token = state.links.token_for(appointment.link_nonce)
         out["appointment"] = {
             "reference": appointment.reference, "status": appointment.status,
             "start": _time(appointment.start_at, office.timezone),
             "end": _time(appointment.end_at, office.timezone),
-            "url": f"{state.settings.base_url}/t/{state.links.token_for(appointment.link_nonce)}",
+            "url": f"{await town_base_url(state)}/t/{token}",
         }
     return out
 

@@ -8,13 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.routing import ID
 from app.auth import require_page_user
 from app.context import ctx
 from app.pages.forms import read_form
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking.models import Appointment
 from cases.models import Case
@@ -80,7 +81,7 @@ async def retry(request: Request) -> Response:
     async with ctx(request).db.transaction(write=True) as session:
         job = await outbox.retry(session, job_id, utcnow())
         record(session, staff_actor(user), "job.retry", "job", job_id, {"kind": job.kind})
-    return RedirectResponse(f"/admin/jobs?retried={job_id}", status_code=303)
+    return redirect(f"/admin/jobs?retried={job_id}")
 
 
 routes: list[BaseRoute] = [

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.http import cookie_secure
@@ -39,6 +39,7 @@ from app.pages.citizen_forms import parse_id
 from app.pages.citizen_http import limit
 from app.pages.citizen_views import fee_text
 from app.pages.forms import read_multipart_form
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking.availability import office_today
 from booking.catalog import service_description, service_name
@@ -53,6 +54,7 @@ from online.catalogue import Offered
 from online.forms import check_answers
 from online.models import FieldType, Identity, OnlineRequest
 from online.requests import Held
+from tenants.links import site_url
 
 SENT_COOKIE = "online_request_sent"
 SENT_MAX_AGE = 3600
@@ -194,10 +196,10 @@ async def submit(request: Request) -> Response:
         return _form(request, offered, offices, values=values, errors=found,
                      form_error="" if found else t.gettext(exc.msgid, **exc.params),
                      files_dropped=bool(uploads), status=exc.status)
-    response = RedirectResponse("/apply/sent", status_code=303)
+    response = redirect("/apply/sent")
     response.set_cookie(SENT_COOKIE, sign(state.secret_key, "request-sent", str(case_id)),
-                        max_age=SENT_MAX_AGE, path="/apply/sent", httponly=True,
-                        samesite="lax", secure=cookie_secure(request))
+                        max_age=SENT_MAX_AGE, path=site_url(request.scope, "/apply/sent"),
+                        httponly=True, samesite="lax", secure=cookie_secure(request))
     return response
 
 
@@ -208,12 +210,12 @@ async def sent_page(request: Request) -> Response:
     case_id = unsign(state.secret_key, "request-sent", request.cookies.get(SENT_COOKIE),
                      SENT_MAX_AGE)
     if case_id is None or not case_id.isdigit():
-        return RedirectResponse("/apply", status_code=303)
+        return redirect("/apply")
     async with state.db.transaction() as session:
         case = await session.get(Case, int(case_id))
         online_part = await session.get(OnlineRequest, int(case_id))
         if case is None or online_part is None:
-            return RedirectResponse("/apply", status_code=303)
+            return redirect("/apply")
         offered = await catalogue.online_service(session, case.service_id)
     t = translator(request)
     return render(request, "online/sent.html", {

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from accessibility import videos
@@ -37,6 +37,7 @@ from app.pages.citizen_views import (
     zone_note,
 )
 from app.pages.forms import read_form
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking import catalog
 from booking import service as booking
@@ -61,6 +62,7 @@ from core.signing import sign, unsign
 from monitoring.metrics import metrics_of
 from postcall.intake import ADDRESS_NEEDED
 from postcall.intake import book as book_with_address
+from tenants.links import site_url
 
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
@@ -330,7 +332,7 @@ async def book_submit(request: Request) -> Response:
     choice = Choice.from_params(form)
     details = DetailsForm.from_form(form)
     if await _booked_here(request, choice):
-        return RedirectResponse("/book/done", status_code=303)
+        return redirect("/book/done")
     async with state.db.transaction() as session:
         step = await resolve(request, session, choice)
     if step.name != "details":
@@ -383,7 +385,7 @@ async def book_submit(request: Request) -> Response:
         booked_here = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE),
                              BOOKED_MAX_AGE)
         if booked_here == exc.reference:
-            return RedirectResponse("/book/done", status_code=303)
+            return redirect("/book/done")
         context = {**step.context, "values": details, "errors": {},
                    "form_error": t.gettext(exc.msgid)}
         return render(request, step.template, context, 409)
@@ -403,11 +405,11 @@ async def book_submit(request: Request) -> Response:
                    t.gettext(exc.msgid, **exc.params)}
         return render(request, step.template, context, 422)
 
-    response = RedirectResponse("/book/done", status_code=303)
+    response = redirect("/book/done")
     response.set_cookie(
         BOOKED_COOKIE, sign(state.secret_key, "booked", reference),
-        max_age=BOOKED_MAX_AGE, path="/book", httponly=True, samesite="lax",
-        secure=cookie_secure(request),
+        max_age=BOOKED_MAX_AGE, path=site_url(request.scope, "/book"), httponly=True,
+        samesite="lax", secure=cookie_secure(request),
     )
     return response
 
@@ -421,7 +423,7 @@ async def book_done(request: Request) -> Response:
     reference = unsign(state.secret_key, "booked", request.cookies.get(BOOKED_COOKIE),
                        BOOKED_MAX_AGE)
     if reference is None:
-        return RedirectResponse("/book", status_code=303)
+        return redirect("/book")
     async with state.db.transaction() as session:
         appointment = await find_appointment(session, reference)
         if appointment is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.citizen import calendar_response
@@ -34,6 +34,7 @@ from app.pages.citizen_views import (
 )
 from app.pages.forms import read_form
 from app.pages.postcall_pages import StatusView, citizen_status_view
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking import service as booking
 from booking.availability import office_today
@@ -135,7 +136,7 @@ async def _act(request: Request, action: str) -> Response:
     except Conflict as exc:
         return await _show_error(request, exc)
     done = "confirmed" if action == "confirm" else "cancelled"
-    return RedirectResponse(f"{_base(request)}?done={done}", status_code=303)
+    return redirect(f"{_base(request)}?done={done}")
 
 
 async def _show_error(request: Request, exc: DomainError) -> Response:
@@ -168,7 +169,7 @@ async def cancel_page(request: Request) -> Response:
     except LinkInvalid:
         return _invalid(request)
     if not view.can_cancel:
-        return RedirectResponse(_base(request), status_code=303)
+        return redirect(_base(request))
     return render(request, "citizen/cancel.html", {"appointment": view, "base": _base(request)})
 
 
@@ -218,7 +219,7 @@ async def reschedule_page(request: Request) -> Response:
             appointment, office, service = await _open(request, session)
             view = _view(request, appointment, office, service)
             if not view.can_reschedule:
-                return RedirectResponse(_base(request), status_code=303)
+                return redirect(_base(request))
             name, context, status = await _reschedule_context(
                 request, session, appointment, office, service, choice)
     except LinkInvalid:
@@ -238,7 +239,7 @@ async def reschedule(request: Request) -> Response:
                 appointment, _, _ = await _open(request, session)
                 await booking.reschedule(session, policy_from(state.settings), appointment,
                                          new_start)
-            return RedirectResponse(f"{_base(request)}?done=rescheduled", status_code=303)
+            return redirect(f"{_base(request)}?done=rescheduled")
         error, status = t.gettext("Choose a time."), 422
     except LinkInvalid:
         return _invalid(request)

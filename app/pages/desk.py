@@ -37,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.api import case_schemas as s
 from app.api.clerk_cases import case_policy, render_case
-from app.auth import require_page_user, require_script_user, safe_next
+from app.auth import require_page_user, require_script_user
 from app.context import ctx
 from app.errors import json_error
 from app.pages import call as call_pages
@@ -61,6 +61,7 @@ from core.types import utcnow
 from online.inbox import complete_appointment
 from staff.models import StaffUser
 from staff.service import appointment_for_staff, staff_actor
+from tenants.links import safe_next, site_path
 
 POLL_SECONDS = 2.0
 STREAM_SECONDS = 55.0
@@ -110,7 +111,7 @@ async def call_page(request: Request) -> Response:
     user = await require_page_user(request)
     view = await _load(request, user)
     page = work_page(view.reference, view.channel)
-    if request.url.path != page:
+    if site_path(request.scope) != page:
         query = f"?{request.url.query}" if request.url.query else ""
         return redirect(page + query)
     return await call_pages.clerk_call(request)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.http import cookie_secure
+from app.api.http import cookie_secure, town_base_url
 from app.auth import require_script_user
 from app.context import ctx
 from app.errors import answer_in_json
@@ -41,6 +41,7 @@ from core.i18n import Translator
 from core.messages import N_
 from core.types import utcnow
 from staff.service import appointment_for_staff
+from tenants.links import site_url
 
 COOKIE = "buero_guest"
 
@@ -117,8 +118,8 @@ async def guest_token(request: Request) -> Response:
         lifetime = link.expires_at - now
     response = JSONResponse({"token": hello_token(token, secret)},
                             headers={"Cache-Control": "no-store"})
-    response.set_cookie(COOKIE, secret, path=f"/g/{token}", httponly=True, samesite="strict",
-                        secure=cookie_secure(request),
+    response.set_cookie(COOKIE, secret, path=site_url(request.scope, f"/g/{token}"),
+                        httponly=True, samesite="strict", secure=cookie_secure(request),
                         max_age=int(max(lifetime, timedelta(0)).total_seconds()) + 60)
     return response
 
@@ -141,7 +142,7 @@ async def clerk_guest_link(request: Request) -> Response:
             name=form.get("name", ""), window=window, now=now)
     path = f"/g/{issued.token}"
     return JSONResponse({
-        "url": state.settings.base_url.rstrip("/") + path, "path": path,
+        "url": await town_base_url(state) + path, "path": path,
         "kind": issued.link.kind, "name": issued.link.name,
         "label": kind_label(translator(request), issued.link.kind),
         "expires_at": issued.link.expires_at.isoformat(),

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.links import open_link
@@ -26,6 +26,7 @@ from app.context import ctx
 from app.middleware import CSP
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import read_form
+from app.pages.staff_http import redirect
 from app.payments import online_payment_offered, provider_for, start_online_payment
 from app.settings import Settings
 from app.templating import render, translator
@@ -108,7 +109,7 @@ async def pay(request: Request) -> Response:
         url = await start_online_payment(state, link.completed.id)
     except (Conflict, ProviderUnavailable) as exc:
         return await _page_error(request, exc)
-    return RedirectResponse(url, status_code=303)
+    return redirect(url)
 
 
 async def _page_error(request: Request, exc: DomainError) -> Response:

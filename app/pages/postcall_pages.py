@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.citizen_docs import (
@@ -30,6 +30,7 @@ from app.api.milestone_views import MilestoneView, milestone_views
 from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import read_form
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking import service as booking
 from booking.lookup import find_appointment
@@ -125,12 +126,12 @@ async def _document(request: Request, *, receipt: bool) -> Response:
     except Unauthorized:
         return _invalid(request)
     if case is None:
-        return RedirectResponse(f"/t/{request.path_params['token']}", status_code=303)
+        return redirect(f"/t/{request.path_params['token']}")
     try:
         document = await (receipt_document(state, case) if receipt
                           else fee_document(state, case))
     except DomainError:
-        return RedirectResponse(f"/t/{request.path_params['token']}", status_code=303)
+        return redirect(f"/t/{request.path_params['token']}")
     return pdf_response(document, case.number)
 
 
@@ -164,7 +165,7 @@ async def feedback_submit(request: Request) -> Response:
         outcome = "closed"
     except DomainError as exc:
         outcome = "too_long" if exc.field == "comment" else "missing"
-    return RedirectResponse(f"{base}?feedback={outcome}#feedback", status_code=303)
+    return redirect(f"{base}?feedback={outcome}#feedback")
 
 
 # --- the public status lookup ----------------------------------------------------------------

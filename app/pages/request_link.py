@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.links import policy_from, request_policy
@@ -26,6 +26,7 @@ from app.pages.citizen_http import limit, prefer_language
 from app.pages.citizen_views import day_list, local_day, slot_groups, zone_note
 from app.pages.forms import read_form, read_multipart_form
 from app.pages.request_views import request_view, video_booked, wanted_fields
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking.availability import days_ahead, free_slots, office_today
 from booking.catalog import service_name
@@ -94,7 +95,7 @@ async def _show(request: Request, *, error: str = "", errors: dict[str, str] | N
 
 
 def _done(request: Request, notice: str, anchor: str = "") -> Response:
-    return RedirectResponse(f"{_base(request)}?done={notice}{anchor}", status_code=303)
+    return redirect(f"{_base(request)}?done={notice}{anchor}")
 
 
 async def _failed(request: Request, exc: DomainError, **extra: Any) -> Response:
@@ -221,12 +222,12 @@ async def rejection_download(request: Request) -> Response:
         async with ctx(request).db.transaction() as session:
             held = await _request(request, session)
             if held.request.status != RequestStatus.rejected:
-                return RedirectResponse(_base(request), status_code=303)
+                return redirect(_base(request))
             pdf = await rejection_notice(session, held.case, online.rejection_of(held.request))
     except LinkInvalid:
         return _invalid(request)
     except LetterUnavailable:  # no letterhead yet: the page says what the e-mail brought
-        return RedirectResponse(_base(request), status_code=303)
+        return redirect(_base(request))
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="Ablehnungsbescheid-{held.case.reference}.pdf"',
         "Cache-Control": "private, no-store"})
@@ -242,7 +243,7 @@ async def withdraw_page(request: Request) -> Response:
     except LinkInvalid:
         return _invalid(request)
     if not view.can_withdraw:
-        return RedirectResponse(_base(request), status_code=303)
+        return redirect(_base(request))
     return render(request, "online/withdraw.html", {"view": view, "base": _base(request)})
 
 
@@ -312,7 +313,7 @@ async def video_page(request: Request) -> Response:
     except LinkInvalid:
         return _invalid(request)
     if step is None:
-        return RedirectResponse(_base(request), status_code=303)
+        return redirect(_base(request))
     return render(request, *step)
 
 
@@ -331,7 +332,7 @@ async def book_video(request: Request) -> Response:
                 assert held.case.id is not None
                 await online.lock(session, held)  # one booking at a time per request
                 if await video_booked(session, held.case.id):
-                    return RedirectResponse(f"{_base(request)}#video", status_code=303)
+                    return redirect(f"{_base(request)}#video")
                 await online.book_identity_call(session, state.links, policy_from(state.settings),
                                                 held, start)
             return _done(request, "booked", "#video")
@@ -356,7 +357,7 @@ async def book_video(request: Request) -> Response:
     except LinkInvalid:
         return _invalid(request)
     if step is None:
-        return RedirectResponse(_base(request), status_code=303)
+        return redirect(_base(request))
     name, context, _ = step
     context["error"] = error
     return render(request, name, context, status)

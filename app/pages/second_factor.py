@@ -21,7 +21,7 @@ from app.api.login import (
 )
 from app.api.login import enrol as confirm_enrolment
 from app.api.routing import ID
-from app.auth import SessionExpired, require_page_user, safe_next, set_session_cookie
+from app.auth import SessionExpired, require_page_user, set_session_cookie
 from app.context import ctx
 from app.pages.forms import read_form
 from app.pages.staff_http import error_message, redirect
@@ -31,6 +31,7 @@ from staff import totp
 from staff.models import StaffSession, StaffUser
 from staff.service import get_user, staff_actor
 from staff.sessions import LoginLocked
+from tenants.links import safe_next
 
 
 async def _pending(request: Request, stages: tuple[str, ...]) -> tuple[StaffSession, StaffUser]:

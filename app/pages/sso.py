@@ -16,12 +16,13 @@ from app.api.sso import (
     finish,
     set_flow_cookie,
 )
-from app.auth import page_logout, safe_next, set_session_cookie
+from app.auth import page_logout, set_session_cookie
 from app.context import ctx
 from app.pages.staff_http import error_message, redirect
 from app.templating import render, translator
 from core.errors import DomainError, NotFound
 from staff.oidc import SsoRefused
+from tenants.links import safe_next
 
 
 def _refused(request: Request, exc: DomainError) -> Response:

@@ -19,7 +19,6 @@ from app.auth import (
     clear_session_cookie,
     page_logout,
     require_page_user,
-    safe_next,
     set_session_cookie,
 )
 from app.calls import hub_of
@@ -38,6 +37,7 @@ from signaling.waitroom import waiting_since
 from staff.models import StaffUser
 from staff.service import visible_office_ids
 from staff.sessions import InvalidCredentials, LoginLocked, find_session_user
+from tenants.links import safe_next, site_path
 
 STATUS_KINDS = {
     "reserved": "warning",
@@ -289,7 +289,7 @@ async def load_agenda(request: Request, user: StaffUser) -> AgendaData:
 
 
 def agenda_context(request: Request, data: AgendaData) -> dict[str, Any]:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = site_path(request.scope) + (f"?{request.url.query}" if request.url.query else "")
     return {
         "data": data, "day": data.day, "day_label": translator(request).date(data.day),
         "items": data.entries, "date_error": data.date_error,

@@ -1,6 +1,6 @@
-"""Request plumbing shared by the staff and admin pages: redirects after a post, translating
-errors, the live pages' event streams. Rendering, forms and CSRF are the same for every page
-(``app/templating.py``, ``app/pages/forms.py``, ``app/csrf.py``)."""
+"""Request plumbing shared by the staff and admin pages: translating errors, the live pages'
+event streams; and the redirect after a post, which every page uses. Rendering, forms and CSRF
+are the same for every page (``app/templating.py``, ``app/pages/forms.py``, ``app/csrf.py``)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,27 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.auth import require_page_user
 from booking.admin_validation import FieldErrors
 from core.errors import DomainError
 from core.i18n import Translator
 from staff.models import StaffUser
+from tenants.links import site_url
+
+
+class _SiteRedirect(RedirectResponse):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.headers["location"] = site_url(scope, self.headers["location"])
+        await super().__call__(scope, receive, send)
 
 
 def redirect(url: str) -> Response:
-    # 303: the browser follows with a GET, so reloading the result never re-sends the form.
-    return RedirectResponse(url, status_code=303)
+    """The redirect of every page: to a site path (``/book/done``), sent with the request's
+    root in front (a municipality's path prefix, ``tenants.links``); another host's URL as it
+    is. 303: the browser follows with a GET, so reloading the result never re-sends the form."""
+    return _SiteRedirect(url, status_code=303)
 
 
 def field_messages(t: Translator, exc: DomainError) -> dict[str, str]:

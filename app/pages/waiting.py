@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.auth import require_page_user, require_script_user, safe_next
+from app.auth import require_page_user, require_script_user
 from app.calls import hub_of
 from app.context import ctx
 from app.pages.forms import read_form
@@ -27,6 +27,7 @@ from app.pages.staff_http import redirect
 from calls.waiting import clean_text, recipients
 from core.types import utcnow
 from signaling.waitroom import tell_citizen
+from tenants.links import safe_next
 
 
 def _wants_json(request: Request) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.links import policy_from
@@ -22,6 +22,7 @@ from app.auth import require_page_user
 from app.context import ctx
 from app.pages.citizen_http import limit, prefer_language
 from app.pages.forms import Form, read_form
+from app.pages.staff_http import redirect
 from app.templating import render, translator
 from booking import channels, waitlist
 from booking.availability import zone
@@ -77,7 +78,7 @@ async def form_page(request: Request) -> Response:
     found = await _names(request, _int(request.query_params.get("service")),
                          _int(request.query_params.get("office")))
     if found is None:
-        return RedirectResponse("/book", status_code=303)
+        return redirect("/book")
     today = dt.date.today()
     values = {"from_date": today.isoformat(),
               "to_date": (today + dt.timedelta(days=28)).isoformat(), "weekday": [],
@@ -115,7 +116,7 @@ async def form_submit(request: Request) -> Response:
     t = translator(request)
     found = await _names(request, _int(form.get("service")), _int(form.get("office")))
     if found is None:
-        return RedirectResponse("/book", status_code=303)
+        return redirect("/book")
     service, office = found
     values: dict[str, Any] = {name: form.get(name, "")[:254] for name in FIELDS}
     values["postal_address"] = form.get("postal_address", "")[:1000]
@@ -140,7 +141,7 @@ async def form_submit(request: Request) -> Response:
                     locale=t.lang,
                     max_open=state.settings.waitlist_max_open_per_email,
                     link_grace_days=state.settings.link_grace_days)
-            return RedirectResponse("/waitlist/done", status_code=303)
+            return redirect("/waitlist/done")
         except DomainError as exc:
             errors.update(_errors(exc, t))
     return _form_page(request, service, office, values, errors, 422)
@@ -252,7 +253,7 @@ async def _act(request: Request, action: str) -> Response:
         page = await page_of(request, error=translator(request).gettext(exc.msgid, **exc.params))
         assert page is not None
         return page
-    return RedirectResponse(f"{_base(request)}?done={action}", status_code=303)
+    return redirect(f"{_base(request)}?done={action}")
 
 
 async def accept(request: Request) -> Response:

@@ -20,6 +20,8 @@
 //                                    store; the call goes on) | window-closing (the video room
 //                                    closes at closesAt, a Date)
 
+import { site } from "./site.js";
+
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const PING_EVERY_MS = 15000;
 const PONG_WITHIN_MS = 10000;
@@ -37,7 +39,7 @@ const FINAL_CODES = new Set([4400, 4401, 4403, 4409, 4413]);
 /** The same-origin signalling URL (the CSP's connect-src 'self' covers it). */
 export function signallingUrl(loc = window.location) {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/ws/call`;
+  return `${scheme}//${loc.host}${site("/ws/call")}`;
 }
 
 export class CallClient extends EventTarget {

@@ -7,6 +7,7 @@ import {
   pageDevices, pageRemote, showConnectionState, showResult, startCall, wireMediaButtons,
 } from "./call-page.js";
 import { CallChat, CitizenDocumentMode, showSharing } from "./call-tools.js";
+import { sitePath } from "./site.js";
 
 const root = document.getElementById("call");
 const texts = messages();
@@ -62,7 +63,7 @@ let client = null;
 
 function token() {
   // /t/{token}/call
-  const parts = window.location.pathname.split("/");
+  const parts = sitePath().split("/");
   return Promise.resolve(decodeURIComponent(parts[2] || ""));
 }
 

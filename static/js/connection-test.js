@@ -10,6 +10,7 @@
 //   GET /api/v1/me/connection-test/{id} → report · DELETE /api/v1/me/connection-test/{id}
 
 import { format, mediaErrorKind, messages, pathOf, playVideo } from "./call.js";
+import { site, sitePath } from "./site.js";
 
 const GATHER_TIMEOUT_MS = 8000; // send what we have; host candidates come in milliseconds
 const CONNECT_TIMEOUT_MS = 25000;
@@ -32,7 +33,7 @@ localVideo.muted = true;
 echoVideo.muted = true;
 
 // /t/{token}: the link token, sent only in the Authorization header.
-const token = decodeURIComponent(window.location.pathname.split("/")[2] || "");
+const token = decodeURIComponent(sitePath().split("/")[2] || "");
 
 let run = null;
 
@@ -42,7 +43,7 @@ function say(text, state) {
 }
 
 async function api(method, path, body) {
-  const response = await fetch(`/api/v1/me/${path}?lang=${encodeURIComponent(lang)}`, {
+  const response = await fetch(site(`/api/v1/me/${path}?lang=${encodeURIComponent(lang)}`), {
     method,
     headers: {
       Authorization: `Bearer ${token}`,

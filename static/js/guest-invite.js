@@ -3,6 +3,7 @@
 
 import { messages, format } from "./call.js";
 import { admitGuest } from "./call-mesh.js";
+import { site } from "./site.js";
 
 const $ = (id) => document.getElementById(id);
 const panel = $("guest-panel");
@@ -42,7 +43,7 @@ form.addEventListener("submit", async (event) => {
   try {
     const data = await post("", fields);
     // The address as this browser reaches the office (the configured one may be another).
-    linkField.value = new URL(data.path, window.location.origin).href;
+    linkField.value = new URL(site(data.path), window.location.origin).href;
     box.hidden = false;
     say("created", { label: data.label });
     linkField.focus();

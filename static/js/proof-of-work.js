@@ -4,6 +4,8 @@
 // users hear nothing of it unless it fails: then an alert says so and offers to try again.
 // Sending the form before the check is done waits for it, then sends.
 
+import { site } from "./site.js";
+
 const WORKER_URL = "/static/js/proof-of-work-worker.js";
 const RENEW_MARGIN_MS = 30_000; // solve a new challenge this long before the old one expires
 
@@ -50,7 +52,7 @@ function setUp(form) {
     let worker = null;
     try {
       worker = new Worker(WORKER_URL);
-      const response = await fetch("/api/v1/challenge", {
+      const response = await fetch(site("/api/v1/challenge"), {
         credentials: "omit",
         cache: "no-store",
         headers: { accept: "application/json" },

@@ -184,7 +184,7 @@ def test_the_footer_link_has_an_id_on_every_page_frame() -> None:
     from pathlib import Path
 
     base = (Path(__file__).resolve().parents[2] / "app/templates/base.html").read_text()
-    assert re.search(r'<a href="/barrierefreiheit" id="footer-accessibility">', base)
+    assert re.search(r'<a href="\{\{ root \}\}/barrierefreiheit" id="footer-accessibility">', base)
 
 
 async def test_reports_are_exported_erased_and_kept_no_longer_than_the_retention(

@@ -1,7 +1,8 @@
 """The municipality a piece of work acts for (``tenants``): set for each request by the host
-middleware, unset (None) for the worker, the command line and the platform API, which see
-every municipality. Kept here so that the lowest layers (audit events, jobs) can stamp rows
-with it without knowing the tenants package."""
+middleware and by the worker for each job and periodic run, unset (None) for the worker's
+claiming, the command line and the platform API, which see every municipality. Kept here so
+that the lowest layers (audit events, jobs) can stamp rows with it without knowing the tenants
+package."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """The worker acts for each job's municipality: a job of town B reads only B's objects, what it
-adds (jobs, audit events) is B's, and what it sends (the mail "ready for pickup") names town B
-and not town A."""
+adds (jobs, audit events) is B's, and what it sends (the fee notice and its letter, the mail
+"ready for pickup") names town B and not town A."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -16,14 +17,17 @@ from starlette.applications import Starlette
 from app.context import AppContext
 from app.settings import Settings
 from app.worker import Worker
-from booking.models import Office
+from booking.models import Appointment, Office
+from cases.models import Case, CaseItem
 from core.audit import Actor, AuditEvent, record
 from core.jobs import Job, enqueue
 from core.tenancy import DEFAULT_MUNICIPALITY_ID, acting_for, current_municipality
 from idstatus.lookup import tell_when_ready
 from idstatus.serials import SerialKeys
 from idstatus.service import RawItem, push
+from postcall.notices import NOTICE_JOB
 from tenants.models import Municipality
+from tests.postcall.fee_support import flat, need, text, write
 from tests.request_support import drain
 from tests.staff.helpers import context
 from tests.tenants.world import TownA, TownB, build
@@ -105,6 +109,36 @@ def _plain(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+async def test_town_b_s_fee_notice_names_town_b_and_not_town_a(
+    app: Starlette, settings: Settings, towns: tuple[TownA, TownB], tmp_path: Path
+) -> None:
+    need("pdftotext")
+    _, b = towns
+    # B's decided request (by fee notice, 12,34 €) gets its item; the notice job is B's, as the
+    # completion on B's host would have queued it.
+    with acting_for(b.id):
+        async with context(app).db.transaction(write=True) as session:
+            case = (await session.execute(select(Case).join(
+                Appointment, col(Appointment.case_id) == col(Case.id)).where(
+                col(Appointment.reference) == b.appointment))).scalars().one()
+            session.add(CaseItem(case_id=case.id, position=0, name="Zwiebelpass",
+                                 unit_fee_cents=1234, quantity=1, amount_cents=1234,
+                                 fee_schedule_ref="ZwGebS Nr. 1"))
+            enqueue(session, NOTICE_JOB, {"case_id": case.id, "revision": case.revision})
+            number = case.case_number
+    await drain(app)
+
+    [notice] = [m for m in _mails(settings) if number in str(m["Subject"])]
+    assert TOWN_B in str(notice["From"]) and TOWN_B in _plain(notice)
+    [pdf] = [part.get_payload(decode=True) for part in notice.iter_attachments()
+             if part.get_content_type() == "application/pdf"]
+    assert isinstance(pdf, bytes)
+    letter = flat(text(write(tmp_path, pdf)))
+    # The letterhead and the return address name B beside the office's authority.
+    assert TOWN_B in letter and f"{TOWN_B} · Stadt Musterhausen" in letter
+    assert "Aheim" not in letter and "Aheim" not in notice.as_string()
 
 
 async def test_town_b_s_mail_ready_for_pickup_names_town_b(

@@ -13,8 +13,9 @@ New rows a municipality owns get the current municipality's id (the column defau
 ``core.tenancy.current_or_default``); new cases and closures of work with no municipality their
 office's.
 
-Statements on bare tables (``Table.c``) are not ORM statements: the few of those that read
-offices or services check the municipality themselves (``booking.slot_offer``).
+Statements on bare tables (``Table.c``, ``text()``) and INSERTs get no criteria: each takes its
+municipality from an object read in the scope or checks it itself (``booking.slot_offer``,
+``idstatus.service``); README.md lists them ("Statements outside the scope").
 """
 
 from __future__ import annotations

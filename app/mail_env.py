@@ -42,15 +42,18 @@ async def forget_mails_to(ctx: AppContext, address: str) -> None:
     await asyncio.to_thread(mailer_for(ctx).forget, address)
 
 
+async def job_mail_env(ctx: AppContext, job: Job) -> MailEnv:
+    """The mail environment of a job: with its municipality's name and host (its links must
+    open on its host) where the installation serves several."""
+    env = mail_env(ctx)
+    town, base_url = await ctx.hosts.town(ctx.db, job.municipality_id, env.base_url)
+    return replace(env, town=town, base_url=base_url) if town else env
+
+
 def mail_job(run: Callable[[MailEnv, Job], Awaitable[None]]) -> JobHandler:
-    """A worker handler that runs the mail job ``run`` with the app's mail environment."""
+    """A worker handler that runs the mail job ``run`` with the job's mail environment."""
 
     async def handle(ctx: AppContext, job: Job) -> None:
-        env = mail_env(ctx)
-        # The municipality's name and host (its links must open on its host).
-        town, base_url = await ctx.hosts.town(ctx.db, job.municipality_id, env.base_url)
-        if town:
-            env = replace(env, town=town, base_url=base_url)
-        await run(env, job)
+        await run(await job_mail_env(ctx, job), job)
 
     return handle

@@ -13,6 +13,10 @@ at most the one job it was finishing. A job whose lease would run out before it 
 renewed first (or skipped when another worker took it over); when an outcome cannot be recorded
 (database gone) the round stops rather than send more that could not be recorded. A retried mail
 keeps its Message-ID, so mail systems that de-duplicate by it drop the copy.
+
+Claiming sees every municipality's jobs; each handler then acts for its job's municipality
+(``core.tenancy.acting_for``), and each periodic task runs once for every municipality, so
+background work reads and writes only the objects of the municipality it works for.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from accessibility.service import apply_retention as barrier_retention
 from app.api import waitlist as waitlist_jobs
 from app.api.links import request_policy
-from app.mail_env import mail_job, mailer_for
+from app.mail_env import job_mail_env, mail_job, mailer_for
 from app.payments import reconcile_task
 from app.postcall_jobs import handlers as postcall_handlers
 from app.postcall_jobs import periodic as postcall_periodic
@@ -71,8 +75,9 @@ def default_handlers() -> dict[str, JobHandler]:
             **postcall_handlers(), **waitlist_jobs.handlers()}
 
 
-async def ready_mail_job(ctx: AppContext, job: Job) -> None:  # it opens the sealed address
-    await mail_job(lambda env, job: send_ready_mail(env, ctx.secret_key, job))(ctx, job)
+async def ready_mail_job(ctx: AppContext, job: Job) -> None:
+    # It opens the sealed address, hence the secret key.
+    await send_ready_mail(await job_mail_env(ctx, job), ctx.secret_key, job)
 
 
 async def document_status_task(ctx: AppContext) -> None:
@@ -201,8 +206,11 @@ class Worker:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             # The handler must end well before the lease does, or another worker would retry
             # the job while it still runs.
+            # It acts for the job's municipality: its queries see that municipality's objects
+            # only, what it adds (jobs, audit events, cases) is that municipality's.
             async with asyncio.timeout(self.settings.job_lease_seconds * 0.8):
-                await handler(self.ctx, job)
+                with acting_for(job.municipality_id):
+                    await handler(self.ctx, job)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._release(job))

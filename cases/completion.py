@@ -165,6 +165,14 @@ async def completed_case(
     return case, await case_items(session, case.id)
 
 
+async def case_municipality(session: AsyncSession, case_id: int) -> int | None:
+    """The municipality of a case: work that found it by someone else's id (a provider's
+    webhook, with no municipality current) acts for it (``core.tenancy.acting_for``) before it
+    changes the case, so that the jobs and audit events it adds are that municipality's."""
+    query = select(col(Case.municipality_id)).where(col(Case.id) == case_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def case_by_number(session: AsyncSession, case_number: str) -> Case | None:
     query = select(Case).where(col(Case.case_number) == case_number[:40])
     return (await session.execute(query)).scalars().first()

@@ -26,8 +26,8 @@ class AuditEvent(SQLModel, OwnedByMunicipality, table=True):
     object_type: str = Field(max_length=40)
     object_id: str = Field(default="", max_length=60, index=True)
     detail: str = Field(default="{}", sa_type=Text)
-    # The municipality whose audit view shows the event (``core.tenancy``; the worker's own
-    # events are the default municipality's); None: an event of the platform.
+    # The municipality whose audit view shows the event (``core.tenancy``; the worker's are the
+    # municipality its job or periodic run acts for); None: an event of the platform.
     municipality_id: int | None = Field(default=None,
                                         sa_column=municipality_column(nullable=True))
 

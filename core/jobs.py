@@ -42,7 +42,8 @@ class Job(SQLModel, OwnedByMunicipality, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The municipality the job works for (``core.tenancy``; its admins see it on /admin/jobs).
-    # Jobs the worker's periodic tasks add are the default municipality's.
+    # The worker's handler acts for it (``app.worker``), so the jobs it adds are that
+    # municipality's too.
     municipality_id: int | None = Field(default=None,
                                         sa_column=municipality_column(nullable=True))
 

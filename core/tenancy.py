@@ -1,7 +1,8 @@
 """The municipality a piece of work acts for (``tenants``): set for each request by the host
-middleware, unset (None) for the worker, the command line and the platform API, which see
-every municipality. Kept here so that the lowest layers (audit events, jobs) can stamp rows
-with it without knowing the tenants package."""
+middleware and by the worker for each job and periodic run, unset (None) for the worker's
+claiming, the command line and the platform API, which see every municipality. Kept here so
+that the lowest layers (audit events, jobs) can stamp rows with it without knowing the tenants
+package."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import Column, ForeignKey, Integer, column, func, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 CURRENT_MUNICIPALITY: ContextVar[int | None] = ContextVar("municipality", default=None)
 
@@ -35,6 +37,22 @@ def current_or_default() -> int:
     """The municipality a new row belongs to when the code creating it names none."""
     mid = CURRENT_MUNICIPALITY.get()
     return DEFAULT_MUNICIPALITY_ID if mid is None else mid
+
+
+# The municipality table (``tenants.models``) by name, for what the lowest layers read of it.
+_MUNICIPALITY = table("municipality", column("id", Integer), column("name"))
+
+
+async def town_name(session: AsyncSession, municipality_id: int | None) -> str:
+    """The municipality's name where the installation serves several, else "" (as before
+    municipalities): for what is made from the database alone, such as letters. Requests take
+    it from the host map, the worker's mails from ``tenants.hosts.HostMap.town``: same rule."""
+    if municipality_id is None:
+        return ""
+    query = select(_MUNICIPALITY.c.name, select(func.count()).select_from(_MUNICIPALITY)
+                   .scalar_subquery()).where(_MUNICIPALITY.c.id == municipality_id)
+    row = (await session.execute(query)).first()
+    return str(row[0]) if row is not None and row[1] > 1 else ""
 
 
 def municipality_column(*, stamped: bool = True, nullable: bool = False) -> Column[int]:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -126,18 +126,23 @@ def _newest(reports: Sequence[Report]) -> list[Report]:
     return list(kept.values())
 
 
-def _upsert(dialect: str) -> object:
+def _upsert(dialect: str, municipality_id: int | None) -> object:
     table = DocumentStatus.__table__  # type: ignore[attr-defined]
+    offices = Office.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table)
     fresh = statement.excluded
     # A report older than the stored state changes nothing (a re-sent old export cannot turn a
-    # ready document back into a shipped one); a newer one wins, whichever office sends it.
+    # ready document back into a shipped one); a newer one wins, whichever office of the
+    # municipality sends it. A table statement is not kept to the municipality
+    # (``tenants.scope``): the entry of another municipality's office is left as it is.
     return statement.on_conflict_do_update(
         index_elements=["document_type", "serial_hash"],
         set_={"office_id": fresh.office_id, "status": fresh.status,
               "status_at": fresh.status_at, "updated_at": fresh.updated_at},
-        where=table.c.status_at <= fresh.status_at,
+        where=and_(table.c.status_at <= fresh.status_at,
+                   table.c.office_id.in_(select(offices.c.id).where(
+                       offices.c.municipality_id == municipality_id))),
     )
 
 
@@ -146,7 +151,10 @@ async def store(session: AsyncSession, office_id: int, reports: Sequence[Report]
     """Store checked reports for ``office_id`` (which must exist); how many were accepted."""
     now = now or utcnow()
     newest = _newest(reports)
-    statement = _upsert(session.get_bind().dialect.name)
+    office = await session.get(Office, office_id)
+    if office is None:
+        raise NotFound("This office does not exist.")
+    statement = _upsert(session.get_bind().dialect.name, office.municipality_id)
     for start in range(0, len(newest), _CHUNK):
         chunk = newest[start:start + _CHUNK]
         await session.execute(statement, [  # type: ignore[call-overload]

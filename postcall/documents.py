@@ -117,10 +117,14 @@ class Authority:
 
     `name` is the legal entity that issues the act ("Stadt Musterhausen"); `department` the
     office within it ("Bürgerbüro"). `address_lines` is where objections are lodged.
+    `municipality` is the name of the municipality the office belongs to where an installation
+    serves several (``tenants``); the letterhead and the return address name it unless `name`
+    does already.
     """
 
     name: str
     department: str = ""
+    municipality: str = ""
     address_lines: tuple[str, ...]
     phone: str = ""
     email: str = ""
@@ -159,6 +163,7 @@ class Authority:
         legal_remedy: str = "",
         remittance_prefix: str = "Kassenzeichen",
         style: LetterStyle | None = None,
+        municipality: str = "",
     ) -> Authority:
         """From an office's settings: `address` is multi-line text (street, postcode and town).
 
@@ -176,6 +181,7 @@ class Authority:
         return cls(
             name=name.strip(),
             department=department.strip(),
+            municipality=municipality.strip(),
             address_lines=tuple(line.strip() for line in address.splitlines() if line.strip()),
             phone=phone.strip(),
             email=email.strip(),
@@ -185,6 +191,13 @@ class Authority:
             remittance_prefix=remittance_prefix,
             style=style or LetterStyle(),
         )
+
+    @property
+    def named_municipality(self) -> str:
+        """The municipality's name where the letter must add it: "" when the authority's own
+        name carries it ("Stadt Musterhausen" of the municipality "Musterhausen")."""
+        town = self.municipality
+        return "" if not town or town.casefold() in self.name.casefold() else town
 
     @property
     def one_line_address(self) -> str:

@@ -1,9 +1,10 @@
 """What the DIN 5008 frame of a letter shows (``templates/letters/_letter.html``).
 
-``Frame`` holds the letterhead, the return-address line and the recipient for the window, the
-information block, the subject, the footer's office details and the closing; the sizes of the
-window's lines are picked here so that they fit 80 mm (an authority's name of 80 characters
-still makes one return-address line, at a smaller size), since CSS cannot shrink text to fit.
+``Frame`` holds the letterhead (with the municipality's name where an installation serves
+several), the return-address line and the recipient for the window, the information block, the
+subject, the footer's office details and the closing; the sizes of the window's lines are
+picked here so that they fit 80 mm (an authority's name of 80 characters still makes one
+return-address line, at a smaller size), since CSS cannot shrink text to fit.
 """
 
 from __future__ import annotations
@@ -81,9 +82,16 @@ class Frame:
         return "Keine Postanschrift hinterlegt" if len(self.recipient.lines) < 2 else ""
 
     @property
+    def municipality(self) -> str:
+        """The municipality's name above the authority's in the letterhead and first in the
+        return address, where the authority's name does not carry it (``tenants``)."""
+        return self.authority.named_municipality
+
+    @property
     def return_line(self) -> str:
         """The return address, readable through the window so the post can send it back."""
-        return " · ".join([self.authority.name, *self.authority.address_lines])
+        sender = [self.municipality] if self.municipality else []
+        return " · ".join([*sender, self.authority.name, *self.authority.address_lines])
 
     @property
     def return_pt(self) -> float:

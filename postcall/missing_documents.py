@@ -23,8 +23,7 @@ from postcall.dispatch import postal_address
 from postcall.documents import Authority, DocumentError, LetterAddress
 from postcall.letter_frame import Frame, contact_lines, salutation
 from postcall.letter_render import german_date, render_letter
-from postcall.letter_templates import office_letter
-from postcall.notices import authority_for, recipient_for
+from postcall.notices import office_authority, recipient_for
 from postcall.rejection import REFERENCE_LABEL, paragraphs
 
 TITLE = "Nachforderung von Unterlagen"
@@ -69,8 +68,7 @@ async def missing_documents_data(
         missing += "\n\nBitte reichen Sie nach: " + ", ".join(requested) + "."
     clerk = clerk_name.strip()
     return MissingDocumentsData(
-        authority=authority_for(office, payment=False,
-                                letter=await office_letter(session, office.id)),
+        authority=await office_authority(session, office, payment=False),
         recipient=recipient_for(case, await postal_address(session, case.id)),
         citizen_name=f"{case.given_name} {case.family_name}".strip(),
         reference=case.reference, service=service.name,

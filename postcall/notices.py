@@ -47,6 +47,7 @@ from cases.models import (
 )
 from core.audit import Actor
 from core.jobs import enqueue
+from core.tenancy import town_name
 from core.transactions import Transactions
 from core.types import utcnow
 from postcall.cover_letter import CoverLetterData, render_cover_letter
@@ -90,6 +91,7 @@ class CaseFacts:
     address: tuple[str, ...]
     latest_notice: CaseDocument | None
     letter: OfficeLetter | None = None  # the office's letter template
+    municipality: str = ""  # its name where the installation serves several (``tenants``)
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,12 @@ def office_today(office: Office, now: dt.datetime | None = None) -> dt.date:
 
 
 def authority_for(office: Office, *, payment: bool = True,
-                  letter: OfficeLetter | None = None) -> Authority:
+                  letter: OfficeLetter | None = None, municipality: str = "") -> Authority:
     """Letterhead and bank details from the office's settings, the office's letter template
-    (``letter``: logo, wording, legal-remedy text) where it has one. ``payment=False``: for a
-    letter that asks for no money (a rejection notice), which needs the address but no bank
-    details; they are printed when the office has them."""
+    (``letter``: logo, wording, legal-remedy text) where it has one, the name of its
+    ``municipality`` where the installation serves several. ``payment=False``: for a letter
+    that asks for no money (a rejection notice), which needs the address but no bank details;
+    they are printed when the office has them."""
     name = (office.authority or office.name).strip()
     lines = [line.strip() for line in office.address.splitlines() if line.strip()]
     if lines and lines[0] == name:
@@ -131,10 +134,19 @@ def authority_for(office: Office, *, payment: bool = True,
             phone=office.phone, email=office.email,
             remittance_prefix=office.remittance_prefix,
             legal_remedy=letter.legal_remedy if letter is not None else "",
-            style=letter_style(letter),
+            style=letter_style(letter), municipality=municipality,
         )
     except DocumentError as exc:
         raise LetterUnavailable(str(exc)) from exc
+
+
+async def office_authority(session: AsyncSession, office: Office, *,
+                           payment: bool = True) -> Authority:
+    """``authority_for`` the office with its letter template and its municipality's name, both
+    read in the caller's session."""
+    assert office.id is not None
+    return authority_for(office, payment=payment, letter=await office_letter(session, office.id),
+                         municipality=await town_name(session, office.municipality_id))
 
 
 def recipient_for(case: Case, address: tuple[str, ...]) -> LetterAddress:
@@ -166,7 +178,8 @@ def _base(facts: CaseFacts, issue_date: dt.date) -> dict[str, Any]:
     zone = ZoneInfo(facts.office.timezone)
     case = facts.case
     base: dict[str, Any] = {
-        "authority": authority_for(facts.office, letter=facts.letter),
+        "authority": authority_for(facts.office, letter=facts.letter,
+                                   municipality=facts.municipality),
         "recipient": recipient_for(case, facts.address),
         "case_number": case.case_number,
         "issue_date": issue_date,
@@ -289,6 +302,7 @@ async def case_facts(session: AsyncSession, case_id: int) -> CaseFacts | None:
         address=await postal_address(session, record.case.id),
         latest_notice=await latest_document(session, case_id, (DocumentKind.fee_notice,)),
         letter=await office_letter(session, record.office.id),
+        municipality=await town_name(session, record.office.municipality_id),
     )
 
 

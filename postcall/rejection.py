@@ -33,8 +33,7 @@ from postcall.documents import Authority, DocumentError, LetterAddress
 from postcall.fee_notice import remedy_text
 from postcall.letter_frame import Frame, contact_lines, salutation
 from postcall.letter_render import german_date, render_letter
-from postcall.letter_templates import office_letter
-from postcall.notices import authority_for, recipient_for
+from postcall.notices import office_authority, recipient_for
 
 TITLE = "Ablehnungsbescheid"
 REFERENCE_LABEL = "Vorgangsnummer"
@@ -84,8 +83,7 @@ async def rejection_data(session: AsyncSession, case: Case, rejection: Rejection
     zone = ZoneInfo(office.timezone)
     clerk = rejection.clerk_name.strip()
     return RejectionData(
-        authority=authority_for(office, payment=False,
-                                letter=await office_letter(session, office.id)),
+        authority=await office_authority(session, office, payment=False),
         recipient=recipient_for(case, await postal_address(session, case.id)),
         citizen_name=f"{case.given_name} {case.family_name}".strip(),
         reference=case.reference, service=service.name,

@@ -4,14 +4,18 @@ A listener on every session adds criteria (SQLAlchemy's ``with_loader_criteria``
 SELECT, UPDATE and DELETE while a municipality is current (``core.tenancy``): rows a
 municipality owns directly are matched on ``municipality_id``, the others through their office,
 their request or their appointment. A handler that loads an object by id, reference or token
-therefore finds nothing of another municipality (404) without a filter of its own. The worker,
-the command line and the platform API run with no municipality and see everything.
+therefore finds nothing of another municipality (404) without a filter of its own. The worker's
+job handlers and periodic tasks act for their municipality (``app.worker``); the worker's
+claiming, the command line, the platform API and the providers' webhooks (until they have found
+their object, ``postcall``) run with no municipality and see everything.
 
 New rows a municipality owns get the current municipality's id (the column default,
-``core.tenancy.current_or_default``); the worker's new cases and closures their office's.
+``core.tenancy.current_or_default``); new cases and closures of work with no municipality their
+office's.
 
-Statements on bare tables (``Table.c``) are not ORM statements: the few of those that read
-offices or services check the municipality themselves (``booking.slot_offer``).
+Statements on bare tables (``Table.c``, ``text()``) and INSERTs get no criteria: each takes its
+municipality from an object read in the scope or checks it itself (``booking.slot_offer``,
+``idstatus.service``); README.md lists them ("Statements outside the scope").
 """
 
 from __future__ import annotations
@@ -123,7 +127,7 @@ def _scope(state: ORMExecuteState) -> None:
 
 
 def _stamp(session: Session, _context: Any, _instances: Any) -> None:
-    """Work of no municipality (the worker's) that adds a row with an office: the office's
+    """Work of no municipality (a job without one) that adds a row with an office: the office's
     municipality, not the default (``core.tenancy.current_or_default``)."""
     if current_municipality() is not None:
         return

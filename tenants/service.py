@@ -1,8 +1,10 @@
-"""Municipalities: create one (the platform administrator's), give it its first administrator,
-and read what the installation needs of all of them (retention periods).
+"""Municipalities: create and change one (the platform administrator's), give it its first
+administrator, and read what the installation needs of all of them (retention periods) and
+what a municipality's public pages show of it (its imprint and statements).
 
 Like the other domain services these take a session, raise domain errors and never commit. The
-caller runs them with no current municipality (``core.tenancy``): the platform sees all.
+platform API runs them with no current municipality (``core.tenancy``): the platform sees all;
+a page reads its own municipality's texts in its request.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from sqlmodel import col
 from booking.admin_validation import BadValue, Duplicate, clean, optional_integer, text
 from core.audit import Actor, record
 from core.errors import NotFound
-from core.tenancy import acting_for
+from core.tenancy import acting_for, current_municipality
 from core.transactions import Transactions
+from core.types import utcnow
 from staff.models import Role, StaffUser
 from staff.service import create_user_from
 from tenants.hosts import normalise_host
@@ -99,9 +102,12 @@ FIELDS = {
 }
 
 
-async def _check_hosts_free(session: AsyncSession, hosts: str, prefix: str) -> None:
+async def _check_hosts_free(session: AsyncSession, hosts: str, prefix: str, *,
+                            own: int | None = None) -> None:
     wanted = set(hosts.splitlines())
     for other in (await session.execute(select(Municipality))).scalars():
+        if other.id == own:
+            continue
         if wanted & set(other.host_list()):
             raise Duplicate("A host name is already another municipality's.", field="hosts")
         if prefix and other.path_prefix == prefix:
@@ -126,6 +132,28 @@ async def get_municipality(session: AsyncSession, municipality_id: int) -> Munic
     if found is None:
         raise NotFound("This municipality does not exist.")
     return found
+
+
+async def update_municipality(session: AsyncSession, actor: Actor, municipality_id: int,
+                              values: Mapping[str, Any]) -> Municipality:
+    """Change the fields given (the others stay), checked as on creation."""
+    municipality = await get_municipality(session, municipality_id)
+    data = clean(values, FIELDS)
+    await _check_hosts_free(session, data.get("hosts", ""), data.get("path_prefix", ""),
+                            own=municipality_id)
+    for name, value in data.items():
+        setattr(municipality, name, value)
+    municipality.updated_at = utcnow()
+    record(session, actor, "municipality.update", "municipality", municipality_id,
+           {"fields": sorted(data)})
+    return municipality
+
+
+async def current_municipality_texts(session: AsyncSession) -> Municipality | None:
+    """The municipality of the request (its imprint, privacy and accessibility statements for
+    its public pages); None outside one."""
+    mid = current_municipality()
+    return None if mid is None else await session.get(Municipality, mid)
 
 
 async def create_admin(session: AsyncSession, actor: Actor, municipality_id: int,
@@ -164,6 +192,8 @@ def describe(municipality: Municipality) -> dict[str, Any]:
         "id": municipality.id, "name": municipality.name, "hosts": municipality.host_list(),
         "path_prefix": municipality.path_prefix, "logo_url": municipality.logo_url,
         "accent_colour": municipality.accent_colour,
+        "imprint": municipality.imprint, "privacy_statement": municipality.privacy_statement,
+        "accessibility_statement": municipality.accessibility_statement,
         "retention_days": municipality.retention_days,
     }
 

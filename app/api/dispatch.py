@@ -24,8 +24,10 @@ from app.api.openapi import operation
 from app.api.routing import ID
 from app.auth import require_api_user
 from app.context import ctx, print_room_takes_all
+from cases.completion import case_municipality
 from core.audit import Actor
 from core.errors import Forbidden, NotFound
+from core.tenancy import acting_for
 from core.types import utcnow
 from postcall import dispatch as dispatching
 from postcall.dispatch_models import Dispatch, HybridMailEvent
@@ -245,9 +247,11 @@ async def hybrid_webhook(request: Request) -> Response:
             elif event.target is None:
                 dispatch.last_error = (event.reason or event.kind)[:300]
                 dispatch.updated_at = utcnow()
-            else:
-                await dispatching.advance(session, dispatch, event.target.value, HYBRID_ACTOR,
-                                          at=event.created_at, detail=event.reason)
+            else:  # for the letter's municipality: its audit events, milestones and mails
+                with acting_for(await case_municipality(session, dispatch.case_id)):
+                    await dispatching.advance(session, dispatch, event.target.value,
+                                              HYBRID_ACTOR, at=event.created_at,
+                                              detail=event.reason)
     except IntegrityError as exc:  # the event id is stored already
         raise WebhookReplayed() from exc
     return JSONResponse({"received": True})

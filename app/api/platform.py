@@ -1,10 +1,10 @@
-"""Platform API (``/api/v1/platform/...``, role ``platform_admin``): municipalities and their
-first administrators. It answers on every host and sees every municipality
-(``tenants.hosts.UNSCOPED``)."""
+"""Platform API (``/api/v1/platform/...``, role ``platform_admin``): municipalities (created,
+changed, listed) and their first administrators. It answers on every host and sees every
+municipality (``tenants.hosts.UNSCOPED``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +36,20 @@ class MunicipalityIn(BaseModel):
     retention_days: int | None = None
 
 
+class MunicipalityPatch(BaseModel):
+    """The fields to change; those left out stay as they are."""
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    hosts: list[str] | None = None
+    path_prefix: str | None = None
+    logo_url: str | None = None
+    accent_colour: str | None = None
+    imprint: str | None = None
+    privacy_statement: str | None = None
+    accessibility_statement: str | None = None
+    retention_days: int | None = None
+
+
 class MunicipalityOut(BaseModel):
     id: int
     name: str
@@ -43,6 +57,10 @@ class MunicipalityOut(BaseModel):
     path_prefix: str
     logo_url: str
     accent_colour: str
+    imprint: str = Field(description="Shown on /imprint above the offices' details.")
+    privacy_statement: str = Field(description="Shown on /privacy above the product's notice.")
+    accessibility_statement: str = Field(
+        description="Shown on /barrierefreiheit above the statement the admins keep.")
     retention_days: int | None
 
 
@@ -79,6 +97,26 @@ async def create_municipality(request: Request) -> Response:
     return JSONResponse(body, status_code=201)
 
 
+@operation("Change a municipality (only the fields sent)", tag="platform",
+           request=MunicipalityPatch,
+           responses={200: MunicipalityOut, 404: None, 409: None, **ERRORS}, auth=ROLE)
+async def update_municipality(request: Request) -> Response:
+    """Its name, host names, branding, imprint, privacy and accessibility statements (plain
+    text: line breaks are kept, nothing is read as HTML) and retention period."""
+    user = await require_api_user(request, role=ROLE)
+    values = (await read_json(request, MunicipalityPatch)).model_dump(exclude_unset=True)
+    state = ctx(request)
+    try:
+        async with state.db.transaction(write=True) as session:
+            changed = await service.update_municipality(
+                session, staff_actor(user), request.path_params["id"], values)
+            body = service.describe(changed)
+    except IntegrityError as exc:
+        raise Duplicate() from exc
+    state.hosts.forget()
+    return JSONResponse(body)
+
+
 @operation("List the municipalities", tag="platform",
            responses={200: MunicipalityOut, 401: None, 403: None}, auth=ROLE)
 async def list_municipalities(request: Request) -> Response:
@@ -108,5 +146,6 @@ async def create_admin(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/api/v1/platform/municipalities", create_municipality, methods=["POST"]),
     Route("/api/v1/platform/municipalities", list_municipalities, methods=["GET"]),
+    Route(f"/api/v1/platform/municipalities/{ID}", update_municipality, methods=["PATCH"]),
     Route(f"/api/v1/platform/municipalities/{ID}/admins", create_admin, methods=["POST"]),
 ]

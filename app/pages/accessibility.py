@@ -23,6 +23,7 @@ from core.errors import Invalid
 from core.i18n import Translator
 from core.types import utcnow
 from staff.service import staff_actor
+from tenants.service import current_municipality_texts
 
 REPORT_FIELDS = ("description", "page", "name", "email")
 STATEMENT_FIELDS = ("conformance", "known_barriers", "alternatives", "prepared_on",
@@ -49,9 +50,11 @@ async def _statement_page(request: Request, *, values: dict[str, str] | None = N
                           status: int = 200) -> Response:
     t = translator(request)
     async with ctx(request).db.transaction() as session:
+        town = await current_municipality_texts(session)
         found = await accessibility.statement(session)
         shown = await videos.listed(session, "statement")
     context: dict[str, Any] = {
+        "own_text": town.accessibility_statement if town else "",
         "statement": found, "values": values or {}, "errors": errors or {}, "sent": sent,
         "conformance_text": CONFORMANCE_TEXTS.get(found.conformance, "") if found else "",
         "prepared_on": t.date(found.prepared_on, "long") if found else "",

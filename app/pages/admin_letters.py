@@ -31,7 +31,7 @@ from postcall.letter_templates import (
     render_sample,
     save_template,
 )
-from postcall.notices import LetterUnavailable, authority_for, office_today
+from postcall.notices import LetterUnavailable, authority_for, office_authority, office_today
 from staff.service import staff_actor
 
 FORM_BYTES = LOGO_MAX_BYTES + 64 * 1024
@@ -105,11 +105,10 @@ async def letters_save(request: Request) -> Response:
 async def letters_preview(request: Request) -> Response:
     await require_page_user(request, role="admin")
     office_id = _office_id(request)
-    async with ctx(request).db.transaction() as session:
-        office = await admin.get_office(session, office_id)
-        letter = await office_letter(session, office_id)
     try:
-        authority = authority_for(office, letter=letter)
+        async with ctx(request).db.transaction() as session:
+            office = await admin.get_office(session, office_id)
+            authority = await office_authority(session, office)
     except LetterUnavailable as exc:
         raise NoLetterhead() from exc
     pdf = await asyncio.to_thread(render_sample, authority, office_today(office))

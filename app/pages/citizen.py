@@ -63,6 +63,7 @@ from monitoring.metrics import metrics_of
 from postcall.intake import ADDRESS_NEEDED
 from postcall.intake import book as book_with_address
 from tenants.links import site_url
+from tenants.service import current_municipality_texts
 
 BOOKED_COOKIE = "citizen_booked"
 BOOKED_MAX_AGE = 3600
@@ -98,7 +99,10 @@ async def start(request: Request) -> Response:
 
 
 async def privacy(request: Request) -> Response:
+    """The municipality's privacy statement, then the product's notice and each office's
+    contacts."""
     async with ctx(request).db.transaction() as session:
+        town = await current_municipality_texts(session)
         offices = [
             {"name": o.name, "authority": o.authority, "address": o.address, "email": o.email,
              "phone": o.phone, "privacy_contact": o.privacy_contact,
@@ -107,7 +111,8 @@ async def privacy(request: Request) -> Response:
         ]
     settings = ctx(request).settings
     return render(request, "citizen/privacy.html",
-                  {"offices": offices, "grace_days": settings.link_grace_days})
+                  {"offices": offices, "grace_days": settings.link_grace_days,
+                   "own_text": town.privacy_statement if town else ""})
 
 
 # --- the booking flow --------------------------------------------------------------------------

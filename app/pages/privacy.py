@@ -20,6 +20,7 @@ from booking import catalog
 from privacy import actions as privacy
 from privacy.service import subject_appointments
 from staff.service import staff_actor
+from tenants.service import current_municipality_texts
 
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 
@@ -84,11 +85,14 @@ async def _confirm(request: Request, email: str) -> Response:
 
 
 async def imprint(request: Request) -> Response:
+    """The municipality's imprint, then each office's details."""
     async with ctx(request).db.transaction() as session:
+        town = await current_municipality_texts(session)
         offices = [{"name": o.name, "authority": o.authority, "address": o.address,
                     "email": o.email, "phone": o.phone, "imprint": o.imprint}
                    for o in await catalog.offices(session)]
-    return render(request, "privacy/imprint.html", {"offices": offices})
+    return render(request, "privacy/imprint.html",
+                  {"offices": offices, "own_text": town.imprint if town else ""})
 
 
 routes: list[BaseRoute] = [

@@ -31,12 +31,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cases.completion import case_items
+from cases.completion import case_items, case_municipality
 from cases.milestones import MilestoneKind, reach
 from cases.models import Case, CaseState, Payment, PaymentStatus
 from core.audit import Actor, record
 from core.inserts import insert_unless_taken
 from core.jobs import enqueue
+from core.tenancy import acting_for
 from core.types import utcnow
 from postcall.payments.errors import (
     AlreadyPaid,
@@ -375,11 +376,13 @@ async def handle_event(
         attempt = await _attempt_for_session(session, checkout)
         if attempt is None or attempt.id is None:
             outcome = "unknown_session"
-        else:
-            outcome = await apply_session(
-                session, attempt.id, checkout, actor=webhook_actor(provider.name),
-                source="webhook", failed=event.type.endswith("async_payment_failed"), now=now,
-            )
+        else:  # for the case's municipality: the receipt job, the milestone, the audit event
+            with acting_for(await case_municipality(session, attempt.case_id)):
+                outcome = await apply_session(
+                    session, attempt.id, checkout, actor=webhook_actor(provider.name),
+                    source="webhook", failed=event.type.endswith("async_payment_failed"),
+                    now=now,
+                )
     await session.execute(
         update(ProcessedWebhookEvent)
         .where(col(ProcessedWebhookEvent.id) == row_id)

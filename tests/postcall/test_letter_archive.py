@@ -7,6 +7,7 @@ closing."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -19,7 +20,7 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, IndirectObject
 
 from postcall.cover_letter import CoverLetterData, render_cover_letter
-from postcall.documents import BankDetails, FeeLine, LetterAddress
+from postcall.documents import Authority, BankDetails, FeeLine, LetterAddress
 from postcall.fee_notice import (
     ReminderData,
     notice_epc_payload,
@@ -108,9 +109,10 @@ def cover(**overrides: object) -> CoverLetterData:
     return CoverLetterData(**fields)  # type: ignore[arg-type]
 
 
-def letters(long: bool) -> dict[str, Callable[[], bytes]]:
-    """Each kind of letter; ``long``: the long authority, five address lines, 20 items."""
-    auth = long_authority() if long else authority()
+def letters(long: bool, auth: object = None) -> dict[str, Callable[[], bytes]]:
+    """Each kind of letter; ``long``: the long authority, five address lines, 20 items;
+    ``auth``: this authority instead."""
+    auth = auth or (long_authority() if long else authority())
     recipient = FIVE_LINES
     lines = TWENTY if long else LINES
     return {
@@ -318,3 +320,43 @@ def test_the_office_adapts_wording_signature_and_remedy(tmp_path: Path) -> None:
     assert "Sehr geehrte Damen und Herren, liebe/r Jürgen Weiß," in body
     assert "Viele Grüße" in body and "Maria Muster, Sachgebietsleitung" in body
     assert own in body and "Widerspruch" not in body
+
+
+TOWN = "Große Kreisstadt Zwiebelbach an der Fils"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_municipality_of_an_installation_of_several_keeps_the_frame(
+    kind: str, tmp_path: Path
+) -> None:
+    """An authority that does not name its municipality ("Bürgeramt Nellingen ..."): the
+    municipality's name stands above it in the letterhead and first in the return address,
+    and the frame holds as it does without it."""
+    need("pdftotext", "pdfinfo")
+    long = long_authority()
+    assert isinstance(long, Authority)
+    auth = dataclasses.replace(long, name=LONG_NAME.replace("Stadt Ostfildern – ", ""),
+                               municipality=TOWN)
+    path = write(tmp_path, letters(False, auth)[kind]())
+    first = words(path, 1)
+    assert overlapping(first) == []
+    head = [w for w in first if w.y1 <= 45 * MM]
+    assert " ".join(w.text for w in head).startswith(f"{TOWN} {auth.name}")
+    inside = [w for w in first if w.x0 < WINDOW[2] and w.x1 > WINDOW[0]
+              and w.y0 < WINDOW[3] and w.y1 > WINDOW[1]]
+    recipient = " ".join(FIVE_LINES.lines).split()
+    texts = [w.text for w in inside]
+    assert texts[-len(recipient):] == recipient, texts
+    assert " ".join(texts[: -len(recipient)]) == " · ".join(
+        [TOWN, auth.name, "Rathausplatz 1", "73760 Ostfildern"])
+    for w in inside:
+        assert WINDOW[0] <= w.x0 and w.x1 <= WINDOW[2] and WINDOW[1] <= w.y0 <= w.y1 <= WINDOW[3]
+    assert all(w.y1 <= (45 + 17.7) * MM for w in inside[: -len(recipient)])
+
+
+def test_an_authority_that_names_its_municipality_is_not_repeated(tmp_path: Path) -> None:
+    path = write(tmp_path, render_fee_notice(notice(
+        authority=authority(municipality="Musterhausen"))))
+    first = flat(text(path, page=1))
+    assert first.count("Musterhausen") == flat(text(write(
+        tmp_path, render_fee_notice(notice()), "plain.pdf"), page=1)).count("Musterhausen")

@@ -47,7 +47,6 @@ from app.middleware import (
     NulGuardMiddleware,
     SecurityHeadersMiddleware,
     admission_gate,
-    admitted_at_once,
     outage_guard,
 )
 from app.pages import accessibility as pages_accessibility
@@ -193,7 +192,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
                        locate=lambda scope: (scope["app"].state.ctx.db,
                                              scope["app"].state.ctx.hosts)),
             # After the municipality: it classes the path below a town's path prefix.
-            Middleware(admission_gate, max_active=admitted_at_once(settings),
+            Middleware(admission_gate, max_active=settings.admission_max_active,
                        max_waiting=settings.admission_max_waiting, retry_after=1),
         ],
         exception_handlers=exception_handlers,

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.settings import Settings
 from core.admission import AdmissionGate
 from core.i18n import (
     DEFAULT_LANGUAGE,
@@ -216,9 +215,3 @@ def admission_gate(app: ASGIApp, *, max_active: int, max_waiting: int,
 
     return AdmissionGate(app, max_active=max_active, max_waiting=max_waiting, refuse=refuse)
 
-
-def admitted_at_once(settings: Settings) -> int:
-    """``BUERO_ADMISSION_MAX_ACTIVE``, by default the database pool's size."""
-    if settings.admission_max_active is None:
-        return settings.database_pool_size
-    return settings.admission_max_active

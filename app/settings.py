@@ -33,11 +33,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=20, ge=1, le=500)
     database_max_overflow: int = Field(default=0, ge=0, le=500)
     retry_after_seconds: int = Field(default=5, ge=1, le=3600)  # 503 while a service is away
-    # Admission control (core/admission.py): HTTP requests one process works on at once (None:
-    # as many as the database pool has connections, so an admitted request does not queue for
-    # one; 0: no limit); more wait, staff first, then pages, then the public API, whose waiting
-    # queue is cut at ``admission_max_waiting`` (503 with Retry-After beyond it).
-    admission_max_active: int | None = Field(default=None, ge=0, le=10_000)
+    # Admission control (core/admission.py): HTTP requests one process works on at once (0: no
+    # limit); more wait, staff first, then pages, then the public API, whose waiting queue is
+    # cut at ``admission_max_waiting`` (503 with Retry-After beyond it).
+    admission_max_active: int = Field(default=4, ge=0, le=10_000)
     admission_max_waiting: int = Field(default=1000, ge=0, le=1_000_000)
     secret_key: str | None = None
     base_url: str = "http://127.0.0.1:8000"

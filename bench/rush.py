@@ -58,6 +58,9 @@ CAPACITY = 10  # 30 quarter hours of 10 seats each
 POLL_SECONDS = 1.0
 RUSH_SECONDS = 60.0
 HUMANS = 5
+# A person reads a page before the next click: about 2 s, so two pages every 2.5 s or so
+# (48 a minute), well within the per-client limit of the booking pages (120 a minute).
+READING_SECONDS = 2.0
 ADMIN = ("rush-admin@example.org", "rush-admin-password-1")
 
 
@@ -210,7 +213,7 @@ async def human(number: int, base_url: str, rush: Rush, stop: Any, tally: Tally)
             except httpx.TransportError as error:
                 tally.human_failed += 1  # a browser would show an error page: counted
                 tally.human_failures[type(error).__name__] += 1
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(READING_SECONDS)
                 continue
             # A page is shown whenever it is rendered: the day's times, or (before the release,
             # and once all are gone) the days again with "no free times on this day" (422, or
@@ -222,7 +225,7 @@ async def human(number: int, base_url: str, rush: Rush, stop: Any, tally: Tally)
                 tally.human_ms.append((time.perf_counter() - began) * 1000)
                 tally.human_parts.append(((middle - began) * 1000,
                                           (time.perf_counter() - middle) * 1000))
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(READING_SECONDS)
 
 
 def bots(base_urls: list[str], rush: Rush, deadline: Any, challenge: bool, out: Any) -> None:

@@ -47,6 +47,16 @@ def test_requests_are_classed_by_path(path: str, expected: Priority | None) -> N
     assert priority_of(http(path)) is expected
 
 
+def test_uploads_pass_whatever_their_path() -> None:
+    upload = {**http("/apply/7"), "method": "POST",
+              "headers": [(b"content-type", b"multipart/form-data; boundary=x")]}
+    form = {**http("/book"), "method": "POST",
+            "headers": [(b"content-type", b"application/x-www-form-urlencoded")]}
+    assert priority_of(upload) is None
+    assert priority_of({**upload, "path": "/api/v1/me/documents"}) is None
+    assert priority_of(form) is Priority.PAGE
+
+
 def test_a_path_prefix_is_looked_through_and_sockets_pass() -> None:
     assert priority_of(http("/zwiebel/api/v1/availability", "/zwiebel")) is Priority.API
     assert priority_of(http("/zwiebel/staff/agenda", "/zwiebel")) is Priority.STAFF

@@ -33,6 +33,7 @@ from app.context import AppContext, ctx
 from core.audit import Actor, record
 from core.errors import DomainError
 from core.signing import sign, unsign
+from core.tenancy import DEFAULT_MUNICIPALITY_ID, current_municipality
 from core.types import utcnow
 from staff import oidc
 from staff.models import StaffUser
@@ -70,7 +71,11 @@ class BadIdToken(oidc.SsoRefused):
 
 
 def enabled(state: AppContext) -> bool:
-    return bool(state.settings.oidc_issuer)
+    """Configured, and on the installation's first municipality: the provider and its group map
+    are the installation's, so on another town's host it would make and sign in accounts of
+    that town for anyone the provider knows; that town's staff sign in with their password."""
+    return bool(state.settings.oidc_issuer) and current_municipality() in (
+        None, DEFAULT_MUNICIPALITY_ID)
 
 
 def _client(state: AppContext) -> StarletteOAuth2App:

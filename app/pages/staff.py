@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.login import PasswordLoginDisabled, login
+from app.api.sso import enabled as sso_enabled
 from app.auth import (
     SESSION_COOKIE,
     STAGE_PAGES,
@@ -72,7 +73,7 @@ def _login_page(
     return render(request, "staff/login.html", {
         "email": email, "errors": errors or {}, "alert": alert, "notice": notice,
         "next_url": next_url, "switch_url": "/staff/login",
-        "sso": bool(settings.oidc_issuer), "password_login": settings.staff_password_login,
+        "sso": sso_enabled(ctx(request)), "password_login": settings.staff_password_login,
     }, status)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -101,7 +102,7 @@ class Client:
 
     def request(self, path: str) -> asyncio.Task[None]:
         async def run() -> None:
-            async def send(message: dict[str, Any]) -> None:
+            async def send(message: MutableMapping[str, Any]) -> None:
                 if message["type"] == "http.response.start":
                     self.statuses[path] = message["status"]
             await self.gate(http(path), _receive, send)
@@ -139,12 +140,19 @@ async def test_a_freed_place_goes_to_staff_then_pages_then_the_api() -> None:
     assert set(client.statuses.values()) == {200}
 
 
-async def test_streams_and_health_checks_never_wait() -> None:
+async def one_running(max_waiting: int = 10) -> tuple[Held, AdmissionGate, Client,
+                                                     asyncio.Task[None]]:
+    """A gate of one place, taken by a page that runs until let go."""
     app = Held()
-    gate = AdmissionGate(app, max_active=1, max_waiting=10, refuse=_refuse)
+    gate = AdmissionGate(app, max_active=1, max_waiting=max_waiting, refuse=_refuse)
     client = Client(gate)
-    busy = client.request("/book")
+    first = client.request("/book")
     await settle()
+    return app, gate, client, first
+
+
+async def test_streams_and_health_checks_never_wait() -> None:
+    app, gate, client, busy = await one_running()
     stream = client.request("/staff/agenda/events")
     health = client.request("/healthz")
     await settle()
@@ -156,11 +164,7 @@ async def test_streams_and_health_checks_never_wait() -> None:
 
 
 async def test_the_api_queue_is_cut_but_pages_always_wait() -> None:
-    app = Held()
-    gate = AdmissionGate(app, max_active=1, max_waiting=2, refuse=_refuse)
-    client = Client(gate)
-    first = client.request("/book")
-    await settle()
+    app, gate, client, first = await one_running(max_waiting=2)
     waiting = [client.request(f"/api/v1/a{n}") for n in range(2)]
     await settle()
     turned_away = client.request("/api/v1/a2")
@@ -177,11 +181,7 @@ async def test_the_api_queue_is_cut_but_pages_always_wait() -> None:
 
 
 async def test_a_waiter_that_goes_away_loses_its_turn_and_keeps_no_place() -> None:
-    app = Held()
-    gate = AdmissionGate(app, max_active=1, max_waiting=10, refuse=_refuse)
-    client = Client(gate)
-    first = client.request("/book")
-    await settle()
+    app, gate, client, first = await one_running()
     gone = client.request("/api/v1/gone")
     later = client.request("/api/v1/later")
     await settle()
@@ -232,5 +232,5 @@ async def test_the_refusal_is_a_503_in_the_citizen_s_language_with_retry_after(
     await first
 
 
-async def _ignore(message: dict[str, Any]) -> None:
+async def _ignore(message: MutableMapping[str, Any]) -> None:
     return None

@@ -122,6 +122,7 @@ ACTION_LABELS: dict[str, str] = {
     "document_status.mapping": N_("Column mapping of the status export changed"),
     "links.resend": N_("Lost links sent again"),
     "municipality.create": N_("Municipality created"),
+    "municipality.update": N_("Municipality changed"),
     "accessibility_statement.saved": N_("Accessibility statement saved"),
     "sign_video.added": N_("Sign-language video uploaded"),
     "sign_video.removed": N_("Sign-language video deleted"),

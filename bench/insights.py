@@ -44,7 +44,11 @@ def _defaults(model: type[SQLModel]) -> dict[str, Any]:
     values = {name: field.get_default(call_default_factory=True)
               for name, field in model.model_fields.items()}
     values.pop("id", None)
-    return values
+    # An empty field whose column has a default of its own (the municipality: the current or
+    # the default one) is left to the column.
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    return {name: value for name, value in values.items()
+            if not (value is None and name in columns and columns[name].default is not None)}
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -214,4 +214,3 @@ def admission_gate(app: ASGIApp, *, max_active: int, max_waiting: int,
                               headers={"Retry-After": str(retry_after)})
 
     return AdmissionGate(app, max_active=max_active, max_waiting=max_waiting, refuse=refuse)
-

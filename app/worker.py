@@ -59,7 +59,7 @@ from online.lost_links import LINKS_MAIL_JOB
 from online.requests import expire_unconfirmed
 from privacy.requests import apply_retention as request_retention
 from privacy.service import apply_retention
-from tenants.service import KnownMunicipalities, retention_periods
+from tenants.service import retention_periods
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -149,7 +149,6 @@ def default_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-
 class Worker:
     def __init__(
         self,
@@ -165,7 +164,6 @@ class Worker:
         self.name = (name or default_name())[:100]
         self.handlers = handlers if handlers is not None else default_handlers()
         self.periodic = periodic if periodic is not None else default_periodic(ctx.settings)
-        self._municipalities = KnownMunicipalities(ctx.db)
         self.clock = clock
         self._stopping = asyncio.Event()
         self._outages = OutageLog(log)
@@ -289,13 +287,11 @@ class Worker:
                 continue
             task.next_at = now + task.interval
             try:  # for each municipality: its objects, and its jobs (tenants.scope)
-                for municipality_id in await self._municipalities.ids(now):
+                for municipality_id in await self.ctx.hosts.ids(self.ctx.db):
                     with acting_for(municipality_id):
                         await task.run(self.ctx)
             except Exception as exc:
                 self._outage(exc, f"periodic task {task.name}")
-
-
 
     def _outage(self, exc: Exception, what: str) -> None:
         """A database outage is logged once while it lasts; anything else every time."""

@@ -108,6 +108,12 @@ class HostMap:
         if generation == self._generation:
             self._loaded_at = time.monotonic()
 
+    async def ids(self, db: Transactions) -> list[int]:
+        """Every municipality's id, from the same map (the worker runs its periodic tasks for
+        each in turn; a new town's within ``TTL_SECONDS``)."""
+        await self._current(db)
+        return sorted(mid for mid in self._names if mid is not None)
+
     async def town(self, db: Transactions, municipality_id: int | None,
                    base_url: str) -> tuple[str, str]:
         """(name, base URL of its links) of a municipality, for mails the worker sends: its

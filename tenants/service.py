@@ -21,7 +21,6 @@ from booking.admin_validation import BadValue, Duplicate, clean, optional_intege
 from core.audit import Actor, record
 from core.errors import NotFound
 from core.tenancy import acting_for, current_municipality
-from core.transactions import Transactions
 from core.types import utcnow
 from staff.models import Role, StaffUser
 from staff.service import create_user_from
@@ -178,15 +177,6 @@ async def retention_periods(session: AsyncSession, default_days: int, *,
             if mid is not None and only in (None, mid)]
 
 
-async def municipality_ids(db: Transactions) -> list[int]:
-    """Every municipality's id: the worker runs its periodic tasks for each in turn."""
-    with acting_for(None):
-        async with db.transaction() as session:
-            rows = await session.execute(select(col(Municipality.id)).order_by(
-                col(Municipality.id)))
-            return [int(mid) for mid in rows.scalars() if mid is not None]
-
-
 def describe(municipality: Municipality) -> dict[str, Any]:
     return {
         "id": municipality.id, "name": municipality.name, "hosts": municipality.host_list(),
@@ -202,16 +192,3 @@ async def list_municipalities(session: AsyncSession) -> list[Municipality]:
     return list((await session.execute(
         select(Municipality).order_by(col(Municipality.id)))).scalars())
 
-
-class KnownMunicipalities:
-    """The municipalities' ids for a worker's periodic tasks, read again at most every
-    ``seconds``: not a query before every task (a new town's tasks start within that time)."""
-
-    def __init__(self, db: Transactions, seconds: float = 30.0) -> None:
-        self.db, self.seconds = db, seconds
-        self._known: tuple[float, list[int]] | None = None  # (read at, ids)
-
-    async def ids(self, now: float) -> list[int]:
-        if self._known is None or now - self._known[0] >= self.seconds:
-            self._known = (now, await municipality_ids(self.db))
-        return self._known[1]

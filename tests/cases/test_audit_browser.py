@@ -11,12 +11,12 @@ from playwright.async_api import Page
 from app.main import create_app
 from app.settings import Settings
 from core.audit import AuditEvent
+from tests.axe import axe_violations
 from tests.cases.conftest import ADMIN, build_desk
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import PASSWORD
 from tests.staff.test_accessibility import page_passes_axe as check
-from tests.staff.test_accessibility import violations
 
 # The same Chromium page fixture as the staff pages' accessibility test.
 browser_page = staff_axe.browser_page
@@ -63,7 +63,7 @@ async def test_audit_log_and_case_pass_axe(settings: Settings, browser_page: Pag
             await check(page, f"{base}/admin?lang={lang}")
             await page.click("#audit-link")
             await page.wait_for_selector("#audit-events")
-            assert await violations(page) == []
+            assert await axe_violations(page) == []
             await check(page, f"{base}/admin/audit?reference={reference}")
             await check(page, f"{base}/admin/audit?from=2001-01-01&to=2001-01-02")
             await check(page, f"{base}/admin/audit?from=gestern&to=2001-01-02", 422)
@@ -78,7 +78,7 @@ async def test_audit_log_and_case_pass_axe(settings: Settings, browser_page: Pag
         rows = page.locator("#audit-events tbody tr")
         assert await rows.count() == 1
         assert "Als nicht erschienen markiert" in await rows.first.inner_text()
-        assert await violations(page) == []
+        assert await axe_violations(page) == []
         await page.click("#audit-reset")
         await page.wait_for_url(f"{base}/admin/audit")
 

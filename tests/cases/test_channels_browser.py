@@ -17,11 +17,12 @@ from sqlmodel import col
 from app.main import create_app
 from app.settings import Settings
 from booking.models import Appointment, Service
+from tests.axe import axe_violations
 from tests.cases.conftest import CLERK_A, Desk, build_desk
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import PASSWORD
-from tests.staff.test_accessibility import describe, violations
+from tests.staff.test_accessibility import describe
 
 browser_page = staff_axe.browser_page
 
@@ -33,7 +34,7 @@ SIZES = ({"width": 1280, "height": 900}, {"width": 375, "height": 740})
 async def check(page: Page, url: str, status: int = 200) -> None:
     response = await page.goto(url)
     assert response is not None and response.status == status, (url, response and response.status)
-    found = await violations(page)
+    found = await axe_violations(page)
     assert found == [], f"{url}\n{describe(found)}"
     # Nothing wider than the screen (a 375 px phone scrolls only up and down).
     wide = await page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
@@ -87,7 +88,7 @@ async def test_channel_pages_pass_axe(settings: Settings, browser_page: Page) ->
         await page.wait_for_url("**channel=phone**")  # on to the day step (no hours here)
         assert "channel=phone" in page.url and "step=channel" in page.url
         assert await page.locator("input[name=channel]").count() == 0
-        assert await violations(page) == []
+        assert await axe_violations(page) == []
 
         await page.goto(f"{base}/staff/login")
         await page.fill("#email", CLERK_A)

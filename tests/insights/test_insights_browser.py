@@ -9,12 +9,12 @@ from playwright.async_api import Page
 
 from app.main import create_app
 from app.settings import Settings
+from tests.axe import axe_violations
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.insights.seed import seed_month
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import ADMIN_EMAIL, PASSWORD, add_user
 from tests.staff.test_accessibility import page_passes_axe as check
-from tests.staff.test_accessibility import violations
 
 browser_page = staff_axe.browser_page
 
@@ -64,7 +64,7 @@ async def test_insights_pass_axe_by_keyboard_and_on_a_phone(settings: Settings,
         # The scrollable tables are reachable by Tab; the CSV link by keyboard too.
         await page.focus("#csv-fees")
         assert await page.evaluate("document.activeElement.id") == "csv-fees"
-        assert await violations(page) == []
+        assert await axe_violations(page) == []
 
         # On a phone: nothing wider than the screen, chart text at least 10 px.
         await page.set_viewport_size({"width": 375, "height": 812})

@@ -15,6 +15,7 @@ from playwright.async_api import Browser, Page
 from app.main import create_app
 from app.settings import Settings
 from tests.app.admin.test_jobs_page import add_failed_job
+from tests.axe import axe_violations
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff.helpers import (
     ADMIN_EMAIL,
@@ -38,14 +39,6 @@ async def browser_page(browser: Browser) -> AsyncIterator[Page]:
         await context.close()
 
 
-async def violations(page: Page) -> list[dict[str, Any]]:
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    found: list[dict[str, Any]] = results.response["violations"]
-    return found
-
-
 def describe(found: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']} -> "
@@ -58,14 +51,14 @@ async def page_passes_axe(page: Page, url: str, status: int = 200) -> None:
     """Open ``url`` (expecting ``status``) and assert that axe-core finds nothing."""
     response = await page.goto(url)
     assert response is not None and response.status == status, (url, response and response.status)
-    found = await violations(page)
+    found = await axe_violations(page)
     assert found == [], f"{url}\n{describe(found)}"
 
 
 async def check(page: Page, url: str, seen: list[str]) -> None:
     response = await page.goto(url)
     assert response is not None and response.status < 400, (url, response and response.status)
-    found = await violations(page)
+    found = await axe_violations(page)
     assert found == [], f"{url}\n{describe(found)}"
     seen.append(url)
 
@@ -95,7 +88,7 @@ async def test_staff_and_admin_pages_pass_axe(
         await page.fill("#password", "not the password")
         await page.click("#login")
         await page.wait_for_selector("#password-error")
-        assert await violations(page) == []
+        assert await axe_violations(page) == []
 
         await page.goto(f"{base}/staff/login")
         await page.fill("#email", ADMIN_EMAIL)
@@ -125,14 +118,14 @@ async def test_staff_and_admin_pages_pass_axe(
         await page.fill("#iban", "DE00 0000")
         await page.click("#save")
         await page.wait_for_selector("#timezone-error")
-        found = await violations(page)
+        found = await axe_violations(page)
         assert found == [], describe(found)
 
         # A refused delete shows its reason.
         await page.goto(f"{base}/admin/services/{service_id}/delete")
         await page.click("#confirm-delete")
         await page.wait_for_selector("#delete-alert")
-        found = await violations(page)
+        found = await axe_violations(page)
         assert found == [], describe(found)
 
         # The same on a phone.

@@ -13,10 +13,11 @@ from playwright.async_api import Browser, Page
 
 from app.main import create_app
 from app.settings import Settings
+from tests.axe import axe_violations
 from tests.conftest import RENDERED_ONLY, bound_socket, serve_on
 from tests.staff.helpers import add_office
 from tests.staff.oidc_support import CLIENT_ID, CLIENT_SECRET, openid_provider, provider_dir
-from tests.staff.test_accessibility import describe, violations
+from tests.staff.test_accessibility import describe
 
 __all__ = ["provider_dir"]  # the fixture, used by name
 
@@ -30,7 +31,7 @@ ACCOUNTS = {
 
 
 async def no_violations(page: Page) -> None:
-    found = await violations(page)
+    found = await axe_violations(page)
     assert found == [], f"{page.url}\n{describe(found)}"
 
 

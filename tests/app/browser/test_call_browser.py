@@ -33,6 +33,7 @@ from tests.app.pages.call_helpers import (
     seed_offices,
 )
 from tests.app.pages.helpers import load
+from tests.axe import axe_violations
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 
@@ -168,14 +169,6 @@ async def clerk_login(page: Page, base: str, reference: str) -> None:
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]:not(#logout)")
     await page.wait_for_url(f"**/staff/call/{reference}")
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    violations: list[dict[str, Any]] = results.response["violations"]
-    return violations
 
 
 def describe(violations: list[dict[str, Any]]) -> str:

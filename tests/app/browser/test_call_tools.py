@@ -23,7 +23,6 @@ from tests.app.browser.test_call_browser import (
     PLAY_TIMEOUT_MS,
     Browsers,
     Site,
-    axe_violations,
     browsers,
     clerk_login,
     describe,
@@ -34,6 +33,7 @@ from tests.app.browser.test_call_browser import (
 from tests.app.browser.test_desk_browser import fill_identity_check
 from tests.app.pages.call_helpers import quick_hashes
 from tests.app.pages.seed import app_ctx
+from tests.axe import axe_violations
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import RENDERED_ONLY
 

@@ -21,6 +21,7 @@ from booking.models import Appointment
 from core.types import utcnow
 from tests.app.pages.helpers import load, token_of
 from tests.app.pages.seed import Seed, app_ctx, seed
+from tests.axe import axe_violations
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 
@@ -86,14 +87,6 @@ async def focused_is_visible(page: Page) -> bool:
         const style = getComputedStyle(el);
         return box.width > 0 && box.height > 0 && style.visibility !== "hidden";
     }"""))
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    violations: list[dict[str, Any]] = results.response["violations"]
-    return violations
 
 
 def describe(violations: list[dict[str, Any]]) -> str:

@@ -17,7 +17,6 @@ from tests.app.browser.test_call_browser import (
     PLAY_TIMEOUT_MS,
     Browsers,
     Site,
-    axe_violations,
     browsers,
     describe,
     site,
@@ -26,6 +25,7 @@ from tests.app.browser.test_call_browser import (
 )
 from tests.app.pages.call_helpers import CLERK_EMAIL, PASSWORD, quick_hashes
 from tests.app.pages.helpers import load
+from tests.axe import axe_violations
 from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browsers", "quick_hashes", "site"]

@@ -14,7 +14,6 @@ from tests.app.browser.test_call_browser import (
     PLAY_TIMEOUT_MS,
     Browsers,
     Site,
-    axe_violations,
     browsers,
     clerk_login,
     describe,
@@ -26,6 +25,7 @@ from tests.app.browser.test_call_browser import (
 )
 from tests.app.browser.test_waiting_room_browser import COUNT_TONES
 from tests.app.pages.call_helpers import quick_hashes
+from tests.axe import axe_violations
 
 __all__ = ["browsers", "quick_hashes", "site"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]

@@ -15,7 +15,6 @@ from tests.app.browser.test_call_browser import (
     DESK,
     Browsers,
     Site,
-    axe_violations,
     browsers,
     describe,
     site,
@@ -23,6 +22,7 @@ from tests.app.browser.test_call_browser import (
 from tests.app.browser.test_desk_browser import clerk_to_agenda
 from tests.app.pages.call_helpers import quick_hashes
 from tests.app.pages.seed import app_ctx
+from tests.axe import axe_violations
 from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browsers", "quick_hashes", "site"]

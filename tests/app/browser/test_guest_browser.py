@@ -15,7 +15,6 @@ from tests.app.browser.test_call_browser import (
     SCREENSHOTS,
     Browsers,
     Site,
-    axe_violations,
     browsers,
     clerk_login,
     describe,
@@ -24,6 +23,7 @@ from tests.app.browser.test_call_browser import (
     wait_state,
 )
 from tests.app.pages.call_helpers import quick_hashes
+from tests.axe import axe_violations
 
 __all__ = ["browsers", "quick_hashes", "site"]
 # Three (four) browser contexts with fake cameras each: one such test at a time per run.

@@ -22,7 +22,6 @@ from tests.app.browser.test_call_browser import (
     PLAY_TIMEOUT_MS,
     Browsers,
     Site,
-    axe_violations,
     browsers,
     describe,
     site,
@@ -32,6 +31,7 @@ from tests.app.browser.test_call_browser import (
 from tests.app.browser.test_desk_browser import clerk_to_agenda, row
 from tests.app.pages.call_helpers import add_appointment, quick_hashes
 from tests.app.pages.seed import app_ctx
+from tests.axe import axe_violations
 
 __all__ = ["browsers", "quick_hashes", "site"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]

@@ -19,11 +19,12 @@ from app.main import create_app
 from app.settings import Settings
 from booking.waitlist import WaitlistWish
 from tests.app.api.waitlist_support import DAY
+from tests.axe import axe_violations
 from tests.booking.factories import world
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import ADMIN_EMAIL, PASSWORD, add_user
-from tests.staff.test_accessibility import describe, violations
+from tests.staff.test_accessibility import describe
 
 browser_page = staff_axe.browser_page
 
@@ -35,7 +36,7 @@ async def check(page: Page, url: str | None = None, status: int = 200) -> None:
         response = await page.goto(url)
         assert response is not None and response.status == status, (url, response.status
                                                                        if response else None)
-    found = await violations(page)
+    found = await axe_violations(page)
     assert found == [], f"{page.url}\n{describe(found)}"
 
 

@@ -15,12 +15,13 @@ from app.settings import Settings
 from cases.models import Case
 from online.models import OnlineRequest
 from tests.app.browser.test_citizen_browser import focused_is_visible, tab_to
+from tests.axe import axe_violations
 from tests.cases.conftest import ADMIN, CLERK_A
 from tests.conftest import RENDERED_ONLY
 from tests.online.conftest import Portal
 from tests.online.pages_staff.test_inbox_live import served
 from tests.staff.helpers import PASSWORD
-from tests.staff.test_accessibility import describe, violations
+from tests.staff.test_accessibility import describe
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +52,7 @@ async def check(page: Page, url: str, status: int = 200) -> None:
 
 
 async def assert_clean(page: Page, what: str) -> None:
-    found = await violations(page)
+    found = await axe_violations(page)
     assert found == [], f"{what}\n{describe(found)}"
     # Nothing wider than the screen but the tables' own scrolling regions.
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -51,6 +51,15 @@ SHARED_REDIS = pytest.mark.xdist_group("shared-redis")
 RENDERED_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, which it keeps within each part
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (``browser``, ``slow``) first: pytest-xdist hands the tests out in this
+    order, so the workers end together on short tests instead of one waiting for the last
+    browser sweep another began late."""
+    items.sort(key=lambda item: not (item.get_closest_marker("browser")
+                                      or item.get_closest_marker("slow")))
+
+
 def require(condition: bool, what: str) -> None:
     """Skip when a tool or service is missing; under CI fail instead."""
     if condition:
@@ -127,8 +136,12 @@ class PgCopies:
 
     def _create(self) -> str:
         name = f"buero_t_{uuid.uuid4().hex[:12]}"
+        # A test's commits need not wait for the disk: nothing of a test database has to
+        # survive a crash of the server (its own setting; the server's other databases keep
+        # theirs).
         asyncio.run(_pg_admin(self._admin_url,
-                              f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"'))
+                              f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"',
+                              f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
         return name
 
     def _drop(self, name: str) -> None:
@@ -166,7 +179,8 @@ def pg_copies(pg_template: str) -> Iterator[PgCopies]:
         copies.close()  # before the template goes (the fixtures end in reverse order)
 
 
-async def _pg_admin(url: str, statement: str) -> None:
+async def _pg_admin(url: str, *statements: str) -> None:
+    """Each statement on its own (``CREATE DATABASE`` may not run in a transaction block)."""
     import asyncpg
 
     u = make_url(url)
@@ -175,7 +189,8 @@ async def _pg_admin(url: str, statement: str) -> None:
         database=u.database or "postgres",
     )
     try:
-        await conn.execute(statement)
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
 

@@ -50,6 +50,7 @@ async def as_channel(desk: Desk, channel: str) -> tuple[str, str]:
 
 
 @RENDERED_ONLY
+@pytest.mark.usefixtures("office_hours")  # the appointments in 2 hours are on today's agenda
 async def test_channel_pages_pass_axe(settings: Settings, browser_page: Page) -> None:
     application = create_app(settings)
     async with live_server(application) as base, httpx.AsyncClient(base_url=base) as client:

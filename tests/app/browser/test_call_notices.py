@@ -8,6 +8,8 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from app.calls import hub_of
 from signaling.errors import BackendUnavailable
 from tests.app.browser.test_call_browser import (
@@ -26,6 +28,7 @@ from tests.calls.conftest import state_of
 from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browsers", "quick_hashes", "site"]
+pytestmark = [pytest.mark.browser]
 
 DESK = {"width": 1440, "height": 900}
 INTERRUPTED = "Die Verbindung zum Server der Behörde ist unterbrochen"

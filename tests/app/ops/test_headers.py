@@ -267,18 +267,23 @@ async def test_every_page_post_needs_the_csrf_token(
     posts = [p for p in routes_of(world.app, "POST") if not p.startswith("/api/")]
     assert len(posts) >= 15, posts
     before = await fingerprint(world.app)
+    # Whatever pre-form cookies the site hands out: each anonymous POST below is sent with them
+    # but without the token (a forged cross-site form has the cookies but not the token), from
+    # a client of its own, so no POST sees what an earlier one was answered.
+    async with httpx.AsyncClient(base_url=world.base, timeout=30) as visitor:
+        await visitor.get(world.fill(f"/t/{world.token}"))
+        await visitor.get("/book")
+        await visitor.get("/staff/login")
+        pre_form = httpx.Cookies(visitor.cookies)
+    assert len(pre_form) > 0
     for path in posts:
         url = world.fill(path)
         for client_kind in ("staff", "anonymous-with-citizen-cookie"):
             if client_kind == "staff":
                 r = await staff_client.post(url, data=form_for(path, world))
             else:
-                async with httpx.AsyncClient(base_url=world.base, timeout=30) as c:
-                    # Pick up whatever pre-form cookies the site hands out, then post without
-                    # the token (a forged cross-site form has the cookies but not the token).
-                    await c.get(world.fill(f"/t/{world.token}"))
-                    await c.get("/book")
-                    await c.get("/staff/login")
+                async with httpx.AsyncClient(base_url=world.base, timeout=30,
+                                             cookies=httpx.Cookies(pre_form)) as c:
                     r = await c.post(url, data=form_for(path, world))
             signed_out = client_kind != "staff" and (r.status_code == 401 or (
                 r.status_code == 303 and r.headers["location"].startswith("/staff/login")))

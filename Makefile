@@ -11,10 +11,6 @@ TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): auto = one per CPU core; 0 runs the suite in this process.
 PYTEST_WORKERS ?= auto
-# The tests' files (their SQLite databases, the PostgreSQL cluster and Redis some start, Chromium's
-# profiles) go to memory (/dev/shm) where the machine has it: none of them has to survive the
-# run, and a commit to a database there does not wait for the disk.
-TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo "$${TMPDIR:-/tmp}")
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt install install-test clean bench
@@ -53,8 +49,8 @@ run: $(STAMP)
 # network's return) are the network's, not the rest of the suite's load. Exit code 5 is "no
 # test selected" (PYTEST_ARGS naming only one kind).
 test: $(TEST_STAMP)
-	TMPDIR=$(TEST_TMPDIR) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not network" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	TMPDIR=$(TEST_TMPDIR) $(BIN)/python -m pytest -p no:randomly -m network $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not network" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -p no:randomly -m network $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Benchmarks (bench/, README "Benchmarks"): never part of `make test`. BENCH_ARGS e.g.
 # "--rooms 1000 --seconds 10 --only availability,race"; BUERO_BENCH_POSTGRES_URL adds Postgres.

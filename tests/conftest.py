@@ -60,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(10_000, 20, 100)
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, which it keeps within each part
+@pytest.hookimpl(trylast=True)  # after other plugins' reordering, kept within each part
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (``browser``, ``slow``) first: pytest-xdist hands the tests out in this
     order, so the workers end together on short tests instead of one waiting for the last

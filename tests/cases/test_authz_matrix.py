@@ -113,6 +113,7 @@ async def test_clerks_have_no_admin_endpoints(desk: Desk) -> None:
     assert (await desk.appointment_row(reference)).status == "no_show"
 
 
+@pytest.mark.usefixtures("office_hours")  # today's agenda, whatever the hour of the run
 @pytest.mark.parametrize("who", ["admin", "own clerk"])
 async def test_allowed_staff_can_do_everything(desk: Desk, who: str) -> None:
     headers = desk.admin if who == "admin" else desk.clerk_b

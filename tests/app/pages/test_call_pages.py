@@ -353,6 +353,7 @@ async def test_the_page_token_opens_the_clerk_side_of_the_call(
 # --- links to the call ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("office_hours")  # today's agenda, whatever the hour of the run
 async def test_agenda_links_to_the_call(
     app: Starlette, client: httpx.AsyncClient, seeded: CallSeed
 ) -> None:

@@ -6,6 +6,7 @@ panels and services as the call page."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -35,6 +36,7 @@ def row_of(html: str, reference: str) -> str:
     return html[start:html.index("</tr>", start)]
 
 
+@pytest.mark.usefixtures("office_hours")  # today's agenda, whatever the hour of the run
 async def test_the_agenda_shows_every_channel_with_its_own_actions(desk: Desk) -> None:
     refs = await three(desk)
     html = (await desk.client.get("/staff")).text
@@ -51,6 +53,7 @@ async def test_the_agenda_shows_every_channel_with_its_own_actions(desk: Desk) -
         assert f'action="/staff/call/{reference}/no-show"' in row
 
 
+@pytest.mark.usefixtures("office_hours")  # today's agenda, whatever the hour of the run
 async def test_the_clerk_api_lists_the_channels_and_refuses_calls_without_video(
     desk: Desk,
 ) -> None:

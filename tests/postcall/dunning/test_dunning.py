@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
@@ -48,6 +49,7 @@ async def reminder_jobs(desk: Desk) -> int:
             col(Job.kind) == "case.reminder")) or 0)
 
 
+@pytest.mark.usefixtures("office_hours")  # the same day from the start of the test to its end
 async def test_one_reminder_after_the_grace_period(desk: Desk, smtp_sink: SmtpSink,
                                                    tmp_path: Path) -> None:
     await configure_offices(desk)

@@ -30,3 +30,13 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
         "(options) => axe.run(document, options)", DEFAULT_OPTIONS)
     violations: list[dict[str, Any]] = results["violations"]
     return violations
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    """The violations for a failure message: rule, impact, help, the first three nodes."""
+    return "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(str(n["target"]) + " " + n.get("failureSummary", "")[:200]
+                    for n in v["nodes"][:3])
+        for v in violations
+    )

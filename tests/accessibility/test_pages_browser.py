@@ -18,11 +18,11 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from tests.accessibility.engines import describe_htmlcs, htmlcs_errors, htmlcs_source
-from tests.app.browser.test_citizen_browser import describe, focused_is_visible
+from tests.app.browser.test_citizen_browser import focused_is_visible
 from tests.app.pages.call_helpers import CallSeed, add_appointment, add_clerk, form_token, login
 from tests.app.pages.helpers import book_via_pages, load, token_of
 from tests.app.pages.seed import Seed, seed
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 

@@ -17,12 +17,11 @@ from sqlmodel import col
 from app.main import create_app
 from app.settings import Settings
 from booking.models import Appointment, Service
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.cases.conftest import CLERK_A, Desk, build_desk
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import PASSWORD
-from tests.staff.test_accessibility import describe
 
 browser_page = staff_axe.browser_page
 

@@ -19,12 +19,11 @@ from core.audit import Actor
 from idstatus.serials import SerialKeys
 from idstatus.service import Report, store
 from tests.app.browser.test_citizen_browser import (
-    describe,
     focused_is_visible,
     tab_to,
 )
 from tests.app.pages.seed import app_ctx
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 from tests.staff.helpers import (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +14,7 @@ from playwright.async_api import Browser, Page
 from app.main import create_app
 from app.settings import Settings
 from tests.app.admin.test_jobs_page import add_failed_job
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff.helpers import (
     ADMIN_EMAIL,
@@ -37,14 +36,6 @@ async def browser_page(browser: Browser) -> AsyncIterator[Page]:
         yield await context.new_page()
     finally:
         await context.close()
-
-
-def describe(found: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(str(n["target"]) for n in v["nodes"][:3])
-        for v in found
-    )
 
 
 async def page_passes_axe(page: Page, url: str, status: int = 200) -> None:

@@ -13,11 +13,10 @@ from playwright.async_api import Browser, Page
 
 from app.main import create_app
 from app.settings import Settings
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.conftest import RENDERED_ONLY, bound_socket, serve_on
 from tests.staff.helpers import add_office
 from tests.staff.oidc_support import CLIENT_ID, CLIENT_SECRET, openid_provider, provider_dir
-from tests.staff.test_accessibility import describe
 
 __all__ = ["provider_dir"]  # the fixture, used by name
 

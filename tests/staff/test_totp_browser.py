@@ -12,10 +12,9 @@ from playwright.async_api import Browser, Page
 
 from app.main import create_app
 from app.settings import Settings
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff.helpers import ADMIN_EMAIL, CLERK_EMAIL, PASSWORD, add_user
-from tests.staff.test_accessibility import describe
 from tests.staff.totp_support import code, step_start
 
 __all__ = ["step_start"]  # the fixture, used by name

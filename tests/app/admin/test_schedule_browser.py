@@ -10,11 +10,10 @@ from tests.app.browser.test_call_browser import (
     Browsers,
     Site,
     browsers,
-    describe,
     site,
 )
 from tests.app.pages.call_helpers import PASSWORD, add_clerk, quick_hashes
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.staff.helpers import add_service
 
 __all__ = ["browsers", "quick_hashes", "site"]

@@ -18,10 +18,9 @@ from playwright.async_api import Page, Request, WebSocket
 from starlette.applications import Starlette
 
 from booking.models import Office, Schedule, ScheduleService, Service, ServiceOffice
-from tests.app.browser.test_call_browser import describe
 from tests.app.browser.test_citizen_browser import focused_is_visible
 from tests.app.pages.seed import app_ctx
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.postcall.notices.support import BANK, BIC, IBAN
 
 FOCUSED = "(sel) => document.activeElement !== null && document.activeElement.matches(sel)"

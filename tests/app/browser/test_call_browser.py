@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
@@ -33,7 +32,7 @@ from tests.app.pages.call_helpers import (
     seed_offices,
 )
 from tests.app.pages.helpers import load
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 
@@ -169,15 +168,6 @@ async def clerk_login(page: Page, base: str, reference: str) -> None:
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]:not(#logout)")
     await page.wait_for_url(f"**/staff/call/{reference}")
-
-
-def describe(violations: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(str(n["target"]) + " " + n.get("failureSummary", "")[:200]
-                    for n in v["nodes"][:3])
-        for v in violations
-    )
 
 
 async def remember_remote(page: Page) -> None:

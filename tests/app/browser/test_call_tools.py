@@ -25,7 +25,6 @@ from tests.app.browser.test_call_browser import (
     Site,
     browsers,
     clerk_login,
-    describe,
     site,
     wait_picture,
     wait_state,
@@ -33,7 +32,7 @@ from tests.app.browser.test_call_browser import (
 from tests.app.browser.test_desk_browser import fill_identity_check
 from tests.app.pages.call_helpers import quick_hashes
 from tests.app.pages.seed import app_ctx
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import RENDERED_ONLY
 

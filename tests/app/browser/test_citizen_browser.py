@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -21,7 +20,7 @@ from booking.models import Appointment
 from core.types import utcnow
 from tests.app.pages.helpers import load, token_of
 from tests.app.pages.seed import Seed, app_ctx, seed
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 
@@ -87,15 +86,6 @@ async def focused_is_visible(page: Page) -> bool:
         const style = getComputedStyle(el);
         return box.width > 0 && box.height > 0 && style.visibility !== "hidden";
     }"""))
-
-
-def describe(violations: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(str(n["target"]) + " " + n.get("failureSummary", "")[:200]
-                    for n in v["nodes"][:3])
-        for v in violations
-    )
 
 
 # --- the tests ---------------------------------------------------------------------------------

@@ -18,14 +18,13 @@ from tests.app.browser.test_call_browser import (
     Browsers,
     Site,
     browsers,
-    describe,
     site,
     wait_playing,
     wait_state,
 )
 from tests.app.pages.call_helpers import CLERK_EMAIL, PASSWORD, quick_hashes
 from tests.app.pages.helpers import load
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browsers", "quick_hashes", "site"]

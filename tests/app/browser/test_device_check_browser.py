@@ -16,7 +16,6 @@ from tests.app.browser.test_call_browser import (
     Site,
     browsers,
     clerk_login,
-    describe,
     site,
     tab_to,
     wait_picture,
@@ -25,7 +24,7 @@ from tests.app.browser.test_call_browser import (
 )
 from tests.app.browser.test_waiting_room_browser import COUNT_TONES
 from tests.app.pages.call_helpers import quick_hashes
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 
 __all__ = ["browsers", "quick_hashes", "site"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from tests.app.browser.test_call_browser import describe
 from tests.app.browser.test_citizen_browser import Site, browser_page, site, tab_to
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browser_page", "site"]

@@ -16,13 +16,12 @@ from tests.app.browser.test_call_browser import (
     Browsers,
     Site,
     browsers,
-    describe,
     site,
 )
 from tests.app.browser.test_desk_browser import clerk_to_agenda
 from tests.app.pages.call_helpers import quick_hashes
 from tests.app.pages.seed import app_ctx
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.conftest import RENDERED_ONLY
 
 __all__ = ["browsers", "quick_hashes", "site"]

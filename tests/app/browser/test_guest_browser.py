@@ -17,13 +17,12 @@ from tests.app.browser.test_call_browser import (
     Site,
     browsers,
     clerk_login,
-    describe,
     site,
     wait_playing,
     wait_state,
 )
 from tests.app.pages.call_helpers import quick_hashes
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 
 __all__ = ["browsers", "quick_hashes", "site"]
 # Three (four) browser contexts with fake cameras each: one such test at a time per run.

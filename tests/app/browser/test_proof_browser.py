@@ -14,11 +14,10 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from tests.app.browser.test_call_browser import describe
 from tests.app.browser.test_citizen_browser import browser_page as browser_page
 from tests.app.pages.helpers import walk_to_details
 from tests.app.pages.seed import Seed, seed
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.chromium import have_chromium
 from tests.conftest import RENDERED_ONLY, live_server, require
 

@@ -23,7 +23,6 @@ from tests.app.browser.test_call_browser import (
     Browsers,
     Site,
     browsers,
-    describe,
     site,
     wait_playing,
     wait_state,
@@ -31,7 +30,7 @@ from tests.app.browser.test_call_browser import (
 from tests.app.browser.test_desk_browser import clerk_to_agenda, row
 from tests.app.pages.call_helpers import add_appointment, quick_hashes
 from tests.app.pages.seed import app_ctx
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 
 __all__ = ["browsers", "quick_hashes", "site"]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("quick_hashes")]

@@ -19,12 +19,11 @@ from app.main import create_app
 from app.settings import Settings
 from booking.waitlist import WaitlistWish
 from tests.app.api.waitlist_support import DAY
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.booking.factories import world
 from tests.conftest import RENDERED_ONLY, live_server
 from tests.staff import test_accessibility as staff_axe
 from tests.staff.helpers import ADMIN_EMAIL, PASSWORD, add_user
-from tests.staff.test_accessibility import describe
 
 browser_page = staff_axe.browser_page
 

@@ -206,8 +206,7 @@ async def test_booking_and_login_go_on_with_rate_limits_while_redis_is_away(
 async def test_the_try_again_page_passes_axe(
     settings_factory: Callable[..., Settings], browser: Browser,
 ) -> None:
-    from tests.app.browser.test_call_browser import describe
-    from tests.axe import axe_violations
+    from tests.axe import axe_violations, describe
 
     app = database_away(settings_factory)
     context = await browser.new_context(locale="de-DE")

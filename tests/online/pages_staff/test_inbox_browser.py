@@ -15,13 +15,12 @@ from app.settings import Settings
 from cases.models import Case
 from online.models import OnlineRequest
 from tests.app.browser.test_citizen_browser import focused_is_visible, tab_to
-from tests.axe import axe_violations
+from tests.axe import axe_violations, describe
 from tests.cases.conftest import ADMIN, CLERK_A
 from tests.conftest import RENDERED_ONLY
 from tests.online.conftest import Portal
 from tests.online.pages_staff.test_inbox_live import served
 from tests.staff.helpers import PASSWORD
-from tests.staff.test_accessibility import describe
 
 pytestmark = pytest.mark.browser
 

@@ -39,7 +39,6 @@ import hashlib
 import json
 import logging
 import math
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from zoneinfo import ZoneInfo
 
 from booking.availability_changes import Offices
 from booking.availability_window import Window
+from core.types import utcnow
 
 log = logging.getLogger("buergerbuero.availability")
 
@@ -71,7 +71,7 @@ class Answer:
     office_id: int
     body: bytes
     etag: str
-    expires_at: float  # time.time() after which it is not served
+    expires_at: float  # the product's clock (``product_time``) after which it is not served
     headers: Headers  # of the 200 response, built once
     not_modified_headers: Headers  # of a 304
     # From then on a read starts computing the successor in the background, so a busy query is
@@ -111,11 +111,17 @@ def render(window: Window) -> Computed:
     return body.encode(), window.changes_at
 
 
+def product_time() -> float:
+    """The product's clock (``core.types.utcnow``) as a timestamp. The cache compares its ages
+    with ``Window.changes_at``, which that clock computed, so both must read the same clock."""
+    return utcnow().timestamp()
+
+
 class AvailabilityCache:
     """The kept answers of one app; see the module docstring."""
 
     def __init__(self, ttl_seconds: float, *, max_bytes: int = MAX_BYTES,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = product_time) -> None:
         self.ttl = ttl_seconds
         self.max_bytes = max_bytes
         # Public: a test moves the running app's cache forward in time through it.

@@ -26,12 +26,19 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e .
+# uv installs (README "Development"): the same packages as pip, resolved and unpacked in seconds
+# instead of about a minute of pip's CPU. Should uv itself fail, pip does the install.
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q uv
+
+$(STAMP): pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e . \
+		|| $(BIN)/python -m pip install --disable-pip-version-check -q -e .
 	@touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]'
+$(TEST_STAMP): pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]' \
+		|| $(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]'
 	@touch $@ $(STAMP)
 
 install: $(STAMP)

@@ -62,7 +62,14 @@ class OwnRedis:
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", tempfile.gettempdir()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(lambda: _answers(self.port, b"PING\r\n", b"+PONG"), "redis-server to answer")
+        process = self.process
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"redis-server exited with {process.returncode}")
+            return _answers(self.port, b"PING\r\n", b"+PONG")
+
+        _wait(ready, "redis-server to answer")
 
     def kill(self) -> None:
         """The server dies at once (SIGKILL): every connection drops, nothing is kept."""
@@ -239,8 +246,8 @@ def _postgres_bindir() -> str | None:
 @pytest.fixture
 def own_redis() -> Iterator[OwnRedis]:
     server = OwnRedis()
-    server.start()
-    try:
+    try:  # a server that never answered is killed too, not left running past the test
+        server.start()
         yield server
     finally:
         server.kill()

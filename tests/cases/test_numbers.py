@@ -4,7 +4,6 @@ concurrent (real concurrency on PostgreSQL, serialised writers on SQLite)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -16,10 +15,14 @@ from app.db import Database
 from app.settings import Settings
 from cases.models import Case, CaseNumberCounter
 from cases.numbers import DEFAULT_FORMAT, check_number_format, next_sequence
+from core.types import utcnow
 from tests.cases.conftest import Desk
 from tests.staff.helpers import decide
 
-YEAR = dt.datetime.now(ZoneInfo("Europe/Berlin")).year
+
+def year() -> int:
+    """The year of case numbers made now (read when asked: a suite may cross New Year)."""
+    return utcnow().astimezone(ZoneInfo("Europe/Berlin")).year
 
 
 @pytest.mark.parametrize("fmt", [DEFAULT_FORMAT, "{year}/{seq}", "KZ-{office_id}-{year}-{seq:07d}",
@@ -75,7 +78,7 @@ async def test_concurrent_completions_get_distinct_numbers(desk: Desk) -> None:
     responses = await asyncio.gather(*(desk.complete(r, body) for r in references))
     assert [r.status_code for r in responses] == [200] * 12, [r.text for r in responses]
     numbers = sorted(r.json()["case"]["case_number"] for r in responses)
-    assert numbers == [f"{YEAR}-{n:06d}" for n in range(1, 13)]
+    assert numbers == [f"{year()}-{n:06d}" for n in range(1, 13)]
     assert len(await desk.decided()) == 12
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
@@ -16,6 +15,7 @@ from app.main import build_context
 from app.postcall_jobs import dunning_task
 from cases.models import Case
 from core.jobs import Job
+from core.types import utcnow
 from postcall.girocode import epc_transfer
 from tests.cases.conftest import Desk
 from tests.postcall.fee_support import decode_png
@@ -34,7 +34,7 @@ from tests.postcall.notices.support import (
 )
 from tests.smtp_support import SmtpSink
 
-TODAY = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 async def set_case(desk: Desk, number: str, **values: object) -> None:
@@ -49,9 +49,12 @@ async def reminder_jobs(desk: Desk) -> int:
             col(Job.kind) == "case.reminder")) or 0)
 
 
-@pytest.mark.usefixtures("office_hours")  # the same day from the start of the test to its end
-async def test_one_reminder_after_the_grace_period(desk: Desk, smtp_sink: SmtpSink,
-                                                   tmp_path: Path) -> None:
+async def test_one_reminder_after_the_grace_period(office_hours: dt.datetime, desk: Desk,
+                                                   smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    # The services' day, the same from the start of the test to its end (not the day the module
+    # was collected on: the suite may start before midnight and reach this test after it). The
+    # clock is put there first, before the desk's staff sign in.
+    today = office_hours.astimezone(BERLIN).date()
     await configure_offices(desk)
     _, token, due = await complete(desk)
     _, _, early = await complete(desk)
@@ -61,9 +64,9 @@ async def test_one_reminder_after_the_grace_period(desk: Desk, smtp_sink: SmtpSi
     assert notices == 3
     grace = desk.state.settings.dunning_grace_days
     assert grace == 7
-    overdue_day = TODAY - dt.timedelta(days=grace + 1)
+    overdue_day = today - dt.timedelta(days=grace + 1)
     await set_case(desk, due["case_number"], due_date=overdue_day)
-    await set_case(desk, early["case_number"], due_date=TODAY - dt.timedelta(days=grace))
+    await set_case(desk, early["case_number"], due_date=today - dt.timedelta(days=grace))
     await set_case(desk, paid["case_number"], due_date=overdue_day, payment_status="paid")
 
     # Several workers (each with its own connections) at the same moment, and again later.
@@ -109,7 +112,7 @@ async def test_a_payment_before_the_mail_goes_out_stops_it(desk: Desk,
     await configure_offices(desk)
     _, _, case = await complete(desk)
     await drain(desk.app)
-    await set_case(desk, case["case_number"], due_date=TODAY - dt.timedelta(days=30))
+    await set_case(desk, case["case_number"], due_date=utcnow().date() - dt.timedelta(days=30))
     await dunning_task(desk.state)
     assert await reminder_jobs(desk) == 1
     await set_case(desk, case["case_number"], payment_status="paid")

@@ -91,7 +91,8 @@ async def complete(desk: Desk, *, payment: str = "invoice", delivery: str = "ema
     reference, token = await desk.appointment(status="in_call", office=office)
     await set_appointment(desk.app, reference, locale=locale, date_of_birth=date_of_birth)
     headers = desk.clerk_a if office == "a" else desk.clerk_b
-    assert (await desk.verify(reference, headers=headers)).status_code == 200
+    verified = await desk.verify(reference, headers=headers)
+    assert verified.status_code == 200, verified.text
     body: dict[str, Any] = {
         "items": items or [{"service_id": desk.certificate, "quantity": 1}],
         "payment": payment, "delivery": delivery,

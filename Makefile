@@ -29,7 +29,8 @@ $(BIN)/python:
 # uv installs (README "Development"): the same packages as pip, resolved and unpacked in seconds
 # instead of about a minute of pip's CPU. Should uv itself fail, pip does the install.
 $(BIN)/uv: | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -q uv
+	$(BIN)/python -m pip install --disable-pip-version-check -q uv \
+		|| echo "uv could not be installed: pip installs the packages instead"
 
 $(STAMP): pyproject.toml | $(BIN)/uv
 	$(BIN)/uv pip install -q --python $(BIN)/python -e . \

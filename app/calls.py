@@ -16,7 +16,7 @@ from app.context import AppContext
 from app.settings import Settings
 from calls.echo import ConnectionTests, EchoConfig
 from calls.gate import CallGate
-from core.types import utcnow
+from core.types import utc_seconds, utcnow
 from monitoring.metrics import metrics_of
 from signaling import (
     Hub,
@@ -49,10 +49,6 @@ def call_gate(state: AppContext) -> CallGate:
     )
 
 
-def product_seconds() -> float:
-    return utcnow().timestamp()
-
-
 def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
     settings = state.settings
     gate = call_gate(state)
@@ -61,8 +57,8 @@ def build_hub(state: AppContext, redis: Redis[bytes] | None) -> Hub:
         gate.authorize,
         # The room stores read the keep times the hub hands them on the hub's clock (``now``,
         # the product's); Redis keeps its own clock for the leases every instance shares.
-        store=RedisRoomStore(redis, prefix, wall=product_seconds) if redis is not None
-        else MemoryRoomStore(clock=product_seconds),
+        store=RedisRoomStore(redis, prefix, wall=utc_seconds) if redis is not None
+        else MemoryRoomStore(clock=utc_seconds),
         bus=RedisBus(redis, prefix) if redis is not None else None,
         on_event=gate.on_event,
         revalidate=gate.still_valid,

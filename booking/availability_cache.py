@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 from booking.availability_changes import Offices
 from booking.availability_window import Window
-from core.types import utcnow
+from core.types import utc_seconds
 
 log = logging.getLogger("buergerbuero.availability")
 
@@ -71,7 +71,7 @@ class Answer:
     office_id: int
     body: bytes
     etag: str
-    expires_at: float  # the product's clock (``product_time``) after which it is not served
+    expires_at: float  # the services' clock (``utc_seconds``) after which it is not served
     headers: Headers  # of the 200 response, built once
     not_modified_headers: Headers  # of a 304
     # From then on a read starts computing the successor in the background, so a busy query is
@@ -111,20 +111,16 @@ def render(window: Window) -> Computed:
     return body.encode(), window.changes_at
 
 
-def product_time() -> float:
-    """The product's clock (``core.types.utcnow``) as a timestamp. The cache compares its ages
-    with ``Window.changes_at``, which that clock computed, so both must read the same clock."""
-    return utcnow().timestamp()
-
-
 class AvailabilityCache:
     """The kept answers of one app; see the module docstring."""
 
     def __init__(self, ttl_seconds: float, *, max_bytes: int = MAX_BYTES,
-                 clock: Callable[[], float] = product_time) -> None:
+                 clock: Callable[[], float] = utc_seconds) -> None:
         self.ttl = ttl_seconds
         self.max_bytes = max_bytes
-        # Public: a test moves the running app's cache forward in time through it.
+        # The services' clock by default: ``Window.changes_at`` (release moments, notice
+        # limits) is computed on it. Public: a test moves the running app's cache forward
+        # in time through it.
         self.clock = clock
         self._entries: OrderedDict[Key, Answer] = OrderedDict()
         self._bytes = 0

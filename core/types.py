@@ -56,6 +56,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC) + Clock.offset
 
 
+def utc_seconds() -> float:
+    """``utcnow`` as a POSIX timestamp, for parts that keep deadlines as numbers (room leases,
+    the availability cache) and compare them with instants of the same clock."""
+    return utcnow().timestamp()
+
+
 # Every day a person or an office can mean. Outside, a date is a typing error or a probe, and
 # date arithmetic (time zones, a day's end, "+ 1 day") at the ends of the calendar overflows.
 EARLIEST_DAY = date(1900, 1, 1)

@@ -36,6 +36,20 @@ def _answers(port: int, probe: bytes, expect: bytes) -> bool:
         return False
 
 
+def _answering(process: subprocess.Popen[bytes], name: str, port: int, probe: bytes,
+               expect: bytes, log: Path | None = None) -> Callable[[], bool]:
+    """A ``_wait`` condition: the server answers ``probe``; a server that exited fails at once
+    (with its log, if it has one) instead of being waited for until the deadline."""
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            text = log.read_text() if log is not None and log.exists() else ""
+            raise AssertionError(f"{name} exited with {process.returncode}: {text}")
+        return _answers(port, probe, expect)
+
+    return ready
+
+
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -62,14 +76,8 @@ class OwnRedis:
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", tempfile.gettempdir()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        process = self.process
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"redis-server exited with {process.returncode}")
-            return _answers(self.port, b"PING\r\n", b"+PONG")
-
-        _wait(ready, "redis-server to answer")
+        _wait(_answering(self.process, "redis-server", self.port, b"PING\r\n", b"+PONG"),
+              "redis-server to answer")
 
     def kill(self) -> None:
         """The server dies at once (SIGKILL): every connection drops, nothing is kept."""
@@ -202,15 +210,8 @@ class OwnClamd:
     def start(self) -> None:
         self.process = subprocess.Popen([self.binary, f"--config-file={self.config}"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        process = self.process
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"clamd exited with {process.returncode}: "
-                                     f"{self.log.read_text() if self.log.exists() else ''}")
-            return _answers(self.port, b"zPING\0", b"PONG")
-
-        _wait(ready, "clamd to answer PING")
+        _wait(_answering(self.process, "clamd", self.port, b"zPING\0", b"PONG", self.log),
+              "clamd to answer PING")
 
     def pause(self) -> None:
         """The daemon stops (SIGSTOP): connections are still accepted, nothing is answered."""

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -26,6 +27,12 @@ from tests.staff.helpers import add_appointment, add_office, add_user, bearer, t
 CLERK_A = "clerk.a@stadt.example"
 CLERK_B = "clerk.b@stadt.example"
 ADMIN = "admin@stadt.example"
+
+
+def year() -> int:
+    """The year of case numbers made now, on the offices' (Berlin) calendar. Read when asked,
+    not when a module is collected: a suite may cross New Year."""
+    return utcnow().astimezone(ZoneInfo("Europe/Berlin")).year
 
 # A check that passes every rule for "verified".
 VERIFIED: dict[str, Any] = {

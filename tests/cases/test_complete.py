@@ -17,15 +17,9 @@ from app.main import create_app
 from app.settings import Settings
 from booking.models import Service
 from cases.models import CaseItem
-from core.types import utcnow
-from tests.cases.conftest import Desk, build_desk
+from tests.cases.conftest import Desk, build_desk, year
 from tests.conftest import running
 from tests.staff.helpers import bearer
-
-
-def year() -> int:
-    """The year of case numbers made now (read when asked: a suite may cross New Year)."""
-    return utcnow().astimezone(ZoneInfo("Europe/Berlin")).year
 
 
 def body(desk: Desk, **changes: Any) -> dict[str, Any]:

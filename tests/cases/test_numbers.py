@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -15,14 +14,8 @@ from app.db import Database
 from app.settings import Settings
 from cases.models import Case, CaseNumberCounter
 from cases.numbers import DEFAULT_FORMAT, check_number_format, next_sequence
-from core.types import utcnow
-from tests.cases.conftest import Desk
+from tests.cases.conftest import Desk, year
 from tests.staff.helpers import decide
-
-
-def year() -> int:
-    """The year of case numbers made now (read when asked: a suite may cross New Year)."""
-    return utcnow().astimezone(ZoneInfo("Europe/Berlin")).year
 
 
 @pytest.mark.parametrize("fmt", [DEFAULT_FORMAT, "{year}/{seq}", "KZ-{office_id}-{year}-{seq:07d}",

@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from app.main import build_context
 from app.postcall_jobs import dunning_task
+from booking.availability import local_date
 from cases.models import Case
 from core.jobs import Job
 from core.types import utcnow
 from postcall.girocode import epc_transfer
+from tests.booking.factories import BERLIN
 from tests.cases.conftest import Desk
 from tests.postcall.fee_support import decode_png
 from tests.postcall.notices.support import (
@@ -33,8 +34,6 @@ from tests.postcall.notices.support import (
     state_of,
 )
 from tests.smtp_support import SmtpSink
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 async def set_case(desk: Desk, number: str, **values: object) -> None:
@@ -54,7 +53,7 @@ async def test_one_reminder_after_the_grace_period(office_hours: dt.datetime, de
     # The services' day, the same from the start of the test to its end (not the day the module
     # was collected on: the suite may start before midnight and reach this test after it). The
     # clock is put there first, before the desk's staff sign in.
-    today = office_hours.astimezone(BERLIN).date()
+    today = local_date(office_hours, BERLIN)
     await configure_offices(desk)
     _, token, due = await complete(desk)
     _, _, early = await complete(desk)
@@ -112,7 +111,8 @@ async def test_a_payment_before_the_mail_goes_out_stops_it(desk: Desk,
     await configure_offices(desk)
     _, _, case = await complete(desk)
     await drain(desk.app)
-    await set_case(desk, case["case_number"], due_date=utcnow().date() - dt.timedelta(days=30))
+    month_ago = local_date(utcnow(), BERLIN) - dt.timedelta(days=30)
+    await set_case(desk, case["case_number"], due_date=month_ago)
     await dunning_task(desk.state)
     assert await reminder_jobs(desk) == 1
     await set_case(desk, case["case_number"], payment_status="paid")
